@@ -1,0 +1,38 @@
+"""convfx: exact, fast convolution; named filter banks; a from-scratch numpy CNN.
+
+The public names live here; see the README for a tour.
+"""
+
+from __future__ import annotations
+
+from .banks import Filter, Kernel, UnknownFilterError, get_filter, list_filters, load_bank
+from .conv import convolve, correlate, output_size
+from .effects import Effect, apply, map_range, render_file
+from .errors import ConvfxError, FileError, ParameterError, ParameterTypeError
+from .imageio import Picture, read_image, write_image
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "__version__",
+    "correlate",
+    "convolve",
+    "output_size",
+    "apply",
+    "map_range",
+    "render_file",
+    "list_filters",
+    "get_filter",
+    "load_bank",
+    "read_image",
+    "write_image",
+    "Effect",
+    "Filter",
+    "Kernel",
+    "Picture",
+    "UnknownFilterError",
+    "ConvfxError",
+    "FileError",
+    "ParameterError",
+    "ParameterTypeError",
+]

@@ -1,0 +1,932 @@
+"""The convolution engine: exact cross-correlation and convolution, fast.
+
+Everything in convfx that slides a kernel over an array comes through here: named
+filters and chains (:mod:`convfx.effects`), learned-filter effects, and the CNN's
+``Conv2d`` layer (which uses :func:`im2col` / :func:`col2im`).  This module
+
+* validates the input and says, in one line, which parameter is wrong;
+* works out the padding geometry (``output_size`` is the single formula);
+* picks the fastest exact backend and hides the choice:
+
+  ``filter2d``   OpenCV's ``filter2D`` for one 2-D kernel (per channel);
+  ``separable``  two 1-D passes (``cv2.sepFilter2D``) for a rank-1 kernel;
+  ``fft``        FFT (``scipy.fft``), the image transformed once per channel,
+                 for large kernels and banks of them;
+  ``im2col``     a strided window view, one contiguous copy, one BLAS product,
+                 for kernels summed over channels and banks of kernels;
+  ``direct``     shift-and-add over the kernel taps: the plain reference (only
+                 when asked for; it is never faster than OpenCV here).
+
+It must not know about files, colour spaces or filter names, and imports only
+numpy, scipy and cv2.  The definition every backend is tested against is: pad the
+image with ``numpy.pad(mode=boundary)``, then take the valid correlation.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Literal, Sequence, Union
+
+import cv2
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from scipy import fft as sp_fft
+
+from .errors import ParameterError, ParameterTypeError
+
+__all__ = [
+    "BOUNDARIES",
+    "PADDINGS",
+    "BACKENDS",
+    "correlate",
+    "convolve",
+    "output_size",
+    "padding_amounts",
+    "choose_backend",
+    "im2col",
+    "col2im",
+    "im2col_per_image",
+    "col2im_per_image",
+]
+
+BOUNDARIES = ("constant", "edge", "reflect", "symmetric", "wrap")
+PADDINGS = ("valid", "same", "full")
+BACKENDS = ("auto", "direct", "filter2d", "separable", "fft", "im2col")
+
+Boundary = Literal["constant", "edge", "reflect", "symmetric", "wrap"]
+Padding = Union[int, tuple[int, int], Literal["valid", "same", "full"]]
+IntPair = Union[int, tuple[int, int]]
+
+# numpy.pad mode -> the OpenCV border type that produces the same padded values.
+# "wrap" has no filter2D equivalent (OpenCV rejects BORDER_WRAP there), so it is
+# padded explicitly; so is "constant" with a non-zero cval.
+_CV2_BORDER = {
+    "constant": cv2.BORDER_CONSTANT,
+    "edge": cv2.BORDER_REPLICATE,
+    "reflect": cv2.BORDER_REFLECT_101,  # dcb|abcd|cba
+    "symmetric": cv2.BORDER_REFLECT,  # cba|abcd|dcb
+}
+
+# Above this many elements, the im2col matrix is built and multiplied in row blocks
+# so that peak memory stays bounded (64 MiB of float32).
+_IM2COL_BLOCK_ELEMENTS = 16 * 1024 * 1024
+
+# Backend crossovers, measured with benchmarks/bench_conv.py on 1920x1080 float32
+# images (2 cores).  They only decide speed, never the result.  OpenCV's filter2D
+# switches to its own DFT for large kernels, so it wins for one kernel up to about
+# 63x63; FFT wins once the image transform is shared by several kernels.
+_SEPARABLE_MIN_SIZE = 5  # below this, filter2D's 2-D kernel is as fast as two passes
+_FFT_MIN_AREA = 64 * 64  # one kernel per channel: from here scipy's FFT beats filter2D
+_FFT_MIN_AREA_SUMMED = 15 * 15  # kernels summed over channels / banks
+# im2col's patch matrix is memory-bound: it beats F*C filter2D passes for many
+# filters, or for several filters on an image small enough to stay in cache.
+_IM2COL_MIN_PASSES = 64  # F*C
+_IM2COL_MIN_FILTERS_SMALL = 9
+_IM2COL_SMALL_PIXELS = 512 * 512
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+def output_size(
+    n: int,
+    k: int,
+    *,
+    stride: int = 1,
+    padding: int | str = 0,
+    dilation: int = 1,
+) -> int:
+    """Length of a correlation/convolution output along one axis.
+
+    Parameters
+    ----------
+    n : int
+        Input length (>= 1).
+    k : int
+        Kernel length (>= 1).
+    stride : int, optional
+        Step between output positions (>= 1).
+    padding : int or {"valid", "same", "full"}, optional
+        Pixels added on *each* side, or a scipy-style mode.
+    dilation : int, optional
+        Spacing between kernel taps (>= 1); the kernel spans ``dilation*(k-1)+1``.
+
+    Returns
+    -------
+    int
+        ``floor((n + 2*padding - k_eff) / stride) + 1`` where ``k_eff`` is the
+        dilated kernel length.  For string modes the total padding is
+        ``0`` (valid), ``k_eff - 1`` (same) or ``2*(k_eff - 1)`` (full).
+
+    Raises
+    ------
+    ValueError
+        If an argument is out of range or the kernel is larger than the padded input.
+
+    Examples
+    --------
+    A 28x28 input with a 5x5 kernel:
+
+    >>> output_size(28, 5)
+    24
+    >>> output_size(28, 5, padding=1)
+    26
+    >>> output_size(32, 5, stride=2, padding="same")
+    16
+    """
+    n = _positive_int(n, "n")
+    k = _positive_int(k, "k")
+    stride = _positive_int(stride, "stride")
+    dilation = _positive_int(dilation, "dilation")
+    before, after = _axis_padding(padding, dilation * (k - 1) + 1, flip=False, axis_name="")
+    return _axis_output(n, k, stride, before + after, dilation, axis="")
+
+
+def _axis_output(n: int, k: int, stride: int, total_pad: int, dilation: int, axis: str) -> int:
+    k_eff = dilation * (k - 1) + 1
+    span = n + total_pad
+    if k_eff > span:
+        where = f" along {axis}" if axis else ""
+        raise ParameterError(
+            f"kernel: expected at most the padded image size{where} ({span}), "
+            f"found kernel extent {k_eff}"
+        )
+    return (span - k_eff) // stride + 1
+
+
+def _axis_padding(padding, k_eff: int, *, flip: bool, axis_name: str) -> tuple[int, int]:
+    """(before, after) padding along one axis for an int or a string mode."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return 0, 0
+        if padding == "full":
+            return k_eff - 1, k_eff - 1
+        if padding == "same":
+            # scipy.signal.correlate2d puts the extra row/column of an even kernel
+            # after the image, convolve2d before it (measured, and tested).
+            small, large = (k_eff - 1) // 2, k_eff // 2
+            return (large, small) if flip else (small, large)
+        raise ParameterError(
+            f"padding: invalid value {padding!r}; expected an int >= 0, a pair of ints, "
+            f"or one of {list(PADDINGS)}"
+        )
+    p = _nonnegative_int(padding, "padding" + axis_name)
+    return p, p
+
+
+def padding_amounts(
+    kernel_shape: tuple[int, int],
+    *,
+    padding: Padding = "same",
+    dilation: IntPair = 1,
+    flip: bool = False,
+) -> tuple[int, int, int, int]:
+    """Pixels padded ``(top, bottom, left, right)`` for a kernel of ``(kh, kw)``.
+
+    ``flip=True`` gives the geometry of true convolution (it differs from
+    correlation only for ``"same"`` with an even kernel, as in scipy).
+    """
+    dh, dw = _int_pair(dilation, "dilation", minimum=1)
+    kh, kw = kernel_shape
+    ph, pw = _padding_pair(padding)
+    top, bottom = _axis_padding(ph, dh * (kh - 1) + 1, flip=flip, axis_name="[0]")
+    left, right = _axis_padding(pw, dw * (kw - 1) + 1, flip=flip, axis_name="[1]")
+    return top, bottom, left, right
+
+
+def _padding_pair(padding):
+    if isinstance(padding, str):
+        return padding, padding
+    if isinstance(padding, (tuple, list)):
+        if len(padding) != 2 or isinstance(padding[0], str) or isinstance(padding[1], str):
+            raise ParameterError(
+                f"padding: expected an int, a pair of ints (ph, pw) or one of "
+                f"{list(PADDINGS)}; found {padding!r}"
+            )
+        return padding[0], padding[1]
+    return padding, padding
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _positive_int(value, name: str) -> int:
+    return _checked_int(value, name, minimum=1)
+
+
+def _nonnegative_int(value, name: str) -> int:
+    return _checked_int(value, name, minimum=0)
+
+
+def _checked_int(value, name: str, *, minimum: int) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise ParameterTypeError(f"{name}: expected an int >= {minimum}, found {value!r}")
+    if value < minimum:
+        raise ParameterError(f"{name}: expected an int >= {minimum}, found {value}")
+    return int(value)
+
+
+def _int_pair(value, name: str, *, minimum: int) -> tuple[int, int]:
+    if isinstance(value, (tuple, list, np.ndarray)):
+        if len(value) != 2:
+            raise ParameterError(f"{name}: expected an int or a pair of ints, found {value!r}")
+        return (
+            _checked_int(value[0], f"{name}[0]", minimum=minimum),
+            _checked_int(value[1], f"{name}[1]", minimum=minimum),
+        )
+    v = _checked_int(value, name, minimum=minimum)
+    return v, v
+
+
+def _real_array(value, name: str) -> np.ndarray:
+    """``value`` as an ndarray of a real (bool, integer or float) dtype."""
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError) as exc:  # ragged nested lists and the like
+        raise ParameterError(f"{name}: expected a rectangular numeric array ({exc})") from None
+    if array.dtype.kind not in "biuf":
+        raise ParameterTypeError(
+            f"{name}: expected a real numeric dtype (bool, int, uint or float), "
+            f"found dtype {array.dtype}"
+        )
+    if array.size == 0:
+        raise ParameterError(f"{name}: expected a non-empty array, found shape {array.shape}")
+    return array
+
+
+def _check_boundary(boundary) -> str:
+    if boundary not in BOUNDARIES:
+        raise ParameterError(f"boundary: invalid value {boundary!r}; expected one of {list(BOUNDARIES)}")
+    return boundary
+
+
+def compute_dtype(dtype: np.dtype) -> np.dtype:
+    """The dtype convfx computes and returns in: float64 for float64 input, else float32."""
+    return np.dtype(np.float64) if np.dtype(dtype) == np.float64 else np.dtype(np.float32)
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def correlate(
+    image: np.ndarray,
+    kernel: np.ndarray,
+    *,
+    bias: float | np.ndarray = 0.0,
+    stride: IntPair = 1,
+    padding: Padding = "same",
+    boundary: Boundary = "constant",
+    cval: float = 0.0,
+    dilation: IntPair = 1,
+    backend: str = "auto",
+) -> np.ndarray:
+    r"""Cross-correlate an image with a kernel, a channel-summing kernel or a bank.
+
+    Computes, for every output position,
+
+    .. math:: C(x, y) = \sum_m \sum_n \sum_c K[m, n, c]\, I_p[s_h x + d_h m, s_w y + d_w n, c] + b
+
+    where :math:`I_p` is the image padded with ``numpy.pad(mode=boundary)``,
+    :math:`s` the stride and :math:`d` the dilation.  This is what deep-learning
+    frameworks call "convolution".
+
+    Parameters
+    ----------
+    image : array_like, shape (H, W) or (H, W, C)
+        Any real dtype.  float64 is computed and returned as float64; every other
+        dtype (float32, float16, uint8, uint16, int, bool) as float32.  Integers are
+        converted first, so nothing wraps or clips.
+    kernel : array_like
+        One of
+
+        * ``(kh, kw)`` -- applied to every channel independently; the output keeps
+          the image's channel axis.
+        * ``(kh, kw, C)`` -- ``C`` equal to the image's channels (1 for a 2-D
+          image); summed over channels plus ``bias``; output ``(H', W')``.
+        * ``(F, kh, kw, C)`` -- a bank of ``F`` such kernels (one CNN layer applied
+          to one image); output ``(H', W', F)``.
+
+        Any size up to the padded image, square or not, odd or even; finite values.
+    bias : float or array_like of shape (F,), optional
+        Added to every output value (per filter for a bank; per channel, shape
+        ``(C,)``, for a 2-D kernel on a multi-channel image).
+    stride : int or (int, int), optional
+        Keep every ``s``-th output position starting at the first (>= 1).
+    padding : int, (int, int) or {"valid", "same", "full"}, optional
+        An int ``p`` or pair ``(ph, pw)`` pads that many pixels on each side and then
+        takes the valid part (the CNN convention).  The strings reproduce exactly the
+        output geometry of ``scipy.signal.correlate2d`` in those modes, including
+        where the extra row/column of an even kernel goes.  Default ``"same"``.
+    boundary : {"constant", "edge", "reflect", "symmetric", "wrap"}, optional
+        How padded pixels are made; the names and meanings of ``numpy.pad`` modes.
+        ``"reflect"`` mirrors without repeating the edge pixel (OpenCV's default
+        ``BORDER_REFLECT_101``), ``"symmetric"`` repeats it.
+    cval : float, optional
+        Value of the padded pixels for ``boundary="constant"``.
+    dilation : int or (int, int), optional
+        Spacing between kernel taps (>= 1, "atrous" convolution).
+    backend : {"auto", "direct", "filter2d", "separable", "fft", "im2col"}, optional
+        Force a backend (for tests and benchmarks).  ``"auto"`` picks the fastest
+        exact one; every backend gives the same result to floating-point rounding.
+        ``"separable"`` requires a rank-1 kernel.
+
+    Returns
+    -------
+    ndarray, shape (H', W'), (H', W', C) or (H', W', F)
+        float64 for float64 images, float32 otherwise, with
+        ``H' = output_size(H, kh, stride=sh, padding=ph)`` (same for ``W'``).
+
+    Raises
+    ------
+    ValueError
+        Empty image or kernel, NaN/inf in kernel or bias, kernel larger than the
+        padded image, channel mismatch, stride < 1, negative padding, unknown
+        ``boundary``/``padding``/``backend``, image with 4+ dimensions, bias of the
+        wrong shape.
+    TypeError
+        Complex, object or string dtypes; non-integer stride or padding.
+
+    See Also
+    --------
+    convolve : the same with the kernel rotated by 180 degrees.
+    output_size : the size formula.
+
+    Notes
+    -----
+    ``convolve(x, k) == correlate(x, k[::-1, ::-1])`` holds for every numeric
+    padding and for odd kernels; for an even kernel with ``padding="same"`` the two
+    differ by the one-pixel shift scipy also has.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import convfx
+    >>> image = np.arange(16.0).reshape(4, 4)
+    >>> convfx.correlate(image, [[1, 0, -1]], padding="valid")
+    array([[-2., -2.],
+           [-2., -2.],
+           [-2., -2.],
+           [-2., -2.]])
+    """
+    return _filter(image, kernel, bias, stride, padding, boundary, cval, dilation, backend, flip=False)
+
+
+def convolve(
+    image: np.ndarray,
+    kernel: np.ndarray,
+    *,
+    bias: float | np.ndarray = 0.0,
+    stride: IntPair = 1,
+    padding: Padding = "same",
+    boundary: Boundary = "constant",
+    cval: float = 0.0,
+    dilation: IntPair = 1,
+    backend: str = "auto",
+) -> np.ndarray:
+    """Convolve an image with a kernel: correlation with the kernel rotated 180 degrees.
+
+    Same parameters, shapes, dtypes and errors as :func:`correlate`; only the
+    spatial axes of the kernel are rotated (not the channel or filter axes).  With
+    string paddings the geometry is that of ``scipy.signal.convolve2d``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import convfx
+    >>> image = np.arange(16.0).reshape(4, 4)
+    >>> convfx.convolve(image, [[1, 0, -1]], padding="valid")[0]
+    array([2., 2.])
+    """
+    return _filter(image, kernel, bias, stride, padding, boundary, cval, dilation, backend, flip=True)
+
+
+# --------------------------------------------------------------------------- the engine
+
+
+def _filter(image, kernel, bias, stride, padding, boundary, cval, dilation, backend, *, flip):
+    image = _real_array(image, "image")
+    if image.ndim not in (2, 3):
+        raise ParameterError(f"image: expected shape (H, W) or (H, W, C), found {image.ndim}-D shape {image.shape}")
+    kernel = _real_array(kernel, "kernel")
+    if kernel.ndim not in (2, 3, 4):
+        raise ParameterError(
+            "kernel: expected shape (kh, kw), (kh, kw, C) or (F, kh, kw, C), "
+            f"found {kernel.ndim}-D shape {kernel.shape}"
+        )
+    if not np.all(np.isfinite(kernel)):
+        raise ParameterError("kernel: expected finite values, found NaN or inf")
+    boundary = _check_boundary(boundary)
+    if backend not in BACKENDS:
+        raise ParameterError(f"backend: invalid value {backend!r}; expected one of {list(BACKENDS)}")
+    cval = _finite_float(cval, "cval")
+    sh, sw = _int_pair(stride, "stride", minimum=1)
+    dh, dw = _int_pair(dilation, "dilation", minimum=1)
+
+    dtype = compute_dtype(image.dtype)
+    channels = 1 if image.ndim == 2 else image.shape[2]
+    summed = kernel.ndim >= 3
+    bank = kernel.ndim == 4
+    if summed and kernel.shape[-1] != channels:
+        raise ParameterError(
+            f"kernel: expected {channels} channel(s) in the last axis to match the image "
+            f"of shape {image.shape}, found kernel shape {kernel.shape}"
+        )
+    kh, kw = kernel.shape[-3:-1] if summed else kernel.shape
+    top, bottom, left, right = padding_amounts((kh, kw), padding=padding, dilation=(dh, dw), flip=flip)
+    height, width = image.shape[:2]
+    out_h = _axis_output(height, kh, sh, top + bottom, dh, axis="axis 0 (height)")
+    out_w = _axis_output(width, kw, sw, left + right, dw, axis="axis 1 (width)")
+
+    # Work with (H, W, C) images and (F, kh, kw, C) kernels, or per-channel (kh, kw).
+    x = np.asarray(image, dtype=dtype)
+    k = np.asarray(kernel, dtype=np.float64)
+    if flip:
+        k = k[..., ::-1, ::-1, :] if summed else k[::-1, ::-1]
+    if summed:
+        k4 = k if bank else k[None]
+        n_out = k4.shape[0]
+    else:
+        n_out = channels
+    b = _bias_vector(bias, n_out, kernel.ndim, channels)
+
+    geometry = _Geometry(top, bottom, left, right, sh, sw, dh, dw, out_h, out_w)
+    if summed:
+        x3 = x if x.ndim == 3 else x[:, :, None]
+        chosen = choose_backend(x3.shape, k4.shape, geometry.stride, backend=backend, summed=True)
+        out = _summed(x3, k4, geometry, boundary, cval, chosen)
+        if b is not None:
+            out += b.astype(dtype)
+        return out if bank else out[:, :, 0]
+    chosen = choose_backend(x.shape, k.shape, geometry.stride, backend=backend, summed=False, kernel=k, dtype=dtype)
+    out = _per_channel(x, k, geometry, boundary, cval, chosen)
+    if b is not None:
+        out += b.astype(dtype) if out.ndim == 3 else b.astype(dtype)[0]
+    return out
+
+
+class _Geometry:
+    """Padding, stride, dilation and output size of one filtering call."""
+
+    __slots__ = ("pads", "stride", "dilation", "out_shape")
+
+    def __init__(self, top, bottom, left, right, sh, sw, dh, dw, out_h, out_w):
+        self.pads = (top, bottom, left, right)
+        self.stride = (sh, sw)
+        self.dilation = (dh, dw)
+        self.out_shape = (out_h, out_w)
+
+    @property
+    def dense_shape(self) -> tuple[int, int]:
+        """Output size at stride 1 (what filter2D / FFT compute before subsampling)."""
+        (oh, ow), (sh, sw) = self.out_shape, self.stride
+        return (oh - 1) * sh + 1, (ow - 1) * sw + 1
+
+
+def _finite_float(value, name: str) -> float:
+    if isinstance(value, (str, bytes)) or not isinstance(value, (numbers.Real, np.generic)):
+        raise ParameterTypeError(f"{name}: expected a real number, found {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ParameterError(f"{name}: expected a finite number, found {value}")
+    return value
+
+
+def _bias_vector(bias, n_out: int, kernel_ndim: int, channels: int) -> np.ndarray | None:
+    """Bias as a float64 vector of length ``n_out`` (``None`` when it is zero)."""
+    b = np.asarray(bias)
+    if b.dtype.kind not in "biuf":
+        raise ParameterTypeError(f"bias: expected a real number or array, found dtype {b.dtype}")
+    if not np.all(np.isfinite(b)):
+        raise ParameterError("bias: expected finite values, found NaN or inf")
+    if b.ndim == 0:
+        return None if b == 0 else np.full(n_out, float(b))
+    expected = {4: "(F,) with F the number of kernels", 3: "a scalar", 2: "(C,) with C the image channels"}
+    if b.ndim == 1 and b.shape[0] == n_out and (kernel_ndim != 3 or n_out == 1):
+        return b.astype(np.float64)
+    shape = "(F,) = " if kernel_ndim == 4 else ""
+    raise ParameterError(
+        f"bias: expected a scalar or shape {shape}({n_out},) -- {expected[kernel_ndim]}; found shape {b.shape}"
+    )
+
+
+def choose_backend(
+    image_shape: Sequence[int],
+    kernel_shape: Sequence[int],
+    stride: tuple[int, int] = (1, 1),
+    *,
+    backend: str = "auto",
+    summed: bool = False,
+    kernel: np.ndarray | None = None,
+    dtype: np.dtype = np.dtype(np.float64),
+) -> str:
+    """Name the backend :func:`correlate` uses for these shapes.
+
+    Parameters
+    ----------
+    image_shape : tuple
+        ``(H, W)`` or ``(H, W, C)``.
+    kernel_shape : tuple
+        ``(kh, kw)`` for a per-channel kernel or ``(F, kh, kw, C)`` for summed ones.
+    stride : (int, int)
+        Output stride.
+    backend : str
+        A forced backend is returned unchanged (after checking it applies).
+    summed : bool
+        Whether the kernel is summed over channels (3-D or 4-D kernel).
+    kernel : ndarray, optional
+        The per-channel kernel, to test whether it is separable (rank 1).
+    dtype : numpy dtype, optional
+        The compute dtype, whose rounding decides what counts as rank 1.
+
+    Returns
+    -------
+    str
+        One of ``"direct"``, ``"filter2d"``, ``"separable"``, ``"fft"``, ``"im2col"``.
+    """
+    if backend == "separable" and (summed or kernel is None or _separate(kernel, dtype) is None):
+        raise ParameterError("backend: 'separable' needs a single rank-1 kernel (kh, kw)")
+    if backend != "auto":
+        return backend
+    kh, kw = kernel_shape[-3:-1] if summed else kernel_shape[:2]
+    if summed:
+        # One filter2D pass per (filter, channel) pair streams the image F*C times;
+        # im2col builds one patch matrix and lets BLAS do all F filters at once;
+        # FFT transforms each channel once and sums products of spectra.
+        n_filters, channels = kernel_shape[0], kernel_shape[-1]
+        if kh * kw >= _FFT_MIN_AREA_SUMMED:
+            return "fft"
+        small = image_shape[0] * image_shape[1] <= _IM2COL_SMALL_PIXELS
+        if n_filters * channels >= _IM2COL_MIN_PASSES or (small and n_filters >= _IM2COL_MIN_FILTERS_SMALL):
+            return "im2col"
+        return "filter2d"
+    if kernel is not None and min(kh, kw) >= _SEPARABLE_MIN_SIZE and _separate(kernel, dtype) is not None:
+        return "separable"
+    if kh * kw >= _FFT_MIN_AREA:
+        return "fft"
+    return "filter2d"
+
+
+def _separate(kernel: np.ndarray, dtype: np.dtype = np.dtype(np.float64)) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(column, row)`` 1-D factors with ``outer(column, row) == kernel``, or None.
+
+    The kernel is rank 1 when its second singular value is below the rounding
+    noise of the compute ``dtype`` (relative to the first), so using the factors
+    changes the result by no more than rounding does anyway.
+    """
+    if kernel.ndim != 2 or min(kernel.shape) < 2:
+        return None
+    u, s, vt = np.linalg.svd(np.asarray(kernel, dtype=np.float64))
+    if s[0] == 0 or s[1] > s[0] * 4 * np.finfo(dtype).eps * max(kernel.shape):
+        return None
+    scale = math.sqrt(s[0])
+    return u[:, 0] * scale, vt[0] * scale
+
+
+def _dilate(kernel: np.ndarray, dilation: tuple[int, int]) -> np.ndarray:
+    """Spread the taps of a (kh, kw, ...) kernel apart by inserting zeros."""
+    dh, dw = dilation
+    if dh == 1 and dw == 1:
+        return kernel
+    kh, kw = kernel.shape[:2]
+    out = np.zeros(((kh - 1) * dh + 1, (kw - 1) * dw + 1) + kernel.shape[2:], dtype=kernel.dtype)
+    out[::dh, ::dw] = kernel
+    return out
+
+
+def _pad(x: np.ndarray, pads: tuple[int, int, int, int], boundary: str, cval: float) -> np.ndarray:
+    """``numpy.pad`` on the two spatial axes: the definition every backend follows."""
+    top, bottom, left, right = pads
+    if not any(pads):
+        return x
+    widths = [(top, bottom), (left, right)] + [(0, 0)] * (x.ndim - 2)
+    if boundary == "constant":
+        return np.pad(x, widths, mode="constant", constant_values=cval)
+    return np.pad(x, widths, mode=boundary)
+
+
+def _cv2_border(x_shape, pads, boundary: str, cval: float, kernel_extent) -> int | None:
+    """The OpenCV border type that pads exactly like numpy here, or None.
+
+    OpenCV can pad implicitly only when its anchor can sit at the top-left padding
+    (at most kernel-1 pixels per axis in total), when the padding does not exceed
+    the image (numpy's repeated reflection of tiny images is not OpenCV's), and for
+    modes it has (not wrap; constant only with zeros).
+    """
+    top, bottom, left, right = pads
+    kh, kw = kernel_extent
+    height, width = x_shape[:2]
+    if boundary == "wrap" or (boundary == "constant" and cval != 0.0):
+        return None
+    if top + bottom > kh - 1 or left + right > kw - 1:
+        return None
+    if max(top, bottom) > height - 1 or max(left, right) > width - 1:
+        return None
+    return _CV2_BORDER[boundary]
+
+
+def _per_channel(x, k, geometry: _Geometry, boundary, cval, backend) -> np.ndarray:
+    """Correlate every channel of ``x`` (H, W[, C]) with one 2-D kernel ``k``."""
+    if backend == "im2col":
+        x3 = x if x.ndim == 3 else x[:, :, None]
+        channels = x3.shape[2]
+        # A per-channel kernel is the bank of C kernels that each see one channel.
+        bank = np.zeros((channels,) + k.shape + (channels,))
+        for c in range(channels):
+            bank[c, :, :, c] = k
+        out = _summed_im2col(x3, bank, geometry, boundary, cval)
+        return out if x.ndim == 3 else out[:, :, 0]
+    if backend == "direct":
+        return _direct(x, k, geometry, boundary, cval)
+    kd = _dilate(k, geometry.dilation)
+    dense_h, dense_w = geometry.dense_shape
+    border = _cv2_border(x.shape, geometry.pads, boundary, cval, kd.shape)
+    if backend == "fft" or border is None:
+        source, anchor, border = _pad(x, geometry.pads, boundary, cval), (0, 0), cv2.BORDER_CONSTANT
+    else:
+        source, anchor = x, (geometry.pads[2], geometry.pads[0])
+    if backend == "fft":
+        x3 = source if source.ndim == 3 else source[:, :, None]
+        dense = _fft_correlate(x3, kd[None, :, :, None], per_channel=True)
+        dense = dense[:dense_h, :dense_w] if x.ndim == 3 else dense[:dense_h, :dense_w, 0]
+    else:
+        dense = _cv2_filter(source, kd, anchor, border, backend)[:dense_h, :dense_w]
+    sh, sw = geometry.stride
+    if sh > 1 or sw > 1:
+        dense = dense[::sh, ::sw]
+    return np.ascontiguousarray(dense, dtype=x.dtype)
+
+
+def _fft_correlate(xp: np.ndarray, kernels: np.ndarray, *, per_channel: bool = False) -> np.ndarray:
+    """Valid correlation of a padded image (Hp, Wp, C) by FFT, at stride 1.
+
+    ``kernels`` is (F, kh, kw, C): each output map ``f`` is the sum over channels
+    (``per_channel=False``, output (H', W', F)); or (1, kh, kw, 1) applied to every
+    channel (``per_channel=True``, output (H', W', C)).  The image is transformed
+    once per channel whatever F is, which is where FFT beats F*C spatial passes.
+    The transform length is at least the padded image, so the valid part is free
+    of circular wrap-around.
+    """
+    height, width, channels = xp.shape
+    n_filters, kh, kw, _ = kernels.shape
+    shape = (sp_fft.next_fast_len(height, real=True), sp_fft.next_fast_len(width, real=True))
+    spectrum = sp_fft.rfft2(xp, s=shape, axes=(0, 1), workers=-1)  # (h, w//2+1, C)
+    # Correlation is convolution with the flipped kernel.
+    flipped = np.ascontiguousarray(kernels[:, ::-1, ::-1, :], dtype=xp.dtype)
+    kernel_spectra = sp_fft.rfft2(flipped, s=shape, axes=(1, 2), workers=-1)  # (F, h, w//2+1, C)
+    rows, cols = slice(kh - 1, height), slice(kw - 1, width)
+    if per_channel:
+        product = spectrum * kernel_spectra[0]
+        return sp_fft.irfft2(product, s=shape, axes=(0, 1), workers=-1)[rows, cols]
+    out = np.empty((height - kh + 1, width - kw + 1, n_filters), dtype=xp.dtype)
+    for f in range(n_filters):
+        product = np.einsum("hwc,hwc->hw", spectrum, kernel_spectra[f])
+        out[:, :, f] = sp_fft.irfft2(product, s=shape, workers=-1)[rows, cols]
+    return out
+
+
+def _cv2_filter(x, k, anchor, border, backend) -> np.ndarray:
+    """filter2D / sepFilter2D over an image with any number of channels."""
+    if x.ndim == 3 and x.shape[2] > 4:
+        # OpenCV's filters are tested up to 4 channels; run wider images in groups.
+        return np.concatenate(
+            [_cv2_filter(x[:, :, c : c + 4], k, anchor, border, backend) for c in range(0, x.shape[2], 4)],
+            axis=2,
+        )
+    if not x.flags.c_contiguous:
+        x = np.ascontiguousarray(x)
+    if backend == "separable":
+        column, row = _separate(k, x.dtype)
+        out = cv2.sepFilter2D(x, -1, row.astype(x.dtype), column.astype(x.dtype), anchor=anchor, borderType=border)
+    else:
+        out = cv2.filter2D(x, -1, k.astype(x.dtype), anchor=anchor, borderType=border)
+    return out if out.ndim == x.ndim else out[:, :, None]
+
+
+def _direct(x, k, geometry: _Geometry, boundary, cval) -> np.ndarray:
+    """Shift-and-add over the taps of a 2-D kernel, computing only strided outputs."""
+    xp = _pad(x, geometry.pads, boundary, cval)
+    (oh, ow), (sh, sw), (dh, dw) = geometry.out_shape, geometry.stride, geometry.dilation
+    out = np.zeros((oh, ow) + x.shape[2:], dtype=x.dtype)
+    for m in range(k.shape[0]):
+        for n in range(k.shape[1]):
+            if k[m, n] != 0:
+                window = xp[m * dh : m * dh + (oh - 1) * sh + 1 : sh, n * dw : n * dw + (ow - 1) * sw + 1 : sw]
+                out += x.dtype.type(k[m, n]) * window
+    return out
+
+
+def _summed(x3, k4, geometry: _Geometry, boundary, cval, backend) -> np.ndarray:
+    """Kernels (F, kh, kw, C) summed over the channels of x3 (H, W, C) -> (H', W', F)."""
+    if backend == "im2col":
+        return _summed_im2col(x3, k4, geometry, boundary, cval)
+    if backend == "separable":
+        raise ParameterError("backend: 'separable' needs a single rank-1 kernel (kh, kw)")
+    n_filters, channels = k4.shape[0], k4.shape[-1]
+    if backend == "fft":
+        xp = _pad(x3, geometry.pads, boundary, cval)
+        dense_h, dense_w = geometry.dense_shape
+        dense = _fft_correlate(xp, _dilate(k4.transpose(1, 2, 0, 3), geometry.dilation).transpose(2, 0, 1, 3))
+        sh, sw = geometry.stride
+        return np.ascontiguousarray(dense[:dense_h:sh, :dense_w:sw])
+    out = np.zeros(geometry.out_shape + (n_filters,), dtype=x3.dtype)
+    if backend == "filter2d" and (boundary == "wrap" or cval != 0.0):
+        # Pad once for all F*C passes instead of once per pass.
+        x3 = _pad(x3, geometry.pads, boundary, cval)
+        geometry = _Geometry(0, 0, 0, 0, *geometry.stride, *geometry.dilation, *geometry.out_shape)
+    for f in range(n_filters):
+        for c in range(channels):
+            plane = np.ascontiguousarray(x3[:, :, c]) if backend != "direct" else x3[:, :, c]
+            out[:, :, f] += _per_channel(plane, k4[f, :, :, c], geometry, boundary, cval, backend)
+    return out
+
+
+def _summed_im2col(x3, k4, geometry: _Geometry, boundary, cval) -> np.ndarray:
+    """im2col + one GEMM, in row blocks so the patch matrix stays bounded."""
+    xp = _pad(x3, geometry.pads, boundary, cval)
+    n_filters, kh, kw, channels = k4.shape
+    # (F, kh, kw, C) -> (C*kh*kw, F), matching im2col's (C, kh, kw) column order.
+    weights = np.ascontiguousarray(k4.transpose(3, 1, 2, 0).reshape(channels * kh * kw, n_filters), dtype=x3.dtype)
+    planes = np.ascontiguousarray(xp.transpose(2, 0, 1))[None]  # (1, C, Hp, Wp)
+    (oh, ow), (sh, sw), (dh, dw) = geometry.out_shape, geometry.stride, geometry.dilation
+    rows_per_block = max(1, _IM2COL_BLOCK_ELEMENTS // max(1, ow * channels * kh * kw))
+    out = np.empty((oh, ow, n_filters), dtype=x3.dtype)
+    extent = (kh - 1) * dh + 1
+    for start in range(0, oh, rows_per_block):
+        stop = min(oh, start + rows_per_block)
+        block = planes[:, :, start * sh : (stop - 1) * sh + extent]
+        cols = im2col(block, (kh, kw), stride=(sh, sw), dilation=(dh, dw))
+        out[start:stop] = (cols @ weights).reshape(stop - start, ow, n_filters)
+    return out
+
+
+# --------------------------------------------------------------------------- im2col
+
+
+def im2col(
+    x: np.ndarray,
+    kernel_size: tuple[int, int],
+    *,
+    stride: IntPair = 1,
+    dilation: IntPair = 1,
+) -> np.ndarray:
+    """Patch matrix of an already padded batch: one row per output position.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+        Padded input batch.
+    kernel_size : (int, int)
+        ``(kh, kw)``.
+    stride, dilation : int or (int, int)
+        As in :func:`correlate`.
+
+    Returns
+    -------
+    ndarray, shape (N * H' * W', C * kh * kw)
+        C-contiguous, same dtype as ``x``; columns in ``(C, kh, kw)`` order, so that
+        ``im2col(x, ...) @ w.reshape(F, -1).T`` is the correlation with weights ``w``
+        of shape ``(F, C, kh, kw)`` (PyTorch's layout), rows in ``(N, H', W')`` order.
+    """
+    kh, kw = kernel_size
+    sh, sw = _int_pair(stride, "stride", minimum=1)
+    dh, dw = _int_pair(dilation, "dilation", minimum=1)
+    n, c, height, width = x.shape
+    oh = _axis_output(height, kh, sh, 0, dh, axis="axis 2 (height)")
+    ow = _axis_output(width, kw, sw, 0, dw, axis="axis 3 (width)")
+    windows = sliding_window_view(x, ((kh - 1) * dh + 1, (kw - 1) * dw + 1), axis=(2, 3))
+    # (N, C, oh, ow, kh, kw) strided view -> (N, oh, ow, C, kh, kw), copied once.
+    windows = windows[:, :, : (oh - 1) * sh + 1 : sh, : (ow - 1) * sw + 1 : sw, ::dh, ::dw]
+    cols = np.empty((n, oh, ow, c, kh, kw), dtype=x.dtype)
+    np.copyto(cols, windows.transpose(0, 2, 3, 1, 4, 5))
+    return cols.reshape(n * oh * ow, c * kh * kw)
+
+
+def col2im(
+    cols: np.ndarray,
+    x_shape: tuple[int, int, int, int],
+    kernel_size: tuple[int, int],
+    *,
+    stride: IntPair = 1,
+    dilation: IntPair = 1,
+) -> np.ndarray:
+    """Adjoint of :func:`im2col`: scatter-add patch rows back into an image batch.
+
+    Parameters
+    ----------
+    cols : ndarray, shape (N * H' * W', C * kh * kw)
+        Gradients with respect to the patch matrix.
+    x_shape : (N, C, H, W)
+        Shape of the padded input that :func:`im2col` was given.
+    kernel_size, stride, dilation
+        As given to :func:`im2col`.
+
+    Returns
+    -------
+    ndarray, shape (N, C, H, W)
+        Every patch element added back to the pixel it came from (overlaps sum),
+        so ``sum(col2im(g) * x) == sum(g * im2col(x))`` for all ``g`` and ``x``.
+    """
+    kh, kw = kernel_size
+    sh, sw = _int_pair(stride, "stride", minimum=1)
+    dh, dw = _int_pair(dilation, "dilation", minimum=1)
+    n, c, height, width = x_shape
+    oh = _axis_output(height, kh, sh, 0, dh, axis="axis 2 (height)")
+    ow = _axis_output(width, kw, sw, 0, dw, axis="axis 3 (width)")
+    patches = cols.reshape(n, oh, ow, c, kh, kw).transpose(0, 3, 4, 5, 1, 2)  # (N, C, kh, kw, oh, ow)
+    out = np.zeros(x_shape, dtype=cols.dtype)
+    # One strided add per kernel tap: kh*kw vectorised adds, no Python loop over pixels.
+    for m in range(kh):
+        for n_ in range(kw):
+            out[:, :, m * dh : m * dh + (oh - 1) * sh + 1 : sh, n_ * dw : n_ * dw + (ow - 1) * sw + 1 : sw] += patches[
+                :, :, m, n_
+            ]
+    return out
+
+
+# The CNN layers (convfx.nn) use the per-image layout below rather than im2col's one
+# big (N*H'*W', C*kh*kw) matrix: a (F, C*kh*kw) @ (C*kh*kw, H'*W') product per image
+# lands directly in (N, F, H', W') order (no transpose back to NCHW), every tap is a
+# copy whose inner axis is a contiguous image row, and multithreaded OpenBLAS is
+# pathologically slow on the tall-skinny GEMM (50176 x 25 @ 25 x 6 for LeNet's conv1)
+# that the single-matrix layout needs, while the per-image products are fast.
+
+
+def im2col_per_image(
+    x: np.ndarray,
+    kernel_size: tuple[int, int],
+    *,
+    stride: IntPair = 1,
+    dilation: IntPair = 1,
+) -> np.ndarray:
+    """One patch matrix per image of an already padded batch (Caffe's im2col layout).
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+        Padded input batch.
+    kernel_size : (int, int)
+        ``(kh, kw)``.
+    stride, dilation : int or (int, int)
+        As in :func:`correlate`.
+
+    Returns
+    -------
+    ndarray, shape (N, C * kh * kw, H' * W')
+        C-contiguous, same dtype as ``x``; rows in ``(C, kh, kw)`` order and columns
+        in ``(H', W')`` order, so that ``w.reshape(F, -1) @ im2col_per_image(x, ...)``
+        is the correlation with weights ``w`` of shape ``(F, C, kh, kw)``, already in
+        ``(N, F, H' * W')`` order.  It holds the same numbers as :func:`im2col`:
+        ``im2col_per_image(x, k)[n].T`` equals the rows of image ``n`` in ``im2col(x, k)``.
+    """
+    kh, kw = kernel_size
+    sh, sw = _int_pair(stride, "stride", minimum=1)
+    dh, dw = _int_pair(dilation, "dilation", minimum=1)
+    n, c, height, width = x.shape
+    oh = _axis_output(height, kh, sh, 0, dh, axis="axis 2 (height)")
+    ow = _axis_output(width, kw, sw, 0, dw, axis="axis 3 (width)")
+    cols = np.empty((n, c, kh, kw, oh, ow), dtype=x.dtype)
+    # kh*kw strided copies, each moving whole (N, C, H', W') planes.
+    for m in range(kh):
+        for q in range(kw):
+            cols[:, :, m, q] = x[:, :, m * dh : m * dh + (oh - 1) * sh + 1 : sh, q * dw : q * dw + (ow - 1) * sw + 1 : sw]
+    return cols.reshape(n, c * kh * kw, oh * ow)
+
+
+def col2im_per_image(
+    cols: np.ndarray,
+    x_shape: tuple[int, int, int, int],
+    kernel_size: tuple[int, int],
+    *,
+    stride: IntPair = 1,
+    dilation: IntPair = 1,
+) -> np.ndarray:
+    """Adjoint of :func:`im2col_per_image`: scatter-add patches back into images.
+
+    Parameters
+    ----------
+    cols : ndarray, shape (N, C * kh * kw, H' * W')
+        Gradients with respect to the per-image patch matrices.
+    x_shape : (N, C, H, W)
+        Shape of the padded input that :func:`im2col_per_image` was given.
+    kernel_size, stride, dilation
+        As given to :func:`im2col_per_image`.
+
+    Returns
+    -------
+    ndarray, shape (N, C, H, W)
+        Overlapping patch elements summed, so that
+        ``sum(col2im_per_image(g) * x) == sum(g * im2col_per_image(x))``.
+    """
+    kh, kw = kernel_size
+    sh, sw = _int_pair(stride, "stride", minimum=1)
+    dh, dw = _int_pair(dilation, "dilation", minimum=1)
+    n, c, height, width = x_shape
+    oh = _axis_output(height, kh, sh, 0, dh, axis="axis 2 (height)")
+    ow = _axis_output(width, kw, sw, 0, dw, axis="axis 3 (width)")
+    patches = cols.reshape(n, c, kh, kw, oh, ow)
+    out = np.zeros(x_shape, dtype=cols.dtype)
+    for m in range(kh):
+        for q in range(kw):
+            out[:, :, m * dh : m * dh + (oh - 1) * sh + 1 : sh, q * dw : q * dw + (ow - 1) * sw + 1 : sw] += patches[:, :, m, q]
+    return out
