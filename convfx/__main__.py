@@ -1,0 +1,5 @@
+"""``python -m convfx`` runs the command line."""
+
+from .cli import main
+
+main()

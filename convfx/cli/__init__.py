@@ -1,0 +1,42 @@
+"""The ``convfx`` command line.
+
+One module per group of commands registers them on the shared typer ``app``:
+
+* ``image_commands`` -- apply, filters, show;
+* ``batch_commands`` -- batch: an effect over whole folders, in parallel, resumable;
+* ``nn_commands``    -- train, evaluate, compare, export-bank, summary, tour.
+
+Nothing in the library imports this package.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import typer
+
+from . import batch_commands, image_commands, nn_commands  # noqa: F401  (register commands)
+from .app import EXIT_INTERRUPTED, app, err_console
+
+try:  # recent typer runs on its own bundled copy of click, whose exceptions are not click's
+    from typer._click.exceptions import ClickException as _TyperClickException
+except ImportError:  # pragma: no cover - older typer uses click itself
+    _TyperClickException = click.exceptions.ClickException
+
+__all__ = ["app", "main"]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: run the app, map Ctrl-C to exit code 130."""
+    try:
+        result = app(args=argv, prog_name="convfx", standalone_mode=False)
+    except (KeyboardInterrupt, click.exceptions.Abort, typer.Abort):
+        err_console.print("convfx: interrupted", markup=False)
+        sys.exit(EXIT_INTERRUPTED)
+    except (click.exceptions.ClickException, _TyperClickException) as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except (click.exceptions.Exit, typer.Exit) as error:
+        sys.exit(error.exit_code)
+    sys.exit(result if isinstance(result, int) else 0)

@@ -1,0 +1,52 @@
+"""The typer application object and the one way commands report errors.
+
+Commands live in sibling modules (one per group) and register themselves on
+``app``.  A command parses its options, calls one library function and reports; it
+does no maths.  Library errors (:class:`convfx.ConvfxError`) become one line on
+stderr and an exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Iterator, NoReturn
+
+import typer
+from rich.console import Console
+
+from ..errors import ConvfxError
+
+app = typer.Typer(
+    name="convfx",
+    help="Exact, fast convolution filters for photos, and a numpy CNN that learns its own.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+console = Console()
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # some files failed
+EXIT_USAGE = 2  # bad options or arguments
+EXIT_INTERRUPTED = 130  # Ctrl-C / SIGTERM
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    """Print ``convfx: error: message`` on stderr and exit with ``code``."""
+    err_console.print(f"convfx: error: {message}", markup=False)
+    raise typer.Exit(code)
+
+
+@contextlib.contextmanager
+def reporting_errors() -> Iterator[None]:
+    """Turn library errors into one line on stderr and their exit code."""
+    try:
+        yield
+    except ConvfxError as error:
+        fail(str(error), error.exit_code)
+    except KeyboardInterrupt:
+        err_console.print("convfx: interrupted", markup=False)
+        raise typer.Exit(EXIT_INTERRUPTED) from None

@@ -1,0 +1,150 @@
+"""Commands that filter images: ``apply``, ``filters``, ``show``.
+
+Each command parses its options, calls one library function and reports; the
+maths lives in :mod:`convfx.effects`, the files in :mod:`convfx.imageio`, the
+kernels in :mod:`convfx.banks` and the drawings in :mod:`convfx.plots`.
+"""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from .. import banks, effects, imageio
+from ..conv import BOUNDARIES
+from .app import EXIT_USAGE, app, console, fail, reporting_errors
+
+# Choices as Enums, which typer turns into validated, listed choices in --help.
+Boundary = enum.Enum("Boundary", {name: name for name in BOUNDARIES}, type=str)  # type: ignore[misc]
+OutputRange = enum.Enum("OutputRange", {name: name for name in banks.OUTPUT_RANGES}, type=str)  # type: ignore[misc]
+
+_EFFECT_HELP = (
+    "A filter name (see `convfx filters`), a chain applied left to right ('gaussian_blur,sobel'), "
+    "parameters ('gaussian_blur:sigma=2,size=9'), a kernel file (.toml/.json/.npy/.npz, 'bank.toml#name') "
+    "or an ImageMagick kernel ('3x3: -1,0,1 -2,0,2 -1,0,1')."
+)
+
+
+@app.command("apply")
+def apply_command(
+    effect: Annotated[str, typer.Argument(metavar="EFFECT", help=_EFFECT_HELP, show_default=False)],
+    inputs: Annotated[
+        list[Path],
+        typer.Argument(metavar="INPUT", help="Image file to filter (JPEG, PNG, TIFF, BMP, WebP).", show_default=False),
+    ],
+    output: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--output",
+            "-o",
+            help="Output image; its suffix picks the format. Default: <stem>_<effect>.png next to INPUT.",
+            show_default=False,
+        ),
+    ] = None,
+    boundary: Annotated[
+        Boundary,
+        typer.Option(help="How pixels beyond the border are made; 'reflect' mirrors without repeating the edge."),
+    ] = Boundary("reflect"),
+    output_range: Annotated[
+        Optional[OutputRange],
+        typer.Option(
+            "--range",
+            help="Float response -> pixels: abs (|r|), clip (r in 0..max), signed (0 is mid-grey), "
+            "normalize (min..max). Default: the filter's own.",
+            show_default=False,
+        ),
+    ] = None,
+    gray: Annotated[
+        Optional[bool],
+        typer.Option("--gray/--color", help="Filter the luminance only, or every colour channel. Default: the filter's own."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite OUTPUT if it exists (never the input).")] = False,
+    max_pixels: Annotated[
+        int,
+        typer.Option(min=1, help="Refuse larger images before decoding them (decompression-bomb guard)."),
+    ] = imageio.DEFAULT_MAX_PIXELS,
+) -> None:
+    """Apply a named filter, a chain or your own kernel to an image.
+
+    Examples:
+
+        convfx apply sobel samples/chelsea.jpg     (writes samples/chelsea_sobel.png)
+
+        convfx apply gaussian_blur,sobel photo.jpg -o edges.png --range normalize
+
+        convfx apply "3x3: 0,-1,0 -1,5,-1 0,-1,0" photo.png --gray
+    """
+    with reporting_errors():
+        if len(inputs) != 1:
+            fail(f"INPUT: expected one image file, found {len(inputs)} (several files and folders are not supported yet)", EXIT_USAGE)
+        written = effects.render_file(
+            inputs[0],
+            output,
+            effect,
+            boundary=boundary.value,
+            output_range=None if output_range is None else output_range.value,
+            gray=gray,
+            max_pixels=max_pixels,
+            overwrite=force,
+        )
+    console.print(f"wrote {written}", markup=False, highlight=False, soft_wrap=True)
+
+
+@app.command("filters")
+def filters_command(
+    family: Annotated[
+        Optional[str],
+        typer.Option(help="Only this bank: basic, blur, edges, sharpen or stylize.", show_default=False),
+    ] = None,
+) -> None:
+    """List every named filter with its family, kernel size and description.
+
+    Example:
+
+        convfx filters --family edges
+    """
+    with reporting_errors():
+        filters = banks.list_filters(family)
+    table = Table(title="convfx filters", title_justify="left")
+    table.add_column("name", style="bold", no_wrap=True)
+    table.add_column("family")
+    table.add_column("size", no_wrap=True)
+    table.add_column("range")
+    table.add_column("description")
+    for item in filters:
+        table.add_row(item.name, item.family, item.size_label, item.output_range, item.description)
+    console.print(table)
+
+
+@app.command("show")
+def show_command(
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="A filter name, or any EFFECT that `convfx apply` takes.", show_default=False)
+    ],
+    plot: Annotated[
+        Optional[Path],
+        typer.Option(help="Also draw the kernel(s) to this PNG file.", show_default=False),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite the --plot file if it exists.")] = False,
+) -> None:
+    """Print a filter's kernels exactly as they touch the pixels (after any flip).
+
+    Examples:
+
+        convfx show sobel
+
+        convfx show gaussian_blur:sigma=1.5 --plot gaussian.png
+    """
+    from .. import plots  # matplotlib is slow to import; only --plot needs it
+
+    with reporting_errors():
+        effect = effects.parse_effect(name)
+        text = "\n\n".join(banks.format_filter(step) for step in effect.steps)
+        written = plots.save_kernel_plot(effect, plot, overwrite=force) if plot is not None else None
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
+    if written is not None:
+        console.print(f"wrote {written}", markup=False, highlight=False, soft_wrap=True)

@@ -1,0 +1,491 @@
+"""Effects: named filters, chains and user kernels applied to images, and their output.
+
+An *effect* is what a user names on the command line or passes to :func:`apply`:
+
+* a bank filter: ``"sobel"``;
+* with parameters, for filters that have a kernel factory: ``"gaussian_blur:sigma=2,size=9"``;
+* a chain, applied left to right on the float response: ``"gaussian_blur,sobel"``;
+* a kernel file: ``"my_kernels.toml"``, ``"bank.toml#edge"``, ``"k.npy"``, ``"bank.npz#k"``;
+* an ImageMagick kernel string: ``"3x3: -1,0,1 -2,0,2 -1,0,1"`` (the whole effect);
+* a 2-D array (a correlation kernel), a :class:`~convfx.banks.Filter` or an :class:`Effect`.
+
+:func:`apply` returns the raw float response; :func:`map_range` is the separate,
+explicit step that turns a response into ``uint8`` / ``uint16`` pixels by one of the
+output-range policies, and :func:`render_file` is the whole single-file pipeline
+(read, filter, map, write atomically) that batch runners call once per file.
+
+This module must not slide kernels itself (every filter goes through
+:func:`convfx.correlate`), parse files (:mod:`convfx.banks`, :mod:`convfx.imageio`)
+or print anything.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+
+from . import banks, imageio
+from .banks import OUTPUT_RANGES, Filter, KernelFileError
+from .conv import BOUNDARIES, correlate
+from .errors import ParameterError, ParameterTypeError
+
+__all__ = [
+    "OUTPUT_RANGES",
+    "LUMINANCE_WEIGHTS",
+    "Effect",
+    "EffectLike",
+    "parse_effect",
+    "apply",
+    "to_luminance",
+    "map_range",
+    "render_file",
+    "default_output_path",
+]
+
+#: ITU-R BT.601 luma weights for R, G, B: what Pillow's ``convert("L")`` and
+#: OpenCV's ``COLOR_RGB2GRAY`` use, so ``--gray`` matches what users compare with.
+LUMINANCE_WEIGHTS = (0.299, 0.587, 0.114)
+
+
+@dataclass(frozen=True, eq=False)
+class Effect:
+    """A parsed effect: filters applied one after the other.
+
+    Attributes
+    ----------
+    spec : str
+        What the user wrote (or a label for arrays and filters).
+    steps : tuple of Filter
+        Applied left to right; each sees the float response of the previous one.
+    """
+
+    spec: str
+    steps: tuple[Filter, ...]
+
+    @property
+    def output_range(self) -> str:
+        """Default output range: that of the last step, which shapes the response."""
+        return self.steps[-1].output_range
+
+    @property
+    def gray(self) -> bool:
+        """Default for luminance-only filtering: true if any step asks for it."""
+        return any(step.gray for step in self.steps)
+
+    @property
+    def slug(self) -> str:
+        """A file-name-safe label, e.g. ``gaussian_blur_sigma2-sobel``."""
+        parts = []
+        for step in self.steps:
+            part = step.name + "".join(f"_{k}{banks._format_number(v)}" for k, v in step.parameters.items())
+            parts.append(part)
+        return re.sub(r"[^A-Za-z0-9_.=-]+", "_", "-".join(parts))
+
+
+EffectLike = Union[str, os.PathLike, np.ndarray, Filter, Effect]
+
+_PARAMETER = re.compile(r"^\s*(?P<key>[A-Za-z_]\w*)\s*=\s*(?P<value>[^=]*?)\s*$")
+_STEP_WITH_PARAMETER = re.compile(r"^(?P<target>.+?):(?P<first>\s*[A-Za-z_]\w*\s*=.*)$")
+_NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
+
+
+def parse_effect(effect: EffectLike) -> Effect:
+    """Resolve an effect specification into an :class:`Effect`.
+
+    Grammar (on strings)::
+
+        effect     := imagemagick | step ("," step)*
+        step       := target [":" key "=" number ("," key "=" number)*]
+        target     := filter-name | kernel-file ["#" entry]
+
+    A comma followed by ``key=value`` continues the parameters of the step before
+    it; any other comma starts a new step.  A kernel file is recognised by its
+    suffix (``.toml``, ``.json``, ``.npy``, ``.npz``) or a path separator.  A
+    string starting with a digit is an ImageMagick kernel and stands alone.
+
+    Raises
+    ------
+    UnknownFilterError
+        Unknown filter name (the message lists the closest names).
+    KernelFileError
+        Missing or invalid kernel file, or invalid ImageMagick string.
+    ParameterError
+        Empty effect, bad parameters (unknown key, not a number, duplicated), or
+        parameters for a filter without a factory.
+    ParameterTypeError
+        If ``effect`` is of no accepted type.
+    """
+    if isinstance(effect, Effect):
+        return effect
+    if isinstance(effect, Filter):
+        return Effect(spec=effect.name, steps=(effect,))
+    if isinstance(effect, np.ndarray):
+        return Effect(spec="kernel", steps=(banks.filter_from_array(effect),))
+    if isinstance(effect, os.PathLike):
+        return Effect(spec=os.fspath(effect), steps=(_file_step(os.fspath(effect)),))
+    if not isinstance(effect, str):
+        raise ParameterTypeError(
+            f"effect: expected a filter name, chain, kernel file, ImageMagick string or 2-D array, found {type(effect).__name__}"
+        )
+    text = effect.strip()
+    if not text:
+        raise ParameterError("effect: expected a filter name such as 'sobel', found an empty string")
+    if banks.looks_like_imagemagick(text):
+        return Effect(spec=text, steps=(banks.parse_imagemagick(text),))
+    if _is_kernel_path(text) and Path(text.split("#")[0]).is_file():
+        # The whole string is one existing file, which may have commas in its name.
+        return Effect(spec=text, steps=(_file_step(text),))
+    steps = [_resolve_step(target, parameters, text) for target, parameters in _split_steps(text)]
+    return Effect(spec=text, steps=tuple(steps))
+
+
+def _split_steps(text: str) -> list[tuple[str, dict[str, float]]]:
+    steps: list[tuple[str, dict[str, float]]] = []
+    for piece in text.split(","):
+        parameter = _PARAMETER.match(piece)
+        if parameter and steps and steps[-1][1]:
+            _add_parameter(steps[-1], parameter["key"], parameter["value"])
+            continue
+        with_parameter = _STEP_WITH_PARAMETER.match(piece)
+        if with_parameter:
+            step: tuple[str, dict[str, float]] = (with_parameter["target"].strip(), {})
+            first = _PARAMETER.match(with_parameter["first"])
+            if first is None:
+                raise ParameterError(f"effect: expected key=number after ':' in {piece.strip()!r}")
+            _add_parameter(step, first["key"], first["value"])
+        else:
+            step = (piece.strip(), {})
+        if not step[0]:
+            raise ParameterError(f"effect: empty step in {text!r}; expected names separated by single commas")
+        steps.append(step)
+    return steps
+
+
+def _add_parameter(step: tuple[str, dict[str, float]], key: str, value: str) -> None:
+    target, parameters = step
+    if key in parameters:
+        raise ParameterError(f"effect {target!r}: parameter {key} given twice")
+    if not _NUMBER.match(value):
+        raise ParameterError(f"effect {target!r}: parameter {key}: expected a number, found {value!r}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ParameterError(f"effect {target!r}: parameter {key}: expected a finite number, found {value!r}")
+    parameters[key] = number
+
+
+def _is_kernel_path(target: str) -> bool:
+    path = target.split("#")[0]
+    return path.lower().endswith(banks.KERNEL_FILE_SUFFIXES) or "/" in path or os.sep in path
+
+
+def _resolve_step(target: str, parameters: dict[str, float], spec: str) -> Filter:
+    if _is_kernel_path(target):
+        step = _file_step(target)
+    elif banks.looks_like_imagemagick(target):
+        raise ParameterError(f"effect: an ImageMagick kernel must be the whole effect, not part of the chain {spec!r}")
+    else:
+        step = banks.get_filter(target)
+    return banks.with_parameters(step, parameters)
+
+
+def _file_step(target: str) -> Filter:
+    path, _, entry = target.partition("#")
+    if not Path(path).exists() and not path.lower().endswith(banks.KERNEL_FILE_SUFFIXES):
+        raise KernelFileError(f"{path}: kernel file not found (and no filter has this name)")
+    return banks.load_kernel_file(path, entry or None)
+
+
+# --------------------------------------------------------------------------- filtering
+
+
+def to_luminance(image: np.ndarray) -> np.ndarray:
+    """Luminance ``0.299 R + 0.587 G + 0.114 B`` of an RGB image.
+
+    Parameters
+    ----------
+    image : array_like, shape (H, W, 3) or (H, W)
+        RGB, any real dtype; a 2-D image is returned unchanged (as float).
+
+    Returns
+    -------
+    ndarray, shape (H, W)
+        float64 for float64 input, float32 otherwise, in the input's units.
+    """
+    array = np.asarray(image)
+    dtype = np.float64 if array.dtype == np.float64 else np.float32
+    if array.ndim == 2:
+        return array.astype(dtype, copy=False)
+    if array.ndim != 3 or array.shape[2] != 3:
+        raise ParameterError(f"image: gray needs shape (H, W) or (H, W, 3) RGB, found shape {array.shape}")
+    return array.astype(dtype, copy=False) @ np.asarray(LUMINANCE_WEIGHTS, dtype=dtype)
+
+
+def apply(
+    image: np.ndarray,
+    effect: EffectLike,
+    *,
+    boundary: str = "reflect",
+    gray: bool | None = None,
+) -> np.ndarray:
+    """Apply a named filter, chain, kernel file or kernel to an image.
+
+    Parameters
+    ----------
+    image : array_like, shape (H, W) or (H, W, C)
+        Any real dtype, in any units (0-255 for a photo read as ``uint8``).
+        Every channel is filtered independently (pass alpha separately).
+    effect : str, path-like, ndarray, Filter or Effect
+        See :func:`parse_effect`: ``"sobel"``, ``"gaussian_blur,sobel"``,
+        ``"gaussian_blur:sigma=2"``, ``"my.toml"``, ``"3x3: 0,1,0 1,-4,1 0,1,0"``,
+        or a 2-D correlation kernel.
+    boundary : {"reflect", "constant", "edge", "symmetric", "wrap"}, optional
+        How pixels beyond the border are made (``numpy.pad`` modes).  The default
+        ``"reflect"`` mirrors without repeating the edge pixel (OpenCV's default),
+        so the photo's border neither lights up nor goes dark.
+    gray : bool, optional
+        Filter the luminance of an RGB image only, giving ``(H, W)``.  Default:
+        the effect's own choice (false for most).
+
+    Returns
+    -------
+    ndarray, shape (H, W) or (H, W, C)
+        The raw response, float32 (float64 for float64 input): not clipped, not
+        rounded, negative where the filter says so.  Map it to pixels with
+        :func:`map_range`.
+
+    Raises
+    ------
+    ValueError, TypeError
+        Bad effect, boundary or image (see :func:`parse_effect` and
+        :func:`convfx.correlate`).
+
+    Notes
+    -----
+    A combined filter applies each of its kernels and merges the responses:
+    ``magnitude`` is :math:`\\sqrt{\\sum_i r_i^2}`, ``max`` the largest
+    :math:`r_i`, ``difference`` :math:`r_1 - r_2`.
+
+    Examples
+    --------
+    A vertical step edge: the Sobel x response is 4 per unit step at the edge
+    (1 + 2 + 1 from the smoothing column) and 0 elsewhere.
+
+    >>> import numpy as np
+    >>> import convfx
+    >>> step = np.repeat([[0.0, 0.0, 1.0, 1.0]], 3, axis=0)
+    >>> convfx.apply(step, "sobel_x")
+    array([[0., 4., 4., 0.],
+           [0., 4., 4., 0.],
+           [0., 4., 4., 0.]])
+    """
+    parsed = parse_effect(effect)
+    if boundary not in BOUNDARIES:
+        raise ParameterError(f"boundary: invalid value {boundary!r}; expected one of {list(BOUNDARIES)}")
+    response = np.asarray(image)
+    if response.dtype.kind not in "biuf":
+        raise ParameterTypeError(f"image: expected a real numeric dtype, found dtype {response.dtype}")
+    if parsed.gray if gray is None else gray:
+        response = to_luminance(response)
+    for step in parsed.steps:
+        response = _apply_filter(response, step, boundary)
+    return response
+
+
+def _apply_filter(image: np.ndarray, filter: Filter, boundary: str) -> np.ndarray:
+    responses = [correlate(image, kernel.weights, boundary=boundary) for kernel in filter.kernels]
+    if filter.combine is None:
+        return responses[0]
+    if filter.combine == "magnitude":
+        total = responses[0] * responses[0]
+        for response in responses[1:]:
+            total += response * response
+        return np.sqrt(total, out=total)
+    if filter.combine == "max":
+        return np.maximum.reduce(responses)
+    return responses[0] - responses[1]  # "difference"; banks allows no other rule
+
+
+# --------------------------------------------------------------------------- output range
+
+
+def map_range(
+    response: np.ndarray,
+    output_range: str,
+    *,
+    dtype: np.dtype | type = np.uint8,
+    source_max: float | None = None,
+) -> np.ndarray:
+    """Turn a float response into integer pixels by an explicit policy; nothing wraps.
+
+    Parameters
+    ----------
+    response : array_like
+        A response from :func:`apply`, in the units of the image it came from.
+    output_range : {"abs", "clip", "signed", "normalize"}
+        ``abs``
+            :math:`|r|`, then clipped to the dtype's range (both edge directions
+            show as bright; OpenCV's ``convertScaleAbs``).
+        ``clip``
+            :math:`r` clipped to ``[0, max]`` (blurs, sharpen: values stay in
+            range except overshoot at edges).
+        ``signed``
+            :math:`r/2` around mid-grey, clipped: ``-max -> 0``, ``0 -> (max+1)/2``,
+            ``+max -> max`` (reliefs; both signs visible and distinguishable).
+        ``normalize``
+            The response's own minimum to 0 and maximum to ``max``, linearly
+            (all channels together, so colours keep their balance); a flat
+            response gives 0.
+    dtype : {uint8, uint16}, optional
+        Output dtype; ``max`` is 255 or 65535.
+    source_max : float, optional
+        Full scale of the input image (255 for a ``uint8`` photo, 65535 for
+        ``uint16``); the response is rescaled by ``max / source_max`` first.
+        Default: the output dtype's ``max`` (no rescaling).
+
+    Returns
+    -------
+    ndarray of ``dtype``, the shape of ``response``
+        Rounded to nearest.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convfx.effects import map_range
+    >>> r = np.array([-300.0, -10.0, 0.0, 10.0, 300.0])
+    >>> map_range(r, "abs")
+    array([255,  10,   0,  10, 255], dtype=uint8)
+    >>> map_range(r, "clip")
+    array([  0,   0,   0,  10, 255], dtype=uint8)
+    >>> map_range(r, "signed")
+    array([  0, 123, 128, 133, 255], dtype=uint8)
+    >>> map_range(r, "normalize")
+    array([  0, 123, 128, 132, 255], dtype=uint8)
+    """
+    if output_range not in OUTPUT_RANGES:
+        raise ParameterError(f"output_range: invalid value {output_range!r}; expected one of {list(OUTPUT_RANGES)}")
+    dtype = np.dtype(dtype)
+    if dtype not in (np.uint8, np.uint16):
+        raise ParameterError(f"dtype: expected uint8 or uint16, found {dtype}")
+    top = float(np.iinfo(dtype).max)
+    response = np.asarray(response)
+    # One working copy, changed in place: a 64-megapixel RGB response is 768 MB in
+    # float32, so no float64 copies (float32 holds every 16-bit level exactly).
+    values = response.astype(np.float32 if response.dtype == np.float32 else np.float64, copy=True)
+    if source_max is not None and source_max != top:
+        if not (math.isfinite(source_max) and source_max > 0):
+            raise ParameterError(f"source_max: expected a finite number > 0, found {source_max!r}")
+        values *= top / source_max
+    if output_range == "abs":
+        np.abs(values, out=values)
+    elif output_range == "signed":
+        values *= 0.5
+        values += (top + 1) / 2
+    elif output_range == "normalize":
+        low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+        if high > low:
+            values -= low
+            values *= top / (high - low)
+        else:
+            values[...] = 0
+    # NaN cannot come from finite kernels, but a float overflow can make inf - inf.
+    np.nan_to_num(values, copy=False, nan=0.0, posinf=top, neginf=0.0)
+    np.rint(values, out=values)
+    np.clip(values, 0, top, out=values)
+    return values.astype(dtype)
+
+
+# --------------------------------------------------------------------------- files
+
+
+def default_output_path(source: str | os.PathLike, effect: EffectLike) -> Path:
+    """Where ``convfx apply`` writes by default: ``<stem>_<effect>.png`` next to ``source``.
+
+    PNG because it is lossless (edge maps are ruined by JPEG) and keeps 16 bits.
+
+    >>> from convfx.effects import default_output_path
+    >>> default_output_path("photos/cat.jpg", "gaussian_blur,sobel").as_posix()
+    'photos/cat_gaussian_blur-sobel.png'
+    """
+    source = Path(source)
+    return source.with_name(f"{source.stem}_{parse_effect(effect).slug}.png")
+
+
+def render_file(
+    source: str | os.PathLike,
+    destination: str | os.PathLike | None,
+    effect: EffectLike,
+    *,
+    boundary: str = "reflect",
+    output_range: str | None = None,
+    gray: bool | None = None,
+    max_pixels: int = imageio.DEFAULT_MAX_PIXELS,
+    overwrite: bool = False,
+) -> Path:
+    """Read one image, apply an effect, map the range and write the result atomically.
+
+    The single-file pipeline behind ``convfx apply``.  A plain top-level function
+    of plain (picklable) arguments, so a process pool can call it per file.
+    Cheap checks come first (effect, options, input present, output writable),
+    then the decode; nothing is written unless everything succeeded, and the
+    input is never written to.
+
+    Parameters
+    ----------
+    source : str or path-like
+        Image to read (see :func:`convfx.imageio.read_image`).
+    destination : str or path-like or None
+        Image to write; the suffix picks the format.  ``None``:
+        :func:`default_output_path`, ``<stem>_<effect>.png`` next to ``source``.  16-bit input stays 16-bit
+        in PNG and TIFF.  Alpha is copied through unfiltered (dropped in JPEG/BMP).
+    effect : str, path-like, ndarray, Filter or Effect
+        See :func:`parse_effect`.
+    boundary : str, optional
+        See :func:`apply`.
+    output_range : {"abs", "clip", "signed", "normalize"}, optional
+        Default: the effect's own (``abs`` for derivatives, ``clip`` for blurs
+        and sharpen); see :func:`map_range`.
+    gray : bool, optional
+        Filter the luminance only; default: the effect's own choice.
+    max_pixels : int, optional
+        Decompression-bomb guard; see :func:`convfx.imageio.read_image`.
+    overwrite : bool, optional
+        Replace an existing ``destination``.
+
+    Returns
+    -------
+    Path
+        ``destination``.
+
+    Raises
+    ------
+    ParameterError
+        Bad effect, option, or output suffix; ``destination`` is the input
+        (exit code 2).
+    FileError
+        The input cannot be read or the output cannot be written (exit code 1);
+        :class:`convfx.imageio.OutputExistsError` if it exists and not ``overwrite``.
+    """
+    parsed = parse_effect(effect)
+    policy = parsed.output_range if output_range is None else output_range
+    if policy not in OUTPUT_RANGES:
+        raise ParameterError(f"output_range: invalid value {policy!r}; expected one of {list(OUTPUT_RANGES)}")
+    if boundary not in BOUNDARIES:
+        raise ParameterError(f"boundary: invalid value {boundary!r}; expected one of {list(BOUNDARIES)}")
+    source = imageio.check_source(source)
+    destination = default_output_path(source, parsed) if destination is None else Path(destination)
+    if (destination.exists() and os.path.samefile(source, destination)) or destination.resolve() == source.resolve():
+        raise ParameterError(f"output: {destination} is the input file; convfx never overwrites its input")
+    imageio.check_destination(destination, overwrite=overwrite)
+    picture = imageio.read_image(source, max_pixels=max_pixels)
+    response = apply(picture.pixels, parsed, boundary=boundary, gray=gray)
+    dtype = imageio.output_dtype(destination, picture.pixels.dtype)
+    pixels = map_range(response, policy, dtype=dtype, source_max=picture.max_value)
+    return imageio.write_image(
+        destination, pixels, alpha=picture.alpha, icc_profile=picture.icc_profile, overwrite=overwrite
+    )

@@ -1,0 +1,486 @@
+"""Reading and writing image files: the one place that knows file formats and BGR.
+
+Reading gives a :class:`Picture`: RGB (or gray) pixels as ``uint8`` or ``uint16``
+with the EXIF orientation applied, and the alpha channel kept apart so that filters
+never touch it.  Before any pixel is decoded, the size in the header is checked
+against a pixel limit (a decompression-bomb guard).  Writing encodes in memory,
+writes a temporary file in the destination folder and renames it over the target,
+so that a failure or Ctrl-C never leaves a half-written image behind.
+
+Pillow decodes and encodes everything except 16-bit colour, which Pillow narrows
+to 8 bits; OpenCV handles that, and its BGR channel order never leaves this module.
+This module must not filter or change pixel values beyond bit-depth conversion,
+and every error a user can cause is a one-line :class:`~convfx.errors.FileError`
+naming the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import tempfile
+import threading
+import warnings
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import cv2
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from .errors import FileError, ParameterError
+
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "READ_FORMATS",
+    "WRITE_FORMATS",
+    "Picture",
+    "OutputExistsError",
+    "read_image",
+    "write_image",
+    "encode_image",
+    "write_bytes_atomically",
+    "check_source",
+    "check_destination",
+    "output_dtype",
+    "convert_depth",
+]
+
+#: Images with more pixels than this are refused before decoding (override with
+#: ``max_pixels=`` / ``--max-pixels``).  64 megapixels covers every current camera
+#: up to 8000 x 8000; one float32 RGB copy of such an image is already 768 MB.
+DEFAULT_MAX_PIXELS = 64_000_000
+
+#: Pillow formats tried on reading (the JPEG reader also takes cameras' MPO files).
+READ_FORMATS = ("JPEG", "PNG", "TIFF", "BMP", "WEBP")
+#: Output file suffix -> format.  Only PNG and TIFF keep 16 bits per sample;
+#: JPEG and BMP have no alpha channel (it is dropped).
+WRITE_FORMATS = {
+    ".png": "PNG",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".bmp": "BMP",
+    ".webp": "WEBP",
+}
+_SIXTEEN_BIT_FORMATS = ("PNG", "TIFF")
+_ALPHA_FORMATS = ("PNG", "TIFF", "WEBP")
+
+# What a damaged file makes Pillow or zlib raise while decoding.
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, zlib.error, IndexError, KeyError, TypeError)
+
+# EXIF orientation -> how to turn the stored pixels upright (as PIL.ImageOps.exif_transpose).
+_ORIENTATIONS = {
+    2: lambda a: a[:, ::-1],
+    3: lambda a: a[::-1, ::-1],
+    4: lambda a: a[::-1],
+    5: lambda a: a.swapaxes(0, 1),
+    6: lambda a: np.rot90(a, -1),
+    7: lambda a: a[::-1, ::-1].swapaxes(0, 1),
+    8: lambda a: np.rot90(a, 1),
+}
+
+
+class OutputExistsError(FileError):
+    """The output file exists and overwriting was not asked for."""
+
+
+@dataclass(eq=False)
+class Picture:
+    """Decoded pixels of one image file.
+
+    Attributes
+    ----------
+    pixels : ndarray, shape (H, W) or (H, W, 3), uint8 or uint16
+        Gray or RGB, upright (EXIF orientation applied).
+    alpha : ndarray, shape (H, W), same dtype as ``pixels``, or None
+        Opacity, kept apart so that filters pass it through untouched.
+    icc_profile : bytes or None
+        The embedded colour profile, written back to the output where possible.
+    """
+
+    pixels: np.ndarray
+    alpha: np.ndarray | None = None
+    icc_profile: bytes | None = None
+
+    @property
+    def max_value(self) -> int:
+        """Full scale of the pixels: 255 or 65535."""
+        return int(np.iinfo(self.pixels.dtype).max)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def check_source(path: str | os.PathLike) -> Path:
+    """``path`` as a Path if it is an existing, non-empty file; else a FileError.
+
+    Cheap (one ``stat``), so callers can fail before any expensive work.
+    """
+    path = Path(path)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise FileError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise FileError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if path.is_dir():
+        raise FileError(f"{path}: is a folder, expected an image file")
+    if info.st_size == 0:
+        raise FileError(f"{path}: empty file (0 bytes), expected an image")
+    return path
+
+
+def read_image(path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Picture:
+    """Read a JPEG, PNG, TIFF, BMP or WebP file into a :class:`Picture`.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The image file.
+    max_pixels : int, optional
+        Refuse images with more pixels than this, checked from the header before
+        decoding (default :data:`DEFAULT_MAX_PIXELS`).
+
+    Returns
+    -------
+    Picture
+        Gray images as ``(H, W)``, everything else (palette, CMYK, ...) as RGB
+        ``(H, W, 3)``; ``uint16`` for 16-bit files, ``uint8`` otherwise; alpha
+        apart; the EXIF orientation applied.
+
+    Raises
+    ------
+    FileError
+        Missing file, folder, empty file, not an image, unsupported format or
+        pixel type, truncated or corrupt data, or more than ``max_pixels``.
+    ParameterError
+        If ``max_pixels`` is not a positive integer.
+    """
+    path = check_source(path)
+    if isinstance(max_pixels, bool) or not isinstance(max_pixels, (int, np.integer)) or max_pixels < 1:
+        raise ParameterError(f"max_pixels: expected an int >= 1, found {max_pixels!r}")
+    try:
+        with _pillow_checks_off():
+            # Only the formats convfx supports are tried: less foreign code on odd files.
+            image = Image.open(path, formats=READ_FORMATS)
+    except UnidentifiedImageError:
+        raise FileError(f"{path}: not a recognised image (expected JPEG, PNG, TIFF, BMP or WebP)") from None
+    except _DECODE_ERRORS + (Image.DecompressionBombError,) as exc:
+        raise FileError(f"{path}: cannot read the image header ({_reason(exc)})") from None
+    with image:
+        width, height = image.size
+        if width * height > max_pixels:
+            raise FileError(
+                f"{path}: {width}x{height} = {width * height:,} pixels is over the limit of {max_pixels:,} "
+                "(a guard against decompression bombs; raise it with max_pixels / --max-pixels)"
+            )
+        try:
+            orientation = image.getexif().get(0x0112, 1)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # Pillow's own bomb warning: our limit applies
+                pixels, alpha = _decode(image, path)
+        except FileError:
+            raise
+        except _DECODE_ERRORS as exc:
+            raise FileError(f"{path}: truncated or corrupt image data ({_reason(exc)})") from None
+        icc_profile = image.info.get("icc_profile") or None
+    turn = _ORIENTATIONS.get(orientation)
+    if turn is not None:
+        pixels = np.ascontiguousarray(turn(pixels))
+        alpha = None if alpha is None else np.ascontiguousarray(turn(alpha))
+    return Picture(pixels=pixels, alpha=alpha, icc_profile=icc_profile)
+
+
+_PILLOW_LIMIT_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _pillow_checks_off() -> Iterator[None]:
+    """Switch off Pillow's own decompression-bomb check while opening a file.
+
+    Pillow refuses images above twice its global ``Image.MAX_IMAGE_PIXELS`` inside
+    ``Image.open``; convfx checks the header size against its own, overridable
+    limit instead, so Pillow's global is lifted for the duration of the (lazy,
+    header-only) open and restored afterwards.
+    """
+    with _PILLOW_LIMIT_LOCK:
+        saved = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = None
+        try:
+            yield
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return text or type(exc).__name__
+
+
+def _decode(image: Image.Image, path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """Pixels and alpha of an opened Pillow image, in RGB order."""
+    mode = image.mode
+    if mode in ("RGB", "RGBA", "LA") and _bits_per_sample(image, path) == 16:
+        # Pillow decodes 16-bit colour as 8-bit.  Decode once with Pillow anyway, so a
+        # damaged file fails here with a clean message instead of libpng printing
+        # to stderr, then take the full 16 bits from OpenCV.
+        image.load()
+        return _decode_16bit_colour(path, mode)
+    if mode == "1":
+        image = image.convert("L")
+    elif mode in ("P", "PA"):
+        has_alpha = mode == "PA" or "transparency" in image.info
+        image = image.convert("RGBA" if has_alpha else "RGB")
+    elif mode in ("La", "RGBa"):  # premultiplied alpha
+        image = image.convert("LA" if mode == "La" else "RGBA")
+    elif mode not in ("L", "LA", "RGB", "RGBA", "I", "F") and not mode.startswith("I;16"):
+        image = image.convert("RGB")  # CMYK, YCbCr, LAB, HSV, RGBX
+    array = np.asarray(image)
+    if image.mode == "F":
+        raise FileError(f"{path}: 32-bit floating-point images are not supported (expected 8 or 16 bits per sample)")
+    if image.mode == "I" or image.mode.startswith("I;16"):
+        # 16-bit gray; Pillow may hand it over as 32-bit integers.
+        if array.size and (array.min() < 0 or array.max() > 65535):
+            raise FileError(f"{path}: 32-bit integer images are not supported (expected 8 or 16 bits per sample)")
+        return array.astype(np.uint16), None
+    if image.mode == "LA":
+        return array[..., 0].copy(), array[..., 1].copy()
+    if image.mode == "RGBA":
+        return array[..., :3].copy(), array[..., 3].copy()
+    return np.array(array), None
+
+
+def _bits_per_sample(image: Image.Image, path: Path) -> int:
+    if image.format == "PNG":
+        with open(path, "rb") as handle:  # IHDR is always the first chunk: depth at byte 24
+            header = handle.read(25)
+        return header[24] if len(header) == 25 else 8
+    if image.format == "TIFF":
+        bits = image.tag_v2.get(258, 8)
+        return int(max(bits) if isinstance(bits, tuple) else bits)
+    return 8
+
+
+def _decode_16bit_colour(path: Path, mode: str) -> tuple[np.ndarray, np.ndarray | None]:
+    data = np.fromfile(path, dtype=np.uint8)  # not cv2.imread: it fails on non-ASCII paths on Windows
+    array = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    if array is None or array.dtype != np.uint16:
+        raise FileError(f"{path}: cannot decode the 16-bit colour data")
+    if array.ndim == 2:
+        return array, None
+    rgb = np.ascontiguousarray(array[..., 2::-1])  # BGR(A) -> RGB
+    alpha = np.ascontiguousarray(array[..., 3]) if array.shape[2] == 4 else None
+    if mode == "LA":
+        return np.ascontiguousarray(rgb[..., 0]), alpha
+    return rgb, alpha
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def output_dtype(path: str | os.PathLike, source_dtype: np.dtype) -> np.dtype:
+    """The dtype an image of ``source_dtype`` is written in to ``path``.
+
+    ``uint16`` stays ``uint16`` in PNG and TIFF; everything else is ``uint8``.
+    """
+    fmt = WRITE_FORMATS.get(Path(path).suffix.lower())
+    if np.dtype(source_dtype) == np.uint16 and fmt in _SIXTEEN_BIT_FORMATS:
+        return np.dtype(np.uint16)
+    return np.dtype(np.uint8)
+
+
+def convert_depth(array: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Rescale ``uint8`` <-> ``uint16`` pixels to full scale (x257 or /257, rounded)."""
+    dtype = np.dtype(dtype)
+    if array.dtype == dtype:
+        return array
+    if array.dtype == np.uint8 and dtype == np.uint16:
+        return array.astype(np.uint16) * np.uint16(257)
+    if array.dtype == np.uint16 and dtype == np.uint8:
+        return ((array.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    raise ParameterError(f"dtype: expected uint8 or uint16 pixels, found {array.dtype} -> {dtype}")
+
+
+def check_destination(path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+    """Check that an image can be written to ``path``, before any work is done.
+
+    Raises
+    ------
+    ParameterError
+        If the suffix is not one of :data:`WRITE_FORMATS`.
+    FileError
+        If the folder does not exist, ``path`` is a folder.
+    OutputExistsError
+        If ``path`` exists and ``overwrite`` is false.
+    """
+    path = Path(path)
+    if path.suffix.lower() not in WRITE_FORMATS:
+        raise ParameterError(
+            f"output: {path}: unsupported file type {path.suffix or '(none)'!r}; expected one of {sorted(WRITE_FORMATS)}"
+        )
+    folder = path.parent
+    if not folder.is_dir():
+        reason = "is not a folder" if folder.exists() else "does not exist"
+        raise FileError(f"{path}: cannot write: the folder {folder} {reason}")
+    if path.is_dir():
+        raise FileError(f"{path}: is a folder, expected an image file name")
+    if path.exists() and not overwrite:
+        raise OutputExistsError(f"{path}: already exists; overwrite it with --force (overwrite=True)")
+    return path
+
+
+def encode_image(
+    pixels: np.ndarray,
+    format: str,
+    *,
+    alpha: np.ndarray | None = None,
+    icc_profile: bytes | None = None,
+) -> bytes:
+    """Encode pixels as the bytes of an image file.
+
+    Parameters
+    ----------
+    pixels : ndarray, shape (H, W) or (H, W, 3), uint8 or uint16
+        Gray or RGB.  ``uint16`` is kept in PNG and TIFF and narrowed elsewhere.
+    format : {"PNG", "TIFF", "JPEG", "BMP", "WEBP"}
+    alpha : ndarray, shape (H, W), optional
+        Dropped for JPEG and BMP, which have no alpha channel.
+    icc_profile : bytes, optional
+        Embedded in 8-bit files.
+    """
+    if pixels.dtype not in (np.uint8, np.uint16) or pixels.ndim not in (2, 3) or (pixels.ndim == 3 and pixels.shape[2] != 3):
+        raise ParameterError(f"pixels: expected uint8/uint16 (H, W) or (H, W, 3), found {pixels.dtype} {pixels.shape}")
+    if alpha is not None and alpha.shape != pixels.shape[:2]:
+        raise ParameterError(f"alpha: expected shape {pixels.shape[:2]}, found {alpha.shape}")
+    if format not in _ALPHA_FORMATS:
+        alpha = None
+    if pixels.dtype == np.uint16 and format not in _SIXTEEN_BIT_FORMATS:
+        pixels = convert_depth(pixels, np.uint8)
+    if alpha is not None:
+        alpha = convert_depth(alpha, pixels.dtype)
+    if pixels.dtype == np.uint16:
+        return _encode_16bit(pixels, alpha, format)
+    array = pixels if alpha is None else np.dstack([pixels, alpha])
+    buffer = io.BytesIO()
+    options: dict = {"icc_profile": icc_profile} if icc_profile else {}
+    if format == "JPEG":
+        options.update(quality=95, subsampling=0)
+    elif format == "WEBP":
+        options.update(quality=95)
+    elif format == "TIFF":
+        options.update(compression="tiff_deflate")
+    Image.fromarray(np.ascontiguousarray(array)).save(buffer, format=format, **options)
+    return buffer.getvalue()
+
+
+def _encode_16bit(pixels: np.ndarray, alpha: np.ndarray | None, format: str) -> bytes:
+    if alpha is not None and pixels.ndim == 2:
+        pixels = np.dstack([pixels] * 3)  # OpenCV writes no gray+alpha: make it RGBA
+    if pixels.ndim == 3:
+        pixels = pixels[..., ::-1]  # RGB -> BGR for OpenCV
+        if alpha is not None:
+            pixels = np.dstack([pixels, alpha])
+    ok, encoded = cv2.imencode(".png" if format == "PNG" else ".tif", np.ascontiguousarray(pixels))
+    if not ok:
+        raise FileError(f"cannot encode a 16-bit {format} image of shape {pixels.shape}")
+    return encoded.tobytes()
+
+
+def write_image(
+    path: str | os.PathLike,
+    pixels: np.ndarray,
+    *,
+    alpha: np.ndarray | None = None,
+    icc_profile: bytes | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write pixels to ``path`` atomically; the format follows the suffix.
+
+    The file is encoded in memory, written to a temporary file in the same
+    folder and renamed over ``path``, so ``path`` is either the old file (or
+    absent) or the complete new one.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    ParameterError
+        Unsupported suffix, or pixels of the wrong dtype/shape.
+    FileError
+        Folder missing or not writable, disk full.
+    OutputExistsError
+        ``path`` exists and ``overwrite`` is false.
+    """
+    path = check_destination(path, overwrite=overwrite)
+    data = encode_image(pixels, WRITE_FORMATS[path.suffix.lower()], alpha=alpha, icc_profile=icc_profile)
+    return write_bytes_atomically(path, data, overwrite=overwrite)
+
+
+def _file_mode() -> int:
+    # mkstemp creates 0600 files; finished images get the usual 0666 & ~umask.
+    # The umask can only be read by setting it, so do that once.
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+_FILE_MODE = _file_mode()
+
+
+def write_bytes_atomically(path: str | os.PathLike, data: bytes, *, overwrite: bool = False) -> Path:
+    """Write ``data`` to ``path`` through a temporary file and a rename.
+
+    Without ``overwrite`` the final step is a hard link, which fails if ``path``
+    appeared in the meantime, so another process's file is never replaced.
+
+    Raises
+    ------
+    FileError
+        Folder missing or not writable, disk full, ...
+    OutputExistsError
+        ``path`` exists and ``overwrite`` is false.
+    """
+    path = Path(path)
+    folder = path.parent
+    try:
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".part")
+    except OSError as exc:
+        raise FileError(f"{path}: cannot write in the folder {folder}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.chmod(temporary, _FILE_MODE)
+        if overwrite:
+            os.replace(temporary, path)
+        else:
+            _link_new(temporary, path)
+    except FileExistsError:
+        raise OutputExistsError(f"{path}: already exists; overwrite it with --force (overwrite=True)") from None
+    except OSError as exc:
+        raise FileError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+    return path
+
+
+def _link_new(temporary: str, path: Path) -> None:
+    """Give the finished temporary file its name, refusing to replace an existing file."""
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        raise
+    except OSError:
+        # Some filesystems (FAT, some network shares) have no hard links: fall
+        # back to check-then-rename, which leaves only a tiny race open.
+        if path.exists():
+            raise FileExistsError(path) from None
+        os.replace(temporary, path)

@@ -1,0 +1,288 @@
+"""Tests of convfx.effects: OpenCV equalities, chains, the spec grammar, output ranges, files."""
+
+from __future__ import annotations
+
+import os
+import pickle
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+import convfx
+from convfx import effects, imageio
+from convfx.banks import KernelFileError, UnknownFilterError
+from convfx.effects import map_range, parse_effect, render_file
+
+# --------------------------------------------------------------------------- OpenCV equalities
+# cv2's default border, BORDER_REFLECT_101, is convfx's default boundary "reflect".
+
+
+def sobel(f, dx, dy):
+    return cv2.Sobel(f, cv2.CV_64F, dx, dy, ksize=3)
+
+
+OPENCV = {
+    "sobel_x": lambda f: sobel(f, 1, 0),
+    "sobel_y": lambda f: sobel(f, 0, 1),
+    "sobel": lambda f: np.hypot(sobel(f, 1, 0), sobel(f, 0, 1)),
+    "scharr_x": lambda f: cv2.Scharr(f, cv2.CV_64F, 1, 0),
+    "scharr_y": lambda f: cv2.Scharr(f, cv2.CV_64F, 0, 1),
+    "laplacian": lambda f: cv2.Laplacian(f, cv2.CV_64F, ksize=1),
+    "gaussian_blur": lambda f: cv2.GaussianBlur(f, (5, 5), 0),
+    "gaussian_blur_3": lambda f: cv2.GaussianBlur(f, (3, 3), 0),
+    "gaussian_blur:sigma=2,size=9": lambda f: cv2.GaussianBlur(f, (9, 9), 2),
+    "gaussian_blur:size=11": lambda f: cv2.GaussianBlur(f, (11, 11), 0),
+    "box_blur": lambda f: cv2.blur(f, (3, 3)),
+    "box_blur:size=7": lambda f: cv2.blur(f, (7, 7)),
+    "sharpen": lambda f: cv2.filter2D(f, -1, np.array([[0, -1, 0], [-1, 5, -1], [0, -1, 0]], float)),
+    "emboss": lambda f: cv2.filter2D(f, -1, np.array([[-2, -1, 0], [-1, 1, 1], [0, 1, 2]], float)),
+    "identity": lambda f: f,
+}
+
+
+@pytest.mark.parametrize("effect", sorted(OPENCV))
+def test_equals_opencv_with_its_default_border(photo, effect):
+    f = photo.astype(np.float64)
+    np.testing.assert_allclose(convfx.apply(f, effect), OPENCV[effect](f), rtol=0, atol=1e-9)
+
+
+def test_uint8_photo_gives_float32_without_clipping(photo):
+    response = convfx.apply(photo, "sharpen")
+    assert response.dtype == np.float32 and response.shape == photo.shape
+    assert response.max() > 255 or response.min() < 0  # overshoot is kept, not clipped
+    np.testing.assert_allclose(response, OPENCV["sharpen"](photo.astype(np.float64)), atol=1e-3)
+
+
+def test_step_edge_lights_up_only_at_the_edge(step_edge):
+    response = convfx.apply(step_edge, "sobel_x")
+    np.testing.assert_array_equal(response[:, 15:17], 4.0)
+    assert np.count_nonzero(response) == 2 * step_edge.shape[0]
+    # With zero padding the image border becomes an edge too: why "reflect" is the default.
+    assert np.abs(convfx.apply(step_edge, "sobel_x", boundary="constant")[:, -1]).min() > 0
+
+
+def test_kirsch_dog_and_combines(gray_image):
+    responses = [convfx.apply(gray_image, f"kirsch_{d}") for d in ("n", "ne", "e", "se", "s", "sw", "w", "nw")]
+    np.testing.assert_allclose(convfx.apply(gray_image, "kirsch"), np.max(responses, axis=0))
+    dog = convfx.apply(gray_image, "gaussian_blur_3") - convfx.apply(gray_image, "gaussian_blur")
+    np.testing.assert_allclose(convfx.apply(gray_image, "dog"), dog)
+
+
+def test_array_effect_is_a_correlation_kernel(gray_image, rng):
+    kernel = rng.normal(size=(3, 5))
+    np.testing.assert_allclose(
+        convfx.apply(gray_image, kernel), convfx.correlate(gray_image, kernel, boundary="reflect")
+    )
+
+
+@pytest.mark.parametrize("boundary", ["constant", "edge", "symmetric", "wrap"])
+def test_boundary_is_passed_to_the_engine(gray_image, boundary):
+    expected = convfx.correlate(gray_image, convfx.get_filter("laplacian").kernels[0].weights, boundary=boundary)
+    np.testing.assert_allclose(convfx.apply(gray_image, "laplacian", boundary=boundary), expected)
+
+
+def test_bad_boundary_and_image():
+    with pytest.raises(convfx.ParameterError, match="boundary"):
+        convfx.apply(np.zeros((4, 4)), "sobel", boundary="mirror")
+    with pytest.raises(convfx.ParameterTypeError, match="dtype"):
+        convfx.apply(np.array([["a"]]), "sobel")
+
+
+# --------------------------------------------------------------------------- chains and grammar
+
+
+def test_chain_runs_left_to_right(gray_image):
+    blurred = convfx.apply(gray_image, "gaussian_blur")
+    np.testing.assert_allclose(convfx.apply(gray_image, "gaussian_blur,sobel"), convfx.apply(blurred, "sobel"))
+    # The magnitude is not linear, so order matters.
+    assert not np.allclose(convfx.apply(gray_image, "sobel,gaussian_blur"), convfx.apply(gray_image, "gaussian_blur,sobel"))
+
+
+def test_parameters_and_chain_share_commas():
+    effect = parse_effect("gaussian_blur:sigma=2,size=9,sobel,motion_blur:length=5,angle=45")
+    assert [s.name for s in effect.steps] == ["gaussian_blur", "sobel", "motion_blur"]
+    assert dict(effect.steps[0].parameters) == {"sigma": 2.0, "size": 9.0}
+    assert effect.steps[0].size == (9, 9) and effect.steps[2].parameters["angle"] == 45
+    assert effect.slug == "gaussian_blur_sigma2_size9-sobel-motion_blur_length5_angle45"
+    assert effect.output_range == "clip"  # the last step's
+
+
+@pytest.mark.parametrize(
+    "spec, error, match",
+    [
+        ("", convfx.ParameterError, "empty string"),
+        ("sobel,,laplacian", convfx.ParameterError, "empty step"),
+        ("canny:sigma=2", UnknownFilterError, "unknown filter 'canny'"),
+        ("gaussian_blur:sigma=2,radius=3", convfx.ParameterError, "unknown parameter"),
+        ("gaussian_blur:sigma=two", convfx.ParameterError, "parameter sigma: expected a number, found 'two'"),
+        ("gaussian_blur:sigma=1,sigma=2", convfx.ParameterError, "given twice"),
+        ("gaussian_blur:sigma=inf", convfx.ParameterError, "expected a number, found 'inf'"),
+        ("gaussian_blur:sigma=1e999", convfx.ParameterError, "finite"),
+        ("sobel:sigma=1", convfx.ParameterError, "takes no parameters"),
+        ("sobel,3x3: 1,1,1,1,1,1,1,1,1", convfx.ParameterError, "ImageMagick kernel must be the whole effect"),
+        ("missing.toml", KernelFileError, "kernel file not found"),
+        ("some/dir/k", KernelFileError, "kernel file not found"),
+    ],
+)
+def test_bad_specs(spec, error, match):
+    with pytest.raises(error, match=match) as info:
+        parse_effect(spec)
+    assert "\n" not in str(info.value)
+
+
+def test_kernel_files_and_imagemagick_in_specs(tmp_path, gray_image):
+    np.save(tmp_path / "lap.npy", convfx.get_filter("laplacian").kernels[0].weights)
+    expected = convfx.apply(gray_image, "laplacian")
+    np.testing.assert_allclose(convfx.apply(gray_image, str(tmp_path / "lap.npy")), expected)
+    np.testing.assert_allclose(convfx.apply(gray_image, tmp_path / "lap.npy"), expected)
+    np.testing.assert_allclose(convfx.apply(gray_image, f"gaussian_blur,{tmp_path / 'lap.npy'}"),
+                               convfx.apply(gray_image, "gaussian_blur,laplacian"))
+    (tmp_path / "b.toml").write_text("[a]\nmatrix = [[0, 1, 0], [1, -4, 1], [0, 1, 0]]\n[b]\nmatrix = [[2]]\n")
+    np.testing.assert_allclose(convfx.apply(gray_image, f"{tmp_path / 'b.toml'}#a"), expected)
+    np.testing.assert_allclose(convfx.apply(gray_image, "3x3: 0,1,0 1,-4,1 0,1,0"), expected)
+    # An ImageMagick kernel is a convolution: equals convfx.convolve with its values.
+    values = np.array([[1, 2, 0], [0, 0, 0], [0, 0, -3.0]])
+    np.testing.assert_allclose(
+        convfx.apply(gray_image, "3x3: 1,2,0 0,0,0 0,0,-3"), convfx.convolve(gray_image, values, boundary="reflect")
+    )
+
+
+def test_parse_effect_accepts_objects():
+    effect = parse_effect("sobel")
+    assert parse_effect(effect) is effect
+    assert parse_effect(convfx.get_filter("sobel")).steps[0].name == "sobel"
+    with pytest.raises(convfx.ParameterTypeError):
+        parse_effect(3.5)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- gray
+
+
+def test_luminance_matches_opencv(photo):
+    expected = cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY)
+    # OpenCV rounds with 14-bit fixed-point weights, hence a hair over 0.5.
+    assert np.abs(effects.to_luminance(photo) - expected).max() <= 0.51
+
+
+def test_gray_option_and_filter_default(photo):
+    assert convfx.apply(photo, "sobel", gray=True).shape == photo.shape[:2]
+    assert convfx.apply(photo, "relief").shape == photo.shape[:2]  # relief asks for gray
+    assert convfx.apply(photo, "relief", gray=False).shape == photo.shape
+    with pytest.raises(convfx.ParameterError, match="gray"):
+        convfx.apply(np.zeros((4, 4, 4)), "sobel", gray=True)
+
+
+# --------------------------------------------------------------------------- output ranges
+
+
+def test_range_policies_never_wrap():
+    r = np.array([-70000.0, -300.0, -10.0, 0.0, 10.0, 300.0, 70000.0])
+    np.testing.assert_array_equal(map_range(r, "abs"), [255, 255, 10, 0, 10, 255, 255])
+    np.testing.assert_array_equal(map_range(r, "clip"), [0, 0, 0, 0, 10, 255, 255])
+    np.testing.assert_array_equal(map_range(r, "signed"), [0, 0, 123, 128, 133, 255, 255])
+    np.testing.assert_array_equal(map_range(r, "normalize")[[0, 3, -1]], [0, 128, 255])
+    np.testing.assert_array_equal(map_range(r, "clip", dtype=np.uint16), [0, 0, 0, 0, 10, 300, 65535])
+    assert map_range(r, "signed", dtype=np.uint16)[3] == 32768
+
+
+def test_range_rescales_from_the_source_depth():
+    # A 16-bit response written as 8 bits: 65535 -> 255, 257 -> 1.
+    np.testing.assert_array_equal(map_range(np.array([257.0, 65535.0]), "clip", source_max=65535), [1, 255])
+    np.testing.assert_array_equal(
+        map_range(np.array([1.0, 255.0]), "clip", dtype=np.uint16, source_max=255), [257, 65535]
+    )
+
+
+def test_normalize_of_a_flat_response_is_black():
+    np.testing.assert_array_equal(map_range(np.full((3, 3), 7.0), "normalize"), 0)
+
+
+def test_bad_range_arguments():
+    with pytest.raises(convfx.ParameterError, match="output_range"):
+        map_range(np.zeros(3), "wrap")
+    with pytest.raises(convfx.ParameterError, match="dtype"):
+        map_range(np.zeros(3), "clip", dtype=np.int8)
+
+
+@pytest.mark.parametrize(
+    "name, policy", [("sobel", "abs"), ("laplacian", "abs"), ("gaussian_blur", "clip"), ("sharpen", "clip"),
+                     ("relief", "signed"), ("dog", "normalize"), ("emboss", "clip")]
+)  # fmt: skip
+def test_default_policies(name, policy):
+    assert parse_effect(name).output_range == policy
+
+
+# --------------------------------------------------------------------------- render_file
+
+
+def test_render_file_default_name_and_content(photo_png, photo):
+    written = render_file(photo_png, None, "sobel")
+    assert written == photo_png.with_name("photo_sobel.png")
+    expected = map_range(convfx.apply(photo, "sobel"), "abs")
+    np.testing.assert_array_equal(imageio.read_image(written).pixels, expected)
+
+
+def test_render_file_range_and_gray_overrides(photo_png, photo):
+    out = render_file(photo_png, photo_png.with_name("o.png"), "sobel_x", output_range="signed", gray=True)
+    pixels = imageio.read_image(out).pixels
+    assert pixels.shape == photo.shape[:2]
+    np.testing.assert_array_equal(pixels, map_range(convfx.apply(photo, "sobel_x", gray=True), "signed"))
+
+
+def test_render_file_refuses_existing_output_and_the_input(photo_png):
+    out = render_file(photo_png, photo_png.with_name("o.png"), "gaussian_blur")
+    before = out.read_bytes()
+    with pytest.raises(imageio.OutputExistsError):
+        render_file(photo_png, out, "sobel")
+    assert out.read_bytes() == before
+    render_file(photo_png, out, "sobel", overwrite=True)
+    assert out.read_bytes() != before
+    original = photo_png.read_bytes()
+    for target in (photo_png, photo_png.parent / "." / photo_png.name):
+        with pytest.raises(convfx.ParameterError, match="is the input file"):
+            render_file(photo_png, target, "sobel", overwrite=True)
+    assert photo_png.read_bytes() == original
+
+
+def test_alpha_passes_through_unfiltered(tmp_path, photo, rng):
+    alpha = rng.integers(0, 256, photo.shape[:2], dtype=np.uint8)
+    Image.fromarray(np.dstack([photo, alpha])).save(tmp_path / "a.png")
+    out = imageio.read_image(render_file(tmp_path / "a.png", tmp_path / "b.png", "gaussian_blur"))
+    np.testing.assert_array_equal(out.alpha, alpha)
+    np.testing.assert_array_equal(out.pixels, map_range(convfx.apply(photo, "gaussian_blur"), "clip"))
+
+
+def test_sixteen_bit_stays_sixteen_bit(tmp_path, rng):
+    rgb = rng.integers(0, 65536, (16, 20, 3), dtype=np.uint16)
+    imageio.write_image(tmp_path / "in.png", rgb)
+    same = imageio.read_image(render_file(tmp_path / "in.png", tmp_path / "id.png", "identity"))
+    np.testing.assert_array_equal(same.pixels, rgb)  # exact: no trip through 8 bits
+    blurred = imageio.read_image(render_file(tmp_path / "in.png", tmp_path / "blur.tif", "gaussian_blur"))
+    assert blurred.pixels.dtype == np.uint16
+    small = imageio.read_image(render_file(tmp_path / "in.png", tmp_path / "id.jpg", "identity"))
+    assert small.pixels.dtype == np.uint8
+
+
+def test_render_file_checks_options_before_reading(tmp_path, photo_png):
+    with pytest.raises(convfx.ParameterError, match="output_range"):
+        render_file(photo_png, tmp_path / "o.png", "sobel", output_range="bright")
+    with pytest.raises(convfx.ParameterError, match="boundary"):
+        render_file(photo_png, tmp_path / "o.png", "sobel", boundary="mirror")
+    with pytest.raises(convfx.ParameterError, match="unsupported file type"):
+        render_file(photo_png, tmp_path / "o.gif", "sobel")
+    assert sorted(os.listdir(tmp_path)) == ["photo.png"]
+
+
+def test_render_file_is_picklable_for_process_pools():
+    assert pickle.loads(pickle.dumps(render_file)) is render_file
+
+
+def test_bad_array_effects(gray_image):
+    with pytest.raises(KernelFileError, match="dtype complex"):
+        convfx.apply(gray_image, np.ones((3, 3), complex))
+    with pytest.raises(KernelFileError, match="finite"):
+        convfx.apply(gray_image, np.array([[np.nan]]))
+    with pytest.raises(KernelFileError, match="2-D"):
+        convfx.apply(gray_image, np.ones(3))
