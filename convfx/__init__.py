@@ -8,6 +8,7 @@ from __future__ import annotations
 from .banks import Filter, Kernel, UnknownFilterError, get_filter, list_filters, load_bank
 from .conv import convolve, correlate, output_size
 from .effects import Effect, apply, map_range, render_file
+from .edges import CannyStages, canny, canny_stages, dog, marr_hildreth  # also registers the detectors
 from .errors import ConvfxError, FileError, ParameterError, ParameterTypeError
 from .imageio import Picture, read_image, write_image
 
@@ -19,6 +20,10 @@ __all__ = [
     "convolve",
     "output_size",
     "apply",
+    "canny",
+    "canny_stages",
+    "marr_hildreth",
+    "dog",
     "map_range",
     "render_file",
     "list_filters",
@@ -27,6 +32,7 @@ __all__ = [
     "read_image",
     "write_image",
     "Effect",
+    "CannyStages",
     "Filter",
     "Kernel",
     "Picture",

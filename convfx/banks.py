@@ -71,6 +71,7 @@ __all__ = [
     "looks_like_imagemagick",
     "filter_from_array",
     "with_parameters",
+    "dog_kernels",
     "format_filter",
     "factory_parameters",
     "bank_directory",
@@ -85,7 +86,8 @@ MAX_KERNEL_FILE_BYTES = 16 * 1024 * 1024
 
 OPERATIONS = ("correlate", "convolve")
 #: How a float response becomes pixels; see :func:`convfx.effects.map_range`.
-OUTPUT_RANGES = ("abs", "clip", "signed", "normalize")
+#: ``binary`` is for edge maps (the detectors of :mod:`convfx.edges`).
+OUTPUT_RANGES = ("abs", "clip", "signed", "normalize", "binary")
 #: How the responses of several kernels become one: sqrt of the sum of squares, the
 #: largest response, or the first minus the second.
 COMBINE_RULES = ("magnitude", "max", "difference")
@@ -549,6 +551,7 @@ def _build_filters(
             gray=entry.get("gray", False),
             family=family,
             source=source,
+            factory=entry.get("factory"),
         )
     # Keep the file's order, which is the order a person wrote them in.
     return {name: filters[name] for name in tables}
@@ -578,8 +581,8 @@ def _checked_entry(name: str, raw: Any, where: str) -> Mapping[str, Any]:
             raise KernelFileError(f"{where}: inputs: expected a list of at least two filter names, found {inputs!r}")
         if raw["combine"] == "difference" and len(inputs) != 2:
             raise KernelFileError(f"{where}: inputs: 'difference' takes exactly two filters, found {len(inputs)}")
-        if has_matrix or has_pair or "factory" in raw:
-            raise KernelFileError(f"{where}: a combined filter takes inputs, not a matrix, column/row or factory")
+        if has_matrix or has_pair:
+            raise KernelFileError(f"{where}: a combined filter takes inputs, not a matrix or column/row")
         return raw
     if "inputs" in raw:
         raise KernelFileError(f"{where}: inputs: only allowed with combine")
@@ -893,9 +896,34 @@ def motion_kernel(*, length: float = 9, angle: float = 0.0) -> np.ndarray:
     return kernel / kernel.sum()
 
 
+def dog_kernels(*, sigma: float = 1.0, k: float = 1.6) -> dict[str, np.ndarray]:
+    """The two Gaussians of a difference of Gaussians: ``sigma`` and ``k * sigma``.
+
+    The ``dog`` filter subtracts the second response from the first (a band-pass
+    whose zero crossings approximate those of a Laplacian of Gaussian of scale
+    about ``sigma * sqrt(2 ln k * k^2 / (k^2 - 1))``; Marr and Hildreth's
+    ``k = 1.6`` is the default).  Each Gaussian is built by :func:`gaussian_kernel`
+    (``+-3 sigma``) and applied on its own, so both stay separable.
+
+    Returns
+    -------
+    dict of str to ndarray
+        ``{"gaussian_sigma<s>": narrow, "gaussian_sigma<k*s>": wide}``, in that order.
+    """
+    sigma = _positive(sigma, "sigma")
+    if not (math.isfinite(k) and k > 1):
+        raise ParameterError(f"k: expected a finite number > 1 (the ratio of the two sigmas), found {k:g}")
+    wide = sigma * k
+    return {
+        f"gaussian_sigma{_format_number(sigma)}": gaussian_kernel(sigma=sigma),
+        f"gaussian_sigma{_format_number(round(wide, 6))}": gaussian_kernel(sigma=wide),
+    }
+
+
 @dataclass(frozen=True)
 class _Factory:
-    build: Callable[..., np.ndarray]
+    # Builds one matrix, or (for a combined filter) its input kernels by name, in order.
+    build: Callable[..., np.ndarray | dict[str, np.ndarray]]
     parameters: tuple[str, ...]
 
 
@@ -905,6 +933,7 @@ _FACTORIES: dict[str, _Factory] = {
     "log": _Factory(log_kernel, ("sigma", "size")),
     "unsharp": _Factory(unsharp_kernel, ("amount", "sigma", "size")),
     "motion": _Factory(motion_kernel, ("length", "angle")),
+    "dog": _Factory(dog_kernels, ("sigma", "k")),
 }
 
 
@@ -940,12 +969,16 @@ def with_parameters(filter: Filter, parameters: Mapping[str, float]) -> Filter:
         raise ParameterError(
             f"effect {filter.name!r}: unknown parameter(s) {', '.join(unknown)}; expected some of {', '.join(factory.parameters)}"
         )
-    values = _checked_matrix(factory.build(**parameters), f"effect {filter.name!r}")
-    kernel = Kernel(name=filter.name, values=_read_only(values))
+    built = factory.build(**parameters)
+    matrices = built if isinstance(built, dict) else {filter.name: built}
+    kernels = tuple(
+        Kernel(name=name, values=_read_only(_checked_matrix(values, f"effect {filter.name!r}")))
+        for name, values in matrices.items()
+    )
     # The bank's description names the default kernel ("5x5 ..."); say what this one is.
     settings = ", ".join(f"{k}={_format_number(v)}" for k, v in parameters.items())
     description = f"{filter.name} rebuilt by the {filter.factory!r} factory with {settings}"
-    return replace(filter, description=description, kernels=(kernel,), parameters=dict(parameters))
+    return replace(filter, description=description, kernels=kernels, parameters=dict(parameters))
 
 
 def factory_parameters(filter: Filter) -> tuple[str, ...]:

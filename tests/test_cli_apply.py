@@ -217,7 +217,7 @@ def test_gallery_and_readme_figures(tmp_path):
     from convfx import plots
 
     written = plots.write_readme_figures(SAMPLES, out=tmp_path)
-    assert [p.name for p in written] == ["gallery.png", "kernels.png"]
+    assert [p.name for p in written] == ["gallery.png", "kernels.png", "canny_stages.png"]
     for path in written:
         assert path.stat().st_size < 300 * 1024
-    assert sorted(os.listdir(tmp_path)) == ["gallery.png", "kernels.png"]  # no temporary files left
+    assert sorted(os.listdir(tmp_path)) == ["canny_stages.png", "gallery.png", "kernels.png"]  # no temporary files left

@@ -114,7 +114,7 @@ def test_parameters_and_chain_share_commas():
     [
         ("", convfx.ParameterError, "empty string"),
         ("sobel,,laplacian", convfx.ParameterError, "empty step"),
-        ("canny:sigma=2", UnknownFilterError, "unknown filter 'canny'"),
+        ("cany:sigma=2", UnknownFilterError, "unknown filter 'cany'; closest: canny"),
         ("gaussian_blur:sigma=2,radius=3", convfx.ParameterError, "unknown parameter"),
         ("gaussian_blur:sigma=two", convfx.ParameterError, "parameter sigma: expected a number, found 'two'"),
         ("gaussian_blur:sigma=1,sigma=2", convfx.ParameterError, "given twice"),

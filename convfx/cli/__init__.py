@@ -16,7 +16,7 @@ import sys
 import click
 import typer
 
-from . import batch_commands, image_commands, nn_commands  # noqa: F401  (register commands)
+from . import batch_commands, compare_commands, explain_commands, image_commands, nn_commands  # noqa: F401  (register commands)
 from .app import EXIT_INTERRUPTED, app, err_console
 
 try:  # recent typer runs on its own bundled copy of click, whose exceptions are not click's

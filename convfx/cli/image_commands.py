@@ -23,9 +23,9 @@ Boundary = enum.Enum("Boundary", {name: name for name in BOUNDARIES}, type=str) 
 OutputRange = enum.Enum("OutputRange", {name: name for name in banks.OUTPUT_RANGES}, type=str)  # type: ignore[misc]
 
 _EFFECT_HELP = (
-    "A filter name (see `convfx filters`), a chain applied left to right ('gaussian_blur,sobel'), "
-    "parameters ('gaussian_blur:sigma=2,size=9'), a kernel file (.toml/.json/.npy/.npz, 'bank.toml#name') "
-    "or an ImageMagick kernel ('3x3: -1,0,1 -2,0,2 -1,0,1')."
+    "A filter or detector name (see `convfx filters`), a chain applied left to right ('gaussian_blur,sobel'), "
+    "parameters ('gaussian_blur:sigma=2,size=9', 'canny:sigma=2,low=0.05'), a kernel file "
+    "(.toml/.json/.npy/.npz, 'bank.toml#name') or an ImageMagick kernel ('3x3: -1,0,1 -2,0,2 -1,0,1')."
 )
 
 
@@ -54,7 +54,7 @@ def apply_command(
         typer.Option(
             "--range",
             help="Float response -> pixels: abs (|r|), clip (r in 0..max), signed (0 is mid-grey), "
-            "normalize (min..max). Default: the filter's own.",
+            "normalize (min..max), binary (r > 0 is white, 8-bit). Default: the filter's own.",
             show_default=False,
         ),
     ] = None,
@@ -75,6 +75,8 @@ def apply_command(
         convfx apply sobel samples/chelsea.jpg     (writes samples/chelsea_sobel.png)
 
         convfx apply gaussian_blur,sobel photo.jpg -o edges.png --range normalize
+
+        convfx apply canny:sigma=2,low=0.05 photo.jpg     (a 0/255 edge map)
 
         convfx apply "3x3: 0,-1,0 -1,5,-1 0,-1,0" photo.png --gray
     """
@@ -101,7 +103,10 @@ def filters_command(
         typer.Option(help="Only this bank: basic, blur, edges, sharpen or stylize.", show_default=False),
     ] = None,
 ) -> None:
-    """List every named filter with its family, kernel size and description.
+    """List every named filter and edge detector with its family, size and description.
+
+    Detectors (canny, marr_hildreth) are non-linear: their size column says
+    "detector" and `convfx show NAME` lists their parameters.
 
     Example:
 
@@ -109,14 +114,18 @@ def filters_command(
     """
     with reporting_errors():
         filters = banks.list_filters(family)
+    detectors = {item.name: item for item in effects.list_detectors(family)}
+    # One list in (family, name) order, so detectors sit with the filters of their family.
+    rows = sorted([*filters, *detectors.values()], key=lambda item: (item.family, item.name))
     table = Table(title="convfx filters", title_justify="left")
     table.add_column("name", style="bold", no_wrap=True)
     table.add_column("family")
     table.add_column("size", no_wrap=True)
     table.add_column("range")
     table.add_column("description")
-    for item in filters:
-        table.add_row(item.name, item.family, item.size_label, item.output_range, item.description)
+    for item in rows:
+        size = "detector" if item.name in detectors else item.size_label
+        table.add_row(item.name, item.family, size, item.output_range, item.description)
     console.print(table)
 
 
@@ -143,7 +152,7 @@ def show_command(
 
     with reporting_errors():
         effect = effects.parse_effect(name)
-        text = "\n\n".join(banks.format_filter(step) for step in effect.steps)
+        text = "\n\n".join(effects.format_step(step) for step in effect.steps)
         written = plots.save_kernel_plot(effect, plot, overwrite=force) if plot is not None else None
     console.print(text, markup=False, highlight=False, soft_wrap=True)
     if written is not None:

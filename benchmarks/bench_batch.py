@@ -1,0 +1,208 @@
+"""Benchmark ``convfx batch`` against ImageMagick's ``mogrify`` and a bare OpenCV process pool.
+
+Generates full-HD JPEGs from ``samples/`` (scaled, cropped and flipped so that
+no two are alike) in a temporary folder, applies Sobel to all of them with each
+tool, and prints a markdown table of wall-clock times and ratios::
+
+    python benchmarks/bench_batch.py                      # 40 images, one worker per core, best of 3
+    python benchmarks/bench_batch.py --images 80 --workers 4 --repeat 5
+
+Every tool runs as a separate command, as a user would run it, so interpreter
+start-up and imports count.  All of them get the same number of workers:
+``convfx batch --workers N``; the bare pool is a ``ProcessPoolExecutor(N)``
+doing ``cv2.imread`` + ``cv2.filter2D`` + ``cv2.imwrite``; ``mogrify`` runs with
+``-limit thread N`` (it works through the files one at a time, with N threads
+per operation).
+
+Like for like:
+
+* convfx's ``sobel`` is the gradient magnitude of ``sobel_x`` and ``sobel_y``
+  on every colour channel.  The bare pool computes exactly that (two float32
+  ``filter2D`` passes, reflect-101 border, magnitude, rounded to ``uint8``) and
+  the benchmark checks that its pixels agree with convfx's.
+* Both write PNG.  ``cv2.imwrite``'s PNG defaults are tuned for speed (zlib
+  level 1, SUB filter, RLE strategy) and give larger files than convfx; the
+  like-for-like row therefore writes zlib level 6 with the RLE strategy, whose
+  files are the same size as convfx's (the table shows the MB written), and the
+  row with OpenCV's defaults is shown too.
+* ``mogrify -morphology Convolve Sobel`` convolves with one Sobel kernel (less
+  work than a magnitude) and by default writes JPEG; the like-for-like row adds
+  ``-format png``.  The issue's command as written is shown too.
+
+Targets (issue 4): convfx / mogrify <= 0.25 and convfx / bare pool <= 1.15.
+A row whose tool is missing is skipped with a message (``apt-get install
+imagemagick`` provides mogrify).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+SAMPLES = REPOSITORY / "samples"
+WIDTH, HEIGHT = 1920, 1080
+
+BARE_POOL = textwrap.dedent(
+    """
+    import sys
+    from concurrent.futures import ProcessPoolExecutor
+    from pathlib import Path
+
+    import cv2
+    import numpy as np
+
+    KX = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], np.float32)
+    PARAMETERS = {parameters}
+
+
+    def sobel(job):
+        source, target = job
+        image = cv2.imread(source).astype(np.float32)
+        gx = cv2.filter2D(image, -1, KX, borderType=cv2.BORDER_REFLECT_101)
+        gy = cv2.filter2D(image, -1, KX.T, borderType=cv2.BORDER_REFLECT_101)
+        cv2.imwrite(target, cv2.convertScaleAbs(cv2.magnitude(gx, gy)), PARAMETERS)
+
+
+    if __name__ == "__main__":
+        source, target, workers = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+        cv2.setNumThreads(1)
+        jobs = [(str(p), str(target / (p.stem + "_sobel.png"))) for p in sorted(source.glob("*.jpg"))]
+        with ProcessPoolExecutor(workers) as pool:
+            list(pool.map(sobel, jobs))
+    """
+)
+
+
+def make_images(folder: Path, count: int) -> list[Path]:
+    """``count`` different 1920x1080 JPEGs (quality 90) from the sample photos."""
+    sources = sorted(p for p in SAMPLES.iterdir() if p.suffix.lower() in (".jpg", ".png"))
+    paths = []
+    for index in range(count):
+        with Image.open(sources[index % len(sources)]) as opened:
+            image = opened.convert("RGB")
+        variant = index // len(sources)
+        # A different crop of the upscaled photo (and a mirror image every other time).
+        zoom = 1.0 + 0.15 * (variant % 4)
+        image = image.resize((round(WIDTH * zoom), round(WIDTH * zoom * image.height / image.width)), Image.LANCZOS)
+        image = ImageOps.fit(image, (WIDTH, HEIGHT), centering=((variant * 0.37) % 1, (variant * 0.61) % 1))
+        if variant % 2:
+            image = ImageOps.mirror(image)
+        path = folder / f"photo{index:03d}.jpg"
+        image.save(path, quality=90)
+        paths.append(path)
+    return paths
+
+
+def timed(command: list[str], *, env: dict[str, str] | None = None) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    return time.perf_counter() - started
+
+
+def best_of(repeat: int, prepare, command: list[str], **options) -> float:
+    """Shortest of ``repeat`` runs, each into an emptied output folder (the least disturbed by other load)."""
+    times = []
+    for _ in range(repeat):
+        prepare()
+        times.append(timed(command, **options))
+    return min(times)
+
+
+def megabytes(folder: Path) -> float:
+    return sum(p.stat().st_size for p in folder.iterdir() if p.is_file() and p.suffix in (".png", ".jpg")) / 1e6
+
+
+def fresh(folder: Path):
+    def prepare() -> None:
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+
+    return prepare
+
+
+def pixel_difference(convfx_folder: Path, bare_folder: Path) -> int:
+    """Largest difference in grey levels between convfx's and the bare pool's outputs."""
+    worst = 0
+    for path in sorted(convfx_folder.glob("*.png")):
+        ours = np.asarray(Image.open(path).convert("RGB"), dtype=np.int16)
+        theirs = np.asarray(Image.open(bare_folder / path.name).convert("RGB"), dtype=np.int16)
+        worst = max(worst, int(np.abs(ours - theirs).max()))
+    return worst
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=40)
+    parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
+    parser.add_argument("--repeat", type=int, default=3)
+    arguments = parser.parse_args(argv)
+    workers = arguments.workers
+
+    with tempfile.TemporaryDirectory(prefix="convfx-bench-") as temporary:
+        root = Path(temporary)
+        photos = root / "photos"
+        photos.mkdir()
+        make_images(photos, arguments.images)
+        print(f"{arguments.images} JPEGs of {WIDTH}x{HEIGHT} in {photos}, {workers} workers, best of {arguments.repeat}\n")
+
+        convfx_out = root / "convfx"
+        convfx = [sys.executable, "-m", "convfx", "batch", "sobel", str(photos), "-o", str(convfx_out), "--workers", str(workers), "--quiet"]
+        convfx_time = best_of(arguments.repeat, fresh(convfx_out), convfx)
+        rows = [("convfx batch sobel", convfx_time, megabytes(convfx_out), None, "")]
+
+        bare_script = root / "bare_pool.py"
+        bare_runs = [
+            ("bare pool, PNG zlib 6 + RLE (like for like)", "[cv2.IMWRITE_PNG_COMPRESSION, 6, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE]", 1.15),
+            ("bare pool, cv2.imwrite PNG defaults", "[]", None),
+        ]
+        for label, parameters, target in bare_runs:
+            bare_script.write_text(BARE_POOL.format(parameters=parameters))
+            bare_out = root / "bare"
+            seconds = best_of(arguments.repeat, fresh(bare_out), [sys.executable, str(bare_script), str(photos), str(bare_out), str(workers)])
+            difference = pixel_difference(convfx_out, bare_out)
+            rows.append((label, seconds, megabytes(bare_out), target, f"pixels differ by <= {difference}"))
+
+        mogrify = shutil.which("mogrify")
+        if mogrify is None:
+            print("mogrify not found (apt-get install imagemagick): skipping the ImageMagick rows\n")
+        else:
+            environment = dict(os.environ, MAGICK_THREAD_LIMIT=str(workers))
+            jpegs = [str(p) for p in sorted(photos.glob("*.jpg"))]
+            for label, extra, target in [
+                ("mogrify -format png (like for like)", ["-format", "png"], 0.25),
+                ("mogrify, the issue's command (writes JPEG)", [], None),
+            ]:
+                magick_out = root / "mogrify"
+                command = [mogrify, "-limit", "thread", str(workers), "-path", str(magick_out), *extra, "-morphology", "Convolve", "Sobel", *jpegs]
+                seconds = best_of(arguments.repeat, fresh(magick_out), command, env=environment)
+                rows.append((label, seconds, megabytes(magick_out), target, "one Sobel kernel, not the magnitude"))
+
+    print("| run | seconds | MB written | convfx / this | target | note |")
+    print("| --- | ---: | ---: | ---: | --- | --- |")
+    missed = False
+    for label, seconds, written, target, note in rows:
+        ratio = convfx_time / seconds
+        if target is None:
+            verdict = "" if label.startswith("convfx") else "(for reference)"
+        else:
+            verdict = f"<= {target}: {'met' if ratio <= target else 'MISSED'}"
+            missed |= ratio > target
+        shown = "" if label.startswith("convfx") else f"{ratio:.2f}"
+        print(f"| {label} | {seconds:.2f} | {written:.1f} | {shown} | {verdict} | {note} |")
+    print(f"\n({arguments.images / convfx_time:.1f} images/s with convfx; times are the best of {arguments.repeat} runs)")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

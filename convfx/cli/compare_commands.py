@@ -1,0 +1,140 @@
+"""Commands that compare learned kernels with classic ones: ``compare``, ``export-bank``.
+
+Each command parses its options, calls one library function
+(:func:`convfx.compare.compare_model`, :func:`convfx.compare.export_bank`) and
+reports; the scores live in :mod:`convfx.compare`, the drawings in
+:mod:`convfx.plots`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from .. import compare, imageio
+from .app import app, console, reporting_errors
+
+_MODEL_HELP = (
+    "A LeNet .npz from `convfx train`, 'digits' or 'shapes' (the shipped models), or any .npz/.safetensors "
+    "file with --key naming a 4-D conv weight (F, C, kh, kw).  Default: the shipped digits model."
+)
+
+
+def _match_table(result: compare.Comparison) -> Table:
+    rgb = result.weights.channels == 3
+    table = Table(title=f"{result.weights.source}  {result.weights.key} {tuple(result.weights.weight.shape)}", title_justify="left")
+    table.add_column("kernel", justify="right")
+    table.add_column("best classic match (rotations/flips, sign)")
+    table.add_column("similarity", justify="right")
+    if rgb:
+        table.add_column("R / G / B", justify="right")
+    table.add_column("plain: standard 5x5")
+    table.add_column("|cos|", justify="right")
+    for match, plain in zip(result.matches, result.plain_matches):
+        how = match.transform + (", negated" if match.sign < 0 else "")
+        cells = [f"#{match.index}", f"{match.name}  [{how}]", f"{match.similarity:.3f}"]
+        if rgb:
+            cells.append(" / ".join(f"{value:.2f}" for value in match.channel_similarity))
+        cells += [plain.name, f"{plain.similarity:.3f}"]
+        table.add_row(*cells)
+    return table
+
+
+@app.command("compare")
+def compare_command(
+    model: Annotated[Optional[str], typer.Argument(metavar="[MODEL]", help=_MODEL_HELP, show_default=False)] = None,
+    image: Annotated[
+        Optional[Path],
+        typer.Option("--image", "-i", help="Photo for the response panels.  Default: scikit-image's chelsea.", show_default=False),
+    ] = None,
+    output: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--output",
+            "-o",
+            help="Figure to write (.png/.svg/.pdf; .gif too with --evolution).  Default: compare.png (evolution.png).",
+            show_default=False,
+        ),
+    ] = None,
+    key: Annotated[
+        Optional[str],
+        typer.Option(help="The 4-D weight to compare, e.g. conv1.weight of a ResNet.  Default: conv1.weight.", show_default=False),
+    ] = None,
+    evolution: Annotated[
+        bool,
+        typer.Option("--evolution", help="Draw how conv1 changed epoch by epoch (needs `convfx train --snapshots`)."),
+    ] = False,
+    draws: Annotated[int, typer.Option(min=2, help="Random kernel banks drawn for the baseline.")] = 1000,
+    force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite OUTPUT if it exists.")] = False,
+) -> None:
+    """Match learned first-layer kernels to classic ones (Sobel, Laplacian, Gaussian...), with scores.
+
+    The similarity is |cosine| of the flattened kernels (channel mean for RGB), best
+    over every classic kernel and its 8 rotations/flips; the baseline is the same
+    score for random kernels from the training initialisation.  The plain column is
+    |cosine| against the standard 5x5 set without rotations.
+
+    Examples:
+
+        convfx compare                                   (the shipped digits model -> compare.png)
+
+        convfx compare model.npz --image photo.jpg -o compare.png
+
+        convfx compare resnet18.safetensors --key conv1.weight -o resnet.png
+
+        convfx compare digits --evolution -o evolution.gif
+    """
+    with reporting_errors():
+        destination = output or Path("evolution.png" if evolution else "compare.png")
+        if destination.exists() and not force:
+            raise imageio.OutputExistsError(f"{destination}: already exists; overwrite it with --force")
+        photo = imageio.read_image(image).pixels if image is not None else None
+        result = compare.compare_model(model, key=key, draws=draws)
+        from .. import plots  # matplotlib is slow to import; only drawing needs it
+
+        written = plots.save_compare_figures(result, destination, image=photo, evolution=evolution, overwrite=force)
+    console.print(_match_table(result))
+    if evolution and result.evolution is not None:
+        epochs = ", ".join(f"{e}: {score:.2f}" for e, score in enumerate(result.evolution[:, 0]))
+        console.print(f"score per epoch (0 = initialisation): {epochs}", markup=False, highlight=False, soft_wrap=True)
+    accuracy = "" if result.accuracy is None else f"held-out accuracy {result.accuracy:.2%}; "
+    console.print(
+        f"{accuracy}mean best similarity {result.score:.3f} (random kernels {result.baseline}, "
+        f"{result.baseline.draws} draws); plain standard-5x5 {result.plain_score:.3f} (random {result.plain_baseline})",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    console.print(f"wrote {written}", markup=False, highlight=False, soft_wrap=True)
+
+
+@app.command("export-bank")
+def export_bank_command(
+    model: Annotated[str, typer.Argument(metavar="MODEL", help=_MODEL_HELP, show_default=False)],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Filter-bank file to write (.toml).")] = Path("learned.toml"),
+    key: Annotated[Optional[str], typer.Option(help="The 4-D weight to export.  Default: conv1.weight.", show_default=False)] = None,
+    prefix: Annotated[str, typer.Option(help="Start of every filter name: PREFIX_0, PREFIX_1, ...")] = "learned",
+    force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite OUTPUT if it exists.")] = False,
+) -> None:
+    """Write a model's learned kernels as a filter bank, usable wherever a kernel file is.
+
+    Examples:
+
+        convfx export-bank digits -o my.toml
+
+        convfx apply my.toml#learned_3 photo.jpg
+    """
+    with reporting_errors():
+        weights = compare.load_weights(model, key=key)
+        written = compare.export_bank(weights, output, prefix=prefix, overwrite=force)
+    count = weights.weight.shape[0]
+    console.print(
+        f"wrote {written}: {count} kernels {prefix}_0 .. {prefix}_{count - 1}"
+        + (" (and _r/_g/_b per channel)" if weights.channels == 3 else ""),
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )

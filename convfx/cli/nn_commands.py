@@ -1,0 +1,202 @@
+"""Commands of the learning half: ``train`` and ``evaluate``.
+
+Each command parses its options, calls one library function (:func:`convfx.nn.train`,
+:func:`convfx.nn.evaluate`) and reports; the maths lives in :mod:`convfx.nn`, the
+drawing in the plots module.
+"""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from .. import nn
+from ..errors import FileError, ParameterError
+from ..nn import lenet, optim
+from ..nn.train import Evaluation, TrainConfig
+from ..nn.train import Progress as TrainingProgress
+from .app import app, console, err_console, reporting_errors
+
+Optimizer = enum.Enum("Optimizer", {name: name for name in optim.OPTIMIZERS}, type=str)  # type: ignore[misc]
+Schedule = enum.Enum("Schedule", {name: name for name in optim.SCHEDULES}, type=str)  # type: ignore[misc]
+Activation = enum.Enum("Activation", {name: name for name in lenet.ACTIVATIONS}, type=str)  # type: ignore[misc]
+Pooling = enum.Enum("Pooling", {name: name for name in lenet.POOLINGS}, type=str)  # type: ignore[misc]
+
+_DEFAULTS = TrainConfig()
+_DEFAULT_LR = {"sgd": _DEFAULTS.lr, "adam": 1e-3}
+_DATASET_HELP = (
+    "'digits' (scikit-learn's 8x8 digits, bundled), 'shapes' (generated RGB shapes), a folder of class "
+    "sub-folders (root/cat/*.jpg ...), or a folder of MNIST/Fashion-MNIST IDX files."
+)
+
+
+@app.command("train")
+def train_command(
+    dataset: Annotated[str, typer.Option("--dataset", "-d", help=_DATASET_HELP)] = "digits",
+    epochs: Annotated[int, typer.Option("--epochs", "-e", min=1, help="Passes over the training set.")] = _DEFAULTS.epochs,
+    batch_size: Annotated[int, typer.Option("--batch-size", "-b", min=1)] = _DEFAULTS.batch_size,
+    lr: Annotated[
+        Optional[float],
+        typer.Option(
+            "--lr", min=0.0, help="Peak learning rate.  Default: 0.05 for sgd, 0.001 for adam.", show_default=False
+        ),
+    ] = None,
+    optimizer: Annotated[Optimizer, typer.Option(help="sgd (momentum 0.9) or adam.")] = Optimizer(_DEFAULTS.optimizer),
+    weight_decay: Annotated[
+        float,
+        typer.Option(min=0.0, help="L2 decay of conv/linear weights (sgd; decoupled for adam)."),
+    ] = _DEFAULTS.weight_decay,
+    schedule: Annotated[
+        Schedule, typer.Option(help="Learning-rate schedule after a 1-epoch warm-up.")
+    ] = Schedule(_DEFAULTS.schedule),
+    shift: Annotated[
+        int, typer.Option(min=0, max=8, help="Random translation of training images, up to this many pixels (0: off).")
+    ] = _DEFAULTS.shift,
+    activation: Annotated[Activation, typer.Option(help="LeNet's activation.")] = Activation(_DEFAULTS.activation),
+    pooling: Annotated[Pooling, typer.Option(help="LeNet's 2x2 pooling.")] = Pooling(_DEFAULTS.pooling),
+    seed: Annotated[int, typer.Option(help="Seeds initial weights, shuffling and shifts (not the data split).")] = _DEFAULTS.seed,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Threads sharing each batch; results depend on it by float rounding.")
+    ] = _DEFAULTS.workers,
+    snapshots: Annotated[
+        bool, typer.Option("--snapshots", help="Keep conv1's kernels after every epoch in the model file.")
+    ] = False,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Model file to write (.npz).")] = Path("model.npz"),
+    force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite OUTPUT if it exists.")] = False,
+) -> None:
+    """Train LeNet-5 on a data set and save it; report held-out accuracy.
+
+    The defaults reach >= 98.5 % on digits in well under a minute.  The same options
+    and seed give the same model.
+
+    Examples:
+
+        convfx train                                  (digits -> model.npz)
+
+        convfx train --dataset shapes --epochs 30 -o shapes.npz
+
+        convfx train --dataset ~/data/mnist --epochs 10 --snapshots -o mnist.npz
+    """
+    with reporting_errors():
+        lenet.check_model_destination(output, overwrite=force)
+        config = TrainConfig(
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=_DEFAULT_LR[optimizer.value] if lr is None else lr,
+            optimizer=optimizer.value,
+            weight_decay=weight_decay,
+            schedule=schedule.value,
+            shift=shift,
+            activation=activation.value,
+            pooling=pooling.value,
+            seed=seed,
+            snapshots=snapshots,
+            workers=workers,
+        )
+        data = nn.load_dataset(dataset)
+        with Progress(
+            TextColumn("[bold]epoch {task.fields[epoch]}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]:.4f}  acc {task.fields[accuracy]:6.2%}  test {task.fields[test]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=err_console,
+            transient=True,
+        ) as bar:
+            steps = epochs * -(-len(data.train_labels) // batch_size)
+            task = bar.add_task("train", total=steps, epoch=f"1/{epochs}", loss=float("nan"), accuracy=0.0, test="-")
+
+            def show(event: TrainingProgress) -> None:
+                fields = {"epoch": f"{event.epoch}/{event.epochs}", "loss": event.loss, "accuracy": event.accuracy}
+                if event.test_accuracy is not None:
+                    fields["test"] = f"{event.test_accuracy:.2%}"
+                bar.update(task, advance=1, **fields)
+
+            result = nn.train(data, config, progress=show)
+        result.model.save(output, overwrite=force)
+    correct = int(round(result.test_accuracy * len(data.test_labels)))
+    console.print(
+        f"{data.name}: held-out accuracy {result.test_accuracy:.2%} ({correct}/{len(data.test_labels)}) "
+        f"after {epochs} epochs in {result.seconds:.1f} s; saved {output}",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@app.command("evaluate")
+def evaluate_command(
+    model_path: Annotated[Path, typer.Argument(metavar="MODEL", help="A model file from `convfx train`.", show_default=False)],
+    dataset: Annotated[
+        Optional[str],
+        typer.Option(
+            "--dataset", "-d", help=_DATASET_HELP + "  Default: the one the model was trained on.", show_default=False
+        ),
+    ] = None,
+    plot: Annotated[
+        Optional[Path],
+        typer.Option("--plot", help="Also draw the confusion matrix to this file (.png, .svg, .pdf).", show_default=False),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite the --plot file if it exists.")] = False,
+) -> None:
+    """Accuracy and confusion matrix of a model on a data set's held-out images.
+
+    Examples:
+
+        convfx evaluate model.npz
+
+        convfx evaluate model.npz --plot confusion.png
+    """
+    from .. import plots
+    from ..nn._plot_staging import confusion_matrix_figure
+
+    with reporting_errors():
+        model = nn.LeNet.load(model_path)
+        if dataset is None:
+            dataset = model.metadata.get("dataset")
+            if not isinstance(dataset, str):
+                raise ParameterError(f"--dataset: {model_path} does not record its data set; name one")
+        if plot is not None and plot.exists() and not force:
+            raise FileError(f"{plot}: already exists; overwrite it with --force")
+        data = nn.load_dataset(dataset)
+        if data.num_classes != model.num_classes:
+            raise ParameterError(
+                f"--dataset: {data.name} has {data.num_classes} classes but {model_path} predicts {model.num_classes}"
+            )
+        result = nn.evaluate(model, data.test_images, data.test_labels)
+        if plot is not None:
+            figure = confusion_matrix_figure(
+                result.confusion, result.class_names, title=f"{model_path.name} on {data.name}: {result.accuracy:.2%}"
+            )
+            plots.save_figure(figure, plot, overwrite=force)
+    console.print(_confusion_table(result, title=f"{model_path} on {data.name} (held-out split)"))
+    console.print(
+        f"accuracy {result.accuracy:.2%} ({result.correct}/{result.total})" + (f"; confusion matrix drawn to {plot}" if plot else ""),
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def _confusion_table(result: Evaluation, *, title: str) -> Table:
+    """Rows: true class; columns: predicted class; last column: the class's accuracy."""
+    table = Table(title=title, title_justify="left")
+    table.add_column("true \\ predicted", style="bold")
+    for name in result.class_names:
+        table.add_column(name, justify="right")
+    table.add_column("correct", justify="right")
+    for row, name in enumerate(result.class_names):
+        counts = result.confusion[row]
+        cells = [
+            f"[green]{count}[/]" if column == row else (f"[red]{count}[/]" if count else "[dim]0[/]")
+            for column, count in enumerate(counts)
+        ]
+        total = int(counts.sum())
+        table.add_row(name, *cells, f"{counts[row] / total:.1%}" if total else "-")
+    return table

@@ -1,0 +1,742 @@
+"""The layers of a small CNN in plain numpy, each forward next to its backward.
+
+Every layer is an object with
+
+* ``forward(x)`` -- computes the output and keeps, in ``self.cache``, exactly what
+  ``backward`` needs (cs231n's "forward returns the cache", kept on the layer so
+  that a model is a plain list of layers);
+* ``backward(grad_out)`` -- given dLoss/dOutput, fills ``self.grads`` (same keys and
+  shapes as ``self.params``) and returns dLoss/dInput;
+* ``params`` / ``grads`` -- name -> array dicts that optimisers update in place, and
+  ``buffers`` for state that is saved but not trained (BatchNorm running stats).
+
+Tensors are ``(N, C, H, W)`` and weights use PyTorch's layout, so state dicts
+transfer both ways.  Computation stays in the dtype of the parameters and inputs
+(float32 for training, float64 for gradient checks): no silent upcasts.
+
+The convolution and the overlapping pools reuse the engine's patch matrices
+(:func:`convfx.conv.im2col_per_image` / :func:`convfx.conv.col2im_per_image`); this
+module must not grow a sliding window of its own, and it knows nothing about files,
+data sets or training loops.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, Literal, NamedTuple, Sequence, Union
+
+import numpy as np
+from scipy.special import expit
+
+from ..conv import _int_pair, _positive_int, col2im_batch_last, col2im_per_image, im2col_per_image, output_size
+from ..errors import ParameterError, ParameterTypeError
+
+__all__ = [
+    "INITS",
+    "Parameter",
+    "Layer",
+    "Conv2d",
+    "ReLU",
+    "PReLU",
+    "Sigmoid",
+    "Tanh",
+    "MaxPool2d",
+    "AvgPool2d",
+    "Flatten",
+    "Linear",
+    "BatchNorm1d",
+    "SoftmaxCrossEntropy",
+    "softmax",
+    "log_softmax",
+    "initialize",
+]
+
+INITS = ("he", "glorot", "normal", "uniform")
+Init = Literal["he", "glorot", "normal", "uniform"]
+IntPair = Union[int, tuple[int, int]]
+Seed = Union[int, np.random.Generator, None]
+
+
+class Parameter(NamedTuple):
+    """A trainable array, its gradient buffer (same shape), and its dotted name."""
+
+    name: str
+    value: np.ndarray
+    grad: np.ndarray
+
+
+# --------------------------------------------------------------------------- init
+
+
+def initialize(
+    shape: tuple[int, ...],
+    *,
+    fan_in: int,
+    fan_out: int,
+    method: Init = "he",
+    rng: Seed = None,
+    dtype: np.dtype | type = np.float32,
+) -> np.ndarray:
+    """Random initial weights.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Shape of the weight array, e.g. ``(F, C, kh, kw)`` or ``(out, in)``.
+    fan_in, fan_out : int
+        Inputs feeding one output (``C*kh*kw`` or ``in``), outputs fed by one input
+        (``F*kh*kw`` or ``out``).
+    method : {"he", "glorot", "normal", "uniform"}, optional
+        ``"he"``: normal with std ``sqrt(2 / fan_in)`` (for ReLU-like activations;
+        He et al. 2015).  ``"glorot"``: uniform on ``+-sqrt(6 / (fan_in + fan_out))``
+        (for tanh/sigmoid; Glorot & Bengio 2010).  ``"normal"``: normal with std
+        0.01, the classic "small random numbers".  ``"uniform"``: uniform on
+        ``[-1, 1]``.  The last two exist to show why the first two matter.
+    rng : int, numpy.random.Generator or None, optional
+        Seed or generator.
+    dtype : numpy dtype, optional
+        float32 (training) or float64 (gradient checks).
+
+    Returns
+    -------
+    ndarray of ``shape`` and ``dtype``
+    """
+    generator = np.random.default_rng(rng)
+    if method == "he":
+        values = generator.normal(0.0, np.sqrt(2.0 / fan_in), size=shape)
+    elif method == "glorot":
+        limit = np.sqrt(6.0 / (fan_in + fan_out))
+        values = generator.uniform(-limit, limit, size=shape)
+    elif method == "normal":
+        values = generator.normal(0.0, 0.01, size=shape)
+    elif method == "uniform":
+        values = generator.uniform(-1.0, 1.0, size=shape)
+    else:
+        raise ParameterError(f"init: invalid value {method!r}; expected one of {list(INITS)}")
+    return values.astype(dtype)
+
+
+# --------------------------------------------------------------------------- base
+
+
+class Layer:
+    """Base class: empty ``params``/``grads``/``buffers``, training mode, no cache.
+
+    Subclasses implement ``forward`` and ``backward``.  ``training`` switches
+    BatchNorm between batch statistics and running statistics; other layers ignore it.
+    """
+
+    def __init__(self) -> None:
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.buffers: dict[str, np.ndarray] = {}
+        self.training = True
+        self.cache: object = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray | None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self.forward(x)
+
+    def parameters(self, prefix: str = "") -> Iterator[Parameter]:
+        """``Parameter(prefix + name, value, grad)`` for every trainable array."""
+        for name, value in self.params.items():
+            yield Parameter(prefix + name, value, self.grads[name])
+
+    def _add_param(self, name: str, value: np.ndarray) -> None:
+        self.params[name] = value
+        self.grads[name] = np.zeros_like(value)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+def _check_input(x: np.ndarray, ndim: int, layer: str, what: str) -> None:
+    if not isinstance(x, np.ndarray):
+        raise ParameterTypeError(f"{layer}: expected a numpy array {what}, found {type(x).__name__}")
+    if x.ndim != ndim:
+        raise ParameterError(f"{layer}: expected an array of shape {what}, found shape {x.shape}")
+
+
+# --------------------------------------------------------------------------- Conv2d
+
+
+class Conv2d(Layer):
+    """2-D cross-correlation over a batch, with a bias per output channel.
+
+    Like every deep-learning framework, this "convolution" does **not** flip the
+    kernel: it is the cross-correlation :func:`convfx.correlate` computes, with
+    zero padding.  Built on the engine's patch matrices: forward, one
+    ``(F, C*kh*kw) @ (C*kh*kw, H'*W')`` product per image
+    (:func:`~convfx.conv.im2col_per_image`); backward, one such product per image
+    for the weight gradient and a single ``(C*kh*kw, F) @ (F, H'*W'*N)`` product
+    scattered back by :func:`~convfx.conv.col2im_batch_last` for the input gradient.
+
+    Parameters
+    ----------
+    in_channels : int
+        ``C``.
+    out_channels : int
+        ``F``, the number of kernels.
+    kernel_size : int or (int, int)
+        ``(kh, kw)``.
+    stride : int or (int, int), optional
+        Step between output positions.
+    padding : int or (int, int), optional
+        Zeros added on each side of the height and width.
+    init : {"he", "glorot", "normal", "uniform"}, optional
+        Weight initialisation (see :func:`initialize`); the bias starts at zero.
+    rng : int, Generator or None, optional
+        Seed or generator for the initial weights.
+    dtype : numpy dtype, optional
+        float32 (default) or float64.
+
+    Attributes
+    ----------
+    params : dict
+        ``weight`` of shape ``(F, C, kh, kw)`` (PyTorch's layout), ``bias`` ``(F,)``.
+    compute_input_grad : bool
+        ``False`` skips dLoss/dInput in ``backward`` (returns ``None``), as for the
+        first layer of a network, whose input needs no gradient.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> conv = Conv2d(1, 6, 5, rng=0)
+    >>> conv(np.zeros((2, 1, 32, 32), np.float32)).shape
+    (2, 6, 28, 28)
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: IntPair,
+        *,
+        stride: IntPair = 1,
+        padding: IntPair = 0,
+        init: Init = "he",
+        rng: Seed = None,
+        dtype: np.dtype | type = np.float32,
+    ) -> None:
+        super().__init__()
+        self.in_channels = _positive_int(in_channels, "in_channels")
+        self.out_channels = _positive_int(out_channels, "out_channels")
+        self.kernel_size = _int_pair(kernel_size, "kernel_size", minimum=1)
+        self.stride = _int_pair(stride, "stride", minimum=1)
+        self.padding = _int_pair(padding, "padding", minimum=0)
+        kh, kw = self.kernel_size
+        shape = (self.out_channels, self.in_channels, kh, kw)
+        self._add_param(
+            "weight",
+            initialize(shape, fan_in=in_channels * kh * kw, fan_out=out_channels * kh * kw, method=init, rng=rng, dtype=dtype),
+        )
+        self._add_param("bias", np.zeros(out_channels, dtype=dtype))
+        self.compute_input_grad = True
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Correlate a batch with the kernels.
+
+        Parameters
+        ----------
+        x : ndarray, shape (N, C, H, W)
+
+        Returns
+        -------
+        ndarray, shape (N, F, H', W')
+            ``H' = output_size(H, kh, stride=sh, padding=ph)``, likewise ``W'``.
+        """
+        _check_input(x, 4, "Conv2d", f"(N, {self.in_channels}, H, W)")
+        if x.shape[1] != self.in_channels:
+            raise ParameterError(f"Conv2d: expected {self.in_channels} input channels, found shape {x.shape}")
+        n, _, height, width = x.shape
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
+        oh = output_size(height, kh, stride=sh, padding=ph)
+        ow = output_size(width, kw, stride=sw, padding=pw)
+        padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else x
+        cols = im2col_per_image(padded, self.kernel_size, stride=self.stride)  # (N, C*kh*kw, H'*W')
+        weight = self.params["weight"]
+        out = np.matmul(weight.reshape(self.out_channels, -1), cols)  # (N, F, H'*W')
+        out += self.params["bias"][:, None]
+        self.cache = (x.shape, padded.shape, cols)
+        return out.reshape(n, self.out_channels, oh, ow)
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
+        """Gradients of the weights, the bias and (unless switched off) the input.
+
+        Parameters
+        ----------
+        grad_out : ndarray, shape (N, F, H', W')
+
+        Returns
+        -------
+        ndarray, shape (N, C, H, W), or None if ``compute_input_grad`` is False
+        """
+        x_shape, padded_shape, cols = self.cache
+        n = grad_out.shape[0]
+        weight = self.params["weight"].reshape(self.out_channels, -1)  # (F, C*kh*kw)
+        grad = grad_out.reshape(n, self.out_channels, -1)  # (N, F, H'*W')
+        # Per-image (F, H'*W') @ (H'*W', C*kh*kw), summed over the batch.
+        np.sum(np.matmul(grad, cols.transpose(0, 2, 1)), axis=0, out=self.grads["weight"].reshape(self.out_channels, -1))
+        np.sum(grad, axis=(0, 2), out=self.grads["bias"])
+        if not self.compute_input_grad:
+            return None
+        # The patch gradients are scattered back batch-innermost, where every strided
+        # add runs over long contiguous stretches (see col2im_batch_last): one GEMM
+        # (C*kh*kw, F) @ (F, H'*W'*N), then transposes of the small arrays at each end.
+        grad_batch_last = np.ascontiguousarray(grad_out.transpose(1, 2, 3, 0)).reshape(self.out_channels, -1)
+        grad_cols = weight.T @ grad_batch_last  # (C*kh*kw, H'*W'*N)
+        _, channels, padded_h, padded_w = padded_shape
+        grad_padded = col2im_batch_last(grad_cols, (channels, padded_h, padded_w, n), self.kernel_size, stride=self.stride)
+        (ph, pw), (height, width) = self.padding, x_shape[2:]
+        return np.ascontiguousarray(grad_padded[:, ph : ph + height, pw : pw + width].transpose(3, 0, 1, 2))
+
+    def __repr__(self) -> str:
+        return (
+            f"Conv2d({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}, padding={self.padding})"
+        )
+
+
+# --------------------------------------------------------------------------- activations
+
+
+class ReLU(Layer):
+    """``max(x, 0)`` elementwise; any shape.  The gradient at exactly 0 is taken as 0."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """``x`` of any shape -> same shape."""
+        out = np.maximum(x, 0)
+        self.cache = out
+        return out
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """``grad_out`` of the forward output's shape -> same shape."""
+        return grad_out * (self.cache > 0)
+
+
+class PReLU(Layer):
+    """Parametric ReLU: ``x`` where positive, ``a * x`` elsewhere, with ``a`` learned.
+
+    Parameters
+    ----------
+    num_parameters : int, optional
+        1 (one slope shared by all channels, PyTorch's default) or the number of
+        channels ``C`` (one slope per channel, axis 1 of the input).
+    init : float, optional
+        Initial slope (He et al. 2015 use 0.25).
+    dtype : numpy dtype, optional
+
+    Attributes
+    ----------
+    params : dict
+        ``weight`` of shape ``(num_parameters,)``, as in PyTorch.
+    """
+
+    def __init__(self, num_parameters: int = 1, *, init: float = 0.25, dtype: np.dtype | type = np.float32) -> None:
+        super().__init__()
+        self.num_parameters = _positive_int(num_parameters, "num_parameters")
+        self._add_param("weight", np.full(self.num_parameters, init, dtype=dtype))
+
+    def _slope(self, ndim: int) -> np.ndarray:
+        # Broadcast the slopes along axis 1 (channels / features).
+        return self.params["weight"].reshape((1, -1) + (1,) * (ndim - 2))
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """``x`` of shape (N, C, ...) -> same shape."""
+        if self.num_parameters > 1 and (x.ndim < 2 or x.shape[1] != self.num_parameters):
+            raise ParameterError(f"PReLU: expected {self.num_parameters} channels on axis 1, found shape {x.shape}")
+        positive = x > 0
+        out = np.where(positive, x, self._slope(x.ndim) * x)
+        self.cache = (x, positive)
+        return out
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """``grad_out`` of the input's shape -> dLoss/dx; fills ``grads["weight"]``."""
+        x, positive = self.cache
+        negative_part = np.where(positive, 0, x * grad_out)
+        if self.num_parameters == 1:
+            self.grads["weight"][...] = negative_part.sum()
+        else:
+            axes = (0,) + tuple(range(2, x.ndim))
+            self.grads["weight"][...] = negative_part.sum(axis=axes)
+        return np.where(positive, grad_out, self._slope(x.ndim) * grad_out)
+
+    def __repr__(self) -> str:
+        return f"PReLU(num_parameters={self.num_parameters})"
+
+
+class Sigmoid(Layer):
+    """Logistic function ``1 / (1 + exp(-x))``, computed without overflow; any shape."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """``x`` of any shape -> same shape, in (0, 1)."""
+        out = expit(x)
+        self.cache = out
+        return out
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """dLoss/dx = grad_out * s * (1 - s)."""
+        out = self.cache
+        return grad_out * out * (1 - out)
+
+
+class Tanh(Layer):
+    """Hyperbolic tangent; any shape."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """``x`` of any shape -> same shape, in (-1, 1)."""
+        out = np.tanh(x)
+        self.cache = out
+        return out
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """dLoss/dx = grad_out * (1 - tanh(x)^2)."""
+        out = self.cache
+        return grad_out * (1 - out * out)
+
+
+# --------------------------------------------------------------------------- pooling
+
+
+class _Pool2d(Layer):
+    """Windows of a pool as ``kh*kw`` tap arrays of the output's shape.
+
+    Non-overlapping windows (stride == size) are a reshape of the input, with no copy;
+    overlapping ones come from the engine's patch matrix with channels treated as
+    images.  Either way, tap ``t`` holds the element at offset ``(t // kw, t % kw)`` of
+    every window, and the backward pass scatters per-tap gradients the same way back.
+    """
+
+    def __init__(self, kernel_size: IntPair, stride: IntPair | None = None) -> None:
+        super().__init__()
+        self.kernel_size = _int_pair(kernel_size, "kernel_size", minimum=1)
+        self.stride = self.kernel_size if stride is None else _int_pair(stride, "stride", minimum=1)
+
+    def _taps(self, x: np.ndarray) -> tuple[list[np.ndarray], tuple]:
+        _check_input(x, 4, type(self).__name__, "(N, C, H, W)")
+        n, c, height, width = x.shape
+        (kh, kw), (sh, sw) = self.kernel_size, self.stride
+        oh = output_size(height, kh, stride=sh)
+        ow = output_size(width, kw, stride=sw)
+        if (sh, sw) == (kh, kw):
+            # Crop the rows/columns no window reaches, then view as (N, C, H', kh, W', kw).
+            windows = x[:, :, : oh * kh, : ow * kw].reshape(n, c, oh, kh, ow, kw)
+            taps = [windows[:, :, :, i, :, j] for i in range(kh) for j in range(kw)]
+        else:
+            cols = im2col_per_image(x.reshape(n * c, 1, height, width), (kh, kw), stride=(sh, sw))
+            cols = cols.reshape(n, c, kh * kw, oh, ow)
+            taps = [cols[:, :, t] for t in range(kh * kw)]
+        return taps, (x.shape, oh, ow)
+
+    def _untaps(self, tap_grads: Sequence[np.ndarray], geometry: tuple) -> np.ndarray:
+        """Adjoint of ``_taps``: per-tap gradients (N, C, H', W') -> dLoss/dx (N, C, H, W)."""
+        (n, c, height, width), oh, ow = geometry
+        (kh, kw), (sh, sw) = self.kernel_size, self.stride
+        if (sh, sw) == (kh, kw):
+            grad, tap_views = self._gradient_windows(geometry, tap_grads[0].dtype)
+            for view, tap in zip(tap_views, tap_grads):
+                view[...] = tap
+            return grad
+        cols = np.stack(tap_grads, axis=2).reshape(n * c, kh * kw, oh * ow)
+        grad = col2im_per_image(cols, (n * c, 1, height, width), (kh, kw), stride=(sh, sw))
+        return grad.reshape(n, c, height, width)
+
+    def _gradient_windows(self, geometry: tuple, dtype) -> tuple[np.ndarray, list[np.ndarray]]:
+        """For non-overlapping windows: dLoss/dx and its ``kh*kw`` tap views to fill."""
+        (n, c, height, width), oh, ow = geometry
+        kh, kw = self.kernel_size
+        covered = (oh * kh, ow * kw) == (height, width)
+        # Every covered element belongs to exactly one window, so only the cropped
+        # border (if any) needs zeros.
+        grad = np.empty((n, c, height, width), dtype=dtype) if covered else np.zeros((n, c, height, width), dtype=dtype)
+        # Splitting axes never copies, so writing into these views fills ``grad``.
+        windows = grad[:, :, : oh * kh, : ow * kw].reshape(n, c, oh, kh, ow, kw)
+        return grad, [windows[:, :, :, i, :, j] for i in range(kh) for j in range(kw)]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(kernel_size={self.kernel_size}, stride={self.stride})"
+
+
+class MaxPool2d(_Pool2d):
+    """Maximum over ``kh x kw`` windows moved by ``stride`` (default: the window size).
+
+    The gradient goes to the first maximal element of each window (row-major order),
+    as in PyTorch, so ties (frequent after a ReLU) do not duplicate it.
+
+    Parameters
+    ----------
+    kernel_size : int or (int, int)
+    stride : int or (int, int), optional
+        Defaults to ``kernel_size`` (non-overlapping windows).
+    """
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """``x`` (N, C, H, W) -> (N, C, H', W') with ``H' = (H - kh) // sh + 1``."""
+        taps, geometry = self._taps(x)
+        out = taps[0].copy()
+        for tap in taps[1:]:
+            np.maximum(out, tap, out=out)
+        # Which element won is found again in backward: comparing with the maximum is
+        # several times faster than tracking an argmax here with masked copies.
+        self.cache = (taps, out, geometry)
+        return out
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """``grad_out`` (N, C, H', W') -> dLoss/dx (N, C, H, W)."""
+        taps, out, geometry = self.cache
+        overlapping = self.stride != self.kernel_size
+        if overlapping:
+            tap_grads = [np.empty_like(grad_out) for _ in taps]
+        else:  # write straight into dLoss/dx
+            grad, tap_grads = self._gradient_windows(geometry, grad_out.dtype)
+        claimed = np.zeros(out.shape, dtype=bool)
+        for t, (tap, tap_grad) in enumerate(zip(taps, tap_grads)):
+            winner = tap == out
+            if t:
+                winner &= ~claimed  # an earlier tap with the same value already won
+            if t < len(taps) - 1:
+                claimed |= winner
+            np.multiply(grad_out, winner, out=tap_grad)
+        return self._untaps(tap_grads, geometry) if overlapping else grad
+
+
+class AvgPool2d(_Pool2d):
+    """Mean over ``kh x kw`` windows moved by ``stride`` (default: the window size).
+
+    Parameters
+    ----------
+    kernel_size : int or (int, int)
+    stride : int or (int, int), optional
+        Defaults to ``kernel_size``.
+    """
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """``x`` (N, C, H, W) -> (N, C, H', W')."""
+        taps, geometry = self._taps(x)
+        out = taps[0].copy()
+        for tap in taps[1:]:
+            out += tap
+        out *= x.dtype.type(1.0 / len(taps))
+        self.cache = geometry
+        return out
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """``grad_out`` (N, C, H', W') -> dLoss/dx (N, C, H, W): each element gets 1/(kh*kw)."""
+        count = self.kernel_size[0] * self.kernel_size[1]
+        share = grad_out * grad_out.dtype.type(1.0 / count)
+        return self._untaps([share] * count, self.cache)
+
+
+# --------------------------------------------------------------------------- dense
+
+
+class Flatten(Layer):
+    """``(N, C, H, W)`` -> ``(N, C*H*W)`` in (C, H, W) order, PyTorch's ``nn.Flatten``."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """``x`` (N, ...) -> (N, prod(...))."""
+        self.cache = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """``grad_out`` (N, D) -> the input's shape."""
+        return grad_out.reshape(self.cache)
+
+
+class Linear(Layer):
+    """Affine map ``y = x @ W.T + b``.
+
+    Parameters
+    ----------
+    in_features, out_features : int
+    init : {"he", "glorot", "normal", "uniform"}, optional
+    rng : int, Generator or None, optional
+    dtype : numpy dtype, optional
+
+    Attributes
+    ----------
+    params : dict
+        ``weight`` of shape ``(out_features, in_features)`` (PyTorch's layout),
+        ``bias`` ``(out_features,)``.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        *,
+        init: Init = "he",
+        rng: Seed = None,
+        dtype: np.dtype | type = np.float32,
+    ) -> None:
+        super().__init__()
+        self.in_features = _positive_int(in_features, "in_features")
+        self.out_features = _positive_int(out_features, "out_features")
+        self._add_param(
+            "weight",
+            initialize((out_features, in_features), fan_in=in_features, fan_out=out_features, method=init, rng=rng, dtype=dtype),
+        )
+        self._add_param("bias", np.zeros(out_features, dtype=dtype))
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """``x`` (N, in_features) -> (N, out_features)."""
+        _check_input(x, 2, "Linear", f"(N, {self.in_features})")
+        if x.shape[1] != self.in_features:
+            raise ParameterError(f"Linear: expected {self.in_features} input features, found shape {x.shape}")
+        self.cache = x
+        return x @ self.params["weight"].T + self.params["bias"]
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """``grad_out`` (N, out_features) -> dLoss/dx (N, in_features)."""
+        x = self.cache
+        np.matmul(grad_out.T, x, out=self.grads["weight"])
+        np.sum(grad_out, axis=0, out=self.grads["bias"])
+        return grad_out @ self.params["weight"]
+
+    def __repr__(self) -> str:
+        return f"Linear({self.in_features}, {self.out_features})"
+
+
+class BatchNorm1d(Layer):
+    """Batch normalisation of features ``(N, D)`` (use it after :class:`Flatten`).
+
+    In training mode each feature is standardised with the batch mean and the biased
+    batch variance, then scaled and shifted; the running statistics follow
+    ``running = (1 - momentum) * running + momentum * batch`` with the *unbiased*
+    variance, as in PyTorch.  In evaluation mode (``training = False``) the running
+    statistics are used.
+
+    Parameters
+    ----------
+    num_features : int
+        ``D``.
+    eps : float, optional
+        Added to the variance.
+    momentum : float, optional
+    dtype : numpy dtype, optional
+
+    Attributes
+    ----------
+    params : dict
+        ``weight`` (scale, starts at 1) and ``bias`` (shift, starts at 0), ``(D,)``.
+    buffers : dict
+        ``running_mean`` and ``running_var``, ``(D,)``.
+    """
+
+    def __init__(
+        self, num_features: int, *, eps: float = 1e-5, momentum: float = 0.1, dtype: np.dtype | type = np.float32
+    ) -> None:
+        super().__init__()
+        self.num_features = _positive_int(num_features, "num_features")
+        self.eps = float(eps)
+        self.momentum = float(momentum)
+        self._add_param("weight", np.ones(num_features, dtype=dtype))
+        self._add_param("bias", np.zeros(num_features, dtype=dtype))
+        self.buffers["running_mean"] = np.zeros(num_features, dtype=dtype)
+        self.buffers["running_var"] = np.ones(num_features, dtype=dtype)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """``x`` (N, D) -> (N, D); N >= 2 in training mode."""
+        _check_input(x, 2, "BatchNorm1d", f"(N, {self.num_features})")
+        if x.shape[1] != self.num_features:
+            raise ParameterError(f"BatchNorm1d: expected {self.num_features} features, found shape {x.shape}")
+        if self.training:
+            if x.shape[0] < 2:
+                raise ParameterError(f"BatchNorm1d: expected at least 2 samples in training mode, found shape {x.shape}")
+            mean = x.mean(axis=0)
+            var = x.var(axis=0)
+            n = x.shape[0]
+            m = x.dtype.type(self.momentum)
+            self.buffers["running_mean"] *= 1 - m
+            self.buffers["running_mean"] += m * mean
+            self.buffers["running_var"] *= 1 - m
+            self.buffers["running_var"] += m * var * x.dtype.type(n / (n - 1))
+        else:
+            mean, var = self.buffers["running_mean"], self.buffers["running_var"]
+        inv_std = 1 / np.sqrt(var + x.dtype.type(self.eps))
+        normalized = (x - mean) * inv_std
+        self.cache = (normalized, inv_std, self.training)
+        return normalized * self.params["weight"] + self.params["bias"]
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """``grad_out`` (N, D) -> dLoss/dx (N, D); fills the scale and shift gradients."""
+        normalized, inv_std, batch_statistics = self.cache
+        np.sum(grad_out * normalized, axis=0, out=self.grads["weight"])
+        np.sum(grad_out, axis=0, out=self.grads["bias"])
+        grad_normalized = grad_out * self.params["weight"]
+        if not batch_statistics:
+            return grad_normalized * inv_std
+        # The mean and variance depend on every sample: the usual three-term formula.
+        centered = grad_normalized - grad_normalized.mean(axis=0)
+        return (centered - normalized * (grad_normalized * normalized).mean(axis=0)) * inv_std
+
+    def __repr__(self) -> str:
+        return f"BatchNorm1d({self.num_features}, eps={self.eps}, momentum={self.momentum})"
+
+
+# --------------------------------------------------------------------------- loss
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """Log of the softmax along the last axis, without overflow.
+
+    Parameters
+    ----------
+    logits : ndarray, shape (N, K)
+
+    Returns
+    -------
+    ndarray, shape (N, K)
+        ``z - max(z) - log(sum(exp(z - max(z))))``: shifting by the maximum makes the
+        largest exponent 0, so nothing overflows and the sum is at least 1.
+    """
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Class probabilities ``(N, K)`` from logits ``(N, K)``; rows sum to 1."""
+    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
+
+
+class SoftmaxCrossEntropy:
+    """Mean cross-entropy of softmax(logits) against integer labels.
+
+    ``forward(logits, labels)`` returns the loss, ``backward()`` its gradient with
+    respect to the logits, ``(softmax(logits) - onehot(labels)) / N``.  Computed
+    through :func:`log_softmax`, so large logits neither overflow nor give ``log(0)``.
+    """
+
+    def __init__(self) -> None:
+        self.cache: object = None
+
+    def forward(self, logits: np.ndarray, labels: np.ndarray) -> float:
+        """Loss of ``logits`` (N, K) for ``labels`` (N,) of ints in [0, K)."""
+        _check_input(logits, 2, "SoftmaxCrossEntropy", "(N, K)")
+        labels = np.asarray(labels)
+        if labels.shape != logits.shape[:1] or labels.dtype.kind not in "iu":
+            raise ParameterError(
+                f"labels: expected {logits.shape[0]} integer labels, found shape {labels.shape} dtype {labels.dtype}"
+            )
+        if labels.size and (labels.min() < 0 or labels.max() >= logits.shape[1]):
+            raise ParameterError(f"labels: expected values in [0, {logits.shape[1]}), found {labels.min()}..{labels.max()}")
+        log_probabilities = log_softmax(logits)
+        rows = np.arange(logits.shape[0])
+        self.cache = (log_probabilities, labels)
+        return float(-log_probabilities[rows, labels].mean())
+
+    def backward(self) -> np.ndarray:
+        """dLoss/dlogits, shape (N, K), the dtype of the logits."""
+        log_probabilities, labels = self.cache
+        n = log_probabilities.shape[0]
+        grad = np.exp(log_probabilities)
+        grad[np.arange(n), labels] -= 1
+        grad *= grad.dtype.type(1.0 / n)
+        return grad
+
+    __call__ = forward

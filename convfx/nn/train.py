@@ -1,0 +1,467 @@
+"""Training and evaluating a LeNet on a :class:`~convfx.nn.data.Dataset`.
+
+:func:`train` is the whole recipe -- input normalisation, seeded shuffling, random
+shifts, mini-batch SGD/Adam with weight decay and a learning-rate schedule -- and
+returns the model with its history; :func:`evaluate` gives accuracy and a confusion
+matrix.  Both are what ``convfx train`` / ``convfx evaluate`` call.
+
+Reproducible: the same data, configuration and seed give the same model and the same
+loss at every step (on the same machine and BLAS).  Progress goes to a callback;
+this module prints nothing, draws nothing and writes no files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Iterator, Literal
+
+import numpy as np
+
+from ..errors import ParameterError
+from .data import Dataset
+from .layers import Init, SoftmaxCrossEntropy
+from .lenet import LeNet
+from .optim import SGD, Adam, LearningRateSchedule, make_optimizer
+
+__all__ = [
+    "TrainConfig",
+    "TrainResult",
+    "Progress",
+    "Evaluation",
+    "train",
+    "TrainStep",
+    "evaluate",
+    "confusion_matrix",
+    "random_shift",
+    "single_threaded_blas",
+]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that decides a training run (the defaults are ``convfx train``'s).
+
+    The defaults reach >= 98.5 % held-out accuracy on ``digits`` in well under a
+    minute on 2 cores, and make conv1 learn smooth, edge-like kernels: weight decay
+    removes the random part that the data does not support, random shifts make the
+    detectors position-free, and the cosine schedule lets them settle.
+
+    Attributes
+    ----------
+    epochs : int
+        Passes over the training set.
+    batch_size : int
+    lr : float
+        Peak learning rate.
+    optimizer : {"sgd", "adam"}
+    momentum : float
+        SGD only.
+    weight_decay : float
+        L2 coefficient (SGD) or decoupled decay (Adam), on conv and linear weights.
+    schedule : {"cosine", "step", "constant"}
+    warmup_epochs : float
+        Linear warm-up length, in epochs.
+    shift : int
+        Largest random translation, in pixels, applied to each training image
+        (0 turns augmentation off).  Out-of-frame pixels repeat the border.
+    activation, pooling, init
+        Passed to :class:`~convfx.nn.lenet.LeNet`.
+    seed : int
+        Seeds the initial weights, the shuffling and the shifts.
+    snapshots : bool
+        Keep conv1's weight and bias before training and after every epoch.
+    workers : int
+        Threads that share each batch (see :class:`TrainStep`).  Results are
+        reproducible for a given seed *and* number of workers.
+    """
+
+    epochs: int = 60
+    batch_size: int = 64
+    lr: float = 0.05
+    optimizer: Literal["sgd", "adam"] = "sgd"
+    momentum: float = 0.9
+    weight_decay: float = 0.02
+    schedule: Literal["cosine", "step", "constant"] = "cosine"
+    warmup_epochs: float = 1.0
+    shift: int = 2
+    activation: Literal["relu", "prelu", "tanh", "sigmoid"] = "relu"
+    pooling: Literal["max", "avg"] = "max"
+    init: Init | None = None
+    seed: int = 0
+    snapshots: bool = False
+    workers: int = 2
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "workers"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise ParameterError(f"{name}: expected an int >= 1, found {value!r}")
+        if not isinstance(self.shift, (int, np.integer)) or not 0 <= self.shift <= 8:
+            raise ParameterError(f"shift: expected an int in [0, 8], found {self.shift!r}")
+        if not (self.lr > 0 and np.isfinite(self.lr)):
+            raise ParameterError(f"lr: expected a finite number > 0, found {self.lr!r}")
+        if not (self.weight_decay >= 0 and np.isfinite(self.weight_decay)):
+            raise ParameterError(f"weight_decay: expected a finite number >= 0, found {self.weight_decay!r}")
+        if self.warmup_epochs < 0:
+            raise ParameterError(f"warmup_epochs: expected a number >= 0, found {self.warmup_epochs!r}")
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the progress callback is told after every step.
+
+    ``test_accuracy`` is set only on the last step of an epoch (``epoch_done``).
+    ``loss`` and ``accuracy`` are running means over the epoch so far.
+    """
+
+    epoch: int  # 1-based
+    epochs: int
+    step: int  # 1-based, within the epoch
+    steps: int
+    loss: float
+    accuracy: float
+    lr: float
+    epoch_done: bool = False
+    test_accuracy: float | None = None
+
+
+@dataclass
+class TrainResult:
+    """A trained model and how it got there.
+
+    Attributes
+    ----------
+    model : LeNet
+        With ``metadata``, ``history`` (and ``snapshots``) filled, ready to ``save``.
+    test_accuracy : float
+        Held-out accuracy of the final model, in [0, 1].
+    seconds : float
+        Wall-clock training time (data loading excluded).
+    history : dict of str to ndarray
+        ``loss`` per step; ``epoch_loss``, ``train_accuracy``, ``test_accuracy``
+        and ``lr`` per epoch.
+    """
+
+    model: LeNet
+    test_accuracy: float
+    seconds: float
+    history: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+@dataclass
+class Evaluation:
+    """Accuracy and confusion matrix of a model on labelled images.
+
+    Attributes
+    ----------
+    accuracy : float
+        Fraction correct, in [0, 1].
+    confusion : ndarray, shape (K, K)
+        ``confusion[true, predicted]`` counts, int64.
+    predictions : ndarray, shape (N,)
+    class_names : tuple of str
+    """
+
+    accuracy: float
+    confusion: np.ndarray
+    predictions: np.ndarray
+    class_names: tuple[str, ...]
+
+    @property
+    def correct(self) -> int:
+        return int(np.trace(self.confusion))
+
+    @property
+    def total(self) -> int:
+        return int(self.confusion.sum())
+
+
+def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, num_classes: int) -> np.ndarray:
+    """``(K, K)`` int64 counts with true classes on rows and predictions on columns."""
+    matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(matrix, (np.asarray(labels), np.asarray(predictions)), 1)
+    return matrix
+
+
+def evaluate(model: LeNet, images: np.ndarray, labels: np.ndarray, *, batch_size: int = 512) -> Evaluation:
+    """Accuracy and confusion matrix of ``model`` on ``images`` (N, C, 32, 32) with ``labels`` (N,).
+
+    Raises
+    ------
+    ParameterError
+        If the images have the wrong number of channels or a label is not one of the
+        model's classes.
+    """
+    if images.ndim != 4 or images.shape[1] != model.in_channels:
+        raise ParameterError(
+            f"dataset: the model expects {model.in_channels}-channel images, found images of shape {images.shape}"
+        )
+    if len(labels) and int(labels.max()) >= model.num_classes:
+        raise ParameterError(f"dataset: labels go up to {int(labels.max())} but the model has {model.num_classes} classes")
+    predictions = model.predict(images, batch_size=batch_size)
+    confusion = confusion_matrix(labels, predictions, model.num_classes)
+    accuracy = float(np.mean(predictions == labels)) if len(labels) else 0.0
+    return Evaluation(accuracy, confusion, predictions, tuple(model.class_names))
+
+
+def random_shift(images: np.ndarray, max_shift: int, rng: np.random.Generator) -> np.ndarray:
+    """Translate each image by its own random ``(dy, dx)`` in ``[-max_shift, max_shift]``.
+
+    Parameters
+    ----------
+    images : ndarray, shape (N, C, H, W)
+    max_shift : int
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    ndarray, shape (N, C, H, W)
+        A new array; pixels shifted in from outside repeat the nearest border pixel
+        (the background, for centred objects).
+    """
+    if max_shift == 0:
+        return images
+    n, c, h, w = images.shape
+    padded = np.pad(images, ((0, 0), (0, 0), (max_shift, max_shift), (max_shift, max_shift)), mode="edge")
+    offsets = rng.integers(0, 2 * max_shift + 1, size=(2, n))
+    rows = (offsets[0][:, None] + np.arange(h))[:, None, :, None]
+    cols = (offsets[1][:, None] + np.arange(w))[:, None, None, :]
+    return padded[np.arange(n)[:, None, None, None], np.arange(c)[None, :, None, None], rows, cols]
+
+
+@contextlib.contextmanager
+def single_threaded_blas() -> Iterator[None]:
+    """Run the block with BLAS on one thread.
+
+    LeNet's matrix products are small (at most 150 x 6400 per step), so splitting
+    them over threads gains nothing measurable on a quiet 2-core machine, and when
+    the other core is busy OpenBLAS's threads wait on each other and a training step
+    becomes 5-10x slower (measured: 8 ms -> 80 ms per step).
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+class TrainStep:
+    """One optimisation step -- forward, loss, backward, update -- on a batch.
+
+    With ``workers > 1`` the batch is cut into that many contiguous parts that run
+    at the same time in threads (data parallelism, as frameworks do across GPUs):
+    each worker has a :meth:`~convfx.nn.lenet.LeNet.replica` sharing the weights, and
+    the parts' gradients are averaged, weighted by part size, into the model's
+    gradient buffers -- exactly the gradient of the mean loss over the whole batch,
+    up to float rounding.  numpy releases the GIL inside its array loops and BLAS,
+    so two workers use both cores of a 2-core machine (measured: 1.45x faster than
+    one for LeNet at batch 64).  The combination order is fixed, so results do not
+    depend on thread timing; they do depend (by rounding) on ``workers``.
+
+    Use it as a context manager, or call :meth:`close`, to stop the threads.
+
+    Parameters
+    ----------
+    model : LeNet
+    optimizer : SGD or Adam
+        Made from ``model.parameters()``.
+    workers : int, optional
+        Threads; 1 runs everything in the calling thread.
+    """
+
+    def __init__(self, model: LeNet, optimizer: SGD | Adam, *, workers: int = 1) -> None:
+        if not isinstance(workers, (int, np.integer)) or workers < 1:
+            raise ParameterError(f"workers: expected an int >= 1, found {workers!r}")
+        self.model = model
+        self.optimizer = optimizer
+        self.replicas = [model] + [model.replica() for _ in range(workers - 1)]
+        self.criteria = [SoftmaxCrossEntropy() for _ in self.replicas]
+        self._pool = ThreadPoolExecutor(workers - 1, thread_name_prefix="convfx-train") if workers > 1 else None
+
+    def __call__(self, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+        """Update the model on ``x`` (N, C, 32, 32) with labels ``y`` (N,).
+
+        Returns
+        -------
+        loss : float
+            Mean cross-entropy on the batch, before the update.
+        logits : ndarray, shape (N, K)
+        """
+        n = len(y)
+        bounds = [round(k * n / len(self.replicas)) for k in range(len(self.replicas) + 1)]
+        parts = [(start, stop) for start, stop in zip(bounds[:-1], bounds[1:]) if stop > start]
+        jobs = [
+            (self.replicas[k], self.criteria[k], x[start:stop], y[start:stop]) for k, (start, stop) in enumerate(parts)
+        ]
+        # The first part runs here while the others run in the pool, in a copy of
+        # this thread's context (numpy's errstate lives there).
+        futures = [
+            self._pool.submit(contextvars.copy_context().run, _forward_backward, *job) for job in jobs[1:]
+        ] if self._pool else []
+        results = [_forward_backward(*jobs[0])] + [future.result() for future in futures]
+        if len(results) > 1:
+            weights = [(stop - start) / n for start, stop in parts]
+            grads = [parameter.grad for parameter in self.model.parameters()]
+            for grad in grads:
+                grad *= grad.dtype.type(weights[0])
+            for replica, weight in zip(self.replicas[1 : len(results)], weights[1:]):
+                for grad, theirs in zip(grads, replica.parameters()):
+                    grad += grad.dtype.type(weight) * theirs.grad
+        self.optimizer.step()
+        loss = sum(part_loss * (stop - start) for (part_loss, _), (start, stop) in zip(results, parts)) / n
+        return float(loss), np.concatenate([logits for _, logits in results])
+
+    def close(self) -> None:
+        """Stop the worker threads."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    def __enter__(self) -> "TrainStep":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+def _forward_backward(
+    model: LeNet, criterion: SoftmaxCrossEntropy, x: np.ndarray, y: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """Loss and logits of one part of a batch; fills the model's gradient buffers."""
+    logits = model.forward(x)
+    loss = criterion.forward(logits, y)
+    model.backward(criterion.backward())
+    return loss, logits
+
+
+def train(
+    dataset: Dataset,
+    config: TrainConfig = TrainConfig(),
+    *,
+    progress: Callable[[Progress], None] | None = None,
+) -> TrainResult:
+    """Train a LeNet on ``dataset`` with ``config``; evaluate it on the held-out split.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        Training and test images ``(N, C, 32, 32)`` in [0, 1].
+    config : TrainConfig, optional
+    progress : callable, optional
+        Called with a :class:`Progress` after every step.
+
+    Returns
+    -------
+    TrainResult
+        ``result.model.save(path)`` writes the model with its training facts.
+
+    Notes
+    -----
+    The input is normalised with the per-channel mean and standard deviation of the
+    training images, stored in the model.  The last batch of an epoch may be
+    smaller.  No choice is made on the test set: it is only measured.
+    """
+    images, labels = dataset.train_images, dataset.train_labels
+    if len(labels) == 0:
+        raise ParameterError(f"dataset: {dataset.name} has no training images")
+    init_seed, order_seed = np.random.SeedSequence(config.seed).spawn(2)
+    mean = images.mean(axis=(0, 2, 3), dtype=np.float64)
+    std = images.std(axis=(0, 2, 3), dtype=np.float64)
+    model = LeNet(
+        dataset.channels,
+        dataset.num_classes,
+        activation=config.activation,
+        pooling=config.pooling,
+        init=config.init,
+        seed=np.random.default_rng(init_seed),
+        input_mean=mean,
+        input_std=np.where(std > 0, std, 1.0),
+        class_names=dataset.class_names,
+    )
+    rng = np.random.default_rng(order_seed)
+    steps_per_epoch = -(-len(labels) // config.batch_size)
+    total_steps = steps_per_epoch * config.epochs
+    schedule = LearningRateSchedule(
+        config.schedule,
+        base_lr=config.lr,
+        total_steps=total_steps,
+        warmup_steps=int(round(config.warmup_epochs * steps_per_epoch)),
+    )
+    optimizer = make_optimizer(
+        config.optimizer, model.parameters(), lr=config.lr, weight_decay=config.weight_decay, momentum=config.momentum
+    )
+    conv1 = model.layers["conv1"].params
+    snapshots = {"conv1.weight": [conv1["weight"].copy()], "conv1.bias": [conv1["bias"].copy()]}
+    step_loss = np.zeros(total_steps, dtype=np.float32)
+    epoch_loss, epoch_accuracy, test_accuracy, epoch_lr = [], [], [], []
+    started = time.perf_counter()
+    step = 0
+    # Divergence is detected from the loss and reported as one error, not as a
+    # stream of numpy overflow warnings.
+    quiet_overflow = np.errstate(over="ignore", invalid="ignore")
+    with single_threaded_blas(), quiet_overflow, TrainStep(model, optimizer, workers=config.workers) as train_step:
+        for epoch in range(1, config.epochs + 1):
+            model.train()
+            order = rng.permutation(len(labels))
+            loss_sum, correct, seen = 0.0, 0, 0
+            for index in range(steps_per_epoch):
+                batch = order[index * config.batch_size : (index + 1) * config.batch_size]
+                y = labels[batch]
+                optimizer.lr = schedule(step)
+                loss, logits = train_step(random_shift(images[batch], config.shift, rng), y)
+                if not np.isfinite(loss):
+                    raise ParameterError(
+                        f"lr: training diverged (loss {loss}) at epoch {epoch}, step {index + 1}; try a smaller lr"
+                    )
+                step_loss[step] = loss
+                step += 1
+                loss_sum += loss * len(batch)
+                correct += int(np.sum(logits.argmax(axis=1) == y))
+                seen += len(batch)
+                last = index == steps_per_epoch - 1
+                held_out = evaluate(model, dataset.test_images, dataset.test_labels).accuracy if last else None
+                if progress is not None:
+                    progress(
+                        Progress(
+                            epoch,
+                            config.epochs,
+                            index + 1,
+                            steps_per_epoch,
+                            loss_sum / seen,
+                            correct / seen,
+                            optimizer.lr,
+                            last,
+                            held_out,
+                        )
+                    )
+            epoch_loss.append(loss_sum / seen)
+            epoch_accuracy.append(correct / seen)
+            test_accuracy.append(held_out)
+            epoch_lr.append(optimizer.lr)
+            if config.snapshots:
+                snapshots["conv1.weight"].append(conv1["weight"].copy())
+                snapshots["conv1.bias"].append(conv1["bias"].copy())
+    seconds = time.perf_counter() - started
+    model.eval()
+    history = {
+        "loss": step_loss,
+        "epoch_loss": np.array(epoch_loss, dtype=np.float64),
+        "train_accuracy": np.array(epoch_accuracy, dtype=np.float64),
+        "test_accuracy": np.array(test_accuracy, dtype=np.float64),
+        "lr": np.array(epoch_lr, dtype=np.float64),
+    }
+    model.history = history
+    if config.snapshots:
+        model.snapshots = {key: np.stack(values) for key, values in snapshots.items()}
+    model.metadata = {
+        "dataset": dataset.name,
+        **{key: value for key, value in asdict(config).items() if value is not None and key != "snapshots"},
+        "test_accuracy": float(test_accuracy[-1]),
+    }
+    return TrainResult(model, float(test_accuracy[-1]), seconds, history)
