@@ -4,7 +4,7 @@ Generates full-HD JPEGs from ``samples/`` (scaled, cropped and flipped so that
 no two are alike) in a temporary folder, applies Sobel to all of them with each
 tool, and prints a markdown table of wall-clock times and ratios::
 
-    python benchmarks/bench_batch.py                      # 40 images, one worker per core, best of 3
+    python benchmarks/bench_batch.py                      # 40 images, one worker per core, best of 3 rounds
     python benchmarks/bench_batch.py --images 80 --workers 4 --repeat 5
 
 Every tool runs as a separate command, as a user would run it, so interpreter
@@ -44,7 +44,9 @@ import sys
 import tempfile
 import textwrap
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -110,25 +112,34 @@ def timed(command: list[str], *, env: dict[str, str] | None = None) -> float:
     return time.perf_counter() - started
 
 
-def best_of(repeat: int, prepare, command: list[str], **options) -> float:
-    """Shortest of ``repeat`` runs, each into an emptied output folder (the least disturbed by other load)."""
-    times = []
-    for _ in range(repeat):
-        prepare()
-        times.append(timed(command, **options))
-    return min(times)
+@dataclass
+class Run:
+    """One tool's command, its output folder and its measured times."""
+
+    label: str
+    command: list[str]
+    output: Path
+    target: float | None = None
+    note: str = ""
+    env: dict[str, str] | None = None
+    setup: Callable[[], None] | None = None
+    times: list[float] = field(default_factory=list)
+
+    def once(self) -> None:
+        shutil.rmtree(self.output, ignore_errors=True)
+        self.output.mkdir(parents=True)
+        if self.setup is not None:
+            self.setup()
+        self.times.append(timed(self.command, env=self.env))
+
+    @property
+    def seconds(self) -> float:
+        # The shortest run is the least disturbed by other load on the machine.
+        return min(self.times)
 
 
 def megabytes(folder: Path) -> float:
     return sum(p.stat().st_size for p in folder.iterdir() if p.is_file() and p.suffix in (".png", ".jpg")) / 1e6
-
-
-def fresh(folder: Path):
-    def prepare() -> None:
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True)
-
-    return prepare
 
 
 def pixel_difference(convfx_folder: Path, bare_folder: Path) -> int:
@@ -139,6 +150,49 @@ def pixel_difference(convfx_folder: Path, bare_folder: Path) -> int:
         theirs = np.asarray(Image.open(bare_folder / path.name).convert("RGB"), dtype=np.int16)
         worst = max(worst, int(np.abs(ours - theirs).max()))
     return worst
+
+
+def breakdown(photo: Path, folder: Path) -> list[tuple[str, float, float]]:
+    """Where one image's time goes, in one process (ms, best of 5): convfx's stages and the bare ones."""
+    import cv2
+
+    from convfx import effects, imageio
+
+    cv2.setNumThreads(1)  # as in the workers
+
+    def best(function) -> float:
+        function()
+        times = []
+        for _ in range(5):
+            started = time.perf_counter()
+            function()
+            times.append(time.perf_counter() - started)
+        return min(times) * 1000
+
+    kernel = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], np.float32)
+    parameters = [cv2.IMWRITE_PNG_COMPRESSION, 6, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE]
+    picture = imageio.read_image(photo)
+    response = effects.apply(picture.pixels, "sobel")
+    pixels = effects.map_range(response, "abs")
+    bgr = cv2.imread(str(photo))
+
+    def bare_filter() -> np.ndarray:
+        image = bgr.astype(np.float32)
+        gx = cv2.filter2D(image, -1, kernel, borderType=cv2.BORDER_REFLECT_101)
+        gy = cv2.filter2D(image, -1, kernel.T, borderType=cv2.BORDER_REFLECT_101)
+        return cv2.convertScaleAbs(cv2.magnitude(gx, gy))
+
+    edges = bare_filter()
+    startup = [sys.executable, "-m", "convfx", "--help"], [sys.executable, "-c", "import cv2, numpy"]
+    return [
+        ("start-up (python -m convfx --help / import cv2, numpy)", best(lambda: timed(startup[0])), best(lambda: timed(startup[1]))),
+        ("decode", best(lambda: imageio.read_image(photo)), best(lambda: cv2.imread(str(photo)))),
+        ("filter (apply / 2 x filter2D + magnitude)", best(lambda: effects.apply(picture.pixels, "sobel")), best(bare_filter)),
+        ("map to uint8 (map_range / convertScaleAbs)", best(lambda: effects.map_range(response, "abs")), 0.0),
+        ("encode PNG", best(lambda: imageio.encode_image(pixels, "PNG")), best(lambda: cv2.imencode(".png", edges, parameters))),
+        ("whole file (render_file / read+filter+write)", best(lambda: effects.render_file(photo, folder / "one.png", "sobel", overwrite=True)),
+         best(lambda: cv2.imwrite(str(folder / "two.png"), bare_filter(), parameters) and None)),
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -154,25 +208,26 @@ def main(argv: list[str] | None = None) -> int:
         photos = root / "photos"
         photos.mkdir()
         make_images(photos, arguments.images)
-        print(f"{arguments.images} JPEGs of {WIDTH}x{HEIGHT} in {photos}, {workers} workers, best of {arguments.repeat}\n")
+        print(f"{arguments.images} JPEGs of {WIDTH}x{HEIGHT} in {photos}, {workers} workers, best of {arguments.repeat} rounds\n")
 
         convfx_out = root / "convfx"
-        convfx = [sys.executable, "-m", "convfx", "batch", "sobel", str(photos), "-o", str(convfx_out), "--workers", str(workers), "--quiet"]
-        convfx_time = best_of(arguments.repeat, fresh(convfx_out), convfx)
-        rows = [("convfx batch sobel", convfx_time, megabytes(convfx_out), None, "")]
-
+        convfx = Run(
+            "convfx batch sobel",
+            [sys.executable, "-m", "convfx", "batch", "sobel", str(photos), "-o", str(convfx_out), "--workers", str(workers), "--quiet"],
+            convfx_out,
+        )
+        runs = [convfx]
         bare_script = root / "bare_pool.py"
-        bare_runs = [
+        for label, parameters, target in [
             ("bare pool, PNG zlib 6 + RLE (like for like)", "[cv2.IMWRITE_PNG_COMPRESSION, 6, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE]", 1.15),
             ("bare pool, cv2.imwrite PNG defaults", "[]", None),
-        ]
-        for label, parameters, target in bare_runs:
-            bare_script.write_text(BARE_POOL.format(parameters=parameters))
-            bare_out = root / "bare"
-            seconds = best_of(arguments.repeat, fresh(bare_out), [sys.executable, str(bare_script), str(photos), str(bare_out), str(workers)])
-            difference = pixel_difference(convfx_out, bare_out)
-            rows.append((label, seconds, megabytes(bare_out), target, f"pixels differ by <= {difference}"))
-
+        ]:
+            script = BARE_POOL.format(parameters=parameters)
+            output = root / f"bare{len(runs)}"
+            runs.append(
+                Run(label, [sys.executable, str(bare_script), str(photos), str(output), str(workers)], output, target,
+                    setup=lambda script=script: bare_script.write_text(script))
+            )  # fmt: skip
         mogrify = shutil.which("mogrify")
         if mogrify is None:
             print("mogrify not found (apt-get install imagemagick): skipping the ImageMagick rows\n")
@@ -183,10 +238,18 @@ def main(argv: list[str] | None = None) -> int:
                 ("mogrify -format png (like for like)", ["-format", "png"], 0.25),
                 ("mogrify, the issue's command (writes JPEG)", [], None),
             ]:
-                magick_out = root / "mogrify"
-                command = [mogrify, "-limit", "thread", str(workers), "-path", str(magick_out), *extra, "-morphology", "Convolve", "Sobel", *jpegs]
-                seconds = best_of(arguments.repeat, fresh(magick_out), command, env=environment)
-                rows.append((label, seconds, megabytes(magick_out), target, "one Sobel kernel, not the magnitude"))
+                output = root / f"mogrify{len(runs)}"
+                command = [mogrify, "-limit", "thread", str(workers), "-path", str(output), *extra, "-morphology", "Convolve", "Sobel", *jpegs]
+                runs.append(Run(label, command, output, target, "one Sobel kernel, not the magnitude", env=environment))
+        # Round after round of every tool, so that a burst of other load hits them alike.
+        for _ in range(arguments.repeat):
+            for run in runs:
+                run.once()
+        for run in runs[1:3]:
+            run.note = f"pixels differ by <= {pixel_difference(convfx_out, run.output)}"
+        rows = [(run.label, run.seconds, megabytes(run.output), run.target, run.note) for run in runs]
+        convfx_time = convfx.seconds
+        stages = breakdown(photos / "photo000.jpg", root)
 
     print("| run | seconds | MB written | convfx / this | target | note |")
     print("| --- | ---: | ---: | ---: | --- | --- |")
@@ -200,7 +263,12 @@ def main(argv: list[str] | None = None) -> int:
             missed |= ratio > target
         shown = "" if label.startswith("convfx") else f"{ratio:.2f}"
         print(f"| {label} | {seconds:.2f} | {written:.1f} | {shown} | {verdict} | {note} |")
-    print(f"\n({arguments.images / convfx_time:.1f} images/s with convfx; times are the best of {arguments.repeat} runs)")
+    print(f"\n({arguments.images / convfx_time:.1f} images/s with convfx; times are the best of {arguments.repeat} rounds)")
+    print("\nWhere the time goes (one image, one process, best of 5):\n")
+    print("| stage | convfx ms | bare OpenCV ms |")
+    print("| --- | ---: | ---: |")
+    for stage, ours, theirs in stages:
+        print(f"| {stage} | {ours:.1f} | {f'{theirs:.1f}' if theirs else '(in the line above)'} |")
     return 1 if missed else 0
 
 

@@ -14,6 +14,25 @@ from .imageio import Picture, read_image, write_image
 
 __version__ = "0.1.0"
 
+# The learning half is imported on first use, so that `import convfx` (and every
+# batch worker) stays quick for people who only filter images.
+_LAZY = {
+    "LeNet": "convfx.nn",
+    "TrainConfig": "convfx.nn",
+    "train": "convfx.nn",
+    "evaluate": "convfx.nn",
+    "load_dataset": "convfx.nn",
+    "match_kernels": "convfx.compare",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'convfx' has no attribute {name!r}")
+
 __all__ = [
     "__version__",
     "correlate",
@@ -41,4 +60,10 @@ __all__ = [
     "FileError",
     "ParameterError",
     "ParameterTypeError",
+    "LeNet",
+    "TrainConfig",
+    "train",
+    "evaluate",
+    "load_dataset",
+    "match_kernels",
 ]

@@ -17,14 +17,16 @@
   files removed, the manifest left consistent, and :class:`BatchInterrupted`
   (a ``KeyboardInterrupt``) raised with the partial summary;
 * filters images larger than a memory budget in horizontal strips with a halo
-  (:func:`render_in_tiles`), with the same result as filtering them whole.
+  (:func:`render_in_tiles`), with the same result as filtering them whole
+  (effects with a non-local detector, such as Canny, are always filtered whole).
 
 The manifest
 ------------
 A JSON object: ``convfx_manifest`` (format version 1), ``convfx_version``, the
 ``effect`` as written, its resolved ``parameters`` (steps with their kernel
 sizes, ``boundary``, ``output_range``, ``gray``) and their ``fingerprint``
-(SHA-256 of the kernels' exact weights and the options that change pixels), and
+(SHA-256 of the kernels' exact weights, detectors' settings and the options that
+change pixels), and
 ``files``: output path relative to the output folder -> ``source`` (absolute),
 ``size`` and ``mtime_ns`` of the source when planned, ``fingerprint``,
 ``status`` (``done``, ``failed`` with a ``reason``, or ``pending`` while a run
@@ -81,6 +83,7 @@ __all__ = [
     "plan_batch",
     "run_batch",
     "tile_halo",
+    "tileable",
     "strip_rows",
     "render_in_tiles",
     "render_file_in_tiles",
@@ -431,7 +434,16 @@ def tile_halo(effect: effects.EffectLike) -> int:
     with this many extra rows above and below has exact values in its middle.
     """
     parsed = effects.parse_effect(effect)
-    return sum(max(kernel.shape[0] for kernel in step.kernels) // 2 for step in parsed.steps)
+    return sum(max((kernel.shape[0] for kernel in step.kernels), default=0) // 2 for step in parsed.steps)
+
+
+def tileable(effect: effects.EffectLike) -> bool:
+    """Whether every output pixel depends only on a neighbourhood, so strips give the same result.
+
+    True for filters and chains of them; false when a step says it is not local
+    (a detector's hysteresis or automatic thresholds see the whole image).
+    """
+    return all(getattr(step, "local", True) for step in effects.parse_effect(effect).steps)
 
 
 def _bytes_per_sample(effect: effects.Effect, output_range: str) -> int:
@@ -531,6 +543,9 @@ def render_in_tiles(
     so that range costs twice the filtering (but never the memory of the whole
     float response).
 
+    An effect that is not :func:`tileable` (Canny's hysteresis follows edges
+    across the whole image) is filtered in one piece, whatever the budget.
+
     Peak memory is about the budget plus the output array (1 or 2 bytes per
     sample); the input is held by the caller.
     """
@@ -543,7 +558,7 @@ def render_in_tiles(
         raise ParameterError(f"pixels: expected shape (H, W) or (H, W, C), found shape {pixels.shape}")
     height = pixels.shape[0]
     rows = strip_rows(pixels.shape, parsed, memory_budget=memory_budget, output_range=policy)
-    if rows >= height:
+    if rows >= height or not tileable(parsed):
         response = effects.apply(pixels, parsed, boundary=boundary, gray=gray)
         return effects.map_range(response, policy, dtype=dtype, source_max=source_max)
     halo = tile_halo(parsed)
@@ -679,9 +694,10 @@ def _render_task(task: _Task) -> tuple[int, str, str]:
         except OSError as exc:
             raise FileError(f"{task.destination}: cannot create the output folder {folder}: {exc.strerror or exc}") from None
         width, height = imageio.image_size(task.source)
-        channels = 1 if settings.gray else 3
-        needed = width * height * channels * _bytes_per_sample(settings.effect, settings.output_range)
-        if needed > settings.memory_budget:
+        # Three samples a pixel whatever the file holds: a safe side (gray filtering
+        # converts the colour pixels first), and render_in_tiles measures exactly.
+        needed = width * height * 3 * _bytes_per_sample(settings.effect, settings.output_range)
+        if needed > settings.memory_budget and tileable(settings.effect):
             render_file_in_tiles(
                 task.source, task.destination, settings.effect, memory_budget=settings.memory_budget, **options
             )
@@ -741,7 +757,10 @@ def _worker_main(connection: multiprocessing.connection.Connection, threads: int
             return
         if task is None:
             return
-        connection.send(_render_task(task))
+        try:
+            connection.send(_render_task(task))
+        except OSError:  # the parent went away
+            return
 
 
 class _Worker:
@@ -818,6 +837,8 @@ class _ProcessPool:
                     worker.process.join(_TERMINATE_GRACE)
                     result = (task.index, "failed", _death_reason(task, worker.process.exitcode))
                     worker.connection.close()
+                    # Forked while the caller's threads run: safe enough here, as the
+                    # child only ever runs _worker_main (no printing, no locks of theirs).
                     worker = self.pool[position] = _Worker(self.context, self.threads)
                 worker.task = None
                 self.running.discard(task.index)
@@ -889,6 +910,9 @@ def _fingerprint_parameters(effect: effects.Effect, boundary: str, output_range:
     """Readable parameters for the manifest and the digest of everything that changes pixels."""
     digest = hashlib.sha256()
     for step in effect.steps:
+        if isinstance(step, effects.Detector):
+            # Its thresholds and modes change the pixels, not only its kernels.
+            digest.update(f"detector {step.name} {json.dumps(step.settings, sort_keys=True)}\n".encode())
         digest.update(f"step {step.combine}\n".encode())
         for kernel in step.kernels:
             weights = np.ascontiguousarray(kernel.weights, dtype=np.float64)
@@ -898,7 +922,7 @@ def _fingerprint_parameters(effect: effects.Effect, boundary: str, output_range:
         "steps": [
             {
                 "name": step.name,
-                "parameters": dict(step.parameters),
+                "parameters": dict(step.settings if isinstance(step, effects.Detector) else step.parameters),
                 "kernels": ["x".join(map(str, kernel.shape)) for kernel in step.kernels],
                 "combine": step.combine,
             }

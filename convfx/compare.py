@@ -45,13 +45,17 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Literal, Mapping, Sequence, Union
+from typing import TYPE_CHECKING, Callable, Literal, Mapping, Sequence, Union
 
 import numpy as np
 
 from . import banks, imageio
 from .conv import correlate
 from .errors import FileError, ParameterError
+
+if TYPE_CHECKING:  # imported lazily at run time: effects imports this module, and nn is heavy
+    from .effects import Detector
+    from .nn.lenet import LeNet
 
 __all__ = [
     "TRANSFORMS",
@@ -264,6 +268,11 @@ class Match:
         Sign of the cosine: ``sign * transform(classic)`` points the same way as the learned kernel.
     channel_similarity : tuple of float
         |cosine| of each input channel with the same transformed classic (one value for gray).
+    norm : float
+        Euclidean norm of the learned kernel (all channels).  The similarity is
+        scale-free: a kernel that weight decay has shrunk to almost nothing (a
+        feature the network does not use) can still match well; its norm, far
+        below the others', says so.
     classic : ndarray, shape (kh, kw)
         ``sign * transform(classic)``, in the classic's own scale.
     """
@@ -274,6 +283,7 @@ class Match:
     transform: str
     sign: int
     channel_similarity: tuple[float, ...]
+    norm: float
     classic: np.ndarray = field(repr=False, compare=False)
 
 
@@ -400,6 +410,7 @@ def match_kernels(
                 transform=transform,
                 sign=sign,
                 channel_similarity=per_channel,
+                norm=float(np.linalg.norm(array[index])),
                 classic=transform_kernel(table[name], transform, sign),
             )
         )
@@ -512,7 +523,7 @@ class ConvWeights:
     bias: np.ndarray
     source: str
     key: str
-    model: object | None = None
+    model: LeNet | None = None
 
     @property
     def channels(self) -> int:
@@ -579,9 +590,10 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
         with np.load(path, allow_pickle=False) as archive:
             return {key: archive[key] for key in archive.files}
     except ValueError as error:
-        if "pickle" in str(error).lower() or "object arrays" in str(error).lower():
+        if "object arrays" in str(error).lower():
             raise FileError(f"{path}: holds pickled Python objects, which convfx never loads") from None
-        raise FileError(f"{path}: not a readable .npz file ({error})") from None
+        # numpy takes any file that is not a zip archive for a pickle.
+        raise FileError(f"{path}: not a readable .npz file (not a zip archive of arrays)") from None
     except (OSError, zipfile.BadZipFile, EOFError) as error:
         raise FileError(f"{path}: not a readable .npz file ({error})") from None
 
@@ -926,7 +938,7 @@ def montage(maps: np.ndarray, *, columns: int | None = None, gap: int | None = N
     return out
 
 
-def learned_step(target: str):
+def learned_step(target: str) -> Detector:
     """The effect step for ``learned:MODEL`` (all maps as a montage) or ``learned:MODEL#k`` (map k).
 
     ``MODEL`` is a LeNet ``.npz`` or a shipped model's name (``digits``,

@@ -829,29 +829,46 @@ def col2im(
         Every patch element added back to the pixel it came from (overlaps sum),
         so ``sum(col2im(g) * x) == sum(g * im2col(x))`` for all ``g`` and ``x``.
     """
-    kh, kw = kernel_size
-    sh, sw = _int_pair(stride, "stride", minimum=1)
-    dh, dw = _int_pair(dilation, "dilation", minimum=1)
     n, c, height, width = x_shape
-    oh = _axis_output(height, kh, sh, 0, dh, axis="axis 2 (height)")
-    ow = _axis_output(width, kw, sw, 0, dw, axis="axis 3 (width)")
-    patches = cols.reshape(n, oh, ow, c, kh, kw).transpose(0, 3, 4, 5, 1, 2)  # (N, C, kh, kw, oh, ow)
+    oh, ow, taps = _taps(height, width, kernel_size, stride, dilation, axes=(2, 3))
+    patches = cols.reshape(n, oh, ow, c, *kernel_size).transpose(0, 3, 4, 5, 1, 2)  # (N, C, kh, kw, oh, ow)
     out = np.zeros(x_shape, dtype=cols.dtype)
     # One strided add per kernel tap: kh*kw vectorised adds, no Python loop over pixels.
-    for m in range(kh):
-        for n_ in range(kw):
-            out[:, :, m * dh : m * dh + (oh - 1) * sh + 1 : sh, n_ * dw : n_ * dw + (ow - 1) * sw + 1 : sw] += patches[
-                :, :, m, n_
-            ]
+    for m, q, rows, columns in taps:
+        out[:, :, rows, columns] += patches[:, :, m, q]
     return out
 
 
-# The CNN layers (convfx.nn) use the per-image layout below rather than im2col's one
-# big (N*H'*W', C*kh*kw) matrix: a (F, C*kh*kw) @ (C*kh*kw, H'*W') product per image
-# lands directly in (N, F, H', W') order (no transpose back to NCHW), every tap is a
-# copy whose inner axis is a contiguous image row, and multithreaded OpenBLAS is
-# pathologically slow on the tall-skinny GEMM (50176 x 25 @ 25 x 6 for LeNet's conv1)
-# that the single-matrix layout needs, while the per-image products are fast.
+# ------------------------------------------------------------ patch layouts for the CNN
+#
+# The CNN layers (convfx.nn) use two more layouts of the same patch matrix, both
+# built by kh*kw strided copies of whole planes (the taps) into a preallocated
+# buffer:
+#
+# * per image, (N, C*kh*kw, H'*W') -- a (F, C*kh*kw) @ (C*kh*kw, H'*W') product per
+#   image lands directly in (N, F, H', W') order, with no transpose back to NCHW;
+#   and multithreaded OpenBLAS is pathologically slow on the tall, thin GEMM
+#   (50176 x 25 @ 25 x 6 for LeNet's conv1) that im2col's single matrix needs.
+# * batch last, (C*kh*kw, H'*W'*N) from a (C, H, W, N) batch -- every tap copy and
+#   every scatter-add runs over contiguous stretches of W'*N values instead of rows
+#   of W', which makes col2im 4x faster for LeNet's conv2 input gradient.
+
+
+def _taps(
+    height: int, width: int, kernel_size: tuple[int, int], stride: IntPair, dilation: IntPair, *, axes: tuple[int, int]
+) -> tuple[int, int, list[tuple[int, int, slice, slice]]]:
+    """``(H', W', [(m, q, rows, columns), ...])``: the input slices that tap (m, q) reads."""
+    kh, kw = kernel_size
+    sh, sw = _int_pair(stride, "stride", minimum=1)
+    dh, dw = _int_pair(dilation, "dilation", minimum=1)
+    oh = _axis_output(height, kh, sh, 0, dh, axis=f"axis {axes[0]} (height)")
+    ow = _axis_output(width, kw, sw, 0, dw, axis=f"axis {axes[1]} (width)")
+    taps = [
+        (m, q, slice(m * dh, m * dh + (oh - 1) * sh + 1, sh), slice(q * dw, q * dw + (ow - 1) * sw + 1, sw))
+        for m in range(kh)
+        for q in range(kw)
+    ]
+    return oh, ow, taps
 
 
 def im2col_per_image(
@@ -878,21 +895,15 @@ def im2col_per_image(
         C-contiguous, same dtype as ``x``; rows in ``(C, kh, kw)`` order and columns
         in ``(H', W')`` order, so that ``w.reshape(F, -1) @ im2col_per_image(x, ...)``
         is the correlation with weights ``w`` of shape ``(F, C, kh, kw)``, already in
-        ``(N, F, H' * W')`` order.  It holds the same numbers as :func:`im2col`:
-        ``im2col_per_image(x, k)[n].T`` equals the rows of image ``n`` in ``im2col(x, k)``.
+        ``(N, F, H' * W')`` order.  The same numbers as :func:`im2col`:
+        ``im2col_per_image(x, k)[n].T`` is image ``n``'s block of rows of ``im2col(x, k)``.
     """
-    kh, kw = kernel_size
-    sh, sw = _int_pair(stride, "stride", minimum=1)
-    dh, dw = _int_pair(dilation, "dilation", minimum=1)
     n, c, height, width = x.shape
-    oh = _axis_output(height, kh, sh, 0, dh, axis="axis 2 (height)")
-    ow = _axis_output(width, kw, sw, 0, dw, axis="axis 3 (width)")
-    cols = np.empty((n, c, kh, kw, oh, ow), dtype=x.dtype)
-    # kh*kw strided copies, each moving whole (N, C, H', W') planes.
-    for m in range(kh):
-        for q in range(kw):
-            cols[:, :, m, q] = x[:, :, m * dh : m * dh + (oh - 1) * sh + 1 : sh, q * dw : q * dw + (ow - 1) * sw + 1 : sw]
-    return cols.reshape(n, c * kh * kw, oh * ow)
+    oh, ow, taps = _taps(height, width, kernel_size, stride, dilation, axes=(2, 3))
+    cols = np.empty((n, c, *kernel_size, oh, ow), dtype=x.dtype)
+    for m, q, rows, columns in taps:
+        cols[:, :, m, q] = x[:, :, rows, columns]
+    return cols.reshape(n, -1, oh * ow)
 
 
 def col2im_per_image(
@@ -920,23 +931,13 @@ def col2im_per_image(
         Overlapping patch elements summed, so that
         ``sum(col2im_per_image(g) * x) == sum(g * im2col_per_image(x))``.
     """
-    kh, kw = kernel_size
-    sh, sw = _int_pair(stride, "stride", minimum=1)
-    dh, dw = _int_pair(dilation, "dilation", minimum=1)
     n, c, height, width = x_shape
-    oh = _axis_output(height, kh, sh, 0, dh, axis="axis 2 (height)")
-    ow = _axis_output(width, kw, sw, 0, dw, axis="axis 3 (width)")
-    patches = cols.reshape(n, c, kh, kw, oh, ow)
+    oh, ow, taps = _taps(height, width, kernel_size, stride, dilation, axes=(2, 3))
+    patches = cols.reshape(n, c, *kernel_size, oh, ow)
     out = np.zeros(x_shape, dtype=cols.dtype)
-    for m in range(kh):
-        for q in range(kw):
-            out[:, :, m * dh : m * dh + (oh - 1) * sh + 1 : sh, q * dw : q * dw + (ow - 1) * sw + 1 : sw] += patches[:, :, m, q]
+    for m, q, rows, columns in taps:
+        out[:, :, rows, columns] += patches[:, :, m, q]
     return out
-
-
-# The input gradient of a CNN layer is scattered back in a batch-innermost layout:
-# each of the kh*kw strided adds then runs over contiguous stretches of W'*N values
-# instead of rows of W', which makes col2im 4x faster for LeNet's conv2.
 
 
 def im2col_batch_last(
@@ -964,17 +965,12 @@ def im2col_batch_last(
         so that ``w.reshape(F, -1) @ im2col_batch_last(x, ...)`` is the correlation
         with weights ``w`` of shape ``(F, C, kh, kw)``, laid out ``(F, H', W', N)``.
     """
-    kh, kw = kernel_size
-    sh, sw = _int_pair(stride, "stride", minimum=1)
-    dh, dw = _int_pair(dilation, "dilation", minimum=1)
     c, height, width, n = x.shape
-    oh = _axis_output(height, kh, sh, 0, dh, axis="axis 1 (height)")
-    ow = _axis_output(width, kw, sw, 0, dw, axis="axis 2 (width)")
-    cols = np.empty((c, kh, kw, oh, ow, n), dtype=x.dtype)
-    for m in range(kh):
-        for q in range(kw):
-            cols[:, m, q] = x[:, m * dh : m * dh + (oh - 1) * sh + 1 : sh, q * dw : q * dw + (ow - 1) * sw + 1 : sw]
-    return cols.reshape(c * kh * kw, oh * ow * n)
+    oh, ow, taps = _taps(height, width, kernel_size, stride, dilation, axes=(1, 2))
+    cols = np.empty((c, *kernel_size, oh, ow, n), dtype=x.dtype)
+    for m, q, rows, columns in taps:
+        cols[:, m, q] = x[:, rows, columns]
+    return cols.reshape(-1, oh * ow * n)
 
 
 def col2im_batch_last(
@@ -1001,15 +997,10 @@ def col2im_batch_last(
         Overlapping patch elements summed, so that
         ``sum(col2im_batch_last(g) * x) == sum(g * im2col_batch_last(x))``.
     """
-    kh, kw = kernel_size
-    sh, sw = _int_pair(stride, "stride", minimum=1)
-    dh, dw = _int_pair(dilation, "dilation", minimum=1)
     c, height, width, n = x_shape
-    oh = _axis_output(height, kh, sh, 0, dh, axis="axis 1 (height)")
-    ow = _axis_output(width, kw, sw, 0, dw, axis="axis 2 (width)")
-    patches = cols.reshape(c, kh, kw, oh, ow, n)
+    oh, ow, taps = _taps(height, width, kernel_size, stride, dilation, axes=(1, 2))
+    patches = cols.reshape(c, *kernel_size, oh, ow, n)
     out = np.zeros(x_shape, dtype=cols.dtype)
-    for m in range(kh):
-        for q in range(kw):
-            out[:, m * dh : m * dh + (oh - 1) * sh + 1 : sh, q * dw : q * dw + (ow - 1) * sw + 1 : sw] += patches[:, m, q]
+    for m, q, rows, columns in taps:
+        out[:, rows, columns] += patches[:, m, q]
     return out

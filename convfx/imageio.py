@@ -166,15 +166,7 @@ def read_image(path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS)
     path = check_source(path)
     if isinstance(max_pixels, bool) or not isinstance(max_pixels, (int, np.integer)) or max_pixels < 1:
         raise ParameterError(f"max_pixels: expected an int >= 1, found {max_pixels!r}")
-    try:
-        with _pillow_checks_off():
-            # Only the formats convfx supports are tried: less foreign code on odd files.
-            image = Image.open(path, formats=READ_FORMATS)
-    except UnidentifiedImageError:
-        raise FileError(f"{path}: not a recognised image (expected JPEG, PNG, TIFF, BMP or WebP)") from None
-    except _DECODE_ERRORS + (Image.DecompressionBombError,) as exc:
-        raise FileError(f"{path}: cannot read the image header ({_reason(exc)})") from None
-    with image:
+    with _open_header(path) as image:
         width, height = image.size
         if width * height > max_pixels:
             raise FileError(
@@ -210,16 +202,20 @@ def image_size(path: str | os.PathLike) -> tuple[int, int]:
     FileError
         As :func:`read_image`: missing, empty or unrecognised file, unreadable header.
     """
-    path = check_source(path)
+    with _open_header(check_source(path)) as image:
+        return image.size
+
+
+def _open_header(path: Path) -> Image.Image:
+    """Open ``path`` with Pillow, which reads the header only; its errors become FileErrors."""
     try:
         with _pillow_checks_off():
-            image = Image.open(path, formats=READ_FORMATS)
+            # Only the formats convfx supports are tried: less foreign code on odd files.
+            return Image.open(path, formats=READ_FORMATS)
     except UnidentifiedImageError:
         raise FileError(f"{path}: not a recognised image (expected JPEG, PNG, TIFF, BMP or WebP)") from None
     except _DECODE_ERRORS + (Image.DecompressionBombError,) as exc:
         raise FileError(f"{path}: cannot read the image header ({_reason(exc)})") from None
-    with image:
-        return image.size
 
 
 _PILLOW_LIMIT_LOCK = threading.Lock()

@@ -3,7 +3,8 @@
 Figures are built on matplotlib's object API with the Agg canvas, so nothing here
 needs a screen, touches pyplot's global state or changes the user's backend.  This
 module must not compute filters itself (it calls :func:`convfx.effects.apply` and
-:func:`convfx.edges.canny_stages`, :mod:`convfx.compare` for learned kernels) nor write files except through
+:func:`convfx.edges.canny_stages`, :mod:`convfx.compare` for learned kernels, :mod:`convfx.nn.inspect`
+for feature maps, :mod:`convfx.explain` for sliding-window steps) nor write files except through
 :func:`convfx.imageio.write_bytes_atomically`.
 
 ``python -m convfx.plots`` regenerates the README figures in ``samples/readme/``.
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+from matplotlib import colormaps as matplotlib_colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import hsv_to_rgb
 from matplotlib.figure import Figure
@@ -27,6 +29,12 @@ from PIL import Image
 from . import compare, edges, effects, imageio
 from .conv import BOUNDARIES
 from .errors import ParameterError
+from . import explain as explain_steps  # issue 7: sliding-window animations
+from .nn import inspect as nn_inspect  # issue 7: summary and feature-map tour
+
+# Signed values (kernels, derivatives, pre-activation maps): blue negative, red
+# positive, and 0 a neutral light grey, so that "nothing" never looks like a colour.
+DIVERGING = "coolwarm"
 
 __all__ = [
     "GALLERY_EFFECTS",
@@ -44,7 +52,17 @@ __all__ = [
     "evolution_figure",
     "evolution_gif_bytes",
     "save_compare_figures",
+    "write_compare_figures",
     "main",
+    "tour_figure",
+    "save_tour",
+    "explain_frame_figure",
+    "explain_gif_bytes",
+    "explain_strip_figure",
+    "save_explanation",
+    "write_network_figures",
+    "confusion_matrix_figure",
+    "README_FIGURE_GROUPS",
 ]
 
 #: The README gallery: one photo through these, next to the original.
@@ -91,7 +109,7 @@ def kernel_figure(effect: effects.EffectLike, *, title: str | None = None) -> Fi
     for ax, (step, kernel) in zip(axes, kernels):
         weights = kernel.weights
         limit = float(np.abs(weights).max()) or 1.0
-        ax.imshow(weights, cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
+        ax.imshow(weights, cmap=DIVERGING, vmin=-limit, vmax=limit, interpolation="nearest")
         if weights.size <= _ANNOTATE_MAX_TAPS:
             for (i, j), value in np.ndenumerate(weights):
                 colour = "white" if abs(value) > 0.6 * limit else "black"
@@ -203,8 +221,8 @@ def canny_figure(
     # One colour scale for both derivatives, so their strengths compare; a high
     # percentile rather than the maximum, so that one hard edge does not grey out the rest.
     limit = float(np.percentile(np.abs(np.concatenate([stages.gx.ravel(), stages.gy.ravel()])), 99.5)) or 1.0
-    _gray_panel(axes[2], stages.gx, "2. gx = sobel_x (red: brighter right)", cmap="RdBu_r", vmin=-limit, vmax=limit)
-    _gray_panel(axes[3], stages.gy, "2. gy = sobel_y (red: brighter below)", cmap="RdBu_r", vmin=-limit, vmax=limit)
+    _gray_panel(axes[2], stages.gx, "2. gx = sobel_x (red: brighter right)", cmap=DIVERGING, vmin=-limit, vmax=limit)
+    _gray_panel(axes[3], stages.gy, "2. gy = sobel_y (red: brighter below)", cmap=DIVERGING, vmin=-limit, vmax=limit)
     top = float(np.percentile(stages.magnitude, 99.5)) or 1.0
     _gray_panel(axes[4], stages.magnitude, "3. magnitude sqrt(gx^2 + gy^2)", vmin=0, vmax=top)
     hue = (stages.direction + np.pi) / (2 * np.pi)
@@ -326,7 +344,7 @@ def save_canny_stages(
 def _diverging(ax, kernel: np.ndarray, title: str = "", *, fontsize: int = 8) -> None:
     """A kernel in red (positive) and blue (negative), 0 exactly mid-grey-white."""
     limit = float(np.abs(kernel).max()) or 1.0
-    ax.imshow(kernel, cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
+    ax.imshow(kernel, cmap=DIVERGING, vmin=-limit, vmax=limit, interpolation="nearest")
     ax.set_title(title, fontsize=fontsize)
     ax.set_xticks([])
     ax.set_yticks([])
@@ -394,8 +412,8 @@ def compare_figure(result: compare.Comparison, image: np.ndarray | None = None, 
     for k, match in enumerate(result.matches):
         kernel = weights.weight[k].astype(np.float64)
         row = 0
-        channel = "" if not rgb else " (mean of R,G,B)"
-        _diverging(axes[row, k], kernel.mean(axis=0), f"learned #{k}{channel}")
+        channel = "" if not rgb else "\nmean of R, G, B"
+        _diverging(axes[row, k], kernel.mean(axis=0), f"learned #{k}, norm {match.norm:.2g}{channel}")
         if rgb:
             row += 1
             axes[row, k].imshow(_colour_patch(kernel), interpolation="nearest")
@@ -531,13 +549,17 @@ def save_compare_figures(
     return save_figure(figure, destination, overwrite=overwrite, colors=128)
 
 
+README_FIGURE_GROUPS = ("filters", "network", "compare")
+
+
 def write_readme_figures(
     samples: str | os.PathLike = "samples",
     *,
     sample: str = "chelsea.jpg",
     out: str | os.PathLike | None = None,
+    groups: Sequence[str] = README_FIGURE_GROUPS,
 ) -> list[Path]:
-    """Regenerate the README figures: ``gallery.png``, ``kernels.png`` and ``canny_stages.png``.
+    """Regenerate the README figures: ``gallery.png``, ``kernels.png``, ``canny_stages.png``, :func:`write_network_figures` and :func:`write_compare_figures`.
 
     Parameters
     ----------
@@ -547,6 +569,9 @@ def write_readme_figures(
         The photo (in ``samples``) that the gallery filters and Canny explains.
     out : path-like, optional
         Destination folder, created if missing; default ``samples/readme``.
+    groups : sequence of {"filters", "network", "compare"}
+        Which figures: the gallery, kernels and Canny stages; the tour and the
+        convolution animation; the learned-vs-classic figures.
 
     Returns
     -------
@@ -556,17 +581,463 @@ def write_readme_figures(
     samples = Path(samples)
     out = Path(out) if out is not None else samples / "readme"
     out.mkdir(parents=True, exist_ok=True)
+    unknown = sorted(set(groups) - set(README_FIGURE_GROUPS))
+    if unknown:
+        raise ParameterError(f"groups: unknown {unknown}; expected some of {list(README_FIGURE_GROUPS)}")
     picture = imageio.read_image(samples / sample)
-    written = [
-        save_figure(gallery_figure(picture.pixels), out / "gallery.png", overwrite=True, colors=256),
-        save_figure(
-            kernel_figure(",".join(README_KERNELS), title="Kernels as applied to the pixels (correlation)"),
-            out / "kernels.png",
-            overwrite=True,
-            colors=64,
-        ),
-        save_figure(canny_figure(picture.pixels, sigma=2.0), out / "canny_stages.png", overwrite=True, colors=128),
+    written: list[Path] = []
+    if "filters" in groups:
+        written += [
+            save_figure(gallery_figure(picture.pixels), out / "gallery.png", overwrite=True, colors=256),
+            save_figure(
+                kernel_figure(",".join(README_KERNELS), title="Kernels as applied to the pixels (correlation)"),
+                out / "kernels.png",
+                overwrite=True,
+                colors=64,
+            ),
+            save_figure(canny_figure(picture.pixels, sigma=2.0), out / "canny_stages.png", overwrite=True, colors=128),
+        ]
+    if "network" in groups:
+        written += write_network_figures(out)  # skips the tour without the shipped model
+    if "compare" in groups:
+        written += write_compare_figures(out, image=picture.pixels)
+    return written
+
+
+def write_compare_figures(out: str | os.PathLike, *, image: np.ndarray | None = None) -> list[Path]:
+    """The README's learned-vs-classic figures, from the shipped models (``python -m convfx.plots``).
+
+    Writes ``compare.png`` and ``evolution.png`` (the digits model, the issue's
+    target) and ``compare_shapes.png`` (the RGB shapes model) into ``out``; the
+    same figures as ``convfx compare digits -o compare.png``,
+    ``convfx compare digits --evolution -o evolution.png`` and
+    ``convfx compare shapes -o compare_shapes.png``, for ``image`` (default
+    :func:`default_photo`).
+    """
+    out = Path(out)
+    digits, shapes = compare.compare_model("digits"), compare.compare_model("shapes")
+    return [
+        save_figure(compare_figure(digits, image), out / "compare.png", overwrite=True, colors=128),
+        save_figure(evolution_figure(digits), out / "evolution.png", overwrite=True, colors=64),
+        save_figure(compare_figure(shapes, image), out / "compare_shapes.png", overwrite=True, colors=128),
     ]
+
+
+# --------------------------------------------------------------------------- training (issue 5)
+
+
+def confusion_matrix_figure(
+    confusion: np.ndarray,
+    class_names: Sequence[str],
+    *,
+    title: str | None = None,
+) -> Figure:
+    """Draw a confusion matrix: true classes on rows, predictions on columns.
+
+    Parameters
+    ----------
+    confusion : ndarray, shape (K, K)
+        Counts, ``confusion[true, predicted]``.
+    class_names : sequence of K str
+    title : str, optional
+        Default: the overall accuracy.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Cells shaded by the fraction of their row (so small classes show as clearly
+        as large ones), each labelled with its count; the diagonal is correct.
+    """
+    confusion = np.asarray(confusion)
+    k = confusion.shape[0]
+    totals = confusion.sum(axis=1, keepdims=True)
+    fractions = confusion / np.maximum(totals, 1)
+    size = min(12.0, 2.0 + 0.5 * k)
+    figure = Figure(figsize=(size + 1.2, size), layout="constrained")
+    FigureCanvasAgg(figure)
+    ax = figure.add_subplot()
+    image = ax.imshow(fractions, cmap="Blues", vmin=0.0, vmax=1.0)
+    long_names = max(map(len, class_names)) > 2
+    ax.set_xticks(range(k), labels=list(class_names), rotation=45 if long_names else 0, ha="right" if long_names else "center")
+    ax.set_yticks(range(k), labels=list(class_names))
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    if k <= 30:
+        for row in range(k):
+            for column in range(k):
+                count = int(confusion[row, column])
+                if count:
+                    color = "white" if fractions[row, column] > 0.5 else "black"
+                    ax.text(column, row, str(count), ha="center", va="center", color=color, fontsize=8)
+    accuracy = np.trace(confusion) / max(int(confusion.sum()), 1)
+    ax.set_title(title or f"accuracy {accuracy:.2%} ({int(np.trace(confusion))}/{int(confusion.sum())})")
+    figure.colorbar(image, ax=ax, label="fraction of the true class", shrink=0.8)
+    return figure
+
+
+# --------------------------------------------------------------------------- inside the network (issue 7)
+
+
+def _signed_or_not(values: np.ndarray) -> dict:
+    """imshow options shared by one layer's maps: diverging around 0 if signed, else 0..max."""
+    low, high = float(np.min(values)), float(np.max(values))
+    if low >= 0:
+        return {"cmap": "magma", "vmin": 0.0, "vmax": high if high > 0 else 1.0}
+    extent = max(abs(low), abs(high)) or 1.0
+    return {"cmap": DIVERGING, "vmin": -extent, "vmax": extent}
+
+
+def tour_figure(tour: nn_inspect.Tour, *, max_maps: int = 16) -> Figure:
+    """One image's path through a LeNet: every layer's output in order, then the softmax.
+
+    Parameters
+    ----------
+    tour : convfx.nn.inspect.Tour
+        From :func:`convfx.nn.inspect.tour`.
+    max_maps : int, optional
+        Feature maps drawn per layer (LeNet has at most 16).
+
+    Returns
+    -------
+    Figure
+        One row per layer, labelled ``C1 conv1 (Conv2d)  6@28x28`` and so on: maps
+        ``(D, H, W)`` as D images sharing one colour scale (diverging around 0 when
+        the layer has negative values), vectors ``(F,)`` as a one-row strip, and
+        the class probabilities as a bar chart.
+    """
+    rows = [("input", tour.image)] + [(m, m.values) for m in tour.maps]
+    heights = [1.0 if np.ndim(values) == 3 else 0.5 for _, values in rows] + [2.0]
+    figure = Figure(figsize=(11, sum(heights) + 0.6), layout="constrained")
+    FigureCanvasAgg(figure)
+    panels = figure.subfigures(len(heights), 1, height_ratios=heights)
+    for panel, (layer, values) in zip(panels, rows):
+        if isinstance(layer, str):
+            label = f"input  {nn_inspect.shape_text(values.shape)}  ({tour.source or 'image'})"
+        else:
+            label = f"{layer.lenet_name + ' ' if layer.lenet_name else ''}{layer.name} ({layer.kind})  {layer.shape}"
+        panel.suptitle(label, x=0.005, ha="left", fontsize=8, fontweight="bold")
+        if np.ndim(values) == 3:
+            axes = panel.subplots(1, max_maps, squeeze=False)[0]
+            if isinstance(layer, str) and values.shape[0] == 3:
+                axes[0].imshow(np.clip(np.moveaxis(values, 0, 2), 0, 1), interpolation="nearest")
+                shown = 1
+            else:
+                options = {"cmap": "gray", "vmin": 0.0, "vmax": 1.0} if isinstance(layer, str) else _signed_or_not(values)
+                shown = min(len(values), max_maps)
+                for ax, plane in zip(axes, values[:shown]):
+                    ax.imshow(plane, interpolation="nearest", **options)
+            for ax in axes:
+                ax.set_axis_off()
+            for k, ax in enumerate(axes[:shown]):
+                if not isinstance(layer, str):
+                    ax.set_title(f"#{k}", fontsize=6, pad=1)
+        else:
+            ax = panel.subplots()
+            ax.imshow(values[None, :], aspect="auto", interpolation="nearest", **_signed_or_not(values))
+            ax.set_yticks([])
+            if layer is tour.maps[-1]:  # the logits: one cell per class, so name them
+                ax.set_xticks(np.arange(len(values)), tour.class_names, rotation=0 if len(values) <= 12 else 90)
+            ax.tick_params(labelsize=6, length=2)
+    ax = panels[-1].subplots()
+    positions = np.arange(len(tour.probabilities))
+    colours = ["tab:orange" if k == tour.prediction else "tab:blue" for k in positions]
+    ax.bar(positions, tour.probabilities, color=colours)
+    ax.set_xticks(positions, tour.class_names, fontsize=7, rotation=0 if len(tour.class_names) <= 12 else 90)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("probability", fontsize=7)
+    ax.tick_params(labelsize=7)
+    best = tour.prediction
+    panels[-1].suptitle(
+        f"softmax  {len(tour.probabilities)}: predicted {tour.class_names[best]!r} (p = {tour.probabilities[best]:.2f})",
+        x=0.005,
+        ha="left",
+        fontsize=8,
+        fontweight="bold",
+    )
+    return figure
+
+
+def save_tour(tour: nn_inspect.Tour, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+    """Draw :func:`tour_figure` to ``path`` (.png, .svg, .pdf), PNGs with a 128-colour palette."""
+    return save_figure(tour_figure(tour), path, overwrite=overwrite, colors=128)
+
+
+def _cell_text(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:.2f}"
+
+
+def _number_grid(
+    ax,
+    values: np.ndarray,
+    title: str,
+    *,
+    shown: np.ndarray | None = None,
+    faded: np.ndarray | None = None,
+    ghost: np.ndarray | None = None,
+    bold: np.ndarray | None = None,
+    box: tuple[int, int, int, int] | None = None,
+    cmap: str = "Blues",
+    limits: tuple[float, float] | None = None,
+    fontsize: float = 8,
+) -> None:
+    """A matrix drawn as coloured cells with their numbers.
+
+    ``shown``: cells with a number (others blank); ``faded``: grey background and
+    text; ``ghost``: fainter still (padding); ``bold``: bold numbers; ``box``:
+    ``(top, left, height, width)`` outlined in red.  Colours use only the paler part
+    of ``cmap`` so that black numbers stay readable on every cell.
+    """
+    from matplotlib.patches import Rectangle
+
+    values = np.asarray(values, dtype=np.float64)
+    shown = np.ones(values.shape, bool) if shown is None else shown
+    low, high = limits if limits is not None else (float(values.min()), float(values.max()))
+    colours = np.where(shown, values, np.nan)
+    if faded is not None:
+        colours = np.where(faded, np.nan, colours)
+    cm = matplotlib_colormaps[cmap].with_extremes(bad="#eeeeee")
+    spread = high - low + 1
+    ax.imshow(colours, cmap=cm, vmin=low - 0.3 * spread, vmax=high + 1.0 * spread, interpolation="nearest")
+    for (r, c), value in np.ndenumerate(values):
+        if not shown[r, c]:
+            continue
+        grey = faded is not None and faded[r, c]
+        faint = ghost is not None and ghost[r, c]
+        ax.text(
+            c,
+            r,
+            _cell_text(value),
+            ha="center",
+            va="center",
+            fontsize=fontsize,
+            color="#cccccc" if faint else ("#888888" if grey else "black"),
+            fontweight="bold" if bold is not None and bold[r, c] else "normal",
+        )
+    # Cell borders as plain lines: minor-tick grids cost a third of each GIF frame.
+    rows, columns = values.shape
+    ax.vlines(np.arange(columns + 1) - 0.5, -0.5, rows - 0.5, color="white", linewidth=1)
+    ax.hlines(np.arange(rows + 1) - 0.5, -0.5, columns - 0.5, color="white", linewidth=1)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if box is not None:
+        top, left, height, width = box
+        ax.add_patch(Rectangle((left - 0.5, top - 0.5), width, height, fill=False, edgecolor="tab:red", linewidth=2.2))
+    ax.set_title(title, fontsize=8)
+
+
+def _padding_mask(explanation: explain_steps.Explanation) -> np.ndarray:
+    p = explanation.padding
+    mask = np.ones(explanation.padded.shape, bool)
+    mask[p : p + explanation.image.shape[0], p : p + explanation.image.shape[1]] = False
+    return mask
+
+
+def _step_sentence(explanation: explain_steps.Explanation, step: explain_steps.Step) -> str:
+    where = f"y[{step.row}, {step.column}]"
+    if explanation.kernel is not None:
+        return f"{where} = sum of products = {_cell_text(step.value)}"
+    if explanation.operation == "max pooling":
+        return f"{where} = max of window = {_cell_text(step.value)}"
+    return f"{where} = {_cell_text(step.terms.sum())} / {step.terms.size} = {_cell_text(step.value)}"
+
+
+def explain_frame_figure(explanation: explain_steps.Explanation, index: int, *, cell: float = 0.3) -> Figure:
+    """One step of a sliding window: the window on the (padded) input, what it sums, the output so far.
+
+    Parameters
+    ----------
+    explanation : convfx.explain.Explanation
+        From :func:`convfx.explain.explain_conv` or :func:`convfx.explain.explain_pool`.
+    index : int
+        The step, ``0 <= index < len(explanation.steps)``.
+    cell : float, optional
+        Inches per matrix cell.
+
+    Returns
+    -------
+    Figure
+        Panels, left to right: input (padding greyed, window in red); for
+        convolution the kernel as written and, with ``flip``, rotated 180 degrees;
+        the products (or the pooling window); the output filled up to this step;
+        for convolution, the cross-correlation of the same numbers to compare.
+        The title holds the output-size formula with the numbers filled in.
+    """
+    e = explanation
+    step = e.steps[index]
+    k, m = e.window_size, e.output.shape[0]
+    panels: list[tuple[int, object]] = [(e.padded.shape[1], "input")]
+    if e.kernel is not None:
+        panels.append((k, "kernel"))
+        if e.correlation is not None:
+            panels.append((k, "applied"))
+    panels += [(k, "terms"), (m, "output")]
+    if e.correlation is not None:
+        panels.append((m, "correlation"))
+    widths = [n for n, _ in panels]
+    height = max(e.padded.shape[0], 1)
+    figure = Figure(figsize=(cell * sum(widths) + 0.5 * len(panels) + 0.4, cell * height + 1.3), layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.subplots(1, len(panels), gridspec_kw={"width_ratios": widths})
+    value_limits = (float(e.output.min()), float(e.output.max()))
+    done = np.zeros(e.output.shape, bool)
+    done.flat[: index + 1] = True
+    for ax, (_, what) in zip(axes, panels):
+        if what == "input":
+            title = f"input {e.image.shape[0]}x{e.image.shape[1]}" + (f", padded by {e.padding}" if e.padding else "")
+            _number_grid(ax, e.padded, title, faded=_padding_mask(e), ghost=_padding_mask(e), box=(step.top, step.left, k, k), cmap="Greys")
+        elif what == "kernel":
+            title = "kernel as written" if e.correlation is not None else "kernel"
+            _number_grid(ax, e.kernel, title, cmap="PuOr")
+        elif what == "applied":
+            _number_grid(ax, e.applied, "rotated 180°\n(what slides)", cmap="PuOr")
+        elif what == "terms":
+            if e.kernel is not None:
+                _number_grid(ax, step.terms, f"window x kernel\nsum = {_cell_text(step.value)}", cmap="Oranges")
+            else:
+                winner = np.zeros(step.terms.shape, bool)
+                if e.operation == "max pooling":
+                    winner.flat[int(np.argmax(step.terms))] = True
+                _number_grid(ax, step.terms, f"window\n{_step_sentence(e, step).split(' = ', 1)[1]}", bold=winner, cmap="Oranges")
+        elif what == "output":
+            _number_grid(
+                ax, e.output, f"output {m}x{m}", shown=done, box=(step.row, step.column, 1, 1), cmap="Greens", limits=value_limits
+            )
+        else:
+            differs = ~np.isclose(e.correlation, e.output)
+            _number_grid(
+                ax,
+                e.correlation,
+                "cross-correlation\n(bold: differs)",
+                bold=differs,
+                box=(step.row, step.column, 1, 1),
+                cmap="Purples",
+            )
+    figure.suptitle(
+        f"{e.operation}: n={e.image.shape[0]}, k={k}, s={e.stride}, p={e.padding}  --  step {index + 1}/{len(e.steps)}: "
+        f"{_step_sentence(e, step)}\n{e.formula}",
+        fontsize=9,
+    )
+    return figure
+
+
+def explain_gif_bytes(explanation: explain_steps.Explanation, *, milliseconds: int = 700) -> bytes:
+    """The steps as an animated GIF: exactly one frame per output cell, the last held 3x longer."""
+    if isinstance(milliseconds, bool) or not isinstance(milliseconds, int) or milliseconds < 1:
+        raise ParameterError(f"milliseconds: expected an int >= 1, found {milliseconds!r}")
+    frames = []
+    for index in range(len(explanation.steps)):
+        with Image.open(io.BytesIO(figure_bytes(explain_frame_figure(explanation, index), dpi=80))) as frame:
+            frames.append(frame.convert("RGB").quantize(colors=32, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE))
+    durations = [milliseconds] * (len(frames) - 1) + [3 * milliseconds]
+    out = io.BytesIO()
+    # disposal=1 and optimize=False: every step is kept as its own frame (Pillow would
+    # otherwise merge frames it finds identical, and the frame count is part of the contract).
+    frames[0].save(out, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0, optimize=False, disposal=1)
+    return out.getvalue()
+
+
+def explain_strip_figure(explanation: explain_steps.Explanation, *, cell: float = 0.2) -> Figure:
+    """Every step at once: a grid of the input with the window, laid out like the output.
+
+    The panel in row ``i``, column ``j`` computes ``y[i, j]``: the window is boxed
+    and its cells show the products (pooling: the window, its maximum in bold).  A
+    header row shows the kernel(s), the output and, for convolution, the
+    cross-correlation of the same numbers; the title holds the output-size formula.
+    """
+    e = explanation
+    m = e.output.shape[0]
+    side = e.padded.shape[0]
+    panel = cell * side + 0.35
+    header = cell * max(e.window_size, m) * 1.3 + 0.9
+    figure = Figure(figsize=(max(panel * m, 6.0), panel * m + header + 0.5), layout="constrained")
+    FigureCanvasAgg(figure)
+    top, grid = figure.subfigures(2, 1, height_ratios=[header, panel * m])
+    header_items: list[tuple[np.ndarray, str, str, dict]] = []
+    if e.kernel is not None:
+        header_items.append((e.kernel, "kernel" if e.correlation is None else "kernel as written", "PuOr", {}))
+        if e.correlation is not None:
+            header_items.append((e.applied, "rotated 180° (slides)", "PuOr", {}))
+    header_items.append((e.output, f"output ({e.operation})", "Greens", {}))
+    if e.correlation is not None:
+        header_items.append((e.correlation, "cross-correlation (bold: differs)", "Purples", {"bold": ~np.isclose(e.correlation, e.output)}))
+    axes = top.subplots(1, len(header_items), squeeze=False, gridspec_kw={"width_ratios": [a.shape[1] for a, *_ in header_items]})[0]
+    for ax, (values, title, cmap, extra) in zip(axes, header_items):
+        _number_grid(ax, values, title, cmap=cmap, **extra)
+    top.suptitle(f"{e.operation}: n={e.image.shape[0]}, k={e.window_size}, s={e.stride}, p={e.padding}\n{e.formula}", fontsize=9)
+    cells = grid.subplots(m, m, squeeze=False)
+    faded = _padding_mask(e)
+    fontsize = 6 if side <= 9 else 5
+    for step in e.steps:
+        shown = e.padded.copy()
+        inside = np.zeros(shown.shape, bool)
+        inside[step.top : step.top + e.window_size, step.left : step.left + e.window_size] = True
+        shown[inside] = step.terms.ravel()
+        bold = inside.copy()
+        if e.operation == "max pooling":
+            bold[:] = False
+            r, c = np.unravel_index(int(np.argmax(step.terms)), step.terms.shape)
+            bold[step.top + r, step.left + c] = True
+        _number_grid(
+            cells[step.row, step.column],
+            shown,
+            _step_sentence(e, step).replace("sum of products", "sum"),
+            faded=~inside,
+            ghost=faded & ~inside,
+            bold=bold,
+            box=(step.top, step.left, e.window_size, e.window_size),
+            cmap="Oranges",
+            fontsize=fontsize,
+        )
+        cells[step.row, step.column].title.set_fontsize(7)
+    return figure
+
+
+#: What ``save_explanation`` writes, by suffix.
+EXPLAIN_SUFFIXES = (".gif",) + PLOT_SUFFIXES
+
+
+def save_explanation(
+    explanation: explain_steps.Explanation,
+    path: str | os.PathLike,
+    *,
+    overwrite: bool = False,
+    milliseconds: int = 700,
+) -> Path:
+    """Write an explanation: ``.gif`` -> :func:`explain_gif_bytes`, ``.png/.svg/.pdf`` -> :func:`explain_strip_figure`.
+
+    Raises
+    ------
+    ParameterError
+        Unsupported suffix (the message lists the valid ones).
+    FileError
+        Folder missing; :class:`convfx.imageio.OutputExistsError` if the file exists
+        and not ``overwrite``.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in EXPLAIN_SUFFIXES:
+        raise ParameterError(f"output: {path}: unsupported file type {path.suffix or '(none)'!r}; expected one of {list(EXPLAIN_SUFFIXES)}")
+    if path.exists() and not overwrite:
+        raise imageio.OutputExistsError(f"{path}: already exists; overwrite it with --force (overwrite=True)")
+    if suffix == ".gif":
+        return imageio.write_bytes_atomically(path, explain_gif_bytes(explanation, milliseconds=milliseconds), overwrite=overwrite)
+    return save_figure(explain_strip_figure(explanation), path, overwrite=overwrite, colors=64)
+
+
+def write_network_figures(out: str | os.PathLike, *, image: str = "digit:1") -> list[Path]:
+    """The README pictures of issue 7: ``explain_conv.gif`` and ``tour.png``.
+
+    ``tour.png`` needs the shipped digits model; without it (a fresh checkout before
+    the model is trained) it is skipped, not an error.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = [save_explanation(explain_steps.explain_conv(size=7, kernel=3, stride=2, padding=1), out / "explain_conv.gif", overwrite=True)]
+    model_path = nn_inspect.shipped_model_path("digits")
+    if model_path.is_file():
+        model = nn_inspect.load_model(model_path)
+        picture = nn_inspect.load_tour_image(image, channels=model.in_channels)
+        written.append(save_tour(nn_inspect.tour(model, picture, source=image), out / "tour.png", overwrite=True))
     return written
 
 

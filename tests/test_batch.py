@@ -438,6 +438,33 @@ def test_tiled_equals_untiled(rng, effect, options):
     np.testing.assert_array_equal(one_row, whole)
 
 
+def test_a_non_local_detector_is_filtered_whole_whatever_the_budget(rng):
+    pixels = rng.integers(0, 256, size=(61, 53, 3), dtype=np.uint8)
+    assert batch.tileable("gaussian_blur,sobel") and not batch.tileable("canny")
+    whole = effects.map_range(effects.apply(pixels, "canny"), "binary")
+    np.testing.assert_array_equal(batch.render_in_tiles(pixels, "canny", memory_budget=1), whole)
+
+
+def test_the_fingerprint_changes_with_everything_that_changes_pixels_and_nothing_else(tmp_path):
+    def fingerprint(effect, boundary="reflect", output_range="abs", gray=False):
+        return batch._fingerprint_parameters(effects.parse_effect(effect), boundary, output_range, gray)[1]
+
+    reference = fingerprint("sobel")
+    kernel_file = tmp_path / "sobel.npz"
+    np.savez(kernel_file, x=effects.parse_effect("sobel_x").steps[0].kernels[0].weights)
+    assert fingerprint(str(kernel_file)) == fingerprint("sobel_x")  # the same kernel, written elsewhere
+    others = [
+        fingerprint("sobel", boundary="wrap"),
+        fingerprint("sobel", output_range="normalize"),
+        fingerprint("sobel", gray=True),
+        fingerprint("prewitt"),
+        fingerprint("gaussian_blur:sigma=2,sobel"),
+        fingerprint("canny:low=0.1"),
+        fingerprint("canny:low=0.2"),  # same kernels, another threshold
+    ]
+    assert len({reference, *others}) == 1 + len(others)
+
+
 def test_tile_halo_is_the_chains_total_kernel_radius():
     assert batch.tile_halo("sobel") == 1
     assert batch.tile_halo("gaussian_blur:size=9,sobel") == 4 + 1

@@ -216,7 +216,7 @@ def test_help_has_an_example(command):
 def test_gallery_and_readme_figures(tmp_path):
     from convfx import plots
 
-    written = plots.write_readme_figures(SAMPLES, out=tmp_path)
+    written = plots.write_readme_figures(SAMPLES, out=tmp_path, groups=["filters"])
     assert [p.name for p in written] == ["gallery.png", "kernels.png", "canny_stages.png"]
     for path in written:
         assert path.stat().st_size < 300 * 1024

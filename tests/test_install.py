@@ -9,7 +9,6 @@ files, without downloading anything.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -55,8 +54,9 @@ def test_non_editable_install_lists_and_applies_every_bank(tmp_path):
     )
     target = tmp_path / "site"
     command = [sys.executable, "-m", "pip", "install", "--no-deps", "--no-input", "--quiet", "--target", str(target)]
-    if importlib.util.find_spec("setuptools") is not None:
-        command.append("--no-build-isolation")  # build offline with the setuptools at hand
+    # Build isolation (pip's default) fetches the build backend that pyproject.toml
+    # names, exactly as `pip install .` does for a user; a venv's own setuptools may
+    # be too old or lack bdist_wheel.
     # Build from a copy, so that setuptools' build/ and egg-info stay out of the work tree.
     source = tmp_path / "source"
     shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(".*", "build", "*.egg-info", "samples", "tests", "__pycache__"))

@@ -97,8 +97,14 @@ def test_errors_are_one_line_with_an_exit_code(tmp_path, monkeypatch, arguments,
     assert "Traceback" not in result.output
 
 
-def test_evaluate_rejects_a_data_set_of_another_kind(trained):
+def test_evaluate_rejects_a_data_set_of_another_kind(trained, tmp_path):
+    from PIL import Image
+
     path, _ = trained
-    result = runner.invoke(app, ["evaluate", str(path), "--dataset", "shapes"])
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        for i in range(2):
+            Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / name / f"{i}.png")
+    result = runner.invoke(app, ["evaluate", str(path), "--dataset", str(tmp_path)])
     assert result.exit_code == 2
-    assert "8 classes" in result.output
+    assert "has 2 classes" in result.output and "predicts 10" in result.output

@@ -4,7 +4,10 @@ One module per group of commands registers them on the shared typer ``app``:
 
 * ``image_commands`` -- apply, filters, show;
 * ``batch_commands`` -- batch: an effect over whole folders, in parallel, resumable;
-* ``nn_commands``    -- train, evaluate, compare, export-bank, summary, tour.
+* ``nn_commands``    -- train, evaluate;
+* ``compare_commands`` -- compare, export-bank;
+* ``inspect_commands`` -- summary, tour (inside a trained LeNet);
+* ``explain_commands`` -- explain canny / conv / pool.
 
 Nothing in the library imports this package.
 """
@@ -17,6 +20,7 @@ import click
 import typer
 
 from . import batch_commands, compare_commands, explain_commands, image_commands, nn_commands  # noqa: F401  (register commands)
+from . import inspect_commands  # noqa: F401  (summary, tour)
 from .app import EXIT_INTERRUPTED, app, err_console
 
 try:  # recent typer runs on its own bundled copy of click, whose exceptions are not click's

@@ -27,15 +27,17 @@ def _match_table(result: compare.Comparison) -> Table:
     rgb = result.weights.channels == 3
     table = Table(title=f"{result.weights.source}  {result.weights.key} {tuple(result.weights.weight.shape)}", title_justify="left")
     table.add_column("kernel", justify="right")
-    table.add_column("best classic match (rotations/flips, sign)")
+    table.add_column("best classic match")
+    table.add_column("transform")
     table.add_column("similarity", justify="right")
+    table.add_column("norm", justify="right")
     if rgb:
         table.add_column("R / G / B", justify="right")
     table.add_column("plain: standard 5x5")
     table.add_column("|cos|", justify="right")
     for match, plain in zip(result.matches, result.plain_matches):
-        how = match.transform + (", negated" if match.sign < 0 else "")
-        cells = [f"#{match.index}", f"{match.name}  [{how}]", f"{match.similarity:.3f}"]
+        how = match.transform + (", -1" if match.sign < 0 else "")
+        cells = [f"#{match.index}", match.name, how, f"{match.similarity:.3f}", f"{match.norm:.3g}"]
         if rgb:
             cells.append(" / ".join(f"{value:.2f}" for value in match.channel_similarity))
         cells += [plain.name, f"{plain.similarity:.3f}"]

@@ -3,7 +3,8 @@
 ``convfx explain canny`` draws every stage of the Canny detector; the group is a
 typer sub-app so that later operations (``explain conv``, ``explain pool``) join it
 as sibling commands.  Each command parses its options, calls one function of
-:mod:`convfx.plots` and reports; the maths lives in :mod:`convfx.edges`.
+:mod:`convfx.plots` and reports; the maths lives in :mod:`convfx.edges` (canny) and
+:mod:`convfx.explain` (conv, pool).
 """
 
 from __future__ import annotations
@@ -93,3 +94,85 @@ def canny_command(
             boundary=boundary.value,
         )
     console.print(f"wrote {written}", markup=False, highlight=False, soft_wrap=True)
+
+
+# Sizes are validated by convfx.explain, not by typer, so that a bad value gives the
+# project's one-line error (naming the option) rather than a usage box.
+_EXPLAIN_OUTPUT_HELP = "A .gif animation (one frame per output cell) or a .png/.svg/.pdf strip of every step."
+
+
+@explain_app.command("conv")
+def conv_command(
+    output: Annotated[Path, typer.Option("--output", "-o", help=_EXPLAIN_OUTPUT_HELP)] = Path("conv.gif"),
+    size: Annotated[int, typer.Option(help="Side n of the square input (1..12), random integers 0..9.")] = 7,
+    kernel: Annotated[int, typer.Option(help="Side k of the square kernel, random integers -2..2.")] = 3,
+    stride: Annotated[int, typer.Option(help="Step s between window positions.")] = 1,
+    padding: Annotated[int, typer.Option(help="Zeros p added on every side (0..k-1).")] = 0,
+    flip: Annotated[
+        bool,
+        typer.Option(
+            "--flip/--no-flip",
+            help="Convolution (kernel rotated 180 degrees), shown next to cross-correlation of the same numbers.",
+        ),
+    ] = False,
+    seed: Annotated[int, typer.Option(help="Seeds the input and the kernel.")] = 0,
+    milliseconds: Annotated[int, typer.Option(help="GIF: time per frame (the last is held 3x).")] = 700,
+    force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite OUTPUT if it exists.")] = False,
+) -> None:
+    """Animate a kernel sliding over a padded input: window, products, output cell, size formula.
+
+    The numbers come from convfx's own correlate/convolve.
+
+    Examples:
+
+        convfx explain conv --size 7 --kernel 3 --stride 2 --padding 1 -o conv.gif
+
+        convfx explain conv --flip -o flip.png
+    """
+    from .. import explain, plots  # matplotlib is slow to import; only this command needs it
+
+    with reporting_errors():
+        steps = explain.explain_conv(size=size, kernel=kernel, stride=stride, padding=padding, flip=flip, seed=seed)
+        written = plots.save_explanation(steps, output, overwrite=force, milliseconds=milliseconds)
+    _report(steps, written)
+
+
+@explain_app.command("pool")
+def pool_command(
+    output: Annotated[Path, typer.Option("--output", "-o", help=_EXPLAIN_OUTPUT_HELP)] = Path("pool.gif"),
+    mode: Annotated[str, typer.Option(help="max or avg.")] = "max",
+    size: Annotated[int, typer.Option(help="Side n of the square input (1..12), random integers 0..9.")] = 6,
+    kernel: Annotated[int, typer.Option(help="Side k of the pooling window.")] = 2,
+    stride: Annotated[
+        Optional[int], typer.Option(help="Step s between windows.  Default: the window size.", show_default=False)
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seeds the input.")] = 0,
+    milliseconds: Annotated[int, typer.Option(help="GIF: time per frame (the last is held 3x).")] = 700,
+    force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite OUTPUT if it exists.")] = False,
+) -> None:
+    """Animate a pooling window (max or average) sliding over an input, one output cell per frame.
+
+    The numbers come from the network's own MaxPool2d/AvgPool2d.
+
+    Examples:
+
+        convfx explain pool --mode max -o pool.gif
+
+        convfx explain pool --mode avg --size 7 --kernel 3 --stride 2 -o pool.png
+    """
+    from .. import explain, plots  # matplotlib is slow to import; only this command needs it
+
+    with reporting_errors():
+        steps = explain.explain_pool(size=size, kernel=kernel, stride=stride, mode=mode, seed=seed)  # type: ignore[arg-type]
+        written = plots.save_explanation(steps, output, overwrite=force, milliseconds=milliseconds)
+    _report(steps, written)
+
+
+def _report(steps, written: Path) -> None:
+    """One line: what was explained and where it went."""
+    console.print(
+        f"{steps.operation}: {len(steps.steps)} steps, output {steps.output.shape[0]}x{steps.output.shape[1]}; wrote {written}",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )

@@ -82,7 +82,11 @@ def apply_command(
     """
     with reporting_errors():
         if len(inputs) != 1:
-            fail(f"INPUT: expected one image file, found {len(inputs)} (several files and folders are not supported yet)", EXIT_USAGE)
+            fail(
+                f"INPUT: expected one image file, found {len(inputs)}; for several files or folders use "
+                "`convfx batch EFFECT INPUTS... -o OUTDIR`",
+                EXIT_USAGE,
+            )
         written = effects.render_file(
             inputs[0],
             output,

@@ -149,12 +149,11 @@ def evaluate_command(
 
     Examples:
 
-        convfx evaluate model.npz
+        convfx evaluate model.npz                      (on the data set it was trained on)
 
-        convfx evaluate model.npz --plot confusion.png
+        convfx evaluate model.npz --plot confusion.png (also draw the matrix)
     """
     from .. import plots
-    from ..nn._plot_staging import confusion_matrix_figure
 
     with reporting_errors():
         model = nn.LeNet.load(model_path)
@@ -171,7 +170,7 @@ def evaluate_command(
             )
         result = nn.evaluate(model, data.test_images, data.test_labels)
         if plot is not None:
-            figure = confusion_matrix_figure(
+            figure = plots.confusion_matrix_figure(
                 result.confusion, result.class_names, title=f"{model_path.name} on {data.name}: {result.accuracy:.2%}"
             )
             plots.save_figure(figure, plot, overwrite=force)

@@ -31,7 +31,7 @@ from .layers import (
 )
 from .lenet import LeNet
 from .optim import SGD, Adam, LearningRateSchedule
-from .train import Evaluation, Progress, TrainConfig, TrainResult, confusion_matrix, evaluate, train
+from .train import Evaluation, Progress, TrainConfig, TrainResult, TrainStep, confusion_matrix, evaluate, train
 
 __all__ = [
     "Layer",
@@ -64,6 +64,7 @@ __all__ = [
     "read_idx",
     "TrainConfig",
     "TrainResult",
+    "TrainStep",
     "Progress",
     "Evaluation",
     "train",

@@ -429,15 +429,15 @@ def train(
                 if progress is not None:
                     progress(
                         Progress(
-                            epoch,
-                            config.epochs,
-                            index + 1,
-                            steps_per_epoch,
-                            loss_sum / seen,
-                            correct / seen,
-                            optimizer.lr,
-                            last,
-                            held_out,
+                            epoch=epoch,
+                            epochs=config.epochs,
+                            step=index + 1,
+                            steps=steps_per_epoch,
+                            loss=loss_sum / seen,
+                            accuracy=correct / seen,
+                            lr=optimizer.lr,
+                            epoch_done=last,
+                            test_accuracy=held_out,
                         )
                     )
             epoch_loss.append(loss_sum / seen)

@@ -2,8 +2,8 @@
 
 Run from the repository root::
 
-    python scripts/ship_models.py            # both models
-    python scripts/ship_models.py digits     # one
+    python -m convfx.models            # both models
+    python -m convfx.models digits     # one
 
 Each model is trained by the project's own ``convfx train`` with the exact
 options in :data:`MODELS` (fixed seeds), then ``<name>.json`` is written next to
@@ -26,8 +26,8 @@ import numpy as np
 from convfx import compare
 from convfx.nn import LeNet
 
-ROOT = Path(__file__).resolve().parent.parent
-MODELS_DIR = ROOT / "convfx" / "models"
+MODELS_DIR = Path(__file__).resolve().parent
+ROOT = MODELS_DIR.parent.parent
 RECORDED_STEPS = 20
 
 #: ``convfx train`` options of each shipped model, spelled out in full so that a
@@ -62,7 +62,11 @@ def ship(name: str) -> dict:
     record = {
         "command": "convfx train " + " ".join(arguments),
         "dataset": str(model.metadata["dataset"]),
-        "config": {key: model.metadata[key] for key in _CONFIG_FIELDS if key in model.metadata},
+        "config": {
+            **{key: model.metadata[key] for key in _CONFIG_FIELDS if key in model.metadata},
+            "activation": model.activation,
+            "pooling": model.pooling,
+        },
         "first_losses": [float(v) for v in np.asarray(model.history["loss"][:RECORDED_STEPS])],
         "test_accuracy": result.accuracy,
         "similarity": {

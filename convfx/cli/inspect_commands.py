@@ -1,0 +1,129 @@
+"""Commands that look inside a trained LeNet: ``summary`` and ``tour``.
+
+Each command parses its options, calls :mod:`convfx.nn.inspect` (and, for the
+picture, :func:`convfx.plots.save_tour`) and reports; the layer shapes, counts and
+activations are computed there, never here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich import box
+from rich.table import Table
+
+from .. import imageio
+from ..nn import inspect as nn_inspect
+from .app import app, console, reporting_errors
+
+_MODEL_HELP = "A model file from `convfx train`.  Default: the shipped digits model."
+
+
+def _pair(value: tuple[int, int] | None, *, square: bool = False) -> str:
+    """``(5, 5)`` -> ``"5x5"`` (square) or ``"5"``; unequal pairs as ``"3x5"``; None -> ``""``."""
+    if value is None:
+        return ""
+    if value[0] == value[1] and not square:
+        return str(value[0])
+    return f"{value[0]}x{value[1]}"
+
+
+@app.command("summary")
+def summary_command(
+    model_path: Annotated[
+        Optional[Path], typer.Argument(metavar="MODEL", help=_MODEL_HELP, show_default=False)
+    ] = None,
+) -> None:
+    """Each layer of a LeNet with its output shape (D@WxH), hyper-parameters and parameter count.
+
+    Examples:
+
+        convfx summary
+
+        convfx summary shapes.npz
+    """
+    with reporting_errors():
+        model = nn_inspect.load_model(model_path)
+        rows = nn_inspect.summarize(model)
+        total = nn_inspect.total_parameters(model)
+    source = model_path if model_path is not None else nn_inspect.shipped_model_path("digits")
+    # No vertical rules: the table fits an 80-column terminal without truncating shapes.
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for name, justify in (
+        ("layer", "left"),
+        ("type", "left"),
+        ("output", "right"),
+        ("kernel", "right"),
+        ("stride", "right"),
+        ("pad", "right"),
+        ("pool", "right"),
+        ("params", "right"),
+    ):
+        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    for row in rows:
+        table.add_row(
+            f"{row.name} ({row.lenet_name})" if row.lenet_name else row.name,
+            row.kind,
+            row.shape,
+            _pair(row.kernel, square=True),
+            _pair(row.stride),
+            _pair(row.padding),
+            _pair(row.pool, square=True),
+            f"{row.parameters:,}" if row.parameters else "-",
+        )
+    table.add_section()
+    table.add_row("total", "", "", "", "", "", "", f"{total:,}", style="bold")
+    console.print(f"{source}: LeNet-5, {model.activation}, {model.pooling} pooling", markup=False, highlight=False, soft_wrap=True)
+    console.print(table)
+    classes = ", ".join(model.class_names)
+    console.print(
+        f"input {model.in_channels}@32x32 ({'gray' if model.in_channels == 1 else 'RGB'}), "
+        f"{model.num_classes} classes: {classes}; {total:,} trainable parameters",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@app.command("tour")
+def tour_command(
+    image: Annotated[
+        str,
+        typer.Option(
+            "--image",
+            "-i",
+            help="A photo (resized to 32x32; gray for a gray model) or digit:N, the N-th held-out bundled digit.",
+            show_default=False,
+        ),
+    ],
+    model_path: Annotated[
+        Optional[Path], typer.Argument(metavar="MODEL", help=_MODEL_HELP, show_default=False)
+    ] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Figure to write (.png, .svg, .pdf).")] = Path("tour.png"),
+    force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite OUTPUT if it exists.")] = False,
+    max_pixels: Annotated[
+        int, typer.Option(min=1, help="Refuse larger images before decoding them (decompression-bomb guard).")
+    ] = imageio.DEFAULT_MAX_PIXELS,
+) -> None:
+    """Run one image through a LeNet and draw every layer's feature maps, then the softmax.
+
+    Examples:
+
+        convfx tour --image digit:7 -o tour.png
+
+        convfx tour shapes.npz --image samples/rocket.jpg -o rocket_tour.png
+    """
+    from .. import plots  # matplotlib is slow to import; only this command needs it
+
+    with reporting_errors():
+        result = nn_inspect.tour_file(model_path, image, max_pixels=max_pixels)
+        written = plots.save_tour(result, output, overwrite=force)
+    best = result.prediction
+    console.print(
+        f"{image}: predicted {result.class_names[best]!r} (p = {result.probabilities[best]:.2f}); wrote {written}",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )

@@ -1,0 +1,399 @@
+"""Looking inside a LeNet: a layer-by-layer summary and the feature maps of one image.
+
+:func:`summarize` lists every layer with its output shape in the ``D@WxH`` notation
+of LeCun et al. (1998) -- ``C1 6@28x28``, ``S2 6@14x14`` ... -- its hyper-parameters
+and its parameter count, like a framework's model summary.  :func:`tour` runs one
+image through the network and keeps what every layer produced, for
+:func:`convfx.plots.tour_figure`.  :func:`load_tour_image` turns a photo (or a
+bundled test digit, ``"digit:N"``) into the network's ``(C, 32, 32)`` input.
+
+This module only reads a model and runs its layers' ``forward`` in order (the same
+loop as :meth:`LeNet.forward`); it does not train, change weights, draw or print.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .. import imageio
+from ..errors import FileError, ParameterError
+from .data import IMAGE_SIZE, load_digits
+from .layers import AvgPool2d, Conv2d, MaxPool2d, softmax
+from .lenet import LeNet
+
+__all__ = [
+    "SHIPPED_MODELS",
+    "LayerSummary",
+    "FeatureMap",
+    "Tour",
+    "shipped_model_path",
+    "load_model",
+    "shape_text",
+    "summarize",
+    "total_parameters",
+    "feature_maps",
+    "load_tour_image",
+    "tour",
+    "tour_file",
+]
+
+#: The models shipped in ``convfx/models/``, by data set.
+SHIPPED_MODELS = {"digits": "lenet_digits.npz", "shapes": "lenet_shapes.npz"}
+
+# LeNet-5's own names for its layers (LeCun et al. 1998, Fig. 2): C = convolution,
+# S = subsampling, F = fully connected.  Activations and flatten have none.
+_LENET_NAMES = {
+    "conv1": "C1",
+    "pool1": "S2",
+    "conv2": "C3",
+    "pool2": "S4",
+    "fc1": "F5",
+    "fc2": "F6",
+    "fc3": "output",
+}
+
+
+@dataclass(frozen=True)
+class LayerSummary:
+    """One row of a model summary.
+
+    Attributes
+    ----------
+    name : str
+        The layer's key in ``LeNet.layers`` (``"conv1"``, ``"act1"``, ...), or
+        ``"input"`` for the first row.
+    lenet_name : str
+        ``"C1"``, ``"S2"``, ``"C3"``, ``"S4"``, ``"F5"``, ``"F6"``, ``"output"`` or ``""``.
+    kind : str
+        The layer's class name (``"Conv2d"``, ``"ReLU"``, ``"MaxPool2d"`` ...).
+    output_shape : tuple of int
+        ``(D, H, W)`` for maps, ``(F,)`` for vectors; no batch axis.
+    kernel, stride, padding, pool : tuple of int or None
+        ``(kh, kw)`` etc. where the layer has them (``pool`` for pooling layers).
+    parameters : int
+        Trainable values in the layer.
+    """
+
+    name: str
+    lenet_name: str
+    kind: str
+    output_shape: tuple[int, ...]
+    kernel: tuple[int, int] | None = None
+    stride: tuple[int, int] | None = None
+    padding: tuple[int, int] | None = None
+    pool: tuple[int, int] | None = None
+    parameters: int = 0
+
+    @property
+    def shape(self) -> str:
+        """``output_shape`` in ``D@WxH`` notation (``"6@28x28"``, or ``"120"``)."""
+        return shape_text(self.output_shape)
+
+
+@dataclass(frozen=True)
+class FeatureMap:
+    """What one layer produced for one image.
+
+    Attributes
+    ----------
+    name, lenet_name, kind : str
+        As in :class:`LayerSummary`.
+    values : ndarray, shape (D, H, W) or (F,)
+        The layer's output, float64.
+    """
+
+    name: str
+    lenet_name: str
+    kind: str
+    values: np.ndarray
+
+    @property
+    def shape(self) -> str:
+        """``values.shape`` in ``D@WxH`` notation."""
+        return shape_text(self.values.shape)
+
+
+@dataclass(frozen=True)
+class Tour:
+    """One image's path through a LeNet.
+
+    Attributes
+    ----------
+    image : ndarray, shape (C, 32, 32)
+        The input in [0, 1], before the model's normalisation.
+    maps : list of FeatureMap
+        Every layer's output, in order, ending with the logits ``(K,)``.
+    probabilities : ndarray, shape (K,)
+        Softmax of the logits.
+    class_names : list of str
+        ``K`` names from the model.
+    source : str
+        Where the image came from (a path or ``"digit:N"``), for titles.
+    """
+
+    image: np.ndarray
+    maps: list[FeatureMap]
+    probabilities: np.ndarray
+    class_names: list[str]
+    source: str = ""
+
+    @property
+    def prediction(self) -> int:
+        """Index of the most probable class."""
+        return int(np.argmax(self.probabilities))
+
+
+def shape_text(shape: Sequence[int]) -> str:
+    """``(D, H, W)`` -> ``"D@WxH"`` (LeNet's notation), ``(F,)`` -> ``"F"``.
+
+    Examples
+    --------
+    >>> shape_text((6, 28, 28)), shape_text((120,))
+    ('6@28x28', '120')
+    """
+    shape = tuple(int(n) for n in shape)
+    if len(shape) == 3:
+        depth, height, width = shape
+        return f"{depth}@{width}x{height}"
+    return "x".join(map(str, shape))
+
+
+def shipped_model_path(dataset: str = "digits") -> Path:
+    """Path of a model shipped with convfx (it may not exist in a source checkout).
+
+    Parameters
+    ----------
+    dataset : {"digits", "shapes"}, optional
+        ``"digits"``: gray, 10 classes; ``"shapes"``: RGB.
+    """
+    if dataset not in SHIPPED_MODELS:
+        raise ParameterError(f"dataset: invalid value {dataset!r}; expected one of {list(SHIPPED_MODELS)}")
+    return Path(__file__).resolve().parent.parent / "models" / SHIPPED_MODELS[dataset]
+
+
+def load_model(path: str | os.PathLike | None = None) -> LeNet:
+    """Read a model file, or the shipped digits model when ``path`` is None.
+
+    Raises
+    ------
+    FileError
+        If the file is missing or not a LeNet model (one line, naming the file).
+    """
+    if path is None:
+        path = shipped_model_path("digits")
+        if not path.is_file():
+            raise FileError(f"{path}: the shipped digits model is missing; train one with `convfx train -o model.npz` and pass it as MODEL")
+    return LeNet.load(path)
+
+
+def _hyper_parameters(layer) -> dict[str, tuple[int, int]]:
+    if isinstance(layer, Conv2d):
+        return {"kernel": layer.kernel_size, "stride": layer.stride, "padding": layer.padding}
+    if isinstance(layer, (MaxPool2d, AvgPool2d)):
+        return {"pool": layer.kernel_size, "stride": layer.stride}
+    return {}
+
+
+def _layer_outputs(model: LeNet, image: np.ndarray) -> list[tuple[str, object, np.ndarray]]:
+    """``(name, layer, output (1, ...))`` for every layer, as :meth:`LeNet.forward` computes them."""
+    was_training = model.training
+    model.eval()
+    try:
+        # The same normalisation and loop as LeNet.forward, keeping every layer's output.
+        out = (image.astype(model.dtype, copy=False) - model.input_mean[:, None, None]) / model.input_std[:, None, None]
+        outputs = []
+        for name, layer in model.layers.items():
+            out = layer.forward(out)
+            outputs.append((name, layer, out))
+    finally:
+        model.train(was_training)
+    return outputs
+
+
+def summarize(model: LeNet) -> list[LayerSummary]:
+    """Every layer of ``model`` with its output shape, hyper-parameters and parameter count.
+
+    Shapes are found by running a blank image through the layers, so they are what
+    the layers really produce.
+
+    Parameters
+    ----------
+    model : LeNet
+
+    Returns
+    -------
+    list of LayerSummary
+        An ``"input"`` row ``(C, 32, 32)`` and then one row per layer in order.
+
+    Examples
+    --------
+    >>> rows = summarize(LeNet(1, 10, seed=0))
+    >>> [(row.lenet_name, row.shape) for row in rows if row.lenet_name][:4]
+    [('C1', '6@28x28'), ('S2', '6@14x14'), ('C3', '16@10x10'), ('S4', '16@5x5')]
+    >>> sum(row.parameters for row in rows)
+    61706
+    """
+    blank = np.zeros((1, model.in_channels, IMAGE_SIZE, IMAGE_SIZE), dtype=model.dtype)
+    rows = [LayerSummary("input", "", "Input", (model.in_channels, IMAGE_SIZE, IMAGE_SIZE))]
+    for name, layer, out in _layer_outputs(model, blank):
+        rows.append(
+            LayerSummary(
+                name,
+                _LENET_NAMES.get(name, ""),
+                type(layer).__name__,
+                tuple(out.shape[1:]),
+                parameters=sum(int(p.value.size) for p in layer.parameters()),
+                **_hyper_parameters(layer),
+            )
+        )
+    return rows
+
+
+def total_parameters(model: LeNet) -> int:
+    """Trainable values in ``model`` (61,706 for a gray, 10-class ReLU LeNet-5)."""
+    return sum(int(p.value.size) for p in model.parameters())
+
+
+def feature_maps(model: LeNet, image: np.ndarray) -> list[FeatureMap]:
+    """What every layer of ``model`` produces for one image.
+
+    Parameters
+    ----------
+    model : LeNet
+    image : ndarray, shape (C, 32, 32)
+        Pixels in [0, 1] (the model applies its own ``input_mean``/``input_std``).
+
+    Returns
+    -------
+    list of FeatureMap
+        One per layer, in order; maps ``(D, H, W)``, vectors ``(F,)``; the last is
+        the logits ``(K,)``.
+
+    Raises
+    ------
+    ParameterError
+        If ``image`` is not ``(C, 32, 32)`` with the model's ``C``.
+    """
+    image = np.asarray(image)
+    expected = (model.in_channels, IMAGE_SIZE, IMAGE_SIZE)
+    if image.shape != expected:
+        raise ParameterError(f"image: expected shape {expected} for this model, found {image.shape}")
+    return [
+        FeatureMap(name, _LENET_NAMES.get(name, ""), type(layer).__name__, out[0].astype(np.float64))
+        for name, layer, out in _layer_outputs(model, image[None])
+    ]
+
+
+def tour(model: LeNet, image: np.ndarray, *, source: str = "") -> Tour:
+    """Run one ``(C, 32, 32)`` image through ``model``, keeping every layer's output.
+
+    See :func:`feature_maps` for the parameters; ``source`` names the image in titles.
+    """
+    maps = feature_maps(model, image)
+    probabilities = softmax(maps[-1].values[None])[0]
+    return Tour(np.asarray(image, dtype=np.float64), maps, probabilities, list(model.class_names), source)
+
+
+def _digit(spec: str) -> np.ndarray:
+    data = load_digits()
+    text = spec.partition(":")[2]
+    count = len(data.test_labels)
+    try:
+        index = int(text)
+    except ValueError:
+        index = -1
+    if not 0 <= index < count:
+        raise ParameterError(f"image: {spec!r}: expected digit:N with N in 0..{count - 1} (a test-set digit)")
+    return data.test_images[index]
+
+
+def _square_32(pixels: np.ndarray) -> np.ndarray:
+    """``(H, W, C)`` float32 in [0, 1] -> centre square, Lanczos-resized to ``(C, 32, 32)``.
+
+    The same crop and filter as :mod:`convfx.nn.data` uses for image folders, so a
+    photo reaches the network the way training images from a folder did.
+    """
+    from PIL import Image
+
+    height, width = pixels.shape[:2]
+    side = min(height, width)
+    top, left = (height - side) // 2, (width - side) // 2
+    square = pixels[top : top + side, left : left + side]
+    planes = []
+    for c in range(square.shape[2]):
+        plane = Image.fromarray(np.ascontiguousarray(square[:, :, c]), mode="F")
+        planes.append(np.asarray(plane.resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.LANCZOS)))
+    return np.clip(np.stack(planes), 0.0, 1.0)
+
+
+def load_tour_image(
+    spec: str | os.PathLike,
+    *,
+    channels: int,
+    max_pixels: int = imageio.DEFAULT_MAX_PIXELS,
+) -> np.ndarray:
+    """An image as a LeNet input: ``(channels, 32, 32)`` float32 in [0, 1].
+
+    Parameters
+    ----------
+    spec : str or path
+        An image file, or ``"digit:N"``: the N-th held-out image of the bundled
+        digits (:func:`convfx.nn.load_digits`).
+    channels : {1, 3}
+        The model's input channels: a colour photo becomes gray (luminance) for 1;
+        a gray image is repeated to RGB for 3.
+    max_pixels : int, optional
+        Decompression-bomb guard of :func:`convfx.imageio.read_image`.
+
+    Notes
+    -----
+    A photo is centre-cropped to a square and resized to 32x32.  Alpha is ignored.
+    The digits data set has light strokes on black; a photo of dark ink on white
+    paper must be inverted first to look like it.
+
+    Raises
+    ------
+    FileError
+        If the file cannot be read.
+    ParameterError
+        For a bad ``digit:N`` or ``channels``.
+    """
+    from ..effects import to_luminance
+
+    if channels not in (1, 3):
+        raise ParameterError(f"channels: expected 1 (gray) or 3 (RGB), found {channels!r}")
+    if isinstance(spec, str) and spec.startswith("digit:"):
+        image = _digit(spec)  # (1, 32, 32)
+        return np.repeat(image, channels, axis=0) if channels == 3 else image
+    picture = imageio.read_image(spec, max_pixels=max_pixels)
+    pixels = picture.pixels.astype(np.float32) / picture.max_value
+    if pixels.ndim == 3 and channels == 1:
+        pixels = to_luminance(pixels)
+    if pixels.ndim == 2:
+        pixels = np.repeat(pixels[:, :, None], channels, axis=2)
+    return _square_32(pixels).astype(np.float32)
+
+
+def tour_file(
+    model: str | os.PathLike | None,
+    image: str | os.PathLike,
+    *,
+    max_pixels: int = imageio.DEFAULT_MAX_PIXELS,
+) -> Tour:
+    """:func:`tour` of a model file (None: the shipped digits model) on an image file or ``"digit:N"``.
+
+    Raises
+    ------
+    FileError
+        Missing or unreadable model or image.
+    ParameterError
+        A bad ``digit:N``.
+    """
+    network = load_model(model)
+    pixels = load_tour_image(image, channels=network.in_channels, max_pixels=max_pixels)
+    return tour(network, pixels, source=str(image))
