@@ -47,6 +47,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import fnmatch
+import gc
 import hashlib
 import json
 import math
@@ -740,16 +741,21 @@ class _Serial:
         pass
 
 
-def _worker_main(connection: multiprocessing.connection.Connection, threads: int) -> None:
-    """Loop of one worker process: receive a task, render it, send the result back."""
+def _worker_main(connection: multiprocessing.connection.Connection, threads: int | None) -> None:
+    """Loop of one worker process: receive a task, render it, send the result back.
+
+    ``threads``: OpenCV threads to set here, in a spawned worker; ``None`` in a
+    forked one, which inherits the count set around the fork (:func:`_forking`).
+    """
     # Ctrl-C goes to the whole process group: only the parent acts on it, and
     # ends the workers.  SIGTERM from the parent ends a worker at once; the parent
     # then removes its temporary file.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    import cv2
+    if threads is not None:
+        import cv2
 
-    cv2.setNumThreads(threads)  # the pool already uses every core
+        cv2.setNumThreads(threads)
     while True:
         try:
             task = connection.recv()
@@ -763,15 +769,39 @@ def _worker_main(connection: multiprocessing.connection.Connection, threads: int
             return
 
 
+@contextlib.contextmanager
+def _forking(threads: int) -> Iterator[None]:
+    """Prepare this process to be forked into workers that use ``threads`` OpenCV threads.
+
+    cv2.setNumThreads deadlocks in a forked child once the parent has run
+    OpenCV's thread pool (tests/test_batch.py), so the count is set here, for the
+    children to inherit, and restored after.  Freezing the garbage collector's
+    objects keeps the children's collections from touching, and so copying,
+    every page they share with the parent.
+    """
+    import cv2
+
+    previous = cv2.getNumThreads()
+    cv2.setNumThreads(threads)
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        cv2.setNumThreads(previous)
+
+
 class _Worker:
     """One worker process and the task it is working on."""
 
     def __init__(self, context: Any, threads: int) -> None:
         self.connection, child = context.Pipe()
+        forked = context.get_start_method() == "fork"
         self.process = context.Process(
-            target=_worker_main, args=(child, threads), name="convfx-batch-worker", daemon=True
+            target=_worker_main, args=(child, None if forked else threads), name="convfx-batch-worker", daemon=True
         )
-        self.process.start()
+        with _forking(threads) if forked else contextlib.nullcontext():
+            self.process.start()
         child.close()
         self.task: _Task | None = None
 

@@ -2,7 +2,8 @@
 
 Everything in convfx that slides a kernel over an array comes through here: named
 filters and chains (:mod:`convfx.effects`), learned-filter effects, and the CNN's
-``Conv2d`` layer (which uses :func:`im2col` / :func:`col2im`).  This module
+``Conv2d`` and pooling layers (which use the patch matrices of
+:func:`im2col_per_image` and its siblings).  This module
 
 * validates the input and says, in one line, which parameter is wrong;
 * works out the padding geometry (``output_size`` is the single formula);
@@ -12,7 +13,7 @@ filters and chains (:mod:`convfx.effects`), learned-filter effects, and the CNN'
   ``separable``  two 1-D passes (``cv2.sepFilter2D``) for a rank-1 kernel;
   ``fft``        FFT (``scipy.fft``), the image transformed once per channel,
                  for large kernels and banks of them;
-  ``im2col``     a strided window view, one contiguous copy, one BLAS product,
+  ``im2col``     a patch matrix (one strided copy per kernel tap), one BLAS product,
                  for kernels summed over channels and banks of kernels;
   ``direct``     shift-and-add over the kernel taps: the plain reference (only
                  when asked for; it is never faster than OpenCV here).
@@ -30,8 +31,6 @@ from typing import Literal, Sequence, Union
 
 import cv2
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
-from scipy import fft as sp_fft
 
 from .errors import ParameterError, ParameterTypeError
 
@@ -669,6 +668,8 @@ def _fft_correlate(xp: np.ndarray, kernels: np.ndarray, *, per_channel: bool = F
     The transform length is at least the padded image, so the valid part is free
     of circular wrap-around.
     """
+    from scipy import fft as sp_fft  # imported here: it costs a batch worker 0.1 s at start-up
+
     height, width, channels = xp.shape
     n_filters, kh, kw, _ = kernels.shape
     shape = (sp_fft.next_fast_len(height, real=True), sp_fft.next_fast_len(width, real=True))
@@ -763,6 +764,58 @@ def _summed_im2col(x3, k4, geometry: _Geometry, boundary, cval) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- im2col
+#
+# One patch matrix, three layouts, all built by kh*kw strided copies of whole planes
+# (one per kernel tap) into a preallocated buffer, and scattered back by the same
+# kh*kw strided adds:
+#
+# * im2col, (N*H'*W', C*kh*kw): one row per output position, for one GEMM over a
+#   batch (the image path's banks of kernels);
+# * per image, (N, C*kh*kw, H'*W'): a (F, C*kh*kw) @ (C*kh*kw, H'*W') product per
+#   image lands directly in (N, F, H', W') order, with no transpose back to NCHW;
+#   and multithreaded OpenBLAS is pathologically slow on the tall, thin GEMM
+#   (50176 x 25 @ 25 x 6 for LeNet's conv1) that one matrix for the batch needs;
+# * batch last, (C*kh*kw, H'*W'*N) from a (C, H, W, N) batch: every tap copy and
+#   every scatter-add runs over contiguous stretches of W'*N values instead of rows
+#   of W', which makes the input gradient of LeNet's conv2 4x faster.
+
+
+def _taps(
+    height: int, width: int, kernel_size: tuple[int, int], stride: IntPair, dilation: IntPair, *, axes: tuple[int, int]
+) -> tuple[int, int, list[tuple[int, int, slice, slice]]]:
+    """``(H', W', [(m, q, rows, columns), ...])``: the input slices that tap (m, q) reads."""
+    kh, kw = kernel_size
+    sh, sw = _int_pair(stride, "stride", minimum=1)
+    dh, dw = _int_pair(dilation, "dilation", minimum=1)
+    oh = _axis_output(height, kh, sh, 0, dh, axis=f"axis {axes[0]} (height)")
+    ow = _axis_output(width, kw, sw, 0, dw, axis=f"axis {axes[1]} (width)")
+    taps = [
+        (m, q, slice(m * dh, m * dh + (oh - 1) * sh + 1, sh), slice(q * dw, q * dw + (ow - 1) * sw + 1, sw))
+        for m in range(kh)
+        for q in range(kw)
+    ]
+    return oh, ow, taps
+
+
+def _gather(x: np.ndarray, kernel_size, stride, dilation, *, lead: int) -> np.ndarray:
+    """Patches of ``x``, whose spatial axes are ``lead, lead+1``, shaped
+    ``x.shape[:lead] + (kh, kw, H', W') + x.shape[lead+2:]``."""
+    oh, ow, taps = _taps(x.shape[lead], x.shape[lead + 1], kernel_size, stride, dilation, axes=(lead, lead + 1))
+    cols = np.empty(x.shape[:lead] + tuple(kernel_size) + (oh, ow) + x.shape[lead + 2 :], dtype=x.dtype)
+    before = (slice(None),) * lead
+    for m, q, rows, columns in taps:
+        cols[before + (m, q)] = x[before + (rows, columns)]
+    return cols
+
+
+def _scatter(patches: np.ndarray, x_shape, kernel_size, stride, dilation, *, lead: int) -> np.ndarray:
+    """Adjoint of :func:`_gather`: add every patch element back where it came from."""
+    _, _, taps = _taps(x_shape[lead], x_shape[lead + 1], kernel_size, stride, dilation, axes=(lead, lead + 1))
+    out = np.zeros(x_shape, dtype=patches.dtype)
+    before = (slice(None),) * lead
+    for m, q, rows, columns in taps:
+        out[before + (rows, columns)] += patches[before + (m, q)]
+    return out
 
 
 def im2col(
@@ -790,18 +843,9 @@ def im2col(
         ``im2col(x, ...) @ w.reshape(F, -1).T`` is the correlation with weights ``w``
         of shape ``(F, C, kh, kw)`` (PyTorch's layout), rows in ``(N, H', W')`` order.
     """
-    kh, kw = kernel_size
-    sh, sw = _int_pair(stride, "stride", minimum=1)
-    dh, dw = _int_pair(dilation, "dilation", minimum=1)
-    n, c, height, width = x.shape
-    oh = _axis_output(height, kh, sh, 0, dh, axis="axis 2 (height)")
-    ow = _axis_output(width, kw, sw, 0, dw, axis="axis 3 (width)")
-    windows = sliding_window_view(x, ((kh - 1) * dh + 1, (kw - 1) * dw + 1), axis=(2, 3))
-    # (N, C, oh, ow, kh, kw) strided view -> (N, oh, ow, C, kh, kw), copied once.
-    windows = windows[:, :, : (oh - 1) * sh + 1 : sh, : (ow - 1) * sw + 1 : sw, ::dh, ::dw]
-    cols = np.empty((n, oh, ow, c, kh, kw), dtype=x.dtype)
-    np.copyto(cols, windows.transpose(0, 2, 3, 1, 4, 5))
-    return cols.reshape(n * oh * ow, c * kh * kw)
+    n, c = x.shape[:2]
+    cols = _gather(x, kernel_size, stride, dilation, lead=2)  # (N, C, kh, kw, H', W')
+    return np.ascontiguousarray(cols.transpose(0, 4, 5, 1, 2, 3)).reshape(-1, c * kernel_size[0] * kernel_size[1])
 
 
 def col2im(
@@ -830,45 +874,9 @@ def col2im(
         so ``sum(col2im(g) * x) == sum(g * im2col(x))`` for all ``g`` and ``x``.
     """
     n, c, height, width = x_shape
-    oh, ow, taps = _taps(height, width, kernel_size, stride, dilation, axes=(2, 3))
-    patches = cols.reshape(n, oh, ow, c, *kernel_size).transpose(0, 3, 4, 5, 1, 2)  # (N, C, kh, kw, oh, ow)
-    out = np.zeros(x_shape, dtype=cols.dtype)
-    # One strided add per kernel tap: kh*kw vectorised adds, no Python loop over pixels.
-    for m, q, rows, columns in taps:
-        out[:, :, rows, columns] += patches[:, :, m, q]
-    return out
-
-
-# ------------------------------------------------------------ patch layouts for the CNN
-#
-# The CNN layers (convfx.nn) use two more layouts of the same patch matrix, both
-# built by kh*kw strided copies of whole planes (the taps) into a preallocated
-# buffer:
-#
-# * per image, (N, C*kh*kw, H'*W') -- a (F, C*kh*kw) @ (C*kh*kw, H'*W') product per
-#   image lands directly in (N, F, H', W') order, with no transpose back to NCHW;
-#   and multithreaded OpenBLAS is pathologically slow on the tall, thin GEMM
-#   (50176 x 25 @ 25 x 6 for LeNet's conv1) that im2col's single matrix needs.
-# * batch last, (C*kh*kw, H'*W'*N) from a (C, H, W, N) batch -- every tap copy and
-#   every scatter-add runs over contiguous stretches of W'*N values instead of rows
-#   of W', which makes col2im 4x faster for LeNet's conv2 input gradient.
-
-
-def _taps(
-    height: int, width: int, kernel_size: tuple[int, int], stride: IntPair, dilation: IntPair, *, axes: tuple[int, int]
-) -> tuple[int, int, list[tuple[int, int, slice, slice]]]:
-    """``(H', W', [(m, q, rows, columns), ...])``: the input slices that tap (m, q) reads."""
-    kh, kw = kernel_size
-    sh, sw = _int_pair(stride, "stride", minimum=1)
-    dh, dw = _int_pair(dilation, "dilation", minimum=1)
-    oh = _axis_output(height, kh, sh, 0, dh, axis=f"axis {axes[0]} (height)")
-    ow = _axis_output(width, kw, sw, 0, dw, axis=f"axis {axes[1]} (width)")
-    taps = [
-        (m, q, slice(m * dh, m * dh + (oh - 1) * sh + 1, sh), slice(q * dw, q * dw + (ow - 1) * sw + 1, sw))
-        for m in range(kh)
-        for q in range(kw)
-    ]
-    return oh, ow, taps
+    oh, ow, _ = _taps(height, width, kernel_size, stride, dilation, axes=(2, 3))
+    patches = cols.reshape(n, oh, ow, c, *kernel_size).transpose(0, 3, 4, 5, 1, 2)  # (N, C, kh, kw, H', W')
+    return _scatter(patches, x_shape, kernel_size, stride, dilation, lead=2)
 
 
 def im2col_per_image(
@@ -892,18 +900,14 @@ def im2col_per_image(
     Returns
     -------
     ndarray, shape (N, C * kh * kw, H' * W')
-        C-contiguous, same dtype as ``x``; rows in ``(C, kh, kw)`` order and columns
-        in ``(H', W')`` order, so that ``w.reshape(F, -1) @ im2col_per_image(x, ...)``
-        is the correlation with weights ``w`` of shape ``(F, C, kh, kw)``, already in
-        ``(N, F, H' * W')`` order.  The same numbers as :func:`im2col`:
-        ``im2col_per_image(x, k)[n].T`` is image ``n``'s block of rows of ``im2col(x, k)``.
+        C-contiguous; rows in ``(C, kh, kw)`` order and columns in ``(H', W')``
+        order, so that ``w.reshape(F, -1) @ im2col_per_image(x, ...)`` is the
+        correlation with weights ``w`` of shape ``(F, C, kh, kw)``, already in
+        ``(N, F, H' * W')`` order.  ``im2col_per_image(x, k)[n].T`` is image ``n``'s
+        block of rows of ``im2col(x, k)``.
     """
-    n, c, height, width = x.shape
-    oh, ow, taps = _taps(height, width, kernel_size, stride, dilation, axes=(2, 3))
-    cols = np.empty((n, c, *kernel_size, oh, ow), dtype=x.dtype)
-    for m, q, rows, columns in taps:
-        cols[:, :, m, q] = x[:, :, rows, columns]
-    return cols.reshape(n, -1, oh * ow)
+    cols = _gather(x, kernel_size, stride, dilation, lead=2)  # (N, C, kh, kw, H', W')
+    return cols.reshape(x.shape[0], -1, cols.shape[-2] * cols.shape[-1])
 
 
 def col2im_per_image(
@@ -914,30 +918,11 @@ def col2im_per_image(
     stride: IntPair = 1,
     dilation: IntPair = 1,
 ) -> np.ndarray:
-    """Adjoint of :func:`im2col_per_image`: scatter-add patches back into images.
-
-    Parameters
-    ----------
-    cols : ndarray, shape (N, C * kh * kw, H' * W')
-        Gradients with respect to the per-image patch matrices.
-    x_shape : (N, C, H, W)
-        Shape of the padded input that :func:`im2col_per_image` was given.
-    kernel_size, stride, dilation
-        As given to :func:`im2col_per_image`.
-
-    Returns
-    -------
-    ndarray, shape (N, C, H, W)
-        Overlapping patch elements summed, so that
-        ``sum(col2im_per_image(g) * x) == sum(g * im2col_per_image(x))``.
-    """
+    """Adjoint of :func:`im2col_per_image`: ``cols`` (N, C*kh*kw, H'*W') -> (N, C, H, W)."""
     n, c, height, width = x_shape
-    oh, ow, taps = _taps(height, width, kernel_size, stride, dilation, axes=(2, 3))
+    oh, ow, _ = _taps(height, width, kernel_size, stride, dilation, axes=(2, 3))
     patches = cols.reshape(n, c, *kernel_size, oh, ow)
-    out = np.zeros(x_shape, dtype=cols.dtype)
-    for m, q, rows, columns in taps:
-        out[:, :, rows, columns] += patches[:, :, m, q]
-    return out
+    return _scatter(patches, x_shape, kernel_size, stride, dilation, lead=2)
 
 
 def im2col_batch_last(
@@ -965,12 +950,8 @@ def im2col_batch_last(
         so that ``w.reshape(F, -1) @ im2col_batch_last(x, ...)`` is the correlation
         with weights ``w`` of shape ``(F, C, kh, kw)``, laid out ``(F, H', W', N)``.
     """
-    c, height, width, n = x.shape
-    oh, ow, taps = _taps(height, width, kernel_size, stride, dilation, axes=(1, 2))
-    cols = np.empty((c, *kernel_size, oh, ow, n), dtype=x.dtype)
-    for m, q, rows, columns in taps:
-        cols[:, m, q] = x[:, rows, columns]
-    return cols.reshape(-1, oh * ow * n)
+    cols = _gather(x, kernel_size, stride, dilation, lead=1)  # (C, kh, kw, H', W', N)
+    return cols.reshape(-1, cols.shape[-3] * cols.shape[-2] * cols.shape[-1])
 
 
 def col2im_batch_last(
@@ -981,26 +962,8 @@ def col2im_batch_last(
     stride: IntPair = 1,
     dilation: IntPair = 1,
 ) -> np.ndarray:
-    """Adjoint of :func:`im2col_batch_last`: scatter-add patches back, batch innermost.
-
-    Parameters
-    ----------
-    cols : ndarray, shape (C * kh * kw, H' * W' * N)
-    x_shape : (C, H, W, N)
-        Shape of the padded input that :func:`im2col_batch_last` was given.
-    kernel_size, stride, dilation
-        As given to :func:`im2col_batch_last`.
-
-    Returns
-    -------
-    ndarray, shape (C, H, W, N)
-        Overlapping patch elements summed, so that
-        ``sum(col2im_batch_last(g) * x) == sum(g * im2col_batch_last(x))``.
-    """
+    """Adjoint of :func:`im2col_batch_last`: ``cols`` (C*kh*kw, H'*W'*N) -> (C, H, W, N)."""
     c, height, width, n = x_shape
-    oh, ow, taps = _taps(height, width, kernel_size, stride, dilation, axes=(1, 2))
+    oh, ow, _ = _taps(height, width, kernel_size, stride, dilation, axes=(1, 2))
     patches = cols.reshape(c, *kernel_size, oh, ow, n)
-    out = np.zeros(x_shape, dtype=cols.dtype)
-    for m, q, rows, columns in taps:
-        out[:, rows, columns] += patches[:, m, q]
-    return out
+    return _scatter(patches, x_shape, kernel_size, stride, dilation, lead=1)

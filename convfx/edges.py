@@ -31,7 +31,6 @@ from functools import cached_property
 from typing import Any
 
 import numpy as np
-from scipy import ndimage
 
 from . import banks, effects
 from .banks import Filter, Kernel
@@ -485,6 +484,8 @@ def _non_maximum_suppression(
 
 def _hysteresis(candidates: np.ndarray, strong: np.ndarray) -> np.ndarray:
     """Candidates in an 8-connected component that holds a strong pixel."""
+    from scipy import ndimage  # imported here: `import convfx` stays quick for batch workers
+
     labels, count = ndimage.label(candidates, structure=np.ones((3, 3), dtype=bool))
     keep = np.zeros(count + 1, dtype=bool)
     keep[labels[strong]] = True

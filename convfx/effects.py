@@ -36,11 +36,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping, Union
 
+import cv2
 import numpy as np
 
 from . import banks, imageio
 from .banks import OUTPUT_RANGES, Filter, Kernel, KernelFileError, UnknownFilterError
-from .conv import BOUNDARIES, correlate
+from .conv import BOUNDARIES, compute_dtype, correlate
 from .errors import ParameterError, ParameterTypeError
 
 __all__ = [
@@ -595,9 +596,15 @@ def _with_keyword_parameters(effect: Effect, parameters: Mapping[str, Any]) -> E
 
 
 def _apply_filter(image: np.ndarray, filter: Filter, boundary: str) -> np.ndarray:
+    # Convert once (uint8 -> float32), not once per kernel of a combined filter.
+    image = np.asarray(image, dtype=compute_dtype(image.dtype))
     responses = [correlate(image, kernel.weights, boundary=boundary) for kernel in filter.kernels]
     if filter.combine is None:
         return responses[0]
+    if filter.combine == "magnitude" and len(responses) == 2 and (responses[0].ndim == 2 or responses[0].shape[-1] <= 4):
+        # sqrt(gx^2 + gy^2) in one OpenCV pass, 5-10x faster than three numpy passes
+        # (it may differ from them in the last bit of float32).
+        return cv2.magnitude(responses[0], responses[1])
     if filter.combine == "magnitude":
         total = responses[0] * responses[0]
         for response in responses[1:]:
@@ -676,6 +683,23 @@ def map_range(
     response = np.asarray(response)
     if output_range == "binary":
         return np.where(response > 0, np.iinfo(dtype).max, 0).astype(dtype)
+    if (
+        output_range == "abs"
+        and dtype == np.uint8
+        and response.dtype == np.float32
+        and (source_max is None or source_max == top)
+        and (response.ndim == 2 or response.shape[-1] <= 4)
+    ):
+        # OpenCV's convertScaleAbs is exactly |r| rounded half to even and saturated,
+        # 10x faster than the passes below (the common case: an edge map of a photo);
+        # only values beyond int32 and +-inf differ (its rounding overflows to 0),
+        # so those are saturated here as below.
+        pixels = cv2.convertScaleAbs(response)
+        pixels = pixels if pixels.shape == response.shape else pixels.reshape(response.shape)
+        huge = np.abs(response) >= 2.0**31  # False for NaN, which both paths make 0
+        if huge.any():
+            pixels[huge] = 255
+        return pixels
     # One working copy, changed in place: a 64-megapixel RGB response is 768 MB in
     # float32, so no float64 copies (float32 holds every 16-bit level exactly).
     values = response.astype(np.float32 if response.dtype == np.float32 else np.float64, copy=True)

@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import tracemalloc
 from pathlib import Path
@@ -316,6 +317,19 @@ def test_process_pool_and_serial_runs_write_the_same_bytes(tmp_path):
     batch.run_batch("emboss", [photos], tmp_path / "serial", workers=1)
     batch.run_batch("emboss", [photos], tmp_path / "pool", workers=3)
     assert outputs(tmp_path / "serial") == outputs(tmp_path / "pool")
+
+
+def test_workers_start_after_this_process_has_used_opencvs_thread_pool(tmp_path):
+    # cv2.setNumThreads in a forked child deadlocks once the parent's OpenCV thread
+    # pool has run (a library user filtering before a batch run; large images only).
+    effects.apply(np.zeros((1080, 1920, 3), np.uint8), "sobel")
+    photos = make_tree(tmp_path)
+    result: list = []
+    runner = threading.Thread(target=lambda: result.append(batch.run_batch("sobel", [photos], tmp_path / "out", workers=2)), daemon=True)
+    runner.start()
+    runner.join(timeout=30)
+    assert not runner.is_alive(), "the workers hung"
+    assert len(result[0].done) == 5
 
 
 @pytest.mark.skipif(multiprocessing.get_start_method() != "fork", reason="the patched function reaches the workers by fork")

@@ -12,6 +12,7 @@ from PIL import Image
 
 import convfx
 from convfx import effects, imageio
+from convfx.effects import map_range
 from convfx.banks import KernelFileError, UnknownFilterError
 from convfx.effects import map_range, parse_effect, render_file
 
@@ -286,3 +287,16 @@ def test_bad_array_effects(gray_image):
         convfx.apply(gray_image, np.array([[np.nan]]))
     with pytest.raises(KernelFileError, match="2-D"):
         convfx.apply(gray_image, np.ones(3))
+
+
+@pytest.mark.parametrize("shape", [(7, 9), (7, 9, 1), (7, 9, 3), (7, 9, 4), (7, 9, 6)])
+def test_map_range_abs_fast_path_equals_the_general_path(shape):
+    """float32 -> uint8 'abs' goes through OpenCV; float64 takes the numpy passes."""
+    rng = np.random.default_rng(5)
+    response = (rng.standard_normal(shape) * 200).astype(np.float32)
+    flat = response.reshape(-1)
+    flat[:12] = [0.5, 1.5, 2.5, -2.5, 254.5, 255.5, -300, np.inf, -np.inf, np.nan, 1e30, -0.5]
+    fast = map_range(response, "abs")
+    general = map_range(response.astype(np.float64), "abs")
+    assert fast.dtype == np.uint8 and fast.shape == response.shape
+    np.testing.assert_array_equal(fast, general)

@@ -15,7 +15,7 @@ import typer
 
 from .. import batch, imageio
 from .app import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, app, console, err_console, reporting_errors
-from .image_commands import _EFFECT_HELP, Boundary, OutputRange
+from .image_commands import _EFFECT_HELP, Boundary, BoundaryOption, GrayOption, MaxPixelsOption, RangeOption
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -140,27 +140,10 @@ def batch_command(
             "in strips, with the same result.",
         ),
     ] = "512MB",
-    boundary: Annotated[
-        Boundary,
-        typer.Option(help="How pixels beyond the border are made; 'reflect' mirrors without repeating the edge."),
-    ] = Boundary("reflect"),
-    output_range: Annotated[
-        Optional[OutputRange],
-        typer.Option(
-            "--range",
-            help="Float response -> pixels: abs (|r|), clip (r in 0..max), signed (0 is mid-grey), "
-            "normalize (min..max). Default: the filter's own.",
-            show_default=False,
-        ),
-    ] = None,
-    gray: Annotated[
-        Optional[bool],
-        typer.Option("--gray/--color", help="Filter the luminance only, or every colour channel. Default: the filter's own."),
-    ] = None,
-    max_pixels: Annotated[
-        int,
-        typer.Option(min=1, help="Refuse larger images before decoding them (decompression-bomb guard)."),
-    ] = imageio.DEFAULT_MAX_PIXELS,
+    boundary: BoundaryOption = Boundary("reflect"),
+    output_range: RangeOption = None,
+    gray: GrayOption = None,
+    max_pixels: MaxPixelsOption = imageio.DEFAULT_MAX_PIXELS,
 ) -> None:
     """Apply an effect to every image in files and folders, in parallel, resumably.
 

@@ -29,6 +29,30 @@ _EFFECT_HELP = (
 )
 
 
+# The effect options, shared with `convfx batch` so that both read the same.
+BoundaryOption = Annotated[
+    Boundary,
+    typer.Option(help="How pixels beyond the border are made; 'reflect' mirrors without repeating the edge."),
+]
+RangeOption = Annotated[
+    Optional[OutputRange],
+    typer.Option(
+        "--range",
+        help="Float response -> pixels: abs (|r|), clip (r in 0..max), signed (0 is mid-grey), "
+        "normalize (min..max), binary (r > 0 is white, 8-bit). Default: the filter's own.",
+        show_default=False,
+    ),
+]
+GrayOption = Annotated[
+    Optional[bool],
+    typer.Option("--gray/--color", help="Filter the luminance only, or every colour channel. Default: the filter's own."),
+]
+MaxPixelsOption = Annotated[
+    int,
+    typer.Option(min=1, help="Refuse larger images before decoding them (decompression-bomb guard)."),
+]
+
+
 @app.command("apply")
 def apply_command(
     effect: Annotated[str, typer.Argument(metavar="EFFECT", help=_EFFECT_HELP, show_default=False)],
@@ -45,28 +69,11 @@ def apply_command(
             show_default=False,
         ),
     ] = None,
-    boundary: Annotated[
-        Boundary,
-        typer.Option(help="How pixels beyond the border are made; 'reflect' mirrors without repeating the edge."),
-    ] = Boundary("reflect"),
-    output_range: Annotated[
-        Optional[OutputRange],
-        typer.Option(
-            "--range",
-            help="Float response -> pixels: abs (|r|), clip (r in 0..max), signed (0 is mid-grey), "
-            "normalize (min..max), binary (r > 0 is white, 8-bit). Default: the filter's own.",
-            show_default=False,
-        ),
-    ] = None,
-    gray: Annotated[
-        Optional[bool],
-        typer.Option("--gray/--color", help="Filter the luminance only, or every colour channel. Default: the filter's own."),
-    ] = None,
+    boundary: BoundaryOption = Boundary("reflect"),
+    output_range: RangeOption = None,
+    gray: GrayOption = None,
     force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite OUTPUT if it exists (never the input).")] = False,
-    max_pixels: Annotated[
-        int,
-        typer.Option(min=1, help="Refuse larger images before decoding them (decompression-bomb guard)."),
-    ] = imageio.DEFAULT_MAX_PIXELS,
+    max_pixels: MaxPixelsOption = imageio.DEFAULT_MAX_PIXELS,
 ) -> None:
     """Apply a named filter, a chain or your own kernel to an image.
 

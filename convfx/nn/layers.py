@@ -25,7 +25,6 @@ from __future__ import annotations
 from typing import Iterator, Literal, NamedTuple, Sequence, Union
 
 import numpy as np
-from scipy.special import expit
 
 from ..conv import _int_pair, _positive_int, col2im_batch_last, col2im_per_image, im2col_per_image, output_size
 from ..errors import ParameterError, ParameterTypeError
@@ -374,6 +373,8 @@ class Sigmoid(Layer):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """``x`` of any shape -> same shape, in (0, 1)."""
+        from scipy.special import expit  # stable 1 / (1 + exp(-x)); imported on first use
+
         out = expit(x)
         self.cache = out
         return out
