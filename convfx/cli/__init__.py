@@ -16,17 +16,17 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
 
 from . import batch_commands, compare_commands, explain_commands, image_commands, nn_commands  # noqa: F401  (register commands)
 from . import inspect_commands  # noqa: F401  (summary, tour)
 from .app import EXIT_INTERRUPTED, app, err_console
 
-try:  # recent typer runs on its own bundled copy of click, whose exceptions are not click's
-    from typer._click.exceptions import ClickException as _TyperClickException
-except ImportError:  # pragma: no cover - older typer uses click itself
-    _TyperClickException = click.exceptions.ClickException
+try:  # recent typer runs on its own bundled copy of click (and click is not installed)
+    from typer._click.exceptions import ClickException
+except ImportError:  # pragma: no cover - older typer depends on click itself
+    from click.exceptions import ClickException
+
 
 __all__ = ["app", "main"]
 
@@ -35,12 +35,12 @@ def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the app, map Ctrl-C to exit code 130."""
     try:
         result = app(args=argv, prog_name="convfx", standalone_mode=False)
-    except (KeyboardInterrupt, click.exceptions.Abort, typer.Abort):
+    except (KeyboardInterrupt, typer.Abort):
         err_console.print("convfx: interrupted", markup=False)
         sys.exit(EXIT_INTERRUPTED)
-    except (click.exceptions.ClickException, _TyperClickException) as error:
+    except ClickException as error:  # usage errors typer reports itself: exit 2
         error.show()
         sys.exit(error.exit_code)
-    except (click.exceptions.Exit, typer.Exit) as error:
+    except typer.Exit as error:
         sys.exit(error.exit_code)
     sys.exit(result if isinstance(result, int) else 0)

@@ -1,0 +1,59 @@
+"""convfx imports only what pyproject.toml declares.
+
+A module that is installed here only as some other package's dependency (click
+comes with dask; torch with nobody) would work in the test environment and fail for
+a user who ran the Quick start's plain `pip install .`.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "convfx"
+
+# import name -> declared in pyproject.toml (runtime dependencies, or the dask extra)
+DECLARED = {
+    "numpy", "scipy", "skimage", "cv2", "typer", "rich", "PIL", "matplotlib", "sklearn",
+    "safetensors", "threadpoolctl", "tomli",
+    "dask", "distributed",  # the optional [dask] extra, imported only when asked for
+}
+
+
+def imported_top_level_names(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_every_import_is_stdlib_convfx_or_declared():
+    undeclared = {}
+    for path in PACKAGE.rglob("*.py"):
+        for name in imported_top_level_names(path) - set(sys.stdlib_module_names) - DECLARED - {"convfx"}:
+            undeclared.setdefault(name, []).append(str(path.relative_to(PACKAGE.parent)))
+    # click is allowed only as the fallback for typer versions that depend on it.
+    if undeclared.get("click") == ["convfx/cli/__init__.py"]:
+        del undeclared["click"]
+    assert not undeclared, f"imports not declared in pyproject.toml: {undeclared}"
+
+
+def run_without_click(*arguments: str) -> subprocess.CompletedProcess:
+    # typer >= 0.2x bundles its own click; `click` itself is not a dependency.
+    code = "import sys; sys.modules['click'] = None; from convfx.cli import main; main(sys.argv[1:])"
+    return subprocess.run([sys.executable, "-c", code, *arguments], capture_output=True, text=True, timeout=120)
+
+
+def test_command_line_runs_without_click_installed(tmp_path):
+    done = run_without_click("--help")
+    assert done.returncode == 0, done.stderr
+    assert "apply" in done.stdout
+    missing = run_without_click("apply", "sobel", str(tmp_path / "none.jpg"))
+    assert missing.returncode == 1 and missing.stderr.count("\n") == 1 and "no such file" in missing.stderr
+    usage = run_without_click("apply", "sobel")
+    assert usage.returncode == 2 and "Traceback" not in usage.stderr
