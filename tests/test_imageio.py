@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -291,3 +292,28 @@ def test_encode_image_gives_readable_bytes(photo):
 def test_picture_max_value():
     assert Picture(np.zeros((2, 2), np.uint8)).max_value == 255
     assert Picture(np.zeros((2, 2), np.uint16)).max_value == 65535
+
+
+def test_jpeg_fast_path_decodes_the_same_pixels_as_pillow(tmp_path):
+    """Complete gray/RGB JPEGs are decoded by OpenCV; the pixels must be Pillow's."""
+    from convfx.imageio import _decode_jpeg_with_opencv
+
+    rng = np.random.default_rng(3)
+    rgb = rng.integers(0, 256, (37, 53, 3), dtype=np.uint8)
+    gray = rng.integers(0, 256, (41, 29), dtype=np.uint8)
+    cases = [Path(p) for p in sorted((Path(__file__).resolve().parent.parent / "samples").glob("*.jpg"))]
+    for name, array, options in [("rgb.jpg", rgb, {}), ("gray.jpg", gray, {}), ("prog.jpg", rgb, {"progressive": True})]:
+        Image.fromarray(array).save(tmp_path / name, quality=80, **options)
+        cases.append(tmp_path / name)
+    for path in cases:
+        with Image.open(path) as image:
+            expected = np.asarray(image)
+            fast = _decode_jpeg_with_opencv(image, path)
+        assert fast is not None, path
+        np.testing.assert_array_equal(fast, expected, err_msg=str(path))
+        np.testing.assert_array_equal(imageio.read_image(path).pixels, expected)
+    # A truncated JPEG does not end with the end-of-image marker: Pillow handles it.
+    data = (tmp_path / "rgb.jpg").read_bytes()
+    (tmp_path / "cut.jpg").write_bytes(data[: len(data) // 2])
+    with Image.open(tmp_path / "cut.jpg") as image:
+        assert _decode_jpeg_with_opencv(image, tmp_path / "cut.jpg") is None
