@@ -52,6 +52,7 @@ import numpy as np
 from . import banks, imageio
 from .conv import correlate
 from .errors import FileError, ParameterError
+from .models import SHIPPED_MODELS, shipped_model  # re-exported: the registry lives with the weights
 
 if TYPE_CHECKING:  # imported lazily at run time: effects imports this module, and nn is heavy
     from .effects import Detector
@@ -108,10 +109,6 @@ _SHAPE_KEEPING = ("identity", "rot180", "flip_lr", "flip_ud")
 STANDARD_SMOOTHING = np.array([1.0, 4.0, 6.0, 4.0, 1.0])
 STANDARD_DERIVATIVE = np.array([-1.0, -2.0, 0.0, 2.0, 1.0])
 
-_MODELS = Path(__file__).resolve().parent / "models"
-#: The models shipped with convfx, by the short name that ``learned:`` and
-#: ``convfx compare`` accept in place of a path.
-SHIPPED_MODELS = {"digits": _MODELS / "lenet_digits.npz", "shapes": _MODELS / "lenet_shapes.npz"}
 
 ClassicsLike = Union[Mapping[str, np.ndarray], Literal["all", "standard"], None]
 
@@ -548,13 +545,6 @@ class ConvWeights:
         if init:
             return str(init)
         return "he" if self.model.activation in ("relu", "prelu") else "glorot"
-
-
-def shipped_model(name: str = "digits") -> Path:
-    """The path of a shipped model: ``"digits"`` (gray) or ``"shapes"`` (RGB)."""
-    if name not in SHIPPED_MODELS:
-        raise ParameterError(f"model: invalid value {name!r}; expected one of {list(SHIPPED_MODELS)} or a file")
-    return SHIPPED_MODELS[name]
 
 
 def resolve_model(model: str | os.PathLike | None) -> Path:

@@ -26,7 +26,7 @@ from matplotlib.colors import hsv_to_rgb
 from matplotlib.figure import Figure
 from PIL import Image
 
-from . import compare, edges, effects, imageio
+from . import compare, edges, effects, imageio, models
 from .conv import BOUNDARIES
 from .errors import ParameterError
 from . import explain as explain_steps  # issue 7: sliding-window animations
@@ -1033,7 +1033,7 @@ def write_network_figures(out: str | os.PathLike, *, image: str = "digit:1") -> 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written = [save_explanation(explain_steps.explain_conv(size=7, kernel=3, stride=2, padding=1), out / "explain_conv.gif", overwrite=True)]
-    model_path = nn_inspect.shipped_model_path("digits")
+    model_path = models.shipped_model("digits")
     if model_path.is_file():
         model = nn_inspect.load_model(model_path)
         picture = nn_inspect.load_tour_image(image, channels=model.in_channels)

@@ -119,7 +119,7 @@ def test_tour_images_are_resized_and_converted_to_the_models_channels(tmp_path):
 
 
 def test_missing_shipped_model_is_one_line(monkeypatch, tmp_path):
-    monkeypatch.setattr(nn_inspect, "shipped_model_path", lambda dataset="digits": tmp_path / "none.npz")
+    monkeypatch.setattr(nn_inspect, "shipped_model", lambda name="digits": tmp_path / "none.npz")
     with pytest.raises(FileError) as info:
         nn_inspect.load_model(None)
     assert "shipped digits model is missing" in str(info.value) and "\n" not in str(info.value)

@@ -15,6 +15,7 @@ from rich import box
 from rich.table import Table
 
 from .. import imageio
+from ..models import shipped_model
 from ..nn import inspect as nn_inspect
 from .app import app, console, reporting_errors
 
@@ -48,7 +49,7 @@ def summary_command(
         model = nn_inspect.load_model(model_path)
         rows = nn_inspect.summarize(model)
         total = nn_inspect.total_parameters(model)
-    source = model_path if model_path is not None else nn_inspect.shipped_model_path("digits")
+    source = model_path if model_path is not None else shipped_model("digits")
     # No vertical rules: the table fits an 80-column terminal without truncating shapes.
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for name, justify in (

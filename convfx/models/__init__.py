@@ -1,6 +1,29 @@
 """The LeNet-5 models shipped with convfx, and (``python -m convfx.models``) the
 script that retrains them with the project's own ``convfx train``.
 
-Only data lives here; loading goes through :meth:`convfx.nn.LeNet.load` and
-:func:`convfx.compare.shipped_model`.
+Only data and its names live here; loading goes through
+:meth:`convfx.nn.LeNet.load`.  Importing this package must stay free of numpy
+and the network code.
 """
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import ParameterError
+
+__all__ = ["DIRECTORY", "SHIPPED_MODELS", "shipped_model"]
+
+DIRECTORY = Path(__file__).resolve().parent
+
+#: The models shipped with convfx, by the short name that ``learned:``,
+#: ``convfx compare``, ``summary`` and ``tour`` accept in place of a path:
+#: ``"digits"`` (gray, 10 classes) and ``"shapes"`` (RGB, 8 classes).
+SHIPPED_MODELS = {"digits": DIRECTORY / "lenet_digits.npz", "shapes": DIRECTORY / "lenet_shapes.npz"}
+
+
+def shipped_model(name: str = "digits") -> Path:
+    """The path of a shipped model (it may be missing from a source checkout)."""
+    if name not in SHIPPED_MODELS:
+        raise ParameterError(f"model: invalid value {name!r}; expected one of {list(SHIPPED_MODELS)} or a file")
+    return SHIPPED_MODELS[name]

@@ -24,10 +24,10 @@ from pathlib import Path
 import numpy as np
 
 from convfx import compare
+from convfx.models import DIRECTORY
 from convfx.nn import LeNet
 
-MODELS_DIR = Path(__file__).resolve().parent
-ROOT = MODELS_DIR.parent.parent
+ROOT = DIRECTORY.parent.parent
 RECORDED_STEPS = 20
 
 #: ``convfx train`` options of each shipped model, spelled out in full so that a
@@ -54,7 +54,7 @@ _CONFIG_FIELDS = (
 
 def ship(name: str) -> dict:
     """Train model ``name`` with ``convfx train`` and write its ``.npz`` and ``.json``."""
-    path = MODELS_DIR / f"lenet_{name}.npz"
+    path = DIRECTORY / f"lenet_{name}.npz"
     arguments = [*MODELS[name], "-o", str(path.relative_to(ROOT)), "--force"]
     subprocess.run([sys.executable, "-m", "convfx", "train", *arguments], cwd=ROOT, check=True)
     model = LeNet.load(path)

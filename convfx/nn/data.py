@@ -58,6 +58,7 @@ __all__ = [
     "load_folder",
     "load_idx_folder",
     "read_idx",
+    "square_resize",
     "stratified_split",
 ]
 
@@ -380,13 +381,7 @@ def _is_image(path: Path) -> bool:
 
 
 def _read_images(paths: Sequence[Path]) -> np.ndarray:
-    """``(N, C, 32, 32)`` float32 in [0, 1]: C = 1 if every image is gray, else 3.
-
-    Each image is centre-cropped to a square and resized with a Lanczos filter
-    (computed in float, so 16-bit files keep their precision).
-    """
-    from PIL import Image
-
+    """``(N, C, 32, 32)`` float32 in [0, 1]: C = 1 if every image is gray, else 3."""
     pictures = [imageio.read_image(path) for path in paths]
     gray = all(picture.pixels.ndim == 2 for picture in pictures)
     out = np.empty((len(paths), 1 if gray else 3, IMAGE_SIZE, IMAGE_SIZE), dtype=np.float32)
@@ -394,14 +389,29 @@ def _read_images(paths: Sequence[Path]) -> np.ndarray:
         pixels = picture.pixels.astype(np.float32) / picture.max_value
         if pixels.ndim == 2:
             pixels = pixels[:, :, None] if gray else np.repeat(pixels[:, :, None], 3, axis=2)
-        height, width = pixels.shape[:2]
-        side = min(height, width)
-        top, left = (height - side) // 2, (width - side) // 2
-        square = pixels[top : top + side, left : left + side]
-        for c in range(square.shape[2]):
-            plane = Image.fromarray(np.ascontiguousarray(square[:, :, c]), mode="F")
-            out[i, c] = np.asarray(plane.resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.LANCZOS))
-    return np.clip(out, 0.0, 1.0)
+        out[i] = square_resize(pixels)
+    return out
+
+
+def square_resize(pixels: np.ndarray) -> np.ndarray:
+    """One picture as a network input: ``(H, W, C)`` in [0, 1] -> ``(C, 32, 32)`` float32.
+
+    The centre square is resized with a Lanczos filter (computed in float, so
+    16-bit files keep their precision) and clipped back to [0, 1].  Image folders
+    and ``convfx tour`` both use it, so a photo reaches the network the way
+    training images from a folder did.
+    """
+    from PIL import Image
+
+    height, width = pixels.shape[:2]
+    side = min(height, width)
+    top, left = (height - side) // 2, (width - side) // 2
+    square = pixels[top : top + side, left : left + side]
+    out = np.empty((square.shape[2], IMAGE_SIZE, IMAGE_SIZE), dtype=np.float32)
+    for c in range(square.shape[2]):
+        plane = Image.fromarray(np.ascontiguousarray(square[:, :, c], dtype=np.float32), mode="F")
+        out[c] = np.asarray(plane.resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.LANCZOS))
+    return np.clip(out, 0.0, 1.0, out=out)
 
 
 # --------------------------------------------------------------------------- IDX

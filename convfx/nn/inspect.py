@@ -22,16 +22,15 @@ import numpy as np
 
 from .. import imageio
 from ..errors import FileError, ParameterError
-from .data import IMAGE_SIZE, load_digits
+from ..models import shipped_model
+from .data import IMAGE_SIZE, load_digits, square_resize
 from .layers import AvgPool2d, Conv2d, MaxPool2d, softmax
 from .lenet import LeNet
 
 __all__ = [
-    "SHIPPED_MODELS",
     "LayerSummary",
     "FeatureMap",
     "Tour",
-    "shipped_model_path",
     "load_model",
     "shape_text",
     "summarize",
@@ -41,9 +40,6 @@ __all__ = [
     "tour",
     "tour_file",
 ]
-
-#: The models shipped in ``convfx/models/``, by data set.
-SHIPPED_MODELS = {"digits": "lenet_digits.npz", "shapes": "lenet_shapes.npz"}
 
 # LeNet-5's own names for its layers (LeCun et al. 1998, Fig. 2): C = convolution,
 # S = subsampling, F = fully connected.  Activations and flatten have none.
@@ -163,19 +159,6 @@ def shape_text(shape: Sequence[int]) -> str:
     return "x".join(map(str, shape))
 
 
-def shipped_model_path(dataset: str = "digits") -> Path:
-    """Path of a model shipped with convfx (it may not exist in a source checkout).
-
-    Parameters
-    ----------
-    dataset : {"digits", "shapes"}, optional
-        ``"digits"``: gray, 10 classes; ``"shapes"``: RGB.
-    """
-    if dataset not in SHIPPED_MODELS:
-        raise ParameterError(f"dataset: invalid value {dataset!r}; expected one of {list(SHIPPED_MODELS)}")
-    return Path(__file__).resolve().parent.parent / "models" / SHIPPED_MODELS[dataset]
-
-
 def load_model(path: str | os.PathLike | None = None) -> LeNet:
     """Read a model file, or the shipped digits model when ``path`` is None.
 
@@ -185,7 +168,7 @@ def load_model(path: str | os.PathLike | None = None) -> LeNet:
         If the file is missing or not a LeNet model (one line, naming the file).
     """
     if path is None:
-        path = shipped_model_path("digits")
+        path = shipped_model("digits")
         if not path.is_file():
             raise FileError(f"{path}: the shipped digits model is missing; train one with `convfx train -o model.npz` and pass it as MODEL")
     return LeNet.load(path)
@@ -312,25 +295,6 @@ def _digit(spec: str) -> np.ndarray:
     return data.test_images[index]
 
 
-def _square_32(pixels: np.ndarray) -> np.ndarray:
-    """``(H, W, C)`` float32 in [0, 1] -> centre square, Lanczos-resized to ``(C, 32, 32)``.
-
-    The same crop and filter as :mod:`convfx.nn.data` uses for image folders, so a
-    photo reaches the network the way training images from a folder did.
-    """
-    from PIL import Image
-
-    height, width = pixels.shape[:2]
-    side = min(height, width)
-    top, left = (height - side) // 2, (width - side) // 2
-    square = pixels[top : top + side, left : left + side]
-    planes = []
-    for c in range(square.shape[2]):
-        plane = Image.fromarray(np.ascontiguousarray(square[:, :, c]), mode="F")
-        planes.append(np.asarray(plane.resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.LANCZOS)))
-    return np.clip(np.stack(planes), 0.0, 1.0)
-
-
 def load_tour_image(
     spec: str | os.PathLike,
     *,
@@ -376,7 +340,7 @@ def load_tour_image(
         pixels = to_luminance(pixels)
     if pixels.ndim == 2:
         pixels = np.repeat(pixels[:, :, None], channels, axis=2)
-    return _square_32(pixels).astype(np.float32)
+    return square_resize(pixels)
 
 
 def tour_file(
