@@ -47,6 +47,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import fnmatch
+import functools
 import gc
 import hashlib
 import json
@@ -618,36 +619,28 @@ def render_file_in_tiles(
 ) -> Path:
     """:func:`convfx.effects.render_file` for images too large to filter in one piece.
 
-    The same checks, reading and atomic writing, with the filtering done by
-    :func:`render_in_tiles`; the output is the same file.  The decoded image and
-    the result are held whole (formats are decoded and encoded in one piece); the
-    budget bounds everything in between, which is most of it (the float
-    responses take 4 to 8 times the memory of ``uint8`` pixels).
+    The same checks, reading and atomic writing (it *is* ``render_file``), with the
+    filtering done by :func:`render_in_tiles`; the output is the same file.  The
+    decoded image and the result are held whole (formats are decoded and encoded
+    in one piece); the budget bounds everything in between, which is most of it
+    (the float responses take 4 to 8 times the memory of ``uint8`` pixels).
 
     Returns
     -------
     Path
         ``destination``.
     """
-    parsed = effects.parse_effect(effect)
-    policy = parsed.output_range if output_range is None else output_range
-    source = imageio.check_source(source)
-    destination = Path(destination)
-    if (destination.exists() and os.path.samefile(source, destination)) or destination.resolve() == source.resolve():
-        raise ParameterError(f"output: {destination} is the input file; convfx never overwrites its input")
-    imageio.check_destination(destination, overwrite=overwrite)
-    picture = imageio.read_image(source, max_pixels=max_pixels)
-    pixels = render_in_tiles(
-        picture.pixels,
-        parsed,
+    return effects.render_file(
+        source,
+        destination,
+        effect,
         boundary=boundary,
+        output_range=output_range,
         gray=gray,
-        output_range=policy,
-        dtype=imageio.output_dtype(destination, picture.pixels.dtype),
-        source_max=picture.max_value,
-        memory_budget=memory_budget,
+        max_pixels=max_pixels,
+        overwrite=overwrite,
+        render=functools.partial(render_in_tiles, memory_budget=memory_budget),
     )
-    return imageio.write_image(destination, pixels, alpha=picture.alpha, icc_profile=picture.icc_profile, overwrite=overwrite)
 
 
 # --------------------------------------------------------------------------- one file (runs in workers)

@@ -742,6 +742,27 @@ def default_output_path(source: str | os.PathLike, effect: EffectLike) -> Path:
     return source.with_name(f"{source.stem}_{parse_effect(effect).slug}.png")
 
 
+def filter_and_map(
+    pixels: np.ndarray,
+    effect: EffectLike,
+    *,
+    boundary: str = "reflect",
+    gray: bool | None = None,
+    output_range: str | None = None,
+    dtype: np.dtype | type = np.uint8,
+    source_max: float | None = None,
+) -> np.ndarray:
+    """``map_range(apply(pixels, effect), output_range)``: image pixels in, output pixels out.
+
+    ``output_range=None`` is the effect's own; the other parameters are those of
+    :func:`apply` and :func:`map_range`.
+    """
+    parsed = parse_effect(effect)
+    response = apply(pixels, parsed, boundary=boundary, gray=gray)
+    policy = parsed.output_range if output_range is None else output_range
+    return map_range(response, policy, dtype=dtype, source_max=source_max)
+
+
 def render_file(
     source: str | os.PathLike,
     destination: str | os.PathLike | None,
@@ -752,6 +773,7 @@ def render_file(
     gray: bool | None = None,
     max_pixels: int = imageio.DEFAULT_MAX_PIXELS,
     overwrite: bool = False,
+    render: Callable[..., np.ndarray] | None = None,
 ) -> Path:
     """Read one image, apply an effect, map the range and write the result atomically.
 
@@ -783,6 +805,12 @@ def render_file(
         Decompression-bomb guard; see :func:`convfx.imageio.read_image`.
     overwrite : bool, optional
         Replace an existing ``destination``.
+    render : callable, optional
+        What turns the decoded pixels into output pixels, called as
+        ``render(pixels, effect, boundary=, gray=, output_range=, dtype=, source_max=)``;
+        default :func:`filter_and_map`.  The batch runner passes its strip-by-strip
+        :func:`convfx.batch.render_in_tiles` here, so that checks, reading and
+        writing stay the same for images too large to filter in one piece.
 
     Returns
     -------
@@ -810,10 +838,11 @@ def render_file(
         raise ParameterError(f"output: {destination} is the input file; convfx never overwrites its input")
     imageio.check_destination(destination, overwrite=overwrite)
     picture = imageio.read_image(source, max_pixels=max_pixels)
-    response = apply(picture.pixels, parsed, boundary=boundary, gray=gray)
     # An edge map has two levels; 16 bits would only make the file bigger.
     dtype = np.dtype(np.uint8) if policy == "binary" else imageio.output_dtype(destination, picture.pixels.dtype)
-    pixels = map_range(response, policy, dtype=dtype, source_max=picture.max_value)
+    pixels = (render or filter_and_map)(
+        picture.pixels, parsed, boundary=boundary, gray=gray, output_range=policy, dtype=dtype, source_max=picture.max_value
+    )
     # A montage of feature maps (learned:MODEL) is not the photo's shape: its alpha would not fit.
     alpha = picture.alpha if picture.alpha is None or pixels.shape[:2] == picture.alpha.shape[:2] else None
     return imageio.write_image(destination, pixels, alpha=alpha, icc_profile=picture.icc_profile, overwrite=overwrite)

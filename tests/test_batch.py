@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from convfx import batch, effects
+from convfx import batch, effects, imageio
 from convfx.errors import FileError, ParameterError
 
 
@@ -493,6 +493,22 @@ def test_a_file_forced_to_tile_is_written_byte_identical(tmp_path):
     batch.run_batch("gaussian_blur,sobel", [photos], tmp_path / "tiled", workers=1, memory_budget="20kB")
     assert outputs(tmp_path / "tiled") == outputs(tmp_path / "whole")
 
+
+
+def test_a_16_bit_file_forced_to_tile_keeps_the_untiled_output_rules(tmp_path):
+    # The tiled file path is render_file itself: binary maps are 8-bit, 16-bit
+    # responses stay 16-bit, exactly as untiled.
+    source = tmp_path / "deep.png"
+    pixels = np.random.default_rng(7).integers(0, 65536, size=(40, 56, 3), dtype=np.uint16)
+    imageio.write_image(source, pixels)
+    for output_range, dtype in [("binary", np.uint8), ("abs", np.uint16)]:
+        whole = effects.render_file(source, tmp_path / f"whole_{output_range}.png", "sobel", output_range=output_range)
+        tiled = batch.render_file_in_tiles(
+            source, tmp_path / f"tiled_{output_range}.png", "sobel", output_range=output_range, memory_budget=1
+        )
+        expected = imageio.read_image(whole).pixels
+        assert expected.dtype == dtype
+        np.testing.assert_array_equal(imageio.read_image(tiled).pixels, expected)
 
 def test_tiling_bounds_peak_memory(rng):
     pixels = rng.integers(0, 256, size=(800, 400, 3), dtype=np.uint8)

@@ -12,7 +12,6 @@ from PIL import Image
 
 import convfx
 from convfx import effects, imageio
-from convfx.effects import map_range
 from convfx.banks import KernelFileError, UnknownFilterError
 from convfx.effects import map_range, parse_effect, render_file
 
