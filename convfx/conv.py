@@ -808,9 +808,8 @@ def _gather(x: np.ndarray, kernel_size, stride, dilation, *, lead: int) -> np.nd
     return cols
 
 
-def _scatter(patches: np.ndarray, x_shape, kernel_size, stride, dilation, *, lead: int) -> np.ndarray:
+def _scatter(patches: np.ndarray, x_shape, taps, *, lead: int) -> np.ndarray:
     """Adjoint of :func:`_gather`: add every patch element back where it came from."""
-    _, _, taps = _taps(x_shape[lead], x_shape[lead + 1], kernel_size, stride, dilation, axes=(lead, lead + 1))
     out = np.zeros(x_shape, dtype=patches.dtype)
     before = (slice(None),) * lead
     for m, q, rows, columns in taps:
@@ -874,9 +873,9 @@ def col2im(
         so ``sum(col2im(g) * x) == sum(g * im2col(x))`` for all ``g`` and ``x``.
     """
     n, c, height, width = x_shape
-    oh, ow, _ = _taps(height, width, kernel_size, stride, dilation, axes=(2, 3))
+    oh, ow, taps = _taps(height, width, kernel_size, stride, dilation, axes=(2, 3))
     patches = cols.reshape(n, oh, ow, c, *kernel_size).transpose(0, 3, 4, 5, 1, 2)  # (N, C, kh, kw, H', W')
-    return _scatter(patches, x_shape, kernel_size, stride, dilation, lead=2)
+    return _scatter(patches, x_shape, taps, lead=2)
 
 
 def im2col_per_image(
@@ -920,9 +919,9 @@ def col2im_per_image(
 ) -> np.ndarray:
     """Adjoint of :func:`im2col_per_image`: ``cols`` (N, C*kh*kw, H'*W') -> (N, C, H, W)."""
     n, c, height, width = x_shape
-    oh, ow, _ = _taps(height, width, kernel_size, stride, dilation, axes=(2, 3))
+    oh, ow, taps = _taps(height, width, kernel_size, stride, dilation, axes=(2, 3))
     patches = cols.reshape(n, c, *kernel_size, oh, ow)
-    return _scatter(patches, x_shape, kernel_size, stride, dilation, lead=2)
+    return _scatter(patches, x_shape, taps, lead=2)
 
 
 def im2col_batch_last(
@@ -964,6 +963,6 @@ def col2im_batch_last(
 ) -> np.ndarray:
     """Adjoint of :func:`im2col_batch_last`: ``cols`` (C*kh*kw, H'*W'*N) -> (C, H, W, N)."""
     c, height, width, n = x_shape
-    oh, ow, _ = _taps(height, width, kernel_size, stride, dilation, axes=(1, 2))
+    oh, ow, taps = _taps(height, width, kernel_size, stride, dilation, axes=(1, 2))
     patches = cols.reshape(c, *kernel_size, oh, ow, n)
-    return _scatter(patches, x_shape, kernel_size, stride, dilation, lead=1)
+    return _scatter(patches, x_shape, taps, lead=1)
