@@ -34,6 +34,15 @@ EXIT_USAGE = 2  # bad options or arguments
 EXIT_INTERRUPTED = 130  # Ctrl-C / SIGTERM
 
 
+def say(text: str) -> None:
+    """Print one line of a command's report on stdout, as is.
+
+    Not rich markup (a file named ``[draft].png`` must print as named), no
+    highlighting, and long paths wrap instead of being cut.
+    """
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     """Print ``convfx: error: message`` on stderr and exit with ``code``."""
     err_console.print(f"convfx: error: {message}", markup=False)

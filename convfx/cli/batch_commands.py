@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from .. import batch, imageio
-from .app import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, app, console, err_console, reporting_errors
+from .app import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, app, err_console, reporting_errors, say
 from .image_commands import _EFFECT_HELP, Boundary, BoundaryOption, GrayOption, MaxPixelsOption, RangeOption
 
 if TYPE_CHECKING:
@@ -76,11 +76,9 @@ def _report(summary: batch.BatchSummary, *, quiet: bool) -> None:
     if quiet:
         return
     state = "interrupted: " if summary.interrupted else ""
-    console.print(
+    say(
         f"{state}{len(summary.done)} done, {len(summary.skipped)} skipped, {len(summary.failed)} failed "
-        f"in {summary.seconds:.1f} s -> {summary.outdir}",
-        markup=False,
-        highlight=False,
+        f"in {summary.seconds:.1f} s -> {summary.outdir}"
     )
 
 

@@ -15,7 +15,7 @@ import typer
 from rich.table import Table
 
 from .. import compare, imageio
-from .app import app, console, reporting_errors
+from .app import app, console, reporting_errors, say
 
 _MODEL_HELP = (
     "A LeNet .npz from `convfx train`, 'digits' or 'shapes' (the shipped models), or any .npz/.safetensors "
@@ -101,16 +101,13 @@ def compare_command(
     console.print(_match_table(result))
     if evolution and result.evolution is not None:
         epochs = ", ".join(f"{e}: {score:.2f}" for e, score in enumerate(result.evolution[:, 0]))
-        console.print(f"score per epoch (0 = initialisation): {epochs}", markup=False, highlight=False, soft_wrap=True)
+        say(f"score per epoch (0 = initialisation): {epochs}")
     accuracy = "" if result.accuracy is None else f"held-out accuracy {result.accuracy:.2%}; "
-    console.print(
+    say(
         f"{accuracy}mean best similarity {result.score:.3f} (random kernels {result.baseline}, "
-        f"{result.baseline.draws} draws); plain standard-5x5 {result.plain_score:.3f} (random {result.plain_baseline})",
-        markup=False,
-        highlight=False,
-        soft_wrap=True,
+        f"{result.baseline.draws} draws); plain standard-5x5 {result.plain_score:.3f} (random {result.plain_baseline})"
     )
-    console.print(f"wrote {written}", markup=False, highlight=False, soft_wrap=True)
+    say(f"wrote {written}")
 
 
 @app.command("export-bank")
@@ -133,10 +130,5 @@ def export_bank_command(
         weights = compare.load_weights(model, key=key)
         written = compare.export_bank(weights, output, prefix=prefix, overwrite=force)
     count = weights.weight.shape[0]
-    console.print(
-        f"wrote {written}: {count} kernels {prefix}_0 .. {prefix}_{count - 1}"
-        + (" (and _r/_g/_b per channel)" if weights.channels == 3 else ""),
-        markup=False,
-        highlight=False,
-        soft_wrap=True,
-    )
+    per_channel = " (and _r/_g/_b per channel)" if weights.channels == 3 else ""
+    say(f"wrote {written}: {count} kernels {prefix}_0 .. {prefix}_{count - 1}{per_channel}")

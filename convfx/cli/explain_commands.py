@@ -16,7 +16,7 @@ from typing import Annotated, Optional
 import typer
 
 from .. import edges, imageio
-from .app import app, console, reporting_errors
+from .app import app, reporting_errors, say
 from .image_commands import Boundary
 
 explain_app = typer.Typer(
@@ -93,7 +93,7 @@ def canny_command(
             mode=mode.value,
             boundary=boundary.value,
         )
-    console.print(f"wrote {written}", markup=False, highlight=False, soft_wrap=True)
+    say(f"wrote {written}")
 
 
 # Sizes are validated by convfx.explain, not by typer, so that a bad value gives the
@@ -170,9 +170,4 @@ def pool_command(
 
 def _report(steps, written: Path) -> None:
     """One line: what was explained and where it went."""
-    console.print(
-        f"{steps.operation}: {len(steps.steps)} steps, output {steps.output.shape[0]}x{steps.output.shape[1]}; wrote {written}",
-        markup=False,
-        highlight=False,
-        soft_wrap=True,
-    )
+    say(f"{steps.operation}: {len(steps.steps)} steps, output {steps.output.shape[0]}x{steps.output.shape[1]}; wrote {written}")

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from .. import banks, effects, imageio
 from ..conv import BOUNDARIES
-from .app import EXIT_USAGE, app, console, fail, reporting_errors
+from .app import EXIT_USAGE, app, console, fail, reporting_errors, say
 
 # Choices as Enums, which typer turns into validated, listed choices in --help.
 Boundary = enum.Enum("Boundary", {name: name for name in BOUNDARIES}, type=str)  # type: ignore[misc]
@@ -104,7 +104,7 @@ def apply_command(
             max_pixels=max_pixels,
             overwrite=force,
         )
-    console.print(f"wrote {written}", markup=False, highlight=False, soft_wrap=True)
+    say(f"wrote {written}")
 
 
 @app.command("filters")
@@ -165,6 +165,6 @@ def show_command(
         effect = effects.parse_effect(name)
         text = "\n\n".join(effects.format_step(step) for step in effect.steps)
         written = plots.save_kernel_plot(effect, plot, overwrite=force) if plot is not None else None
-    console.print(text, markup=False, highlight=False, soft_wrap=True)
+    say(text)
     if written is not None:
-        console.print(f"wrote {written}", markup=False, highlight=False, soft_wrap=True)
+        say(f"wrote {written}")

@@ -17,7 +17,7 @@ from rich.table import Table
 from .. import imageio
 from ..models import shipped_model
 from ..nn import inspect as nn_inspect
-from .app import app, console, reporting_errors
+from .app import app, console, reporting_errors, say
 
 _MODEL_HELP = "A model file from `convfx train`.  Default: the shipped digits model."
 
@@ -76,15 +76,12 @@ def summary_command(
         )
     table.add_section()
     table.add_row("total", "", "", "", "", "", "", f"{total:,}", style="bold")
-    console.print(f"{source}: LeNet-5, {model.activation}, {model.pooling} pooling", markup=False, highlight=False, soft_wrap=True)
+    say(f"{source}: LeNet-5, {model.activation}, {model.pooling} pooling")
     console.print(table)
     classes = ", ".join(model.class_names)
-    console.print(
+    say(
         f"input {model.in_channels}@32x32 ({'gray' if model.in_channels == 1 else 'RGB'}), "
-        f"{model.num_classes} classes: {classes}; {total:,} trainable parameters",
-        markup=False,
-        highlight=False,
-        soft_wrap=True,
+        f"{model.num_classes} classes: {classes}; {total:,} trainable parameters"
     )
 
 
@@ -122,9 +119,4 @@ def tour_command(
         result = nn_inspect.tour_file(model_path, image, max_pixels=max_pixels)
         written = plots.save_tour(result, output, overwrite=force)
     best = result.prediction
-    console.print(
-        f"{image}: predicted {result.class_names[best]!r} (p = {result.probabilities[best]:.2f}); wrote {written}",
-        markup=False,
-        highlight=False,
-        soft_wrap=True,
-    )
+    say(f"{image}: predicted {result.class_names[best]!r} (p = {result.probabilities[best]:.2f}); wrote {written}")

@@ -20,7 +20,7 @@ from ..errors import FileError, ParameterError
 from ..nn import lenet, optim
 from ..nn.train import Evaluation, TrainConfig
 from ..nn.train import Progress as TrainingProgress
-from .app import app, console, err_console, reporting_errors
+from .app import app, console, err_console, reporting_errors, say
 
 Optimizer = enum.Enum("Optimizer", {name: name for name in optim.OPTIMIZERS}, type=str)  # type: ignore[misc]
 Schedule = enum.Enum("Schedule", {name: name for name in optim.SCHEDULES}, type=str)  # type: ignore[misc]
@@ -121,12 +121,9 @@ def train_command(
             result = nn.train(data, config, progress=show)
         result.model.save(output, overwrite=force)
     correct = int(round(result.test_accuracy * len(data.test_labels)))
-    console.print(
+    say(
         f"{data.name}: held-out accuracy {result.test_accuracy:.2%} ({correct}/{len(data.test_labels)}) "
-        f"after {epochs} epochs in {result.seconds:.1f} s; saved {output}",
-        markup=False,
-        highlight=False,
-        soft_wrap=True,
+        f"after {epochs} epochs in {result.seconds:.1f} s; saved {output}"
     )
 
 
@@ -175,12 +172,8 @@ def evaluate_command(
             )
             plots.save_figure(figure, plot, overwrite=force)
     console.print(_confusion_table(result, title=f"{model_path} on {data.name} (held-out split)"))
-    console.print(
-        f"accuracy {result.accuracy:.2%} ({result.correct}/{result.total})" + (f"; confusion matrix drawn to {plot}" if plot else ""),
-        markup=False,
-        highlight=False,
-        soft_wrap=True,
-    )
+    drawn = f"; confusion matrix drawn to {plot}" if plot else ""
+    say(f"accuracy {result.accuracy:.2%} ({result.correct}/{result.total}){drawn}")
 
 
 def _confusion_table(result: Evaluation, *, title: str) -> Table:
