@@ -288,13 +288,26 @@ def test_bad_array_effects(gray_image):
         convfx.apply(gray_image, np.ones(3))
 
 
+SPECIAL_VALUES = {
+    "all": [0.5, 1.5, 2.5, -2.5, 254.5, 255.5, -300, np.inf, -np.inf, np.nan, 1e30, -0.5],
+    "huge, no NaN": [2.0**31, -(2.0**31), 3e9, -1e30, 2.5, -2.5],
+    "inf only": [np.inf],
+    "-inf only": [-np.inf],
+    "NaN only": [np.nan],
+    "just below 2**31": [2.0**31 - 128, -(2.0**31 - 128)],
+    "none": [],
+}
+
+
+@pytest.mark.parametrize("special", SPECIAL_VALUES, ids=str)
 @pytest.mark.parametrize("shape", [(7, 9), (7, 9, 1), (7, 9, 3), (7, 9, 4), (7, 9, 6)])
-def test_map_range_abs_fast_path_equals_the_general_path(shape):
+def test_map_range_abs_fast_path_equals_the_general_path(shape, special):
     """float32 -> uint8 'abs' goes through OpenCV; float64 takes the numpy passes."""
     rng = np.random.default_rng(5)
     response = (rng.standard_normal(shape) * 200).astype(np.float32)
     flat = response.reshape(-1)
-    flat[:12] = [0.5, 1.5, 2.5, -2.5, 254.5, 255.5, -300, np.inf, -np.inf, np.nan, 1e30, -0.5]
+    values = SPECIAL_VALUES[special]
+    flat[: len(values)] = values
     fast = map_range(response, "abs")
     general = map_range(response.astype(np.float64), "abs")
     assert fast.dtype == np.uint8 and fast.shape == response.shape
