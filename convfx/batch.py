@@ -687,16 +687,9 @@ def _render_task(task: _Task) -> tuple[int, str, str]:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise FileError(f"{task.destination}: cannot create the output folder {folder}: {exc.strerror or exc}") from None
-        width, height = imageio.image_size(task.source)
-        # Three samples a pixel whatever the file holds: a safe side (gray filtering
-        # converts the colour pixels first), and render_in_tiles measures exactly.
-        needed = width * height * 3 * _bytes_per_sample(settings.effect, settings.output_range)
-        if needed > settings.memory_budget and tileable(settings.effect):
-            render_file_in_tiles(
-                task.source, task.destination, settings.effect, memory_budget=settings.memory_budget, **options
-            )
-        else:
-            effects.render_file(task.source, task.destination, settings.effect, **options)
+        # In one piece when it fits the budget (nearly always): render_in_tiles decides
+        # from the decoded pixels, so the header is read once.
+        render_file_in_tiles(task.source, task.destination, settings.effect, memory_budget=settings.memory_budget, **options)
     except ConvfxError as error:
         return task.index, "failed", str(error)
     except MemoryError:
@@ -865,8 +858,10 @@ class _ProcessPool:
                     worker = self.pool[position] = _Worker(self.context, self.threads)
                 worker.task = None
                 self.running.discard(task.index)
-                yield result
+                # The next file first, so the worker is not idle while the caller
+                # records this one (manifest, progress bar).
                 self._give(worker)
+                yield result
         self.finished = True
 
     def close(self) -> None:

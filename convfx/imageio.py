@@ -40,7 +40,6 @@ __all__ = [
     "Picture",
     "OutputExistsError",
     "read_image",
-    "image_size",
     "write_image",
     "encode_image",
     "write_bytes_atomically",
@@ -190,22 +189,6 @@ def read_image(path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS)
         pixels = np.ascontiguousarray(turn(pixels))
         alpha = None if alpha is None else np.ascontiguousarray(turn(alpha))
     return Picture(pixels=pixels, alpha=alpha, icc_profile=icc_profile)
-
-
-def image_size(path: str | os.PathLike) -> tuple[int, int]:
-    """``(width, height)`` of an image file, read from its header without decoding the pixels.
-
-    As stored: the EXIF orientation is not applied (it may swap the two numbers,
-    never their product).  Cheap enough to decide how to process a file before
-    reading it (``convfx batch`` filters very large images in strips).
-
-    Raises
-    ------
-    FileError
-        As :func:`read_image`: missing, empty or unrecognised file, unreadable header.
-    """
-    with _open_header(check_source(path)) as image:
-        return image.size
 
 
 def _open_header(path: Path) -> Image.Image:

@@ -485,12 +485,23 @@ def test_tile_halo_is_the_chains_total_kernel_radius():
     assert batch.tile_halo(np.ones((4, 2))) == 2  # even kernels: the larger side
 
 
-def test_a_file_forced_to_tile_is_written_byte_identical(tmp_path):
+def test_a_file_forced_to_tile_is_written_byte_identical(tmp_path, monkeypatch):
     photos = tmp_path / "photos"
     make_image(photos / "big.png", 1, size=(96, 80))
     make_image(photos / "gray.png", 2, size=(96, 80), mode="L")
+    filtered_rows = []
+    apply = effects.apply
+
+    def counting_apply(pixels, *args, **kwargs):
+        filtered_rows.append(pixels.shape[0])
+        return apply(pixels, *args, **kwargs)
+
+    monkeypatch.setattr(effects, "apply", counting_apply)  # workers=1: this process renders
     batch.run_batch("gaussian_blur,sobel", [photos], tmp_path / "whole", workers=1)
+    assert filtered_rows == [96, 96]  # the budget's default: each file in one piece
+    filtered_rows.clear()
     batch.run_batch("gaussian_blur,sobel", [photos], tmp_path / "tiled", workers=1, memory_budget="20kB")
+    assert len(filtered_rows) > 4 and max(filtered_rows) < 96  # strips
     assert outputs(tmp_path / "tiled") == outputs(tmp_path / "whole")
 
 
