@@ -23,7 +23,7 @@ import numpy as np
 
 from convfx.nn import LeNet, TrainConfig, load_digits, train
 from convfx.nn.optim import SGD
-from convfx.nn.train import TrainStep, single_threaded_blas
+from convfx.nn.training import TrainStep, single_threaded_blas
 
 BATCH = 64
 

@@ -8,6 +8,7 @@ a user who ran the Quick start's plain `pip install .`.
 from __future__ import annotations
 
 import ast
+import importlib
 import subprocess
 import sys
 from pathlib import Path
@@ -57,3 +58,38 @@ def test_command_line_runs_without_click_installed(tmp_path):
     assert missing.returncode == 1 and missing.stderr.count("\n") == 1 and "no such file" in missing.stderr
     usage = run_without_click("apply", "sobel")
     assert usage.returncode == 2 and "Traceback" not in usage.stderr
+
+
+def modules_loaded_by(code: str) -> set[str]:
+    script = f"import sys\n{code}\nprint(' '.join(sorted(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return set(done.stdout.split())
+
+
+def test_filtering_commands_start_without_the_network_or_matplotlib():
+    """`convfx apply` / `convfx batch` pay only for what they use (start-up is most of a small run)."""
+    loaded = modules_loaded_by("from convfx.cli import app")
+    assert "convfx.cli.batch_commands" in loaded and "convfx.cli.nn_commands" in loaded  # every command registered
+    heavy = {"convfx.nn.layers", "convfx.nn.training", "convfx.nn.data", "convfx.compare", "matplotlib", "scipy", "skimage"}
+    assert not heavy & loaded, f"imported at start-up: {sorted(heavy & loaded)}"
+
+
+def test_every_public_name_of_convfx_nn_resolves_lazily():
+    import convfx.nn as nn
+
+    for name in nn.__all__:
+        value = getattr(nn, name)
+        assert getattr(value, "__name__", name) == name, name
+        assert not isinstance(value, type(nn)), f"convfx.nn.{name} is a module"
+    # The training loop's module is convfx.nn.training; convfx.nn.train stays the function.
+    importlib.import_module("convfx.nn.training")
+
+    assert callable(nn.train) and nn.train.__module__ == "convfx.nn.training"
+    assert "train" in dir(nn) and "LeNet" in dir(nn)
+    try:
+        nn.not_a_name
+    except AttributeError as error:
+        assert "not_a_name" in str(error)
+    else:
+        raise AssertionError("convfx.nn.not_a_name resolved")

@@ -8,7 +8,7 @@ import pytest
 from convfx import ParameterError
 from convfx.nn import SGD, Adam, Dataset, LearningRateSchedule, LeNet, TrainConfig, confusion_matrix, evaluate, load_digits, train
 from convfx.nn.layers import Parameter
-from convfx.nn.train import TrainStep, random_shift
+from convfx.nn.training import TrainStep, random_shift
 
 
 @pytest.fixture(scope="module")

@@ -9,13 +9,17 @@ reports; the scores live in :mod:`convfx.compare`, the drawings in
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
-from rich.table import Table
 
-from .. import compare, imageio
+from .. import imageio
 from .app import app, console, reporting_errors, say
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from .. import compare
 
 _MODEL_HELP = (
     "A LeNet .npz from `convfx train`, 'digits' or 'shapes' (the shipped models), or any .npz/.safetensors "
@@ -24,6 +28,8 @@ _MODEL_HELP = (
 
 
 def _match_table(result: compare.Comparison) -> Table:
+    from rich.table import Table
+
     rgb = result.weights.channels == 3
     table = Table(title=f"{result.weights.source}  {result.weights.key} {tuple(result.weights.weight.shape)}", title_justify="left")
     table.add_column("kernel", justify="right")
@@ -89,6 +95,8 @@ def compare_command(
 
         convfx compare digits --evolution -o evolution.gif
     """
+    from .. import compare
+
     with reporting_errors():
         destination = output or Path("evolution.png" if evolution else "compare.png")
         if destination.exists() and not force:
@@ -126,6 +134,8 @@ def export_bank_command(
 
         convfx apply my.toml#learned_3 photo.jpg
     """
+    from .. import compare
+
     with reporting_errors():
         weights = compare.load_weights(model, key=key)
         written = compare.export_bank(weights, output, prefix=prefix, overwrite=force)

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.table import Table
 
 from .. import banks, effects, imageio
 from ..conv import BOUNDARIES
@@ -123,6 +122,8 @@ def filters_command(
 
         convfx filters --family edges
     """
+    from rich.table import Table  # only this command draws a table
+
     with reporting_errors():
         filters = banks.list_filters(family)
     detectors = {item.name: item for item in effects.list_detectors(family)}

@@ -11,12 +11,9 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich import box
-from rich.table import Table
 
 from .. import imageio
 from ..models import shipped_model
-from ..nn import inspect as nn_inspect
 from .app import app, console, reporting_errors, say
 
 _MODEL_HELP = "A model file from `convfx train`.  Default: the shipped digits model."
@@ -45,6 +42,11 @@ def summary_command(
 
         convfx summary shapes.npz
     """
+    from rich import box
+    from rich.table import Table
+
+    from ..nn import inspect as nn_inspect
+
     with reporting_errors():
         model = nn_inspect.load_model(model_path)
         rows = nn_inspect.summarize(model)
@@ -114,6 +116,7 @@ def tour_command(
         convfx tour shapes.npz --image samples/rocket.jpg -o rocket_tour.png
     """
     from .. import plots  # matplotlib is slow to import; only this command needs it
+    from ..nn import inspect as nn_inspect
 
     with reporting_errors():
         result = nn_inspect.tour_file(model_path, image, max_pixels=max_pixels)

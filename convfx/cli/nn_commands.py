@@ -9,23 +9,27 @@ from __future__ import annotations
 
 import enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.table import Table
 
-from .. import nn
 from ..errors import FileError, ParameterError
-from ..nn import lenet, optim
-from ..nn.train import Evaluation, TrainConfig
-from ..nn.train import Progress as TrainingProgress
+from ..nn import config as nn_config
+from ..nn.config import TrainConfig
 from .app import app, console, err_console, reporting_errors, say
 
-Optimizer = enum.Enum("Optimizer", {name: name for name in optim.OPTIMIZERS}, type=str)  # type: ignore[misc]
-Schedule = enum.Enum("Schedule", {name: name for name in optim.SCHEDULES}, type=str)  # type: ignore[misc]
-Activation = enum.Enum("Activation", {name: name for name in lenet.ACTIVATIONS}, type=str)  # type: ignore[misc]
-Pooling = enum.Enum("Pooling", {name: name for name in lenet.POOLINGS}, type=str)  # type: ignore[misc]
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from ..nn.training import Evaluation
+    from ..nn.training import Progress as TrainingProgress
+
+# The network itself (convfx.nn.layers, .train, ...) is imported inside the commands:
+# only the options' choices and defaults are needed to build the command line.
+Optimizer = enum.Enum("Optimizer", {name: name for name in nn_config.OPTIMIZERS}, type=str)  # type: ignore[misc]
+Schedule = enum.Enum("Schedule", {name: name for name in nn_config.SCHEDULES}, type=str)  # type: ignore[misc]
+Activation = enum.Enum("Activation", {name: name for name in nn_config.ACTIVATIONS}, type=str)  # type: ignore[misc]
+Pooling = enum.Enum("Pooling", {name: name for name in nn_config.POOLINGS}, type=str)  # type: ignore[misc]
 
 _DEFAULTS = TrainConfig()
 _DEFAULT_LR = {"sgd": _DEFAULTS.lr, "adam": 1e-3}
@@ -82,6 +86,11 @@ def train_command(
 
         convfx train --dataset ~/data/mnist --epochs 10 --snapshots -o mnist.npz
     """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from .. import nn
+    from ..nn import lenet
+
     with reporting_errors():
         lenet.check_model_destination(output, overwrite=force)
         config = TrainConfig(
@@ -150,7 +159,7 @@ def evaluate_command(
 
         convfx evaluate model.npz --plot confusion.png (also draw the matrix)
     """
-    from .. import plots
+    from .. import nn, plots
 
     with reporting_errors():
         model = nn.LeNet.load(model_path)
@@ -178,6 +187,8 @@ def evaluate_command(
 
 def _confusion_table(result: Evaluation, *, title: str) -> Table:
     """Rows: true class; columns: predicted class; last column: the class's accuracy."""
+    from rich.table import Table
+
     table = Table(title=title, title_justify="left")
     table.add_column("true \\ predicted", style="bold")
     for name in result.class_names:

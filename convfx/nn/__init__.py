@@ -4,70 +4,58 @@ Everything a CNN does, written so that each step can be read: :mod:`.layers`
 (forward/backward pairs on ``(N, C, H, W)`` arrays, built on the convolution engine's
 patch matrices), :mod:`.lenet` (the 1998 architecture and its PyTorch-compatible
 ``.npz`` format), :mod:`.optim` (SGD, Adam, schedules), :mod:`.data` (digits,
-shapes, image folders, IDX files) and :mod:`.train` (the training loop behind
-``convfx train``).  No deep-learning framework is used at run time.
+shapes, image folders, IDX files), :mod:`.config` (what decides a training run) and
+:mod:`.training` (the training loop behind ``convfx train``).  No deep-learning
+framework is used at run time.
+
+The names below are imported on first use (PEP 562), as scikit-image does: the
+filtering commands (``convfx apply``, ``convfx batch``) start without loading
+the network.
 """
 
 from __future__ import annotations
 
-from .data import Dataset, load_dataset, load_digits, load_folder, load_idx_folder, load_shapes, make_shapes, read_idx
-from .layers import (
-    AvgPool2d,
-    BatchNorm1d,
-    Conv2d,
-    Flatten,
-    Layer,
-    Linear,
-    MaxPool2d,
-    Parameter,
-    PReLU,
-    ReLU,
-    Sigmoid,
-    SoftmaxCrossEntropy,
-    Tanh,
-    initialize,
-    log_softmax,
-    softmax,
-)
-from .lenet import LeNet
-from .optim import SGD, Adam, LearningRateSchedule
-from .train import Evaluation, Progress, TrainConfig, TrainResult, TrainStep, confusion_matrix, evaluate, train
+import importlib
+from typing import Any
 
-__all__ = [
-    "Layer",
-    "Parameter",
-    "Conv2d",
-    "ReLU",
-    "PReLU",
-    "Sigmoid",
-    "Tanh",
-    "MaxPool2d",
-    "AvgPool2d",
-    "Flatten",
-    "Linear",
-    "BatchNorm1d",
-    "SoftmaxCrossEntropy",
-    "softmax",
-    "log_softmax",
-    "initialize",
-    "LeNet",
-    "SGD",
-    "Adam",
-    "LearningRateSchedule",
-    "Dataset",
-    "load_dataset",
-    "load_digits",
-    "load_shapes",
-    "make_shapes",
-    "load_folder",
-    "load_idx_folder",
-    "read_idx",
-    "TrainConfig",
-    "TrainResult",
-    "TrainStep",
-    "Progress",
-    "Evaluation",
-    "train",
-    "evaluate",
-    "confusion_matrix",
-]
+# Public name -> the submodule that defines it.
+_EXPORTS = {
+    "layers": [
+        "Layer",
+        "Parameter",
+        "Conv2d",
+        "ReLU",
+        "PReLU",
+        "Sigmoid",
+        "Tanh",
+        "MaxPool2d",
+        "AvgPool2d",
+        "Flatten",
+        "Linear",
+        "BatchNorm1d",
+        "SoftmaxCrossEntropy",
+        "softmax",
+        "log_softmax",
+        "initialize",
+    ],
+    "lenet": ["LeNet"],
+    "optim": ["SGD", "Adam", "LearningRateSchedule"],
+    "data": ["Dataset", "load_dataset", "load_digits", "load_shapes", "make_shapes", "load_folder", "load_idx_folder", "read_idx"],
+    "config": ["TrainConfig"],
+    "training": ["TrainResult", "TrainStep", "Progress", "Evaluation", "train", "evaluate", "confusion_matrix"],
+}
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+
+__all__ = list(_MODULE_OF)
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # found directly next time
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

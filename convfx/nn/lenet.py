@@ -41,6 +41,7 @@ import numpy as np
 
 from .. import imageio
 from ..errors import FileError, ParameterError
+from .config import ACTIVATIONS, POOLINGS
 from .layers import (
     AvgPool2d,
     Conv2d,
@@ -60,8 +61,6 @@ from .layers import (
 
 __all__ = ["ACTIVATIONS", "POOLINGS", "STATE_DICT_NAMES", "FORMAT", "LeNet", "check_model_destination"]
 
-ACTIVATIONS = ("relu", "prelu", "tanh", "sigmoid")
-POOLINGS = ("max", "avg")
 FORMAT = "convfx-lenet-1"
 INPUT_SIZE = 32
 

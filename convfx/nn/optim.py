@@ -20,12 +20,10 @@ from typing import Iterable, Literal
 import numpy as np
 
 from ..errors import ParameterError
+from .config import OPTIMIZERS, SCHEDULES
 from .layers import Parameter
 
 __all__ = ["OPTIMIZERS", "SCHEDULES", "SGD", "Adam", "LearningRateSchedule", "make_optimizer"]
-
-OPTIMIZERS = ("sgd", "adam")
-SCHEDULES = ("constant", "step", "cosine")
 
 
 def _decays(parameter: Parameter) -> bool:
