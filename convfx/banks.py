@@ -44,6 +44,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
+from . import imageio
 from .errors import ParameterError
 
 if sys.version_info >= (3, 11):
@@ -437,22 +438,7 @@ def _read_tables(path: Path) -> Mapping[str, Any]:
 
 
 def _load_arrays(path: Path) -> dict[str, Filter]:
-    try:
-        loaded = np.load(path, allow_pickle=False)
-        if isinstance(loaded, np.lib.npyio.NpzFile):
-            with loaded:
-                arrays = {key: loaded[key] for key in loaded.files}
-        else:
-            arrays = {path.stem: loaded}
-    except ValueError as exc:
-        if "Object arrays" in str(exc):
-            raise KernelFileError(
-                f"{path}: holds pickled Python objects, which convfx never loads; save a plain numeric array"
-            ) from None
-        # numpy takes anything that is neither .npy nor .npz for a pickle.
-        raise KernelFileError(f"{path}: not a valid {path.suffix} file (no numpy array header)") from None
-    except Exception as exc:  # zipfile.BadZipFile, EOFError, OSError: all mean a damaged file
-        raise KernelFileError(f"{path}: not a valid {path.suffix} file ({type(exc).__name__}: {exc})") from None
+    arrays = imageio.read_arrays(path, what=f"{path.suffix.lower()} kernel file", error=KernelFileError)
     if not arrays:
         raise KernelFileError(f"{path}: holds no arrays")
     filters = {}

@@ -42,7 +42,6 @@ import json
 import math
 import os
 import re
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Literal, Mapping, Sequence, Union
@@ -576,16 +575,7 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
             raise FileError(f"{path}: not a readable .safetensors file ({error})") from None
     if suffix != ".npz":
         raise FileError(f"{path}: unsupported weights file type {suffix or '(none)'!r}; expected '.npz' or '.safetensors'")
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            return {key: archive[key] for key in archive.files}
-    except ValueError as error:
-        if "object arrays" in str(error).lower():
-            raise FileError(f"{path}: holds pickled Python objects, which convfx never loads") from None
-        # numpy takes any file that is not a zip archive for a pickle.
-        raise FileError(f"{path}: not a readable .npz file (not a zip archive of arrays)") from None
-    except (OSError, zipfile.BadZipFile, EOFError) as error:
-        raise FileError(f"{path}: not a readable .npz file ({error})") from None
+    return imageio.read_arrays(path, what=".npz file")
 
 
 def load_weights(path: str | os.PathLike | None = None, *, key: str | None = None) -> ConvWeights:

@@ -22,6 +22,7 @@ import os
 import tempfile
 import threading
 import warnings
+import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,7 @@ __all__ = [
     "encode_image",
     "write_bytes_atomically",
     "remove_partial_writes",
+    "read_arrays",
     "check_source",
     "check_destination",
     "output_dtype",
@@ -544,6 +546,51 @@ def remove_partial_writes(paths: Iterable[str | os.PathLike]) -> list[Path]:
                     os.unlink(folder / entry)
                     removed.append(folder / entry)
     return removed
+
+
+def read_arrays(
+    path: str | os.PathLike, *, what: str = ".npz file", error: type[FileError] | type[ParameterError] = FileError
+) -> dict[str, np.ndarray]:
+    """Every array of a ``.npz`` file (or the one array of a ``.npy``, under the file's stem), never unpickling.
+
+    The one reader of numpy files behind models (:meth:`convfx.nn.LeNet.load`),
+    conv weights (:func:`convfx.compare.load_weights`) and kernel files
+    (:func:`convfx.load_bank`): ``np.load(..., allow_pickle=False)``, with every
+    way it can fail turned into one line naming the file.
+
+    Parameters
+    ----------
+    path : path-like
+    what : str, optional
+        What the caller expected, for the messages (".npz model file", ...).
+    error : exception class, optional
+        Raised on failure: :class:`FileError` (exit code 1) for files being
+        processed, :class:`~convfx.banks.KernelFileError` (exit code 2) for a file
+        the user named as an option.
+
+    Returns
+    -------
+    dict of str to ndarray
+        In the file's order; empty for an empty ``.npz``.
+    """
+    path = Path(path)
+    try:
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            return {path.stem: loaded}
+        with loaded:
+            return {key: loaded[key] for key in loaded.files}
+    except FileNotFoundError:
+        raise error(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise error(f"{path}: is a folder, expected a {what}") from None
+    except ValueError as exc:
+        if "object arrays" in str(exc).lower():
+            raise error(f"{path}: holds pickled Python objects, which convfx never loads") from None
+        # numpy takes any file that is neither .npy nor a zip archive for a pickle.
+        raise error(f"{path}: not a readable {what} (neither a numpy array nor a zip archive of them)") from None
+    except (OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise error(f"{path}: not a readable {what} ({type(exc).__name__}: {exc})") from None
 
 
 def _link_new(temporary: str, path: Path) -> None:

@@ -255,7 +255,7 @@ def test_bad_array_files(tmp_path):
     with pytest.raises(KernelFileError, match="finite"):
         convfx.load_bank(tmp_path / "nan.npy")
     (tmp_path / "junk.npz").write_bytes(b"not a zip file at all")
-    with pytest.raises(KernelFileError, match="not a valid .npz"):
+    with pytest.raises(KernelFileError, match="not a readable .npz kernel file"):
         convfx.load_bank(tmp_path / "junk.npz")
 
 

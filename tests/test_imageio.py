@@ -317,3 +317,34 @@ def test_jpeg_fast_path_decodes_the_same_pixels_as_pillow(tmp_path):
     (tmp_path / "cut.jpg").write_bytes(data[: len(data) // 2])
     with Image.open(tmp_path / "cut.jpg") as image:
         assert _decode_jpeg_with_opencv(image, tmp_path / "cut.jpg") is None
+
+
+def test_read_arrays_reads_npy_and_npz_and_never_unpickles(tmp_path):
+    kernel = np.arange(6.0).reshape(2, 3)
+    np.save(tmp_path / "one.npy", kernel)
+    np.savez(tmp_path / "two.npz", b=kernel, a=kernel.T)
+    arrays = imageio.read_arrays(tmp_path / "one.npy")
+    assert list(arrays) == ["one"] and np.array_equal(arrays["one"], kernel)
+    arrays = imageio.read_arrays(tmp_path / "two.npz")
+    assert list(arrays) == ["b", "a"] and np.array_equal(arrays["a"], kernel.T)
+
+    class Marker(ParameterError):
+        pass
+
+    np.save(tmp_path / "objects.npy", np.array([{"x": 1}], dtype=object))
+    np.savez(tmp_path / "objects.npz", k=np.array([None], dtype=object))
+    (tmp_path / "junk.npz").write_bytes(b"not numpy at all")
+    zipped = (tmp_path / "two.npz").read_bytes()
+    (tmp_path / "cut.npz").write_bytes(zipped[: len(zipped) // 2])
+    (tmp_path / "folder.npz").mkdir()
+    for name, words in [
+        ("objects.npy", "pickled Python objects"),
+        ("objects.npz", "pickled Python objects"),
+        ("junk.npz", "not a readable kernel file"),
+        ("cut.npz", "not a readable kernel file"),
+        ("folder.npz", "is a folder, expected a kernel file"),
+        ("missing.npz", "no such file"),
+    ]:
+        with pytest.raises(Marker, match=words) as error:
+            imageio.read_arrays(tmp_path / name, what="kernel file", error=Marker)
+        assert str(error.value).startswith(f"{tmp_path / name}: ") and "\n" not in str(error.value)

@@ -143,7 +143,7 @@ def test_save_refuses_to_overwrite_unless_asked(tmp_path):
     "make, message",
     [
         (lambda d: d / "nothing.npz", "no such file"),
-        (lambda d: d, "is a directory"),
+        (lambda d: d, "is a folder"),
         (lambda d: (d / "text.npz").write_text("not a zip") and d / "text.npz", "not a readable .npz"),
     ],
 )

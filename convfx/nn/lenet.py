@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import io
 import os
-import zipfile
 from pathlib import Path
 from typing import Literal, Mapping, Sequence
 
@@ -414,15 +413,7 @@ class LeNet:
             or has one of the wrong shape.
         """
         path = Path(path)
-        try:
-            with np.load(path, allow_pickle=False) as archive:
-                state = {key: archive[key] for key in archive.files}
-        except FileNotFoundError:
-            raise FileError(f"{path}: no such file") from None
-        except IsADirectoryError:
-            raise FileError(f"{path}: is a directory, expected a .npz model file") from None
-        except (ValueError, OSError, zipfile.BadZipFile, EOFError) as error:
-            raise FileError(f"{path}: not a readable .npz model file ({error})") from None
+        state = imageio.read_arrays(path, what=".npz model file")
         for required in ("conv1.weight", "fc3.weight"):
             if required not in state or np.ndim(state[required]) not in (4, 2):
                 raise FileError(f"{path}: missing {required!r}; not a LeNet model file")
