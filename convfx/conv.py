@@ -79,6 +79,7 @@ _IM2COL_BLOCK_ELEMENTS = 16 * 1024 * 1024
 # 63x63; FFT wins once the image transform is shared by several kernels.
 _SEPARABLE_MIN_SIZE = 5  # below this, filter2D's 2-D kernel is as fast as two passes
 _FFT_MIN_AREA = 64 * 64  # one kernel per channel: from here scipy's FFT beats filter2D
+_CV2_DFT_MIN_AREA = 50  # filter2D filters through a DFT from this many taps (OpenCV's dftFilter2D; 130 for float32 with SSE3)
 _FFT_MIN_AREA_SUMMED = 15 * 15  # kernels summed over channels / banks
 # im2col's patch matrix is memory-bound: it beats F*C filter2D passes for many
 # filters, or for several filters on an image small enough to stay in cache.
@@ -191,16 +192,17 @@ def padding_amounts(
     dh, dw = _int_pair(dilation, "dilation", minimum=1)
     kh, kw = kernel_shape
     ph, pw = _padding_pair(padding)
-    top, bottom = _axis_padding(ph, dh * (kh - 1) + 1, flip=flip, axis_name="[0]")
-    left, right = _axis_padding(pw, dw * (kw - 1) + 1, flip=flip, axis_name="[1]")
+    paired = isinstance(padding, (tuple, list, np.ndarray))  # name the element in messages
+    top, bottom = _axis_padding(ph, dh * (kh - 1) + 1, flip=flip, axis_name="[0]" if paired else "")
+    left, right = _axis_padding(pw, dw * (kw - 1) + 1, flip=flip, axis_name="[1]" if paired else "")
     return top, bottom, left, right
 
 
 def _padding_pair(padding):
     if isinstance(padding, str):
         return padding, padding
-    if isinstance(padding, (tuple, list)):
-        if len(padding) != 2 or isinstance(padding[0], str) or isinstance(padding[1], str):
+    if isinstance(padding, (tuple, list, np.ndarray)):
+        if np.ndim(padding) != 1 or len(padding) != 2 or isinstance(padding[0], str) or isinstance(padding[1], str):
             raise ParameterError(
                 f"padding: expected an int, a pair of ints (ph, pw) or one of "
                 f"{list(PADDINGS)}; found {padding!r}"
@@ -451,15 +453,24 @@ def _filter(image, kernel, bias, stride, padding, boundary, cval, dilation, back
         n_out = channels
     b = _bias_vector(bias, n_out, kernel.ndim, channels)
 
+    if dtype == np.float32:
+        _check_float32_range(k, "kernel", image.dtype)
+        _check_float32_range(np.zeros(1) if b is None else b, "bias", image.dtype)
+        _check_float32_range(np.array([cval]), "cval", image.dtype)
     geometry = _Geometry(top, bottom, left, right, sh, sw, dh, dw, out_h, out_w)
+    extent = ((kh - 1) * dh + 1, (kw - 1) * dw + 1)
     if summed:
         x3 = x if x.ndim == 3 else x[:, :, None]
         chosen = choose_backend(x3.shape, k4.shape, geometry.stride, backend=backend, summed=True)
+        if backend == "auto":
+            chosen = _keeping_non_finite_local(chosen, x3, extent, summed=True)
         out = _summed(x3, k4, geometry, boundary, cval, chosen)
         if b is not None:
             out += b.astype(dtype)
         return out if bank else out[:, :, 0]
     chosen = choose_backend(x.shape, k.shape, geometry.stride, backend=backend, summed=False, kernel=k, dtype=dtype)
+    if backend == "auto":
+        chosen = _keeping_non_finite_local(chosen, x, extent, summed=False)
     out = _per_channel(x, k, geometry, boundary, cval, chosen)
     if b is not None:
         out += b.astype(dtype) if out.ndim == 3 else b.astype(dtype)[0]
@@ -482,6 +493,30 @@ class _Geometry:
         """Output size at stride 1 (what filter2D / FFT compute before subsampling)."""
         (oh, ow), (sh, sw) = self.out_shape, self.stride
         return (oh - 1) * sh + 1, (ow - 1) * sw + 1
+
+
+def _check_float32_range(values: np.ndarray, name: str, image_dtype: np.dtype) -> None:
+    """Refuse finite float64 values that would become inf in a float32 computation."""
+    peak = float(np.abs(values).max())
+    if peak > float(np.finfo(np.float32).max):
+        raise ParameterError(
+            f"{name}: values up to {peak:g} overflow float32, the precision a {image_dtype} image is "
+            "computed in; pass a float64 image"
+        )
+
+
+def _keeping_non_finite_local(chosen: str, x: np.ndarray, extent: tuple[int, int], *, summed: bool) -> str:
+    """A backend that keeps NaN/inf pixels local, if ``chosen`` would spread them.
+
+    An FFT mixes every pixel into every output, and so does filter2D, which
+    switches to a DFT from about 50 kernel taps: one NaN pixel would turn the whole
+    result NaN, where the definition (pad, then sum each window) spoils only the
+    windows that hold it.  The image is scanned only in those cases.
+    """
+    spreads = chosen == "fft" or (chosen == "filter2d" and extent[0] * extent[1] >= _CV2_DFT_MIN_AREA)
+    if not spreads or x.dtype.kind != "f" or np.isfinite(x).all():
+        return chosen
+    return "im2col" if summed else "direct"
 
 
 def _finite_float(value, name: str) -> float:
@@ -571,17 +606,26 @@ def choose_backend(
 def _separate(kernel: np.ndarray, dtype: np.dtype = np.dtype(np.float64)) -> tuple[np.ndarray, np.ndarray] | None:
     """``(column, row)`` 1-D factors with ``outer(column, row) == kernel``, or None.
 
-    The kernel is rank 1 when its second singular value is below the rounding
-    noise of the compute ``dtype`` (relative to the first), so using the factors
-    changes the result by no more than rounding does anyway.
+    The kernel is rank 1 when the factors rebuild it to within the rounding of
+    the compute ``dtype``, so using them changes the result by no more than
+    rounding does anyway.
     """
     if kernel.ndim != 2 or min(kernel.shape) < 2:
         return None
-    u, s, vt = np.linalg.svd(np.asarray(kernel, dtype=np.float64))
-    if s[0] == 0 or s[1] > s[0] * 4 * np.finfo(dtype).eps * max(kernel.shape):
+    k = np.asarray(kernel, dtype=np.float64)
+    u, s, vt = np.linalg.svd(k)
+    if s[0] == 0:
         return None
     scale = math.sqrt(s[0])
-    return u[:, 0] * scale, vt[0] * scale
+    column, row = u[:, 0] * scale, vt[0] * scale
+    # What the factors leave out of the kernel adds up over a window, so it is
+    # measured summed: at most a few roundings of the compute dtype on the kernel's
+    # total weight, the error that filtering with the kernel itself makes anyway.
+    # (Outer products of float64 vectors leave under 6 eps64 here; a kernel that
+    # is rank 2 by 1e-5 is not separable for float32, whatever its size.)
+    if np.abs(k - np.outer(column, row)).sum() > 16 * np.finfo(dtype).eps * np.abs(k).sum():
+        return None
+    return column, row
 
 
 def _dilate(kernel: np.ndarray, dilation: tuple[int, int]) -> np.ndarray:

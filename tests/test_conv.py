@@ -236,6 +236,45 @@ def test_auto_picks_the_expected_backend(rng):
     assert conv.choose_backend((64, 64), (31, 31), kernel=g32, dtype=np.dtype(np.float32)) == "separable"
 
 
+def test_a_kernel_that_is_rank_1_only_to_1e_5_is_not_taken_for_separable():
+    # Two 1-D passes would drop the rank-2 part, which is 1e-5 of the kernel: far
+    # more than float32 rounding, and everything on an image where it cancels.
+    n = 31
+    alternating = (-1.0) ** np.arange(n)
+    kernel = (np.ones((n, n)) + 1e-5 * np.outer(alternating, alternating)) / n**2
+    image = (1000 * np.outer((-1.0) ** np.arange(64), (-1.0) ** np.arange(64))).astype(np.float32)
+    assert conv.choose_backend(image.shape, kernel.shape, kernel=kernel, dtype=np.dtype(np.float32)) != "separable"
+    expected = scipy.signal.correlate2d(image.astype(np.float64), kernel, "valid")
+    got = convfx.correlate(image, kernel, padding="valid")
+    assert np.abs(got - expected).max() <= 1e-4 * np.abs(expected).max()
+    # The same kernel with the rank-2 part below float64 rounding is rank 1 again.
+    assert conv.choose_backend((64, 64), (n, n), kernel=np.ones((n, n)) / n**2, dtype=np.dtype(np.float32)) == "separable"
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered")
+@pytest.mark.parametrize("size", [3, 8, 15, 64])
+@pytest.mark.parametrize("summed", [False, True], ids=["per-channel", "bank"])
+def test_nan_and_inf_pixels_spoil_only_their_windows(rng, size, summed):
+    """filter2D's DFT (from ~50 taps) and the FFT backend would spread them to every output."""
+    image = rng.random((80 + size, 90 + size, 3))
+    image[5, 7, 0], image[40, 60, 1], image[70, 20, 2] = np.nan, np.inf, -np.inf
+    if summed:
+        kernel = rng.standard_normal((2, size, size, 3))
+        expected = np.stack(
+            [sum(scipy.signal.correlate2d(image[:, :, c], kernel[f, :, :, c], "valid") for c in range(3)) for f in range(2)],
+            axis=-1,
+        )
+    else:
+        kernel = rng.standard_normal((size, size))
+        expected = np.stack([scipy.signal.correlate2d(image[:, :, c], kernel, "valid") for c in range(3)], axis=-1)
+    for dtype in (np.float64, np.float32):
+        got = convfx.correlate(image.astype(dtype), kernel, padding="valid")
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
+        np.testing.assert_array_equal(np.isposinf(got), np.isposinf(expected))
+        finite = np.isfinite(expected)
+        assert np.abs(got[finite] - expected[finite]).max() <= 1e-4 * np.abs(expected[finite]).max()
+
+
 # --------------------------------------------------------------------------- dtypes
 
 
@@ -452,6 +491,11 @@ def test_im2col_is_correlation_and_col2im_its_adjoint(rng):
         (np.zeros((5, 5, 3)), np.ones((3, 3, 3)), {"bias": [1, 2]}, ValueError, ["bias", "scalar", "(2,)"]),
         (np.zeros((5, 5)), np.ones((3, 3)), {"bias": np.nan}, ValueError, ["bias", "finite"]),
         (np.zeros((5, 5)), np.eye(3), {"backend": "separable"}, ValueError, ["backend", "separable", "rank-1"]),
+        (np.zeros((5, 5), np.float32), [[1e39]], {}, ValueError, ["kernel", "1e+39", "float32", "float64 image"]),
+        (np.zeros((5, 5), np.uint8), [[1.0]], {"bias": -1e39}, ValueError, ["bias", "1e+39", "uint8", "float32"]),
+        (np.zeros((5, 5), np.float32), [[1.0]], {"cval": 1e39, "padding": 1}, ValueError, ["cval", "1e+39", "float32"]),
+        (np.zeros((5, 5)), np.ones((3, 3)), {"padding": -1}, ValueError, ["padding: expected an int >= 0, found -1"]),
+        (np.zeros((5, 5)), np.ones((3, 3)), {"padding": (1, -2)}, ValueError, ["padding[1]", ">= 0", "-2"]),
         (np.zeros((5, 5, 3)), np.ones((3, 3, 3)), {"backend": "separable"}, ValueError, ["backend", "rank-1"]),
     ],
 )
