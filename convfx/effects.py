@@ -526,6 +526,8 @@ def apply(
         rounded, negative where the filter says so.  Map it to pixels with
         :func:`map_range`.  An effect ending in a detector gives its output
         instead: a bool edge map ``(H, W)`` for ``canny`` and ``marr_hildreth``.
+        A step after a detector filters its edge map as an image whose edges are
+        white (the input dtype's full scale: 255 for ``uint8``, 1.0 for floats).
 
     Raises
     ------
@@ -564,9 +566,13 @@ def apply(
     full_scale = dtype_full_scale(response.dtype)
     if parsed.gray if gray is None else gray:
         response = to_luminance(response)
-    for step in parsed.steps:
+    work_dtype = compute_dtype(response.dtype)
+    for position, step in enumerate(parsed.steps):
         if isinstance(step, Detector):
             response = step(response, boundary=boundary, full_scale=full_scale)
+            if position < len(parsed.steps) - 1 and response.dtype == bool:
+                # A later step filters the edge map as an image: edges are white.
+                response = np.where(response, work_dtype.type(full_scale), work_dtype.type(0))
         else:
             response = _apply_filter(response, step, boundary)
     return response
@@ -631,6 +637,8 @@ def map_range(
     ----------
     response : array_like
         A response from :func:`apply`, in the units of the image it came from.
+        A bool response (a detector's edge map) counts ``True`` as full scale,
+        white under every range.
     output_range : {"abs", "clip", "signed", "normalize", "binary"}
         ``abs``
             :math:`|r|`, then clipped to the dtype's range (both edge directions
@@ -683,6 +691,9 @@ def map_range(
     response = np.asarray(response)
     if output_range == "binary":
         return np.where(response > 0, np.iinfo(dtype).max, 0).astype(dtype)
+    if response.dtype == bool:
+        # An edge map: True is white (full scale) under every range.
+        response = np.where(response, np.float32(top if source_max is None else source_max), np.float32(0))
     if (
         output_range == "abs"
         and dtype == np.uint8

@@ -335,8 +335,10 @@ def test_chains_through_detectors(photo):
     blurred = convfx.apply(photo, "gaussian_blur")
     # Thresholds stay fractions of the chain's input (uint8: 255) after a float step.
     np.testing.assert_array_equal(convfx.apply(photo, "gaussian_blur,canny"), convfx.canny(blurred, full_scale=255))
-    after = convfx.apply(photo, "canny,gaussian_blur")  # a detector's map feeds the next filter
-    np.testing.assert_allclose(after, convfx.apply(convfx.canny(photo).astype(np.float32), "gaussian_blur"))
+    after = convfx.apply(photo, "canny,gaussian_blur")  # a detector's map feeds the next filter, edges white
+    white_edges = np.where(convfx.canny(photo), np.float32(255), np.float32(0))
+    np.testing.assert_allclose(after, convfx.apply(white_edges, "gaussian_blur"), rtol=1e-6)
+    assert after.max() > 100  # in the photo's units, not 0..1
     assert effects.parse_effect("canny,gaussian_blur").output_range == "clip"
 
 
@@ -449,3 +451,19 @@ def test_cli_explain_help_has_an_example():
     result = run("explain", "canny", "--help")
     assert result.exit_code == 0 and "Example" in result.stdout and "convfx explain canny" in result.stdout
     assert "canny" in run("explain", "--help").stdout
+
+
+@pytest.mark.parametrize("output_range", ["abs", "clip", "signed", "normalize", "binary"])
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_edge_maps_are_white_under_every_output_range(output_range, dtype):
+    """True is full scale, not 1: `--range clip` must not write a 0/1 image."""
+    image = scaled(step("right"), dtype)
+    depth = np.uint8 if output_range == "binary" else dtype
+    pixels = effects.filter_and_map(image, "canny", output_range=output_range, dtype=depth, source_max=np.iinfo(dtype).max)
+    edges = convfx.canny(image)
+    assert edges.any()
+    top = np.iinfo(depth).max
+    assert (pixels[edges] == top).all()
+    background = {"signed": (top + 1) // 2}.get(output_range, 0)
+    assert (pixels[~edges] == background).all()
+
