@@ -380,8 +380,9 @@ def parse_effect(effect: EffectLike) -> Effect:
         raise ParameterError("effect: expected a filter name such as 'sobel', found an empty string")
     if banks.looks_like_imagemagick(text):
         return Effect(spec=text, steps=(banks.parse_imagemagick(text),))
-    if _is_kernel_path(text) and Path(text.split("#")[0]).is_file():
-        # The whole string is one existing file, which may have commas in its name.
+    file_part = text.split("#")[0]
+    if "," in file_part and _is_kernel_path(text) and Path(file_part).is_file():
+        # One existing file with commas in its name, which splitting would break up.
         return Effect(spec=text, steps=(_file_step(text),))
     steps = [_resolve_step(target, parameters, text) for target, parameters in _split_steps(text)]
     return Effect(spec=text, steps=tuple(steps))

@@ -141,6 +141,13 @@ def test_kernel_files_and_imagemagick_in_specs(tmp_path, gray_image):
                                convfx.apply(gray_image, "gaussian_blur,laplacian"))
     (tmp_path / "b.toml").write_text("[a]\nmatrix = [[0, 1, 0], [1, -4, 1], [0, 1, 0]]\n[b]\nmatrix = [[2]]\n")
     np.testing.assert_allclose(convfx.apply(gray_image, f"{tmp_path / 'b.toml'}#a"), expected)
+    # A file entry anywhere in a chain, first and last included.
+    bank = tmp_path / "b.toml"
+    np.testing.assert_allclose(convfx.apply(gray_image, f"{bank}#a,gaussian_blur"), convfx.apply(gray_image, "laplacian,gaussian_blur"))
+    assert [step.name for step in parse_effect(f"{bank}#a,{bank}#b").steps] == ["a", "b"]
+    # A file whose name has a comma is still one file.
+    (tmp_path / "x,y.npy").write_bytes((tmp_path / "lap.npy").read_bytes())
+    np.testing.assert_allclose(convfx.apply(gray_image, str(tmp_path / "x,y.npy")), expected)
     np.testing.assert_allclose(convfx.apply(gray_image, "3x3: 0,1,0 1,-4,1 0,1,0"), expected)
     # An ImageMagick kernel is a convolution: equals convfx.convolve with its values.
     values = np.array([[1, 2, 0], [0, 0, 0], [0, 0, -3.0]])
