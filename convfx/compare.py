@@ -571,11 +571,52 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
 
         try:
             return load_file(str(path))
+        except TypeError:  # numpy has no bfloat16, common in recent checkpoints
+            return _read_safetensors_widening_bfloat16(path)
         except (SafetensorError, OSError, ValueError) as error:
             raise FileError(f"{path}: not a readable .safetensors file ({error})") from None
     if suffix != ".npz":
         raise FileError(f"{path}: unsupported weights file type {suffix or '(none)'!r}; expected '.npz' or '.safetensors'")
     return imageio.read_arrays(path, what=".npz file")
+
+
+# safetensors dtype names -> numpy (little-endian, as the format stores them).
+_SAFETENSORS_DTYPES = {
+    "F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4", "I16": "<i2", "I8": "i1", "U8": "u1", "BOOL": "?",
+}  # fmt: skip
+
+
+def _read_safetensors_widening_bfloat16(path: Path) -> dict[str, np.ndarray]:
+    """Every tensor of a ``.safetensors`` file, ``BF16`` ones widened exactly to float32.
+
+    The format is an 8-byte little-endian header length, a JSON header of
+    ``{name: {dtype, shape, data_offsets}}`` and the raw tensors; a bfloat16 is the
+    top half of a float32, so it widens by a 16-bit shift.
+    """
+    arrays: dict[str, np.ndarray] = {}
+    try:
+        data = path.read_bytes()
+        length = int.from_bytes(data[:8], "little")
+        header = json.loads(data[8 : 8 + length])
+        header.pop("__metadata__", None)
+        for name, info in header.items():
+            start, end = (8 + length + offset for offset in info["data_offsets"])
+            shape, kind = tuple(info["shape"]), info["dtype"]
+            if kind == "BF16":
+                halves = np.frombuffer(data, dtype="<u2", count=(end - start) // 2, offset=start)
+                arrays[name] = (halves.astype(np.uint32) << 16).view(np.float32).reshape(shape)
+            elif kind in _SAFETENSORS_DTYPES:
+                dtype = np.dtype(_SAFETENSORS_DTYPES[kind])
+                flat = np.frombuffer(data, dtype=dtype, count=(end - start) // dtype.itemsize, offset=start)
+                arrays[name] = flat.reshape(shape).copy()
+            else:
+                unreadable = (name, kind)
+                break
+        else:
+            return arrays
+    except (OSError, ValueError, KeyError, TypeError) as error:  # a damaged header or offsets
+        raise FileError(f"{path}: not a readable .safetensors file ({type(error).__name__}: {error})") from None
+    raise FileError(f"{path}: tensor {unreadable[0]!r} has dtype {unreadable[1]}, which convfx cannot read")
 
 
 def load_weights(path: str | os.PathLike | None = None, *, key: str | None = None) -> ConvWeights:

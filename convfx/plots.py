@@ -391,23 +391,29 @@ def compare_figure(result: compare.Comparison, image: np.ndarray | None = None, 
         (:func:`convfx.compare.learned_responses`: normalised input, bias, as the
         conv layer) and the matched classic kernel on the photo's luminance
         (:func:`convfx.apply`), each stretched between its 1st and 99th percentiles.
+        The two photo rows are left out for a layer whose input is not 1 or 3
+        channels (a deeper layer sees feature maps, not photos).
     """
     weights = result.weights
     image = default_photo() if image is None else np.asarray(image)
-    maps = compare.learned_responses(image, weights, full_scale=effects.dtype_full_scale(image.dtype), boundary=boundary)
-    luminance = effects.to_luminance(image) / effects.dtype_full_scale(image.dtype)
+    # A deeper layer (C input channels other than 1 or 3) sees feature maps, not photos.
+    on_photo = weights.channels in (1, 3)
+    if on_photo:
+        maps = compare.learned_responses(image, weights, full_scale=effects.dtype_full_scale(image.dtype), boundary=boundary)
+        luminance = effects.to_luminance(image) / effects.dtype_full_scale(image.dtype)
     rgb = weights.channels == 3
-    rows = 5 if rgb else 4
+    kernel_rows = 3 if rgb else 2
+    photo_rows = 2 if on_photo else 0
     count = len(result.matches)
     height, width = image.shape[:2]
     panel = 1.9
     photo_height = panel * height / width
     figure = Figure(
-        figsize=(panel * count + 0.9, panel * (rows - 2) + 2 * photo_height + 1.4), layout="constrained"
+        figsize=(panel * count + 0.9, panel * kernel_rows + photo_rows * photo_height + 1.4), layout="constrained"
     )
     FigureCanvasAgg(figure)
     axes = figure.subplots(
-        rows, count, squeeze=False, height_ratios=[1.0] * (rows - 2) + [height / width] * 2
+        kernel_rows + photo_rows, count, squeeze=False, height_ratios=[1.0] * kernel_rows + [height / width] * photo_rows
     )
     for k, match in enumerate(result.matches):
         kernel = weights.weight[k].astype(np.float64)
@@ -422,6 +428,8 @@ def compare_figure(result: compare.Comparison, image: np.ndarray | None = None, 
         transform = "" if match.transform == "identity" else f" {match.transform}"
         sign = " x -1" if match.sign < 0 else ""
         _diverging(axes[row + 1, k], match.classic, f"{match.name}{transform}{sign}\nsimilarity {match.similarity:.2f}")
+        if not on_photo:
+            continue
         _gray_panel(axes[row + 2, k], _stretched(maps[:, :, k]), f"#{k} on the photo", vmin=0, vmax=1)
         classic = effects.apply(luminance, match.classic, boundary=boundary)
         _gray_panel(axes[row + 3, k], _stretched(classic), "the match on the photo", vmin=0, vmax=1)

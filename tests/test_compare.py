@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 from typer.testing import CliRunner
 
 import convfx
@@ -326,6 +327,44 @@ def test_cli_compare_prints_the_table_and_writes_the_figure(tmp_path, rgb_model)
     assert (tmp_path / "c.png").stat().st_size > 10_000
     result = run("compare", rgb_model, "--image", photo, "-o", tmp_path / "c.png", "--draws", "50")
     assert result.exit_code == 1 and "--force" in result.output  # OutputExistsError, as for apply
+
+
+def test_cli_compare_takes_a_deeper_layer_without_the_photo_rows(tmp_path, rgb_model):
+    """conv2 (16, 6, 5, 5) sees 6 feature maps, not a photo: scores and kernels, no photo rows."""
+    result = run("compare", rgb_model, "--key", "conv2.weight", "-o", tmp_path / "c2.png", "--draws", "20")
+    assert result.exit_code == 0, result.output
+    assert "mean best similarity" in result.output
+    with Image.open(tmp_path / "c2.png") as drawn:
+        width, height = drawn.size
+    assert height < width / 4  # 16 columns, 2 rows of kernels
+
+
+def test_bfloat16_safetensors_weights_are_widened_exactly(tmp_path, rng):
+    """numpy has no bfloat16; recent checkpoints store conv weights in it."""
+    import struct
+
+    weight = rng.normal(size=(4, 3, 5, 5)).astype(np.float32)
+    halves = (weight.view(np.uint32) >> 16).astype("<u2")  # bfloat16: the top 16 bits
+    bias = rng.normal(size=4).astype("<f2")
+    header = {
+        "conv1.weight": {"dtype": "BF16", "shape": list(weight.shape), "data_offsets": [0, halves.nbytes]},
+        "conv1.bias": {"dtype": "F16", "shape": [4], "data_offsets": [halves.nbytes, halves.nbytes + bias.nbytes]},
+        "__metadata__": {"format": "pt"},
+    }
+    text = json.dumps(header).encode()
+    path = tmp_path / "bf16.safetensors"
+    path.write_bytes(struct.pack("<Q", len(text)) + text + halves.tobytes() + bias.tobytes())
+    weights = compare.load_weights(path)
+    expected = (halves.astype(np.uint32) << 16).view(np.float32)
+    np.testing.assert_array_equal(weights.weight, expected)
+    assert np.abs(weights.weight - weight).max() <= np.abs(weight).max() / 128  # bfloat16 keeps 8 bits
+    np.testing.assert_array_equal(weights.bias, bias.astype(np.float32))
+    header["conv1.bias"] = {"dtype": "F8_E4M3", "shape": [4], "data_offsets": [halves.nbytes, halves.nbytes + 4]}
+    text = json.dumps(header).encode()
+    path.write_bytes(struct.pack("<Q", len(text)) + text + halves.tobytes() + bytes(4))
+    with pytest.raises(FileError, match="tensor 'conv1.bias' has dtype F8_E4M3") as error:
+        compare.load_weights(path)
+    assert "\n" not in str(error.value)
 
 
 def test_cli_compare_evolution_strip_and_gif(tmp_path, rng):
