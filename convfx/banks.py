@@ -634,7 +634,13 @@ def _checked_matrix(array: np.ndarray, where: str) -> np.ndarray:
     array = np.asarray(array, dtype=np.float64)
     if not np.all(np.isfinite(array)):
         raise KernelFileError(f"{where}: expected finite numbers, found NaN or inf")
+    peak = float(np.abs(array).max())
+    if peak > _FLOAT32_MAX:  # photos are filtered in float32
+        raise KernelFileError(f"{where}: expected numbers within float32's range (|x| <= {_FLOAT32_MAX:.4g}), found {peak:g}")
     return array
+
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def _scale(value: Any, where: str) -> tuple[float, str]:
@@ -727,7 +733,7 @@ def parse_imagemagick(text: str) -> Filter:
         width = height = side
         x = y = side // 2
     values = np.array(numbers, dtype=np.float64).reshape(height, width)
-    values = np.nan_to_num(values, nan=0.0)
+    values = np.where(np.isnan(values), 0.0, values)  # ImageMagick's "nan": no tap (inf stays, and is refused)
     # Our "same" geometry puts the origin of an odd kernel at its centre: pad with
     # zero taps (which change nothing) until the requested origin is the centre.
     # For a convolution the origin mirrors with the kernel, hence width-1-2x.

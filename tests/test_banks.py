@@ -331,3 +331,21 @@ def test_format_filter_prints_exact_kernels():
     farid = banks.format_filter(convfx.get_filter("farid_x"))
     assert "rotated 180 degrees" in farid
     assert "combine: magnitude" in banks.format_filter(convfx.get_filter("sobel"))
+
+
+@pytest.mark.parametrize(
+    "spec, words",
+    [
+        ("3x3: 1e400,0,0 0,0,0 0,0,0", "finite"),  # inf once parsed: refused, not turned into the largest float
+        ("3x3: -1e400,0,0 0,0,0 0,0,0", "finite"),
+        ("3x3: 1e39,0,0 0,0,0 0,0,0", "float32's range"),
+    ],
+)
+def test_overflowing_kernel_values_are_refused(tmp_path, spec, words):
+    with pytest.raises(KernelFileError, match=words):
+        banks.parse_imagemagick(spec)
+    (tmp_path / "big.toml").write_text("[k]\nmatrix = [[1e308, 1e308]]\n")
+    with pytest.raises(KernelFileError, match=r"big.toml.*float32's range.*1e\+308"):
+        convfx.load_bank(tmp_path / "big.toml")
+    # ImageMagick's "nan" means "no tap": a zero weight.
+    assert banks.parse_imagemagick("3x1: nan,1,0").kernels[0].weights.tolist() == [[0.0, 1.0, 0.0]]
