@@ -42,6 +42,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
+import cv2
 import numpy as np
 
 from . import imageio
@@ -781,12 +782,6 @@ def _positive(value: float, name: str) -> float:
     return float(value)
 
 
-def _gaussian_row(sigma: float, size: int) -> np.ndarray:
-    x = np.arange(size) - (size - 1) / 2
-    row = np.exp(-(x * x) / (2 * sigma * sigma))
-    return row / row.sum()
-
-
 def _sigma_and_size(sigma: float | None, size: float | None, *, radius_sigmas: float = 3.0) -> tuple[float, int]:
     # OpenCV's conventions, so that gaussian_blur:sigma=s,size=n equals
     # cv2.GaussianBlur(img, (n, n), s): a missing size covers +-3 sigma, a missing
@@ -803,28 +798,22 @@ def _sigma_and_size(sigma: float | None, size: float | None, *, radius_sigmas: f
     return sigma, size
 
 
-# OpenCV's getGaussianKernel uses these rows for sizes up to 7 when no sigma is
-# given; the 3 and 5 rows are the binomial ones of the gaussian_blur entries.
-_OPENCV_SMALL_GAUSSIANS = {
-    1: [1.0],
-    3: [0.25, 0.5, 0.25],
-    5: [0.0625, 0.25, 0.375, 0.25, 0.0625],
-    7: [0.03125, 0.109375, 0.21875, 0.28125, 0.21875, 0.109375, 0.03125],
-}
-
-
 def gaussian_kernel(*, sigma: float | None = None, size: float | None = None) -> np.ndarray:
-    """Normalised 2-D Gaussian, shape (size, size), built as ``cv2.getGaussianKernel`` does.
+    """Normalised 2-D Gaussian, shape (size, size): ``cv2.getGaussianKernel``'s row times itself.
 
-    With ``sigma``, the sampled Gaussian; with only ``size`` (odd), OpenCV's fixed
-    rows for sizes 1-7 and its rule ``sigma = 0.3*((size-1)*0.5 - 1) + 0.8`` above;
-    with only ``sigma``, ``size = 2*ceil(3*sigma) + 1``.  So
-    ``gaussian_blur:sigma=s,size=n`` equals ``cv2.GaussianBlur(img, (n, n), s)``.
+    With ``sigma``, the sampled Gaussian; with only ``size`` (odd), OpenCV's own
+    choice: fixed binomial-like rows for the small sizes (1-7 in OpenCV 4, 1-9 in
+    OpenCV 5) and ``sigma = 0.3*((size-1)*0.5 - 1) + 0.8`` above them; with only
+    ``sigma``, ``size = 2*ceil(3*sigma) + 1``.  The row comes from the installed
+    OpenCV itself, so ``gaussian_blur:sigma=s,size=n`` equals
+    ``cv2.GaussianBlur(img, (n, n), s)`` whatever its version.
     """
-    if sigma is None and size is not None and _odd_size(size, "size") in _OPENCV_SMALL_GAUSSIANS:
-        row = np.array(_OPENCV_SMALL_GAUSSIANS[int(size)])
+    if sigma is None and size is not None:
+        size = _odd_size(size, "size")
+        row = cv2.getGaussianKernel(size, 0, ktype=cv2.CV_64F)[:, 0]
     else:
-        row = _gaussian_row(*_sigma_and_size(sigma, size))
+        sigma, size = _sigma_and_size(sigma, size)
+        row = cv2.getGaussianKernel(size, sigma, ktype=cv2.CV_64F)[:, 0]
     return np.outer(row, row)
 
 

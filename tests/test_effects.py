@@ -33,7 +33,10 @@ OPENCV = {
     "gaussian_blur": lambda f: cv2.GaussianBlur(f, (5, 5), 0),
     "gaussian_blur_3": lambda f: cv2.GaussianBlur(f, (3, 3), 0),
     "gaussian_blur:sigma=2,size=9": lambda f: cv2.GaussianBlur(f, (9, 9), 2),
+    "gaussian_blur:size=7": lambda f: cv2.GaussianBlur(f, (7, 7), 0),
+    "gaussian_blur:size=9": lambda f: cv2.GaussianBlur(f, (9, 9), 0),  # a fixed row in OpenCV 5, a formula in 4
     "gaussian_blur:size=11": lambda f: cv2.GaussianBlur(f, (11, 11), 0),
+    "gaussian_blur:sigma=1.5": lambda f: cv2.GaussianBlur(f, (11, 11), 1.5),  # size 2*ceil(3 sigma) + 1
     "box_blur": lambda f: cv2.blur(f, (3, 3)),
     "box_blur:size=7": lambda f: cv2.blur(f, (7, 7)),
     "sharpen": lambda f: cv2.filter2D(f, -1, np.array([[0, -1, 0], [-1, 5, -1], [0, -1, 0]], float)),
