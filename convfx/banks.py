@@ -325,9 +325,11 @@ def get_filter(name: str) -> Filter:
 
 def _closest(name: str, choices: Iterable[str]) -> str:
     choices = sorted(choices)
-    close = difflib.get_close_matches(name, choices, n=5, cutoff=0.5)
+    by_lower = {choice.lower(): choice for choice in choices}
+    wanted = name.lower().strip(" _-")  # "SOBEL" -> sobel, "canny_" -> canny
+    close = [by_lower[c] for c in difflib.get_close_matches(wanted, list(by_lower), n=5, cutoff=0.5)]
     if not close:  # prefixes catch "gauss" -> gaussian_blur that difflib scores low
-        close = [c for c in choices if c.startswith(name[:3])][:5]
+        close = [c for c in choices if c.lower().startswith(wanted[:3])][:5]
     hint = f"closest: {', '.join(close)}" if close else "none is close"
     return f"{hint} (`convfx filters` lists all {len(choices)})"
 
