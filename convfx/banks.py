@@ -794,6 +794,12 @@ def _sigma_and_size(sigma: float | None, size: float | None, *, radius_sigmas: f
         sigma = _positive(sigma, "sigma")
     if size is None:
         size = 2 * math.ceil(radius_sigmas * sigma) + 1
+        if size > MAX_KERNEL_SIDE:
+            largest = (MAX_KERNEL_SIDE - 1) / (2 * radius_sigmas)
+            raise ParameterError(
+                f"sigma: {sigma:g} needs a {size}x{size} kernel (+-{radius_sigmas:g} sigma), more than "
+                f"{MAX_KERNEL_SIDE} per side; expected sigma <= {largest:g}, or give a size"
+            )
     size = _odd_size(size, "size")
     if sigma is None:
         sigma = 0.3 * ((size - 1) * 0.5 - 1) + 0.8

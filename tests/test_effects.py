@@ -120,6 +120,7 @@ def test_parameters_and_chain_share_commas():
         ("cany:sigma=2", UnknownFilterError, "unknown filter 'cany'; closest: canny"),
         ("SOBEL", UnknownFilterError, "unknown filter 'SOBEL'; closest: sobel,"),  # case does not hide the match
         ("canny_", UnknownFilterError, "unknown filter 'canny_'; closest: canny "),
+        ("gaussian_blur:sigma=1000", convfx.ParameterError, r"sigma: 1000 needs a 6001x6001 kernel .*sigma <= 42.3"),
         ("gaussian_blur:sigma=2,radius=3", convfx.ParameterError, "unknown parameter"),
         ("gaussian_blur:sigma=two", convfx.ParameterError, "parameter sigma: expected a number, found 'two'"),
         ("gaussian_blur:sigma=1,sigma=2", convfx.ParameterError, "given twice"),
