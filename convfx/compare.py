@@ -51,7 +51,7 @@ import numpy as np
 from . import banks, imageio
 from .conv import correlate
 from .errors import FileError, ParameterError
-from .models import SHIPPED_MODELS, shipped_model  # re-exported: the registry lives with the weights
+from .models import SHIPPED_MODELS, resolve_model, shipped_model  # re-exported: the registry lives with the weights
 
 if TYPE_CHECKING:  # imported lazily at run time: effects imports this module, and nn is heavy
     from .effects import Detector
@@ -544,19 +544,6 @@ class ConvWeights:
         if init:
             return str(init)
         return "he" if self.model.activation in ("relu", "prelu") else "glorot"
-
-
-def resolve_model(model: str | os.PathLike | None) -> Path:
-    """A model file from a path or a shipped model's name (``None``: the digits model).
-
-    A path that exists wins over a shipped name.
-    """
-    if model is None:
-        return shipped_model("digits")
-    path = Path(model)
-    if not path.exists() and str(model) in SHIPPED_MODELS:
-        return SHIPPED_MODELS[str(model)]
-    return path
 
 
 def _read_arrays(path: Path) -> dict[str, np.ndarray]:

@@ -21,6 +21,7 @@ import numpy as np
 
 from .conv import convolve, correlate, output_size
 from .errors import ParameterError
+from .nn.config import MAX_SEED  # the seed range of `convfx train`, for the same option name
 
 __all__ = ["MAX_SIZE", "POOL_MODES", "Step", "Explanation", "explain_conv", "explain_pool"]
 
@@ -108,11 +109,18 @@ def _option(value, name: str, *, minimum: int, maximum: int | None = None) -> in
     return int(value)
 
 
-def _geometry(size: int, window: int, stride: int, padding: int, *, what: str) -> tuple[int, str]:
-    """Output side and the formula text, after checking the window fits."""
+def _geometry(size: int, window: int, stride: int, padding: int | None, *, what: str) -> tuple[int, str]:
+    """Output side and the formula text, after checking the window fits.
+
+    ``padding`` None: pooling, which has no padding option (the formula uses 0).
+    """
     size = _option(size, "size", minimum=1, maximum=MAX_SIZE)
     window = _option(window, what, minimum=1)
     stride = _option(stride, "stride", minimum=1)
+    if padding is None:
+        padding = 0
+        if window > size:
+            raise ParameterError(f"{what}: expected a pooling window of at most size = {size}, found {window}")
     padding = _option(padding, "padding", minimum=0, maximum=max(0, window - 1))
     if window > size + 2 * padding:
         raise ParameterError(f"{what}: expected at most size + 2*padding = {size + 2 * padding}, found {window}")
@@ -165,7 +173,7 @@ def explain_conv(
         True: convolution (the kernel rotated 180 degrees slides); False:
         cross-correlation (what CNN layers compute).
     seed : int, optional
-        Seeds the image and the kernel.
+        Seeds the image and the kernel; 0..``2**63 - 1``.
 
     Returns
     -------
@@ -185,7 +193,7 @@ def explain_conv(
     """
     k = _option(kernel, "kernel", minimum=1, maximum=MAX_SIZE)
     m, formula = _geometry(size, k, stride, padding, what="kernel")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(_option(seed, "seed", minimum=0, maximum=MAX_SEED))
     image = rng.integers(0, 10, size=(size, size)).astype(np.float64)
     weights = rng.integers(-2, 3, size=(k, k)).astype(np.float64)
     # A kernel equal to its own rotation would make --flip show nothing; redraw it.
@@ -238,7 +246,7 @@ def explain_pool(
         ``s``; default ``k`` (non-overlapping windows, as in LeNet).
     mode : {"max", "avg"}, optional
     seed : int, optional
-        Seeds the image.
+        Seeds the image; 0..``2**63 - 1``.
 
     Returns
     -------
@@ -257,8 +265,9 @@ def explain_pool(
         raise ParameterError(f"mode: invalid value {mode!r}; expected one of {list(POOL_MODES)}")
     k = _option(kernel, "kernel", minimum=1, maximum=MAX_SIZE)
     s = k if stride is None else _option(stride, "stride", minimum=1)
-    m, formula = _geometry(size, k, s, 0, what="kernel")
-    image = np.random.default_rng(seed).integers(0, 10, size=(size, size)).astype(np.float64)
+    m, formula = _geometry(size, k, s, None, what="kernel")
+    rng = np.random.default_rng(_option(seed, "seed", minimum=0, maximum=MAX_SEED))
+    image = rng.integers(0, 10, size=(size, size)).astype(np.float64)
     layer = MaxPool2d(k, s) if mode == "max" else AvgPool2d(k, s)
     output = layer.forward(image[None, None])[0, 0].astype(np.float64)
 

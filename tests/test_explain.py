@@ -75,6 +75,23 @@ def test_bad_conv_options_name_the_option(options, name):
         explain.explain_conv(**options)
 
 
+@pytest.mark.parametrize("seed", [-1, 2**63, True, 1.0])
+@pytest.mark.parametrize("explained", [explain.explain_conv, explain.explain_pool])
+def test_seed_is_checked_and_named(explained, seed):
+    with pytest.raises(ParameterError, match=r"^seed: expected an int"):
+        explained(seed=seed)
+
+
+def test_largest_seed_is_accepted():
+    assert explain.explain_pool(seed=2**63 - 1).output.shape == (3, 3)
+
+
+def test_too_large_pooling_window_is_worded_for_pooling():
+    with pytest.raises(ParameterError) as info:
+        explain.explain_pool(size=6, kernel=8)
+    assert str(info.value) == "kernel: expected a pooling window of at most size = 6, found 8"
+
+
 def test_bad_pool_mode_lists_the_choices():
     with pytest.raises(ParameterError, match=r"mode: invalid value 'median'; expected one of \['max', 'avg'\]"):
         explain.explain_pool(mode="median")  # type: ignore[arg-type]
@@ -121,6 +138,9 @@ def test_explain_pool_gif_and_png(tmp_path, mode):
         (["conv", "-o", "conv.jpg"], "unsupported file type '.jpg'"),
         (["conv", "--milliseconds", "0"], "milliseconds: expected an int >= 1"),
         (["pool", "--mode", "median"], "mode: invalid value 'median'"),
+        (["pool", "--size", "6", "--kernel", "8"], "kernel: expected a pooling window of at most size = 6, found 8"),
+        (["conv", "--seed", "-1"], "seed: expected an int in 0..9223372036854775807, found -1"),
+        (["pool", "--seed", "99999999999999999999"], "seed: expected an int in 0..9223372036854775807, found 9999"),
     ],
 )
 def test_bad_options_exit_2_with_one_line(tmp_path, monkeypatch, arguments, message):

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from convfx.cli import app
 from convfx.errors import FileError, ParameterError
+from convfx.models import SHIPPED_MODELS
 from convfx.nn import LeNet, softmax
 from convfx.nn import inspect as nn_inspect
 
@@ -118,11 +119,44 @@ def test_tour_images_are_resized_and_converted_to_the_models_channels(tmp_path):
         nn_inspect.load_tour_image("digit:x", channels=1)
 
 
-def test_missing_shipped_model_is_one_line(monkeypatch, tmp_path):
-    monkeypatch.setattr(nn_inspect, "shipped_model", lambda name="digits": tmp_path / "none.npz")
+@pytest.mark.parametrize("name", [None, "digits", "shapes"])
+def test_missing_shipped_model_is_one_line(monkeypatch, tmp_path, name):
+    for shipped in SHIPPED_MODELS:
+        monkeypatch.setitem(SHIPPED_MODELS, shipped, tmp_path / f"{shipped}.npz")
     with pytest.raises(FileError) as info:
-        nn_inspect.load_model(None)
-    assert "shipped digits model is missing" in str(info.value) and "\n" not in str(info.value)
+        nn_inspect.load_model(name)
+    assert str(info.value).startswith(f"{tmp_path / (name or 'digits')}.npz: the shipped {name or 'digits'} model is missing")
+    assert "\n" not in str(info.value)
+
+
+@pytest.fixture
+def shipped(monkeypatch, gray_model_path, rgb_model_path):
+    """The shipped names pointing at this module's models (nothing depends on the real files)."""
+    monkeypatch.setitem(SHIPPED_MODELS, "digits", gray_model_path)
+    monkeypatch.setitem(SHIPPED_MODELS, "shapes", rgb_model_path)
+
+
+def test_models_are_named_like_everywhere_else(shipped, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert nn_inspect.load_model("shapes").class_names == ["disc", "ring", "square", "bar"]
+    assert nn_inspect.load_model("digits").in_channels == 1
+    assert nn_inspect.tour_file("shapes", "digit:3").class_names == ["disc", "ring", "square", "bar"]
+    # A file of that name wins, as in convfx compare (convfx.models.resolve_model).
+    LeNet(1, 2, seed=0, class_names=["mine", "yours"]).save(tmp_path / "shapes")
+    assert nn_inspect.load_model("shapes").class_names == ["mine", "yours"]
+
+
+def test_summary_and_tour_commands_accept_a_shipped_name(shipped, tmp_path, rgb_model_path):
+    summary = runner.invoke(app, ["summary", "shapes"])
+    assert summary.exit_code == 0, summary.output
+    assert summary.stdout.startswith(f"{rgb_model_path}: LeNet-5") and "3@32x32 (RGB), 4 classes" in summary.stdout
+    out = tmp_path / "tour.png"
+    tour = runner.invoke(app, ["tour", "shapes", "--image", "digit:3", "-o", str(out)])
+    assert tour.exit_code == 0, tour.output
+    assert "predicted" in tour.stdout and out.is_file()
+    evaluate = runner.invoke(app, ["evaluate", "digits", "--dataset", "digits"])
+    assert evaluate.exit_code == 0, evaluate.output
+    assert "accuracy" in evaluate.stdout
 
 
 def test_summary_command_prints_every_layer_and_the_total(gray_model_path):

@@ -167,6 +167,34 @@ def test_load_reports_missing_and_misshapen_weights(tmp_path):
         LeNet.load(tmp_path / "other.npz")
 
 
+@pytest.mark.parametrize(
+    "key, value, found",
+    [
+        ("fc1.weight", np.full((120, 400), "x"), "strings"),
+        ("conv1.weight", np.full((6, 1, 5, 5), b"x"), "bytes"),
+        ("fc1.bias", np.zeros(120, dtype=[("a", "<f4")]), "structured records"),  # used to load, silently cast
+        ("fc2.weight", np.ones((84, 120), np.complex64), "complex numbers"),  # used to drop the imaginary part
+        ("convfx.meta.input_mean", np.array(["0.5"]), "strings"),
+        ("convfx.meta.input_std", np.zeros(1, dtype=[("a", "<f4"), ("b", "<i4")]), "structured records"),
+    ],
+)
+def test_load_refuses_arrays_that_are_not_numbers(tmp_path, key, value, found):
+    state = LeNet(1, 10, seed=0).state_dict()
+    path = tmp_path / "odd.npz"
+    np.savez(path, **{**state, key: value})
+    with pytest.raises(FileError) as info:
+        LeNet.load(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: {key!r} holds {found}") and message.endswith("expected real numbers")
+    assert "\n" not in message
+
+
+def test_load_accepts_integer_weights(tmp_path):
+    state = LeNet(1, 10, seed=0).state_dict()
+    np.savez(tmp_path / "int.npz", **{**state, "fc1.bias": np.arange(120, dtype=np.int16)})
+    np.testing.assert_array_equal(LeNet.load(tmp_path / "int.npz").layers["fc1"].params["bias"], np.arange(120))
+
+
 def test_replica_shares_weights_not_gradients(rng):
     model = LeNet(1, 10, seed=0)
     twin = model.replica()

@@ -108,3 +108,56 @@ def test_evaluate_rejects_a_data_set_of_another_kind(trained, tmp_path):
     result = runner.invoke(app, ["evaluate", str(path), "--dataset", str(tmp_path)])
     assert result.exit_code == 2
     assert "has 2 classes" in result.output and "predicts 10" in result.output
+
+
+def test_train_refuses_a_bad_seed_before_training(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    negative = runner.invoke(app, ["train", "--epochs", "1", "--seed", "-1", "-o", "x.npz"])
+    assert negative.exit_code == 2 and "--seed" in negative.output and "Traceback" not in negative.output
+    # Beyond int64: it used to train the whole run and fail only when saving the metadata.
+    huge = runner.invoke(app, ["train", "--epochs", "1", "--seed", "99999999999999999999", "-o", "x.npz"])
+    assert huge.exit_code == 2
+    assert huge.stderr.strip().splitlines() == [
+        "convfx: error: seed: expected an int in [0, 2**63 - 1], found 99999999999999999999"
+    ]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_train_reports_a_corrupt_gzip_idx_file_in_one_line(tmp_path):
+    import gzip
+
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    images = np.zeros((20, 28, 28), np.uint8)
+    images[:, 8:20, 12:16] = 255
+    for split, count in (("train", 20), ("t10k", 10)):
+        for kind, array in (("images-idx3", images[:count]), ("labels-idx1", np.arange(count, dtype=np.uint8) % 10)):
+            header = bytes([0, 0, 0x08, array.ndim]) + np.array(array.shape, ">u4").tobytes()
+            (folder / f"{split}-{kind}-ubyte.gz").write_bytes(gzip.compress(header + array.tobytes()))
+    corrupt = folder / "train-images-idx3-ubyte.gz"
+    data = bytearray(corrupt.read_bytes())
+    data[30:60] = b"\xff" * 30
+    corrupt.write_bytes(bytes(data))
+    result = runner.invoke(app, ["train", "--dataset", str(folder), "--epochs", "1", "-o", str(tmp_path / "m.npz")])
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"convfx: error: {corrupt}: cannot read"), result.stderr
+
+
+def test_a_model_trained_on_a_relative_folder_evaluates_from_anywhere(tmp_path, monkeypatch, rng):
+    from PIL import Image
+
+    for name, value in (("dark", 40), ("light", 220)):
+        (tmp_path / "data" / name).mkdir(parents=True)
+        for i in range(3):
+            pixels = np.clip(value + rng.normal(0, 10, (12, 12)), 0, 255).astype(np.uint8)
+            Image.fromarray(pixels).save(tmp_path / "data" / name / f"{i}.png")
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path)
+    trained = runner.invoke(app, ["train", "-d", "data", "--epochs", "1", "-b", "4", "-o", "m.npz"])
+    assert trained.exit_code == 0, trained.output
+    assert LeNet.load(tmp_path / "m.npz").metadata["dataset"] == str((tmp_path / "data").resolve())
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    evaluation = runner.invoke(app, ["evaluate", "../m.npz"])
+    assert evaluation.exit_code == 0, evaluation.output
+    assert "accuracy" in evaluation.output and "/2)" in evaluation.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import zlib
 
 import numpy as np
 import pytest
@@ -116,8 +117,10 @@ def test_folder_errors_name_the_problem(tmp_path):
     _write_png(tmp_path / "only" / "x.png", np.zeros((4, 4), np.uint8))
     with pytest.raises(FileError, match="at least 2 class"):
         load_folder(tmp_path)
+    _write_png(tmp_path / "only" / "y.png", np.zeros((4, 4), np.uint8))
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "bad.png").write_bytes(b"not a png at all")
+    _write_png(tmp_path / "broken" / "good.png", np.zeros((4, 4), np.uint8))
     with pytest.raises(FileError, match="bad.png"):
         load_folder(tmp_path)
     with pytest.raises(FileError, match="no such data set"):
@@ -172,3 +175,66 @@ def test_idx_folder_missing_file(tmp_path):
     _write_idx(tmp_path, "train-labels-idx1-ubyte", np.zeros(2, np.uint8))
     with pytest.raises(FileError, match="missing t10k-images-idx3-ubyte"):
         load_idx_folder(tmp_path)
+
+
+def test_idx_reader_reports_a_corrupt_gzip_stream_in_one_line(tmp_path):
+    folder = tmp_path / "mnist"
+    sparse = np.zeros((20, 28, 28), np.uint8)  # compressible, so the bytes below land in deflate codes
+    sparse[:, 10:18, 12:16] = 200
+    for split, count in (("train", 20), ("t10k", 10)):
+        _write_idx(folder, f"{split}-images-idx3-ubyte", sparse[:count], compress=True)
+        _write_idx(folder, f"{split}-labels-idx1-ubyte", np.arange(count, dtype=np.uint8) % 10, compress=True)
+    images = folder / "train-images-idx3-ubyte.gz"
+    corrupt = bytearray(images.read_bytes())
+    corrupt[30:60] = b"\xff" * 30
+    images.write_bytes(bytes(corrupt))
+    with pytest.raises(zlib.error):  # the case that escaped: neither OSError nor EOFError
+        gzip.decompress(bytes(corrupt))
+    for read in (lambda: read_idx(images), lambda: load_dataset(folder)):
+        with pytest.raises(FileError) as info:
+            read()
+        message = str(info.value)
+        assert message.startswith(f"{images}: cannot read") and "\n" not in message
+
+
+def test_folder_without_a_split_needs_two_images_per_class(tmp_path, rng):
+    for name, count in (("cat", 1), ("dog", 1)):
+        for i in range(count):
+            _write_png(tmp_path / "one" / name / f"{i}.png", rng.integers(0, 256, (8, 8), dtype=np.uint8))
+    with pytest.raises(FileError) as info:
+        load_dataset(tmp_path / "one")  # stratified_split would hold out nothing: "0/0" accuracy
+    message = str(info.value)
+    assert message.startswith(f"{tmp_path / 'one'}: expected at least 2 images per class")
+    assert "classes 'cat', 'dog' have 1" in message and "\n" not in message
+    # One class short is enough to refuse: it would be trained on and never measured.
+    for i in range(1, 3):
+        _write_png(tmp_path / "one" / "dog" / f"{i}.png", rng.integers(0, 256, (8, 8), dtype=np.uint8))
+    with pytest.raises(FileError, match="class 'cat' has 1"):
+        load_folder(tmp_path / "one")
+    _write_png(tmp_path / "one" / "cat" / "1.png", rng.integers(0, 256, (8, 8), dtype=np.uint8))
+    data = load_folder(tmp_path / "one")
+    assert (len(data.train_labels), len(data.test_labels)) == (3, 2)
+    # With train/ and test/ the user chose the split: one image per class is enough.
+    for split in ("train", "test"):
+        for name in ("cat", "dog"):
+            _write_png(tmp_path / "split" / split / name / "0.png", rng.integers(0, 256, (8, 8), dtype=np.uint8))
+    data = load_folder(tmp_path / "split")
+    assert (len(data.train_labels), len(data.test_labels)) == (2, 2)
+
+
+def test_folder_data_sets_are_named_by_absolute_path(tmp_path, monkeypatch, rng):
+    for name in ("a", "b"):
+        for i in range(2):
+            _write_png(tmp_path / "data" / name / f"{i}.png", rng.integers(0, 256, (8, 8), dtype=np.uint8))
+    _write_idx(tmp_path / "idx", "train-images-idx3-ubyte", np.zeros((2, 28, 28), np.uint8))
+    _write_idx(tmp_path / "idx", "train-labels-idx1-ubyte", np.array([0, 1], np.uint8))
+    _write_idx(tmp_path / "idx", "t10k-images-idx3-ubyte", np.zeros((1, 28, 28), np.uint8))
+    _write_idx(tmp_path / "idx", "t10k-labels-idx1-ubyte", np.array([1], np.uint8))
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path)
+    folder, idx = load_dataset("data"), load_dataset("idx")
+    assert folder.name == str(tmp_path.resolve() / "data") and idx.name == str(tmp_path.resolve() / "idx")
+    # The name (recorded in a trained model) loads the same data from another directory.
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    np.testing.assert_array_equal(load_dataset(folder.name).train_images, folder.train_images)
+    np.testing.assert_array_equal(load_dataset(idx.name).test_labels, idx.test_labels)

@@ -133,3 +133,27 @@ def test_evaluate_and_confusion_matrix(small_digits):
     assert result.accuracy == pytest.approx(result.correct / 120)
     with pytest.raises(ParameterError, match="3-channel"):
         evaluate(LeNet(3, 10), small_digits.test_images, small_digits.test_labels)
+
+
+@pytest.mark.parametrize("seed", [-1, 2**63, 10**20, 1.5, True, "3", None])
+def test_seed_must_be_an_int_that_the_model_file_can_record(seed):
+    with pytest.raises(ParameterError, match=r"^seed: expected an int in \[0, 2\*\*63 - 1\], found ") as info:
+        TrainConfig(seed=seed)
+    assert "\n" not in str(info.value)
+
+
+def test_largest_seeds_are_accepted_and_saved(tmp_path, small_digits):
+    for seed in (0, np.int64(5), np.uint64(2**63 - 1)):
+        assert TrainConfig(seed=seed).seed == seed
+    d = small_digits
+    one_step = Dataset("digits", d.train_images[:8], d.train_labels[:8], d.test_images[:4], d.test_labels[:4], d.class_names)
+    result = train(one_step, TrainConfig(epochs=1, batch_size=8, seed=2**63 - 1, workers=1))
+    saved = LeNet.load(result.model.save(tmp_path / "big_seed.npz"))
+    assert saved.metadata["seed"] == 2**63 - 1
+
+
+def test_training_refuses_a_data_set_without_held_out_images(small_digits):
+    d = small_digits
+    no_test = Dataset("folder", d.train_images[:8], d.train_labels[:8], d.test_images[:0], d.test_labels[:0], d.class_names)
+    with pytest.raises(ParameterError, match="^dataset: folder has no held-out images"):
+        train(no_test, TrainConfig(epochs=1, batch_size=8))

@@ -13,10 +13,11 @@ from typing import Annotated, Optional
 import typer
 
 from .. import imageio
-from ..models import shipped_model
 from .app import app, console, reporting_errors, say
 
-_MODEL_HELP = "A model file from `convfx train`.  Default: the shipped digits model."
+_MODEL_HELP = (
+    "A model file from `convfx train`, or 'digits' or 'shapes' (the shipped models).  Default: the shipped digits model."
+)
 
 
 def _pair(value: tuple[int, int] | None, *, square: bool = False) -> str:
@@ -40,18 +41,21 @@ def summary_command(
 
         convfx summary
 
-        convfx summary shapes.npz
+        convfx summary shapes                         (the shipped shapes model)
+
+        convfx summary model.npz
     """
     from rich import box
     from rich.table import Table
 
+    from ..compare import resolve_model
     from ..nn import inspect as nn_inspect
 
     with reporting_errors():
         model = nn_inspect.load_model(model_path)
         rows = nn_inspect.summarize(model)
         total = nn_inspect.total_parameters(model)
-    source = model_path if model_path is not None else shipped_model("digits")
+    source = resolve_model(model_path)  # the file that was read
     # No vertical rules: the table fits an 80-column terminal without truncating shapes.
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for name, justify in (
@@ -113,7 +117,7 @@ def tour_command(
 
         convfx tour --image digit:7 -o tour.png
 
-        convfx tour shapes.npz --image samples/rocket.jpg -o rocket_tour.png
+        convfx tour shapes --image samples/rocket.jpg -o rocket_tour.png
     """
     from .. import plots  # matplotlib is slow to import; only this command needs it
     from ..nn import inspect as nn_inspect

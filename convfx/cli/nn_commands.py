@@ -63,7 +63,11 @@ def train_command(
     ] = _DEFAULTS.shift,
     activation: Annotated[Activation, typer.Option(help="LeNet's activation.")] = Activation(_DEFAULTS.activation),
     pooling: Annotated[Pooling, typer.Option(help="LeNet's 2x2 pooling.")] = Pooling(_DEFAULTS.pooling),
-    seed: Annotated[int, typer.Option(help="Seeds initial weights, shuffling and shifts (not the data split).")] = _DEFAULTS.seed,
+    # The upper bound (2**63 - 1, what the model file can record) is TrainConfig's:
+    # as a typer max it would fill the help's column with 19 digits.
+    seed: Annotated[
+        int, typer.Option(min=0, help="Seeds initial weights, shuffling and shifts (not the data split).")
+    ] = _DEFAULTS.seed,
     workers: Annotated[
         int, typer.Option(min=1, help="Threads sharing each batch; results depend on it by float rounding.")
     ] = _DEFAULTS.workers,
@@ -138,7 +142,10 @@ def train_command(
 
 @app.command("evaluate")
 def evaluate_command(
-    model_path: Annotated[Path, typer.Argument(metavar="MODEL", help="A model file from `convfx train`.", show_default=False)],
+    model_path: Annotated[
+        Path,
+        typer.Argument(metavar="MODEL", help="A model file from `convfx train`, or 'digits' / 'shapes' (shipped).", show_default=False),
+    ],
     dataset: Annotated[
         Optional[str],
         typer.Option(
@@ -160,9 +167,10 @@ def evaluate_command(
         convfx evaluate model.npz --plot confusion.png (also draw the matrix)
     """
     from .. import nn, plots
+    from ..nn.inspect import load_model
 
     with reporting_errors():
-        model = nn.LeNet.load(model_path)
+        model = load_model(model_path)  # a file, or a shipped model's name
         if dataset is None:
             dataset = model.metadata.get("dataset")
             if not isinstance(dataset, str):

@@ -8,11 +8,12 @@ and the network code.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from ..errors import ParameterError
 
-__all__ = ["DIRECTORY", "SHIPPED_MODELS", "shipped_model"]
+__all__ = ["DIRECTORY", "SHIPPED_MODELS", "shipped_model", "resolve_model"]
 
 DIRECTORY = Path(__file__).resolve().parent
 
@@ -27,3 +28,17 @@ def shipped_model(name: str = "digits") -> Path:
     if name not in SHIPPED_MODELS:
         raise ParameterError(f"model: invalid value {name!r}; expected one of {list(SHIPPED_MODELS)} or a file")
     return SHIPPED_MODELS[name]
+
+
+def resolve_model(model: str | os.PathLike | None) -> Path:
+    """A model file from a path or a shipped model's name (``None``: the digits model).
+
+    The one rule wherever a model is named (``compare``, ``learned:``,
+    ``summary``, ``tour``, ``evaluate``): a path that exists wins over a shipped name.
+    """
+    if model is None:
+        return shipped_model("digits")
+    path = Path(model)
+    if not path.exists() and str(model) in SHIPPED_MODELS:
+        return SHIPPED_MODELS[str(model)]
+    return path

@@ -17,12 +17,15 @@ from ..errors import ParameterError
 if TYPE_CHECKING:
     from .layers import Init
 
-__all__ = ["TrainConfig", "OPTIMIZERS", "SCHEDULES", "ACTIVATIONS", "POOLINGS"]
+__all__ = ["TrainConfig", "OPTIMIZERS", "SCHEDULES", "ACTIVATIONS", "POOLINGS", "MAX_SEED"]
 
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("constant", "step", "cosine")
 ACTIVATIONS = ("relu", "prelu", "tanh", "sigmoid")
 POOLINGS = ("max", "avg")
+#: The largest seed: seeds are saved with the model as int64 (numpy itself takes
+#: any int >= 0, but a larger one could not be recorded).
+MAX_SEED = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,8 @@ class TrainConfig:
     activation, pooling, init
         Passed to :class:`~convfx.nn.lenet.LeNet`.
     seed : int
-        Seeds the initial weights, the shuffling and the shifts.
+        Seeds the initial weights, the shuffling and the shifts; in
+        ``[0, MAX_SEED]`` (``2**63 - 1``, so that it fits the model file).
     snapshots : bool
         Keep conv1's weight and bias before training and after every epoch.
     workers : int
@@ -92,3 +96,8 @@ class TrainConfig:
             raise ParameterError(f"weight_decay: expected a finite number >= 0, found {self.weight_decay!r}")
         if self.warmup_epochs < 0:
             raise ParameterError(f"warmup_epochs: expected a number >= 0, found {self.warmup_epochs!r}")
+        # Checked here, not when numpy first uses it: a negative seed would fail in
+        # numpy's words, and one beyond int64 only when the trained model is saved.
+        is_int = isinstance(self.seed, (int, np.integer)) and not isinstance(self.seed, bool)
+        if not is_int or not 0 <= self.seed <= MAX_SEED:
+            raise ParameterError(f"seed: expected an int in [0, 2**63 - 1], found {self.seed!r}")

@@ -20,7 +20,8 @@ a folder of class sub-folders
     ``root/train/<class>`` and ``root/test/<class>`` for a split of your own.
     Images are centre-cropped to a square and resized to 32x32; they are gray
     (C = 1) if every image is, else RGB.  Without ``train``/``test`` the split is
-    the per-class seeded 20 % of :func:`stratified_split` (seed 0 by default).
+    the per-class seeded 20 % of :func:`stratified_split` (seed 0 by default), and
+    every class needs at least 2 images so that one is held out.
 MNIST / Fashion-MNIST IDX files
     A folder with ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
     ``t10k-images-idx3-ubyte``, ``t10k-labels-idx1-ubyte`` (each optionally ``.gz``;
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -97,7 +99,8 @@ class Dataset:
     Attributes
     ----------
     name : str
-        ``"digits"``, ``"shapes"`` or the folder path.
+        ``"digits"``, ``"shapes"`` or the folder's absolute path (what
+        :func:`load_dataset` needs to load it again, from any working directory).
     train_images, test_images : ndarray, shape (N, C, 32, 32)
         float32 in [0, 1].
     train_labels, test_labels : ndarray, shape (N,)
@@ -338,15 +341,18 @@ def load_folder(root: str | os.PathLike, *, seed: int = 0, test_fraction: float 
     """Images in class sub-folders, resized to 32x32 (see the module docstring).
 
     Files are read with :func:`convfx.imageio.read_image` (EXIF orientation applied,
-    8- or 16-bit, alpha ignored).
+    8- or 16-bit, alpha ignored).  The data set's ``name`` is the folder's absolute
+    path, so that a model trained on it records where its data is.
 
     Raises
     ------
     FileError
         If there are no class sub-folders with images, an image cannot be decoded,
-        or ``train/`` and ``test/`` name different classes.
+        ``train/`` and ``test/`` name different classes, or (without them) a class
+        has a single image, which would leave it nothing to hold out.
     """
     root = Path(root)
+    name = str(root.resolve())
     if (root / "train").is_dir() and (root / "test").is_dir():
         train_files, train_classes = _class_files(root / "train")
         test_files, test_classes = _class_files(root / "test")
@@ -355,14 +361,24 @@ def load_folder(root: str | os.PathLike, *, seed: int = 0, test_fraction: float 
         images = _read_images([path for path, _ in train_files + test_files])
         labels = np.array([label for _, label in train_files + test_files], dtype=np.int64)
         split = len(train_files)
-        return Dataset(str(root), images[:split], labels[:split], images[split:], labels[split:], tuple(train_classes))
+        return Dataset(name, images[:split], labels[:split], images[split:], labels[split:], tuple(train_classes))
     files, classes = _class_files(root)
     if len(classes) < 2:
         raise FileError(f"{root}: expected at least 2 class sub-folders with images, found {len(classes)}")
-    images = _read_images([path for path, _ in files])
     labels = np.array([label for _, label in files], dtype=np.int64)
+    # stratified_split holds out at least one image of every class that has two or
+    # more; a class with one image would be trained on and never measured.
+    single = [classes[label] for label, count in enumerate(np.bincount(labels, minlength=len(classes))) if count < 2]
+    if single:
+        listed = ", ".join(repr(c) for c in single[:5]) + (" ..." if len(single) > 5 else "")
+        which = f"class {listed} has" if len(single) == 1 else f"classes {listed} have"
+        raise FileError(
+            f"{root}: expected at least 2 images per class (one is held out for testing), but {which} 1; "
+            "add images or give train/ and test/ sub-folders"
+        )
+    images = _read_images([path for path, _ in files])
     train, test = stratified_split(labels, test_fraction=test_fraction, seed=seed)
-    return Dataset(str(root), images[train], labels[train], images[test], labels[test], tuple(classes))
+    return Dataset(name, images[train], labels[train], images[test], labels[test], tuple(classes))
 
 
 def _class_files(root: Path) -> tuple[list[tuple[Path, int]], list[str]]:
@@ -434,8 +450,8 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     Raises
     ------
     FileError
-        Missing file, bad magic number, unknown type, or a size that does not match
-        the header.
+        Missing file, corrupt gzip data, bad magic number, unknown type, or a size
+        that does not match the header.
     """
     path = Path(path)
     try:
@@ -443,7 +459,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
             data = stream.read()
     except FileNotFoundError:
         raise FileError(f"{path}: no such file") from None
-    except (OSError, EOFError) as error:
+    except (OSError, EOFError, zlib.error) as error:  # BadGzipFile is an OSError; a corrupt stream, zlib.error
         raise FileError(f"{path}: cannot read ({error})") from None
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_TYPES:
         raise FileError(f"{path}: not an IDX file (expected magic 00 00 <type> <ndim>, found {data[:4].hex(' ')})")
@@ -470,6 +486,8 @@ def _find_idx(root: Path, split: str, kind: str) -> Path | None:
 
 def load_idx_folder(root: str | os.PathLike) -> Dataset:
     """MNIST-style IDX files from a folder (see the module docstring).
+
+    The data set's ``name`` is the folder's absolute path.
 
     Raises
     ------
@@ -503,4 +521,4 @@ def load_idx_folder(root: str | os.PathLike) -> Dataset:
         names = FASHION_CLASSES
     else:
         names = tuple(str(label) for label in range(k))
-    return Dataset(str(root), train_images, train_labels, test_images, test_labels, names)
+    return Dataset(str(root.resolve()), train_images, train_labels, test_images, test_labels, names)

@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import imageio
 from ..errors import FileError, ParameterError
-from ..models import shipped_model
+from ..models import SHIPPED_MODELS, resolve_model
 from .data import IMAGE_SIZE, load_digits, square_resize
 from .layers import AvgPool2d, Conv2d, MaxPool2d, softmax
 from .lenet import LeNet
@@ -159,18 +159,27 @@ def shape_text(shape: Sequence[int]) -> str:
 
 
 def load_model(path: str | os.PathLike | None = None) -> LeNet:
-    """Read a model file, or the shipped digits model when ``path`` is None.
+    """Read a model file, or a shipped model by name.
+
+    Parameters
+    ----------
+    path : str, path-like or None, optional
+        A model file, or ``"digits"`` / ``"shapes"`` (:data:`convfx.models.SHIPPED_MODELS`);
+        None is the shipped digits model.  A file that exists wins over a shipped
+        name, as everywhere a model is named (:func:`convfx.models.resolve_model`).
 
     Raises
     ------
     FileError
         If the file is missing or not a LeNet model (one line, naming the file).
     """
-    if path is None:
-        path = shipped_model("digits")
-        if not path.is_file():
-            raise FileError(f"{path}: the shipped digits model is missing; train one with `convfx train -o model.npz` and pass it as MODEL")
-    return LeNet.load(path)
+    name = "digits" if path is None else str(path)
+    resolved = resolve_model(path)
+    if name in SHIPPED_MODELS and resolved == SHIPPED_MODELS[name] and not resolved.is_file():
+        raise FileError(
+            f"{resolved}: the shipped {name} model is missing; train one with `convfx train -o model.npz` and pass it as MODEL"
+        )
+    return LeNet.load(resolved)
 
 
 def _hyper_parameters(layer) -> dict[str, tuple[int, int]]:
@@ -348,7 +357,7 @@ def tour_file(
     *,
     max_pixels: int = imageio.DEFAULT_MAX_PIXELS,
 ) -> Tour:
-    """:func:`tour` of a model file (None: the shipped digits model) on an image file or ``"digit:N"``.
+    """:func:`tour` of a model (see :func:`load_model`) on an image file or ``"digit:N"``.
 
     Raises
     ------

@@ -82,6 +82,30 @@ _HISTORY = "convfx.history."
 _SNAPSHOTS = "convfx.snapshots."
 
 
+# dtype.kind -> words for an array that cannot be weights (not "iuf": int, uint, float).
+_NOT_NUMBERS = {
+    "U": "strings",
+    "S": "bytes",
+    "V": "structured records",
+    "c": "complex numbers",
+    "b": "booleans",
+    "O": "objects",
+    "M": "dates",
+    "m": "time spans",
+}
+
+
+def _check_real(array: np.ndarray, key: str, source: str) -> None:
+    """A one-line FileError unless ``array`` holds real numbers (int or float).
+
+    numpy would otherwise fail on strings with a ValueError, on records with a
+    TypeError, and would silently cast a one-field record, a complex or a boolean.
+    """
+    if array.dtype.kind not in "iuf":
+        found = _NOT_NUMBERS.get(array.dtype.kind, f"dtype {array.dtype}")
+        raise FileError(f"{source}: {key!r} holds {found} ({array.dtype.str}), expected real numbers")
+
+
 def _activation(kind: str, channels: int, dtype) -> Layer:
     if kind == "relu":
         return ReLU()
@@ -385,8 +409,8 @@ class LeNet:
         Raises
         ------
         FileError
-            If a name is missing or an array has the wrong shape; the message starts
-            with ``source``.
+            If a name is missing or an array has the wrong shape or does not hold
+            real numbers; the message starts with ``source``.
         """
         for name, layer in self.layers.items():
             for key, value in {**layer.params, **layer.buffers}.items():
@@ -396,6 +420,7 @@ class LeNet:
                 array = np.asarray(state[qualified])
                 if array.shape != value.shape:
                     raise FileError(f"{source}: {qualified!r} has shape {array.shape}, expected {value.shape}")
+                _check_real(array, qualified, source)
                 value[...] = array
 
     @classmethod
@@ -410,7 +435,8 @@ class LeNet:
         ------
         FileError
             If the file is missing, is not an ``.npz``, needs pickle, or lacks a weight
-            or has one of the wrong shape.
+            or has one of the wrong shape, or a weight or the input normalisation is
+            not real numbers.
         """
         path = Path(path)
         state = imageio.read_arrays(path, what=".npz model file")
@@ -420,6 +446,9 @@ class LeNet:
         meta = {key[len(_META) :]: value for key, value in state.items() if key.startswith(_META)}
         if "format" in meta and str(meta["format"]) != FORMAT:
             raise FileError(f"{path}: unknown format {str(meta['format'])!r}, expected {FORMAT!r}")
+        for key in ("input_mean", "input_std"):
+            if key in meta:
+                _check_real(meta[key], _META + key, str(path))
         conv1, fc3 = state["conv1.weight"], state["fc3.weight"]
         try:
             model = cls(

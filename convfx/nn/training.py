@@ -293,6 +293,11 @@ def train(
     TrainResult
         ``result.model.save(path)`` writes the model with its training facts.
 
+    Raises
+    ------
+    ParameterError
+        If the data set has no training or no held-out images, or training diverges.
+
     Notes
     -----
     The input is normalised with the per-channel mean and standard deviation of the
@@ -302,6 +307,8 @@ def train(
     images, labels = dataset.train_images, dataset.train_labels
     if len(labels) == 0:
         raise ParameterError(f"dataset: {dataset.name} has no training images")
+    if len(dataset.test_labels) == 0:  # a held-out accuracy of 0/0 would be reported as 0 %
+        raise ParameterError(f"dataset: {dataset.name} has no held-out images to measure the model on")
     init_seed, order_seed = np.random.SeedSequence(config.seed).spawn(2)
     mean = images.mean(axis=(0, 2, 3), dtype=np.float64)
     std = images.std(axis=(0, 2, 3), dtype=np.float64)
