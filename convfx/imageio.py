@@ -72,10 +72,13 @@ WRITE_FORMATS = {
 }
 _SIXTEEN_BIT_FORMATS = ("PNG", "TIFF")
 _ALPHA_FORMATS = ("PNG", "TIFF", "WEBP")
+# Widest and tallest image each format can hold (libjpeg, libwebp); the others allow 2**31.
+_MAX_SIDE = {"JPEG": 65_500, "WEBP": 16_383}
 
 # What a damaged file makes Pillow or zlib raise while decoding.
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, zlib.error, IndexError, KeyError, TypeError)
 
+_ORIENTATION_TAG = 0x0112
 # EXIF orientation -> how to turn the stored pixels upright (as PIL.ImageOps.exif_transpose).
 _ORIENTATIONS = {
     2: lambda a: a[:, ::-1],
@@ -154,7 +157,8 @@ def read_image(path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS)
     Picture
         Gray images as ``(H, W)``, everything else (palette, CMYK, ...) as RGB
         ``(H, W, 3)``; ``uint16`` for 16-bit files, ``uint8`` otherwise; alpha
-        apart; the EXIF orientation applied.
+        apart (also from a PNG's tRNS chunk, which makes one palette entry,
+        gray level or RGB colour transparent); the EXIF orientation applied once.
 
     Raises
     ------
@@ -175,34 +179,40 @@ def read_image(path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS)
                 "(a guard against decompression bombs; raise it with max_pixels / --max-pixels)"
             )
         try:
-            orientation = image.getexif().get(0x0112, 1)
-            pixels, alpha = _decode_jpeg_with_opencv(image, path), None
-            if pixels is None:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # Pillow's own bomb warning: our limit applies
-                    pixels, alpha = _decode(image, path)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # Pillow's own bomb warning: our limit applies
+                pixels, alpha = _decode_upright(image, path)
         except FileError:
             raise
         except _DECODE_ERRORS as exc:
             raise FileError(f"{path}: truncated or corrupt image data ({_reason(exc)})") from None
         icc_profile = image.info.get("icc_profile") or None
-    turn = _ORIENTATIONS.get(orientation)
-    if turn is not None:
-        pixels = np.ascontiguousarray(turn(pixels))
-        alpha = None if alpha is None else np.ascontiguousarray(turn(alpha))
     return Picture(pixels=pixels, alpha=alpha, icc_profile=icc_profile)
 
 
-def _open_header(path: Path) -> Image.Image:
-    """Open ``path`` with Pillow, which reads the header only; its errors become FileErrors."""
+@contextlib.contextmanager
+def _open_header(path: Path) -> Iterator[Image.Image]:
+    """Open ``path`` with Pillow, which reads the header only; its errors become FileErrors.
+
+    Pillow is given a file object, not the path: from a path it memory-maps
+    uncompressed single-strip TIFFs, and Pillow 11 to 13 map them with the size
+    already turned by the orientation tag, which scrambles orientations 5 to 8.
+    """
     try:
-        with _pillow_checks_off():
-            # Only the formats convfx supports are tried: less foreign code on odd files.
-            return Image.open(path, formats=READ_FORMATS)
-    except UnidentifiedImageError:
-        raise FileError(f"{path}: not a recognised image (expected JPEG, PNG, TIFF, BMP or WebP)") from None
-    except _DECODE_ERRORS + (Image.DecompressionBombError,) as exc:
-        raise FileError(f"{path}: cannot read the image header ({_reason(exc)})") from None
+        stream = open(path, "rb")
+    except OSError as exc:
+        raise FileError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    with stream:
+        try:
+            with _pillow_checks_off():
+                # Only the formats convfx supports are tried: less foreign code on odd files.
+                image = Image.open(stream, formats=READ_FORMATS)
+        except UnidentifiedImageError:
+            raise FileError(f"{path}: not a recognised image (expected JPEG, PNG, TIFF, BMP or WebP)") from None
+        except _DECODE_ERRORS + (Image.DecompressionBombError,) as exc:
+            raise FileError(f"{path}: cannot read the image header ({_reason(exc)})") from None
+        with image:
+            yield image
 
 
 _PILLOW_LIMIT_LOCK = threading.Lock()
@@ -231,6 +241,53 @@ def _reason(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
+def _opencv_reason(exc: cv2.error) -> str:
+    """One readable line for a ``cv2.error``, whose text is a multi-line source location."""
+    if "CV_IO_MAX_IMAGE_PIXELS" in str(exc):
+        return "over OpenCV's pixel limit; raise it with the OPENCV_IO_MAX_IMAGE_PIXELS environment variable"
+    return f"OpenCV: {getattr(exc, 'err', '') or _reason(exc)}"
+
+
+def _decode_upright(image: Image.Image, path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """Pixels and alpha of an opened image, in RGB order, with the EXIF orientation applied once.
+
+    The decoders disagree on orientation: Pillow's TIFF loader turns the pixels
+    upright itself and deletes the tag, its other loaders leave both as stored;
+    OpenCV's TIFF decoder applies the TIFF tag whatever the flags, while its
+    JPEG decoder (with ``IMREAD_IGNORE_ORIENTATION``) and its PNG decoder (with
+    ``IMREAD_UNCHANGED``) ignore EXIF.  So the tag is read before decoding and
+    applied only to pixels that are still as stored.
+    """
+    orientation = image.getexif().get(_ORIENTATION_TAG, 1)
+    pixels = _decode_jpeg_with_opencv(image, path)
+    if pixels is not None:
+        return _turn_upright(pixels, None, orientation)
+    mode = image.mode
+    if mode in ("RGB", "RGBA", "LA") and _bits_per_sample(image, path) == 16:
+        # Pillow decodes 16-bit colour as 8-bit.  Decode once with Pillow anyway, so a
+        # damaged file fails here with a clean message instead of libpng printing
+        # to stderr, then take the full 16 bits from OpenCV.
+        image.load()
+        pixels, alpha = _decode_16bit_colour(path, mode)
+        if image.format == "TIFF":
+            return pixels, alpha  # already upright: OpenCV applied the TIFF tag
+        return _turn_upright(pixels, alpha, orientation)
+    pixels, alpha = _decode(image, path)
+    if image.getexif().get(_ORIENTATION_TAG, 1) != orientation:
+        return pixels, alpha  # Pillow's loader turned them and removed the tag (TIFF)
+    return _turn_upright(pixels, alpha, orientation)
+
+
+def _turn_upright(
+    pixels: np.ndarray, alpha: np.ndarray | None, orientation: int
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """``pixels`` and ``alpha`` as stored, turned as EXIF ``orientation`` asks (1 or unknown: unchanged)."""
+    turn = _ORIENTATIONS.get(orientation)
+    if turn is None:
+        return pixels, alpha
+    return np.ascontiguousarray(turn(pixels)), None if alpha is None else np.ascontiguousarray(turn(alpha))
+
+
 def _decode_jpeg_with_opencv(image: Image.Image, path: Path) -> np.ndarray | None:
     """A complete 8-bit gray or RGB JPEG decoded by OpenCV, or None for Pillow to do it.
 
@@ -239,7 +296,8 @@ def _decode_jpeg_with_opencv(image: Image.Image, path: Path) -> np.ndarray | Non
     Pillow's two extra copies: 5 ms instead of 20 ms for a 1920x1080 photo, which
     is a tenth of a batch run.  Only files that end with the JPEG end-of-image
     marker take this path, so a truncated file still fails in Pillow with its
-    clean message.  The EXIF orientation is applied by the caller, as for Pillow.
+    clean message.  The pixels are as stored (EXIF orientation ignored), as
+    Pillow's JPEG loader gives them.
     """
     if image.format != "JPEG" or image.mode not in ("L", "RGB"):
         return None
@@ -249,21 +307,22 @@ def _decode_jpeg_with_opencv(image: Image.Image, path: Path) -> np.ndarray | Non
         return None
     gray = image.mode == "L"
     flags = (cv2.IMREAD_GRAYSCALE if gray else cv2.IMREAD_COLOR) | cv2.IMREAD_IGNORE_ORIENTATION
-    pixels = cv2.imdecode(data, flags)
+    try:
+        pixels = cv2.imdecode(data, flags)
+    except cv2.error:
+        # Over OpenCV's own pixel limit (CV_IO_MAX_IMAGE_PIXELS, 2**30 unless the
+        # OPENCV_IO_MAX_IMAGE_PIXELS environment variable says otherwise), which
+        # convfx's max_pixels may allow; Pillow has no such limit.
+        return None
     if pixels is None or pixels.shape[:2] != (image.height, image.width):
         return None
     return pixels if gray else cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB)
 
 
 def _decode(image: Image.Image, path: Path) -> tuple[np.ndarray, np.ndarray | None]:
-    """Pixels and alpha of an opened Pillow image, in RGB order."""
+    """Pixels and alpha of an opened Pillow image (8-bit or 16-bit gray), in RGB order."""
     mode = image.mode
-    if mode in ("RGB", "RGBA", "LA") and _bits_per_sample(image, path) == 16:
-        # Pillow decodes 16-bit colour as 8-bit.  Decode once with Pillow anyway, so a
-        # damaged file fails here with a clean message instead of libpng printing
-        # to stderr, then take the full 16 bits from OpenCV.
-        image.load()
-        return _decode_16bit_colour(path, mode)
+    transparent = _transparent_colour(image, path)  # before converting: "1" -> "L" keeps no tRNS
     if mode == "1":
         image = image.convert("L")
     elif mode in ("P", "PA"):
@@ -280,12 +339,40 @@ def _decode(image: Image.Image, path: Path) -> tuple[np.ndarray, np.ndarray | No
         # 16-bit gray; Pillow may hand it over as 32-bit integers.
         if array.size and (array.min() < 0 or array.max() > 65535):
             raise FileError(f"{path}: 32-bit integer images are not supported (expected 8 or 16 bits per sample)")
-        return array.astype(np.uint16), None
+        pixels = array.astype(np.uint16)
+        return pixels, _transparent_colour_alpha(pixels, transparent)
     if image.mode == "LA":
         return array[..., 0].copy(), array[..., 1].copy()
     if image.mode == "RGBA":
         return array[..., :3].copy(), array[..., 3].copy()
-    return np.array(array), None
+    pixels = np.array(array)
+    return pixels, _transparent_colour_alpha(pixels, transparent)
+
+
+def _transparent_colour(image: Image.Image, path: Path) -> int | tuple[int, ...] | None:
+    """The one gray level or RGB colour that a PNG's tRNS chunk makes transparent, on the decoded scale.
+
+    Palette images are left out: converting them to RGBA applies their tRNS.
+    """
+    value = image.info.get("transparency")
+    if image.format != "PNG" or image.mode not in ("1", "L", "I", "I;16", "RGB") or value is None:
+        return None
+    if image.mode == "L" and isinstance(value, int):
+        # Pillow scales 2- and 4-bit gray to 0..255 but hands over the tRNS level unscaled.
+        bits = _bits_per_sample(image, path)
+        if bits in (2, 4):
+            value *= 255 // (2**bits - 1)
+    return value
+
+
+def _transparent_colour_alpha(pixels: np.ndarray, colour: int | tuple[int, ...] | None) -> np.ndarray | None:
+    """Alpha that is 0 where ``pixels`` are ``colour`` and opaque elsewhere; None without a colour."""
+    if colour is None:
+        return None
+    matches = pixels == np.asarray(colour)  # a level out of range matches nothing
+    if pixels.ndim == 3:
+        matches = matches.all(axis=2)
+    return np.where(matches, 0, np.iinfo(pixels.dtype).max).astype(pixels.dtype)
 
 
 def _bits_per_sample(image: Image.Image, path: Path) -> int:
@@ -301,7 +388,11 @@ def _bits_per_sample(image: Image.Image, path: Path) -> int:
 
 def _decode_16bit_colour(path: Path, mode: str) -> tuple[np.ndarray, np.ndarray | None]:
     data = np.fromfile(path, dtype=np.uint8)  # not cv2.imread: it fails on non-ASCII paths on Windows
-    array = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    try:
+        array = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    except cv2.error as exc:
+        # Pillow, which has no pixel limit, would narrow the pixels to 8 bits: no fallback.
+        raise FileError(f"{path}: cannot decode the 16-bit colour data ({_opencv_reason(exc)})") from None
     if array is None or array.dtype != np.uint16:
         raise FileError(f"{path}: cannot decode the 16-bit colour data")
     if array.ndim == 2:
@@ -384,12 +475,35 @@ def encode_image(
     alpha : ndarray, shape (H, W), optional
         Dropped for JPEG and BMP, which have no alpha channel.
     icc_profile : bytes, optional
-        Embedded in 8-bit files.
+        Embedded in 8-bit files if it describes the pixels' colour space: an
+        RGB profile with ``(H, W, 3)`` pixels, a gray one with ``(H, W)``
+        pixels.  Any other profile (an sRGB profile with a gray edge map, a
+        CMYK profile with the RGB pixels decoded from a CMYK JPEG) would
+        misdescribe the pixels, or make the file unreadable, and is dropped.
+
+    Returns
+    -------
+    bytes
+
+    Raises
+    ------
+    ParameterError
+        Pixels or alpha of the wrong dtype or shape.
+    FileError
+        The format cannot hold the image (JPEG: at most 65,500 pixels a side,
+        WebP: 16,383) or the encoder failed; the message names no file.
     """
     if pixels.dtype not in (np.uint8, np.uint16) or pixels.ndim not in (2, 3) or (pixels.ndim == 3 and pixels.shape[2] != 3):
         raise ParameterError(f"pixels: expected uint8/uint16 (H, W) or (H, W, 3), found {pixels.dtype} {pixels.shape}")
     if alpha is not None and alpha.shape != pixels.shape[:2]:
         raise ParameterError(f"alpha: expected shape {pixels.shape[:2]}, found {alpha.shape}")
+    height, width = pixels.shape[:2]
+    if format in _MAX_SIDE and max(height, width) > _MAX_SIDE[format]:
+        raise FileError(
+            f"{width}x{height} pixels is too large for {format}, which allows at most {_MAX_SIDE[format]:,} pixels a side"
+        )
+    if icc_profile and not _profile_describes(icc_profile, pixels):
+        icc_profile = None
     if format not in _ALPHA_FORMATS:
         alpha = None
     if pixels.dtype == np.uint16 and format not in _SIXTEEN_BIT_FORMATS:
@@ -411,8 +525,18 @@ def encode_image(
         options.update(compression="tiff_deflate")
     elif format == "PNG":
         options.update(compress_type=zlib.Z_RLE)  # as _PNG_OPTIONS
-    Image.fromarray(np.ascontiguousarray(array)).save(buffer, format=format, **options)
+    try:
+        Image.fromarray(np.ascontiguousarray(array)).save(buffer, format=format, **options)
+    except (OSError, ValueError) as exc:
+        raise FileError(f"cannot encode a {width}x{height} {format} image ({_reason(exc)})") from None
     return buffer.getvalue()
+
+
+def _profile_describes(icc_profile: bytes, pixels: np.ndarray) -> bool:
+    """Whether an ICC profile's colour space (header bytes 16-20) is the pixels' own: RGB or gray."""
+    if len(icc_profile) < 128 or icc_profile[36:40] != b"acsp":  # not an ICC profile at all
+        return False
+    return icc_profile[16:20] == (b"GRAY" if pixels.ndim == 2 else b"RGB ")
 
 
 # zlib level 6 with the run-length strategy: 4-5x faster than the default strategy
@@ -430,9 +554,14 @@ def _encode_with_opencv(pixels: np.ndarray, alpha: np.ndarray | None, format: st
     elif pixels.ndim == 3:
         pixels = np.dstack([pixels[..., ::-1], alpha])  # RGBA -> BGRA for OpenCV
     suffix, options = (".png", _PNG_OPTIONS) if format == "PNG" else (".tif", [])
-    ok, encoded = cv2.imencode(suffix, np.ascontiguousarray(pixels), options)
+    try:
+        ok, encoded = cv2.imencode(suffix, np.ascontiguousarray(pixels), options)
+    except cv2.error as exc:
+        ok, reason = False, f" ({_opencv_reason(exc)})"
+    else:
+        reason = ""
     if not ok:
-        raise FileError(f"cannot encode a {pixels.dtype} {format} image of shape {pixels.shape}")
+        raise FileError(f"cannot encode a {pixels.dtype} {format} image of shape {pixels.shape}{reason}")
     return encoded.tobytes()
 
 
@@ -450,6 +579,23 @@ def write_image(
     folder and renamed over ``path``, so ``path`` is either the old file (or
     absent) or the complete new one.
 
+    Parameters
+    ----------
+    path : str or path-like
+        The output file; its suffix is one of :data:`WRITE_FORMATS`.
+    pixels : ndarray, shape (H, W) or (H, W, 3), uint8 or uint16
+        Gray or RGB.
+    alpha : ndarray, shape (H, W), optional
+        Written where the format has an alpha channel.
+    icc_profile : bytes, optional
+        Usually :attr:`Picture.icc_profile` of the input.  Embedded only if its
+        colour space is the output's: an RGB profile with RGB pixels, a gray
+        profile with gray pixels; otherwise (a gray result from an RGB photo,
+        RGB pixels from a CMYK JPEG) the file gets no profile.  See
+        :func:`encode_image`.
+    overwrite : bool, optional
+        Replace an existing ``path``.
+
     Returns
     -------
     Path
@@ -460,12 +606,16 @@ def write_image(
     ParameterError
         Unsupported suffix, or pixels of the wrong dtype/shape.
     FileError
-        Folder missing or not writable, disk full.
+        Folder missing or not writable, disk full, image too large for the
+        format or not encodable.
     OutputExistsError
         ``path`` exists and ``overwrite`` is false.
     """
     path = check_destination(path, overwrite=overwrite)
-    data = encode_image(pixels, WRITE_FORMATS[path.suffix.lower()], alpha=alpha, icc_profile=icc_profile)
+    try:
+        data = encode_image(pixels, WRITE_FORMATS[path.suffix.lower()], alpha=alpha, icc_profile=icc_profile)
+    except FileError as exc:
+        raise FileError(f"{path}: {exc}") from None
     return write_bytes_atomically(path, data, overwrite=overwrite)
 
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import io
 import os
+import struct
+import subprocess
+import sys
+import zlib
 from pathlib import Path
 
 import cv2
@@ -75,6 +79,65 @@ def test_palette_with_transparency_gets_alpha(tmp_path, photo):
     assert set(np.unique(picture.alpha)) <= {0, 255} and (picture.alpha == 0).any()
 
 
+def transparent_where(pixels: np.ndarray, colour) -> np.ndarray:
+    matches = pixels == np.asarray(colour)
+    matches = matches.all(axis=2) if pixels.ndim == 3 else matches
+    return np.where(matches, 0, np.iinfo(pixels.dtype).max).astype(pixels.dtype)
+
+
+@pytest.mark.parametrize(
+    "dtype, shape, colour", [(np.uint8, (12, 20), 7), (np.uint8, (12, 20, 3), (7, 8, 9)), (np.uint16, (12, 20), 7000)]
+)
+def test_png_transparent_colour_becomes_alpha(tmp_path, rng, dtype, shape, colour):
+    # Gray or RGB PNGs mark one colour transparent with a tRNS chunk, like palette
+    # PNGs mark palette entries: all give an alpha channel.
+    pixels = rng.integers(0, np.iinfo(dtype).max + 1, shape, dtype=dtype)
+    pixels[::3, ::4] = colour
+    Image.fromarray(pixels).save(tmp_path / "t.png", transparency=colour)
+    picture = read_image(tmp_path / "t.png")
+    np.testing.assert_array_equal(picture.pixels, pixels)
+    assert picture.alpha is not None and picture.alpha.dtype == dtype
+    np.testing.assert_array_equal(picture.alpha, transparent_where(pixels, colour))
+
+
+def png_with_transparent_colour(samples: np.ndarray, depth: int, colour) -> bytes:
+    """A gray (2-D ``samples``) or RGB PNG of ``depth`` bits per sample whose tRNS chunk names ``colour``."""
+    height, width = samples.shape[:2]
+    colour_type = 0 if samples.ndim == 2 else 2
+    if depth < 8:  # pack the row's samples into bytes, most significant bits first
+        bits = np.unpackbits(samples.astype(np.uint8)[..., None], axis=-1)[..., 8 - depth :]
+        rows = np.packbits(bits.reshape(height, -1), axis=1)
+    else:
+        rows = samples.astype(">u2" if depth == 16 else np.uint8).reshape(height, -1).view(np.uint8)
+    data = b"".join(b"\0" + row.tobytes() for row in rows)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth, colour_type, 0, 0, 0))
+        + png_chunk(b"tRNS", struct.pack(f">{len(np.atleast_1d(colour))}H", *np.atleast_1d(colour)))
+        + png_chunk(b"IDAT", zlib.compress(data))
+        + png_chunk(b"IEND", b"")
+    )
+
+
+@pytest.mark.parametrize("depth", [1, 2, 4, 16])
+def test_png_transparent_colour_at_other_bit_depths(tmp_path, depth):
+    # Pillow widens 1-, 2- and 4-bit gray to 0..255: the transparent level must follow.
+    levels = np.arange(2 * 16).reshape(2, 16) % 2**depth
+    (tmp_path / "t.png").write_bytes(png_with_transparent_colour(levels, depth, 1))
+    picture = read_image(tmp_path / "t.png")
+    assert picture.alpha is not None
+    np.testing.assert_array_equal(picture.alpha == 0, levels == 1)
+
+
+def test_sixteen_bit_rgb_transparent_colour(tmp_path, rng):
+    rgb = rng.integers(0, 65536, (6, 10, 3), dtype=np.uint16)
+    rgb[1, 2] = (300, 400, 500)
+    (tmp_path / "t.png").write_bytes(png_with_transparent_colour(rgb, 16, (300, 400, 500)))
+    picture = read_image(tmp_path / "t.png")
+    np.testing.assert_array_equal(picture.pixels, rgb)
+    np.testing.assert_array_equal(picture.alpha, transparent_where(rgb, (300, 400, 500)))
+
+
 def test_one_bit_and_cmyk(tmp_path, photo):
     Image.fromarray(photo[..., 0] > 128).save(tmp_path / "b.png")
     assert set(np.unique(read_image(tmp_path / "b.png").pixels)) == {0, 255}
@@ -142,6 +205,154 @@ def test_exif_orientation_in_a_jpeg(tmp_path, photo):
     assert picture.pixels.shape == (photo.shape[1], photo.shape[0], 3)
     error = {k: np.abs(picture.pixels.astype(int) - np.rot90(photo, k)).mean() for k in (-1, 1)}
     assert error[-1] < 10 and error[-1] < error[1] / 3  # clockwise, not counter-clockwise
+
+
+def exif_orientation(orientation: int) -> Image.Exif:
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    return exif
+
+
+def as_exif_transpose_turns(stored: np.ndarray, orientation: int) -> np.ndarray:
+    """``stored`` turned the way ImageOps.exif_transpose turns an image tagged ``orientation``.
+
+    Channel by channel, so that 16-bit colour (which Pillow cannot hold) works too.
+    """
+    channels = stored[..., None] if stored.ndim == 2 else stored
+    upright = []
+    for index in range(channels.shape[2]):
+        image = Image.fromarray(np.ascontiguousarray(channels[..., index]))
+        image.getexif()[0x0112] = orientation
+        upright.append(np.asarray(ImageOps.exif_transpose(image)))
+    return upright[0] if stored.ndim == 2 else np.dstack(upright)
+
+
+def png_chunk(tag: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
+
+def with_png_exif(png: bytes, exif: Image.Exif) -> bytes:
+    """A PNG file with an eXIf chunk added before its image data (as cameras and phones write it)."""
+    payload = exif.tobytes().removeprefix(b"Exif\0\0")
+    at = png.index(b"IDAT") - 4
+    return png[:at] + png_chunk(b"eXIf", payload) + png[at:]
+
+
+def write_tagged(path: Path, stored: np.ndarray, alpha: np.ndarray | None, orientation: int) -> np.ndarray:
+    """Write ``stored`` (+ ``alpha``) to ``path`` tagged with an EXIF orientation; return the stored pixels
+    as a decoder that ignores the tag sees them."""
+    exif = exif_orientation(orientation)
+    suffix = path.suffix
+    if stored.dtype == np.uint16:  # Pillow has no 16-bit colour: OpenCV's PNG, tifffile's TIFF
+        if suffix == ".png":
+            bgr = stored[..., ::-1] if alpha is None else np.dstack([stored[..., ::-1], alpha])
+            path.write_bytes(with_png_exif(cv2.imencode(".png", np.ascontiguousarray(bgr))[1].tobytes(), exif))
+        else:
+            tifffile = pytest.importorskip("tifffile")
+            data = stored if alpha is None else np.dstack([stored, alpha])
+            tifffile.imwrite(path, data, photometric="rgb", extratags=[(0x0112, "H", 1, orientation, True)])
+        return stored
+    image = Image.fromarray(stored if alpha is None else np.dstack([stored, alpha]))
+    if suffix == ".jpg":
+        # Same pixels without the tag, to know what the lossy file stores.
+        image.save(path.with_suffix(".plain.jpg"), quality=90)
+        image.save(path, quality=90, exif=exif)
+        with Image.open(path.with_suffix(".plain.jpg")) as plain:
+            return np.asarray(plain)
+    if suffix == ".webp":
+        image.save(path, lossless=True, exact=True, exif=exif)
+        return stored if stored.ndim == 3 else np.dstack([stored] * 3)  # WebP has no gray
+    image.save(path, exif=exif)  # PNG; uncompressed TIFF, which Pillow memory-maps
+    return stored
+
+
+ORIENTATION_CASES = [
+    (".jpg", "gray8"),
+    (".jpg", "rgb8"),
+    (".png", "gray8"),
+    (".png", "rgb8"),
+    (".png", "rgb16"),
+    (".png", "rgba16"),
+    (".tif", "gray8"),
+    (".tif", "rgb8"),
+    (".tif", "rgba8"),
+    (".tif", "rgb16"),
+    (".tif", "rgba16"),
+    (".webp", "gray8"),
+    (".webp", "rgb8"),
+]
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+@pytest.mark.parametrize("suffix, kind", ORIENTATION_CASES)
+def test_exif_orientation_is_applied_exactly_once(tmp_path, rng, suffix, kind, orientation):
+    # Pillow's TIFF loader and OpenCV's TIFF decoder turn the pixels themselves,
+    # the other decoders leave them as stored: every path must end up turned once.
+    dtype = np.uint16 if kind.endswith("16") else np.uint8
+    full = np.iinfo(dtype).max + 1
+    shape = (12, 20) if kind.startswith("gray") else (12, 20, 3)  # not square: 5-8 swap the sides
+    stored = rng.integers(0, full, shape, dtype=dtype)
+    alpha = rng.integers(1, full, shape[:2], dtype=dtype) if kind.startswith("rgba") else None
+    path = tmp_path / f"tagged{suffix}"
+    stored = write_tagged(path, stored, alpha, orientation)
+    picture = read_image(path)
+    expected = as_exif_transpose_turns(stored, orientation)
+    assert picture.pixels.dtype == dtype and picture.pixels.shape == expected.shape
+    np.testing.assert_array_equal(picture.pixels, expected)
+    if alpha is not None:
+        np.testing.assert_array_equal(picture.alpha, as_exif_transpose_turns(alpha, orientation))
+
+
+@pytest.mark.parametrize("mode", ["L", "LA", "RGBA", "P"])
+@pytest.mark.parametrize("compression", [None, "tiff_deflate"])
+def test_tiff_orientation_in_every_mode(tmp_path, rng, mode, compression):
+    # Orientation 6 swaps the sides; uncompressed L, RGBA and P TIFFs are the ones
+    # Pillow memory-maps (and scrambles when given a path: Pillow 11-13).
+    image = Image.fromarray(rng.integers(0, 256, (12, 20, 4), dtype=np.uint8)).convert(mode)
+    options = {"compression": compression} if compression else {}
+    image.save(tmp_path / "o.tif", exif=exif_orientation(6), **options)
+    picture = read_image(tmp_path / "o.tif")
+    expected = np.asarray(image.convert("L" if mode in ("L", "LA") else "RGB"))
+    np.testing.assert_array_equal(picture.pixels, np.rot90(expected, -1))  # clockwise
+    if "A" in mode:
+        np.testing.assert_array_equal(picture.alpha, np.rot90(np.asarray(image.getchannel("A")), -1))
+    else:
+        assert picture.alpha is None
+
+
+def icc_profile(colour_space: bytes) -> bytes:
+    """A profile whose header names ``colour_space`` (b"RGB ", b"GRAY", b"CMYK"); convfx reads only the header."""
+    from PIL import ImageCms
+
+    profile = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    profile[16:20] = colour_space
+    return bytes(profile)
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg", ".tif"])
+@pytest.mark.parametrize(
+    "colour_space, gray, kept",
+    [(b"RGB ", False, True), (b"RGB ", True, False), (b"GRAY", True, True), (b"GRAY", False, False), (b"CMYK", False, False)],
+)
+def test_icc_profile_is_written_only_where_it_describes_the_pixels(tmp_path, photo, suffix, colour_space, gray, kept):
+    # An sRGB profile in a gray PNG (an edge map of a photo) is an error for
+    # libpng: "iCCP: RGB color space not permitted on grayscale PNG".
+    profile = icc_profile(colour_space)
+    pixels = photo[..., 0] if gray else photo
+    path = write_image(tmp_path / f"out{suffix}", pixels, icc_profile=profile)
+    with Image.open(path) as image:
+        assert image.info.get("icc_profile") == (profile if kept else None)
+
+
+def test_cmyk_profile_is_not_copied_to_rgb_output(tmp_path, photo):
+    profile = icc_profile(b"CMYK")
+    Image.fromarray(photo).convert("CMYK").save(tmp_path / "cmyk.jpg", icc_profile=profile)
+    picture = read_image(tmp_path / "cmyk.jpg")
+    assert picture.pixels.shape == photo.shape and picture.icc_profile == profile  # the file's, as read
+    for name in ("out.jpg", "out.png"):
+        write_image(tmp_path / name, picture.pixels, icc_profile=picture.icc_profile)
+        with Image.open(tmp_path / name) as image:
+            assert image.info.get("icc_profile") is None
 
 
 def test_icc_profile_is_carried_over(tmp_path, photo):
@@ -317,6 +528,72 @@ def test_jpeg_fast_path_decodes_the_same_pixels_as_pillow(tmp_path):
     (tmp_path / "cut.jpg").write_bytes(data[: len(data) // 2])
     with Image.open(tmp_path / "cut.jpg") as image:
         assert _decode_jpeg_with_opencv(image, tmp_path / "cut.jpg") is None
+
+
+def jpeg_claiming(path: Path, pixels: np.ndarray, width: int, height: int) -> Path:
+    """A small JPEG whose frame header (SOF0) claims ``width`` x ``height``: a decompression bomb."""
+    Image.fromarray(pixels).save(path, quality=90)
+    data = bytearray(path.read_bytes())
+    sof = data.index(b"\xff\xc0")  # marker, length (2), precision (1), height (2), width (2)
+    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_jpeg_over_opencvs_pixel_limit_is_left_to_pillow(tmp_path, photo):
+    # 3.6 gigapixels: OpenCV refuses anything over 2**30 pixels with a cv2.error,
+    # even when --max-pixels allows it.  (Decoding it would take 14 GB: not here.)
+    path = jpeg_claiming(tmp_path / "bomb.jpg", photo, 60_000, 60_000)
+    with imageio._open_header(path) as image:
+        assert image.size == (60_000, 60_000)
+        assert imageio._decode_jpeg_with_opencv(image, path) is None
+
+
+def run_python(tmp_path, *args, **environment):
+    """Run a fresh Python (OpenCV reads its limits once per process) with extra environment variables."""
+    env = {**os.environ, **environment}
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
+
+
+def test_opencvs_pixel_limit_never_ends_in_a_traceback(tmp_path, photo):
+    # OPENCV_IO_MAX_IMAGE_PIXELS lowers OpenCV's limit to below these small files.
+    jpeg = tmp_path / "photo.jpg"
+    Image.fromarray(photo).save(jpeg, quality=90)
+    read = "import sys, numpy; from convfx.imageio import read_image; numpy.save(sys.argv[2], read_image(sys.argv[1]).pixels)"
+    done = run_python(tmp_path, "-c", read, str(jpeg), "pixels.npy", OPENCV_IO_MAX_IMAGE_PIXELS="100")
+    assert done.returncode == 0, done.stderr
+    np.testing.assert_array_equal(np.load(tmp_path / "pixels.npy"), read_image(jpeg).pixels)  # Pillow's = OpenCV's
+
+    # 16-bit colour has no fallback (Pillow would narrow it): one line, the file and the reason.
+    colour16 = write_image(tmp_path / "c16.png", np.full((8, 8, 3), 40000, np.uint16))
+    done = run_python(
+        tmp_path, "-m", "convfx", "apply", "sobel", str(colour16), "-o", "out.png", OPENCV_IO_MAX_IMAGE_PIXELS="32"
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.count("\n") == 1 and str(colour16) in done.stderr
+    assert "OPENCV_IO_MAX_IMAGE_PIXELS" in done.stderr
+    assert not (tmp_path / "out.png").exists()
+
+
+@pytest.mark.parametrize("suffix, side", [(".jpg", "65,500"), (".webp", "16,383")])
+def test_image_too_large_for_the_format_is_a_file_error(tmp_path, suffix, side):
+    path = tmp_path / f"panorama{suffix}"
+    with pytest.raises(FileError) as info:
+        write_image(path, np.zeros((2, 70_000), np.uint8))
+    message = str(info.value)
+    assert message.startswith(f"{path}: ") and side in message and "\n" not in message
+    assert os.listdir(tmp_path) == []
+
+
+def test_encoder_failure_is_a_file_error_naming_the_file(tmp_path, photo, monkeypatch):
+    def broken(*args, **kwargs):
+        raise cv2.error("OpenCV(5.0.0) loadsave.cpp:1: error: (-2:Unspecified error)\nmore lines")
+
+    monkeypatch.setattr(imageio.cv2, "imencode", broken)
+    with pytest.raises(FileError) as info:
+        write_image(tmp_path / "out.png", photo)
+    assert str(info.value).startswith(f"{tmp_path / 'out.png'}: cannot encode") and "\n" not in str(info.value)
+    assert os.listdir(tmp_path) == []
 
 
 def test_read_arrays_reads_npy_and_npz_and_never_unpickles(tmp_path):
