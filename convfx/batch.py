@@ -317,13 +317,16 @@ def _plan(
     real_outdir = Path(os.path.realpath(outdir))
     found: list[tuple[Path, PurePosixPath]] = []  # (source, path relative to its input root)
     unlisted: list[FileOutcome] = []
-    nested: list[tuple[Path, Path]] = []  # input folders inside outdir: (as given, real)
+    input_folders: list[tuple[Path, Path]] = []  # (as given, real)
     for raw in inputs:
         path = Path(os.path.abspath(raw))
-        if path.is_dir():
+        try:
+            is_folder = path.is_dir()
+        except OSError as exc:  # a parent folder that cannot be entered
+            raise ParameterError(f"inputs: {raw}: cannot access it: {exc.strerror or exc}") from None
+        if is_folder:
             real = Path(os.path.realpath(path))
-            if real_outdir in real.parents:
-                nested.append((path, real))
+            input_folders.append((path, real))
             if real_outdir == real or real in real_outdir.parents:
                 raise ParameterError(
                     f"output: {outdir} is {'the input folder' if real_outdir == real else 'inside the input folder'} "
@@ -337,10 +340,16 @@ def _plan(
         else:
             raise ParameterError(f"inputs: {raw}: no such file or folder")
     jobs = _name_outputs(found, effect.slug, outdir)
-    for job in jobs if nested else ():
-        destination = real_outdir / job.output
-        for folder, real in nested:
-            if real in destination.parents:
+    # Where each output really lands, symlinks below OUTDIR resolved: inside an input
+    # folder, the run would write into its inputs (and read its outputs next time).
+    real_parents: dict[Path, Path] = {}
+    for job in jobs if input_folders else ():
+        parent = job.destination.parent
+        if parent not in real_parents:
+            real_parents[parent] = Path(os.path.realpath(parent))
+        landing = real_parents[parent]
+        for folder, real in input_folders:
+            if landing == real or real in landing.parents:
                 raise ParameterError(
                     f"output: {job.destination} would be written inside the input folder {folder}; "
                     "choose an output folder that does not contain the inputs"
@@ -881,6 +890,23 @@ class _ProcessPool:
         self.pool = []
 
 
+def _check_scheduler_address(address: str) -> None:
+    """Refuse a malformed address at once: Client() would fail, then hang 40 s in its cleanup."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+    from distributed.comm.registry import backends
+
+    try:
+        scheme, location = parse_address(address)
+        if scheme not in backends:
+            raise ValueError(f"unknown protocol {scheme!r}; expected one of {sorted(backends)}")
+        if scheme in ("tcp", "tls", "ws", "wss"):
+            parse_host_port(location)
+    except ValueError as exc:
+        raise SchedulerError(
+            f"scheduler: {address!r} is not a Dask scheduler address such as tcp://host:8786 ({exc})"
+        ) from None
+
+
 class _DaskRun:
     """Render on a Dask cluster; the workers read and write the same paths.
 
@@ -894,6 +920,7 @@ class _DaskRun:
             from dask.distributed import Client
         except ImportError:
             raise SchedulerError(f"scheduler: running on a Dask cluster needs dask.distributed: {_DASK_HINT}") from None
+        _check_scheduler_address(address)
         try:
             self.client = Client(address, timeout="20s", set_as_default=False)
         except (OSError, TimeoutError, ValueError) as exc:
@@ -980,7 +1007,9 @@ class _Manifest:
         document["updated"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
         document["files"] = dict(sorted(self.files.items()))
         started = time.monotonic()
-        data = (json.dumps(document, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
+        # File names that are not valid UTF-8 hold lone surrogates (os.fsdecode): they
+        # are written as JSON escapes (\udcXX), which read back as the same names.
+        data = (json.dumps(document, indent=1, ensure_ascii=False) + "\n").encode("utf-8", "backslashreplace")
         imageio.write_bytes_atomically(self.path, data, overwrite=True)
         self._written_at = time.monotonic()
         self._write_seconds = self._written_at - started
@@ -1162,7 +1191,12 @@ def run_batch(
         imageio.remove_partial_writes([job.destination for job in jobs] + [summary.manifest])
         for index, job in enumerate(jobs):
             entry = manifest.files.get(job.output)
-            exists = job.destination.is_file()
+            try:
+                exists = job.destination.is_file()
+            except OSError as exc:  # a name too long, a subfolder that cannot be entered
+                reason = f"{job.destination}: cannot check the output: {exc.strerror or exc}"
+                summary.failed.append(FileOutcome(job.source, job.destination, "failed", reason))
+                continue
             if not force and entry is not None and _still_done(entry, job, fingerprint) and exists:
                 summary.skipped.append(FileOutcome(job.source, job.destination, "skipped", "done before with the same parameters"))
                 continue

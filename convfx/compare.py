@@ -38,6 +38,7 @@ kernels itself (the learned effect calls :func:`convfx.correlate`).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -946,6 +947,14 @@ def montage(maps: np.ndarray, *, columns: int | None = None, gap: int | None = N
     return out
 
 
+def _learned_maps(
+    image: np.ndarray, *, weights: ConvWeights, index: int | None, boundary: str, full_scale: float, activation: bool
+) -> np.ndarray:
+    """What a ``learned:`` step computes: one feature map, or all of them as a montage."""
+    maps = learned_responses(image, weights, full_scale=full_scale, boundary=boundary, activation=activation)
+    return maps[:, :, index] if index is not None else montage(maps)
+
+
 def learned_step(target: str) -> Detector:
     """The effect step for ``learned:MODEL`` (all maps as a montage) or ``learned:MODEL#k`` (map k).
 
@@ -973,15 +982,12 @@ def learned_step(target: str) -> Detector:
             raise ParameterError(f"effect {target!r}: #k must be a map index in 0..{count - 1}, found {index_text!r}")
         index = int(index_text)
 
-    def run(image: np.ndarray, *, boundary: str, full_scale: float, activation: bool) -> np.ndarray:
-        maps = learned_responses(image, weights, full_scale=full_scale, boundary=boundary, activation=activation)
-        return maps[:, :, index] if index is not None else montage(maps)
-
     label = Path(model).stem + (f"#{index}" if index is not None else "")
     return Detector(
         name=f"learned:{label}",
         description=f"first-layer filters of {weights.source} ({count} maps{'' if index is None else f', map {index}'})",
-        function=run,
+        # A partial of a module-level function, not a closure: batch workers get the step pickled.
+        function=functools.partial(_learned_maps, weights=weights, index=index),
         options=(DetectorParameter("activation", False, help="apply the layer's activation (e.g. ReLU) to the maps"),),
         output_range="normalize",
         family="learned",

@@ -17,6 +17,7 @@ naming the file.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import os
 import tempfile
@@ -646,7 +647,7 @@ def write_bytes_atomically(path: str | os.PathLike, data: bytes, *, overwrite: b
     path = Path(path)
     folder = path.parent
     try:
-        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".part")
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{_temporary_stem(path.name)}.", suffix=".part")
     except OSError as exc:
         raise FileError(f"{path}: cannot write in the folder {folder}: {exc.strerror or exc}") from None
     try:
@@ -685,13 +686,14 @@ def remove_partial_writes(paths: Iterable[str | os.PathLike]) -> list[Path]:
         names_by_folder.setdefault(path.parent, set()).add(path.name)
     removed = []
     for folder, names in names_by_folder.items():
+        stems = {_temporary_stem(name) for name in names}
         try:
             entries = os.listdir(folder)
         except OSError:
             continue
         for entry in entries:
             # mkstemp names them ".<name>.<random>.part" (see write_bytes_atomically).
-            if entry.startswith(".") and entry.endswith(".part") and entry[1:-5].rpartition(".")[0] in names:
+            if entry.startswith(".") and entry.endswith(".part") and entry[1:-5].rpartition(".")[0] in stems:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(folder / entry)
                     removed.append(folder / entry)
@@ -741,6 +743,16 @@ def read_arrays(
         raise error(f"{path}: not a readable {what} (neither a numpy array nor a zip archive of them)") from None
     except (OSError, zipfile.BadZipFile, EOFError) as exc:
         raise error(f"{path}: not a readable {what} ({type(exc).__name__}: {exc})") from None
+
+
+def _temporary_stem(name: str) -> str:
+    """What a temporary file for ``name`` is named after: the name itself, or for a
+    name near the 255-byte limit (the temporary one adds ~15 bytes), its start and a
+    digest, so that every name that may be written can be written."""
+    if len(os.fsencode(name)) <= 200:
+        return name
+    digest = hashlib.sha256(os.fsencode(name)).hexdigest()[:16]
+    return os.fsdecode(os.fsencode(name)[:100]) + "~" + digest
 
 
 def _link_new(temporary: str, path: Path) -> None:

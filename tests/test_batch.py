@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import shutil
 import os
 import signal
 import subprocess
@@ -555,3 +556,61 @@ def test_parse_byte_size(text, expected):
 def test_parse_byte_size_refuses_non_sizes(text):
     with pytest.raises(ParameterError, match="memory_budget"):
         batch.parse_byte_size(text)
+
+
+# --------------------------------------------------------------------------- odd names and paths (independent review)
+
+
+def test_names_that_are_not_utf8_are_rendered_and_recorded(tmp_path):
+    photos = tmp_path / "photos"
+    good = make_image(photos / "ok.png", 1)
+    odd = os.fsdecode(b"caf\xe9.png")  # Latin-1 bytes: a lone surrogate once decoded
+    shutil.copy(good, photos / odd)
+    summary = batch.run_batch("sobel", [photos], tmp_path / "out", workers=1)
+    assert len(summary.done) == 2 and not summary.failed
+    assert (tmp_path / "out" / os.fsdecode(b"caf\xe9_sobel.png")).is_file()
+    json.loads((tmp_path / "out" / batch.MANIFEST_NAME).read_text(encoding="utf-8"))  # valid UTF-8 JSON
+    again = batch.run_batch("sobel", [photos], tmp_path / "out", workers=1)
+    assert len(again.skipped) == 2  # the manifest's escaped name reads back as the same file
+
+
+def test_an_output_name_too_long_fails_that_file_only(tmp_path):
+    photos = tmp_path / "photos"
+    make_image(photos / "ok.png", 1)
+    make_image(photos / ("y" * 250 + ".png"), 2)  # its output, y..._sobel.png, is over 255 bytes
+    summary = batch.run_batch("sobel", [photos], tmp_path / "out", workers=1)
+    assert [o.source.name for o in summary.done] == ["ok.png"]
+    [failed] = summary.failed
+    assert "\n" not in failed.reason and "name too long" in failed.reason.lower()
+
+
+def test_a_symlink_below_the_output_folder_cannot_lead_into_an_input(tmp_path):
+    photos = tmp_path / "photos"
+    make_image(photos / "2024" / "cat.png", 1)
+    (tmp_path / "edges").mkdir()
+    (tmp_path / "edges" / "2024").symlink_to(photos / "2024")  # edges/2024 is photos/2024
+    before = snapshot(photos)
+    with pytest.raises(ParameterError, match=r"would be written inside the input folder"):
+        batch.run_batch("sobel", [photos], tmp_path / "edges", workers=1)
+    assert snapshot(photos) == before
+
+
+def test_learned_filters_run_in_worker_processes(tmp_path):
+    photos = tmp_path / "photos"
+    for index in range(3):
+        make_image(photos / f"p{index}.png", index)
+    one = batch.run_batch("learned:digits#2", [photos], tmp_path / "one", workers=1)
+    two = batch.run_batch("learned:digits#2", [photos], tmp_path / "two", workers=2)
+    assert len(one.done) == len(two.done) == 3 and not two.failed, two.failed
+    assert outputs(tmp_path / "one") == outputs(tmp_path / "two")
+
+
+@pytest.mark.parametrize("address", ["nonsense", "tcp://127.0.0.1:notaport", "http://127.0.0.1:1"])
+def test_a_malformed_scheduler_address_is_refused_at_once(tmp_path, address):
+    pytest.importorskip("dask.distributed")
+    photos = tmp_path / "photos"
+    make_image(photos / "a.png", 1)
+    started = time.monotonic()
+    with pytest.raises(batch.SchedulerError, match="not a Dask scheduler address"):
+        batch.run_batch("sobel", [photos], tmp_path / "out", scheduler=address)
+    assert time.monotonic() - started < 10

@@ -625,3 +625,17 @@ def test_read_arrays_reads_npy_and_npz_and_never_unpickles(tmp_path):
         with pytest.raises(Marker, match=words) as error:
             imageio.read_arrays(tmp_path / name, what="kernel file", error=Marker)
         assert str(error.value).startswith(f"{tmp_path / name}: ") and "\n" not in str(error.value)
+
+
+def test_names_up_to_the_filesystem_limit_are_written_and_cleaned_up(tmp_path):
+    """The temporary name adds a prefix and a suffix: near 255 bytes it must be shortened."""
+    name = "x" * 250 + ".png"  # 254 bytes, a legal name
+    pixels = np.zeros((4, 5), np.uint8)
+    written = imageio.write_image(tmp_path / name, pixels)
+    assert written.name == name and np.array_equal(imageio.read_image(written).pixels, pixels)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]
+    # A temporary file left by a killed writer is found and removed by the same rule.
+    leftover = tmp_path / f".{imageio._temporary_stem(name)}.abc123.part"
+    leftover.write_bytes(b"half")
+    assert len(leftover.name.encode()) <= 255
+    assert imageio.remove_partial_writes([tmp_path / name]) == [leftover] and not leftover.exists()
