@@ -441,7 +441,9 @@ def _read_tables(path: Path) -> Mapping[str, Any]:
 
 
 def _load_arrays(path: Path) -> dict[str, Filter]:
-    arrays = imageio.read_arrays(path, what=f"{path.suffix.lower()} kernel file", error=KernelFileError)
+    arrays = imageio.read_arrays(
+        path, what=f"{path.suffix.lower()} kernel file", error=KernelFileError, max_values=MAX_KERNEL_SIDE**2
+    )
     if not arrays:
         raise KernelFileError(f"{path}: holds no arrays")
     filters = {}

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import math
 import os
 import tempfile
 import threading
@@ -47,6 +48,7 @@ __all__ = [
     "write_bytes_atomically",
     "remove_partial_writes",
     "read_arrays",
+    "DEFAULT_MAX_ARRAY_VALUES",
     "check_source",
     "check_destination",
     "output_dtype",
@@ -700,8 +702,17 @@ def remove_partial_writes(paths: Iterable[str | os.PathLike]) -> list[Path]:
     return removed
 
 
+#: Largest array :func:`read_arrays` decompresses (2**26 values, 256 MB of float32):
+#: a few kilobytes of ``.npz`` can otherwise inflate to gigabytes.
+DEFAULT_MAX_ARRAY_VALUES = 2**26
+
+
 def read_arrays(
-    path: str | os.PathLike, *, what: str = ".npz file", error: type[FileError] | type[ParameterError] = FileError
+    path: str | os.PathLike,
+    *,
+    what: str = ".npz file",
+    error: type[FileError] | type[ParameterError] = FileError,
+    max_values: int = DEFAULT_MAX_ARRAY_VALUES,
 ) -> dict[str, np.ndarray]:
     """Every array of a ``.npz`` file (or the one array of a ``.npy``, under the file's stem), never unpickling.
 
@@ -719,6 +730,9 @@ def read_arrays(
         Raised on failure: :class:`FileError` (exit code 1) for files being
         processed, :class:`~convfx.banks.KernelFileError` (exit code 2) for a file
         the user named as an option.
+    max_values : int, optional
+        Refuse an array with more values than this, from the header of its
+        ``.npz`` member, before decompressing it (a decompression-bomb guard).
 
     Returns
     -------
@@ -729,9 +743,18 @@ def read_arrays(
     try:
         loaded = np.load(path, allow_pickle=False)
         if not isinstance(loaded, np.lib.npyio.NpzFile):
-            return {path.stem: loaded}
+            return {path.stem: loaded}  # not compressed: no bigger than the file
         with loaded:
+            for key in loaded.files:
+                shape = _npz_member_shape(loaded, key)
+                if shape is not None and math.prod(shape) > max_values:
+                    raise error(
+                        f"{path}: array {key!r} has shape {shape}, more than {max_values:,} values "
+                        "(refused before decompressing it)"
+                    )
             return {key: loaded[key] for key in loaded.files}
+    except (FileError, ParameterError):  # ours, from the size check
+        raise
     except FileNotFoundError:
         raise error(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -743,6 +766,18 @@ def read_arrays(
         raise error(f"{path}: not a readable {what} (neither a numpy array nor a zip archive of them)") from None
     except (OSError, zipfile.BadZipFile, EOFError) as exc:
         raise error(f"{path}: not a readable {what} ({type(exc).__name__}: {exc})") from None
+
+
+def _npz_member_shape(archive: np.lib.npyio.NpzFile, key: str) -> tuple[int, ...] | None:
+    """The shape in an ``.npz`` member's ``.npy`` header, read without decompressing the data."""
+    member = key + ".npy" if key + ".npy" in archive.zip.namelist() else key
+    with archive.zip.open(member) as stream:
+        version = np.lib.format.read_magic(stream)
+        if version == (1, 0):
+            return np.lib.format.read_array_header_1_0(stream)[0]
+        if version == (2, 0):
+            return np.lib.format.read_array_header_2_0(stream)[0]
+    return None  # a newer header: np.load reads it
 
 
 def _temporary_stem(name: str) -> str:

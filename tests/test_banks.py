@@ -349,3 +349,9 @@ def test_overflowing_kernel_values_are_refused(tmp_path, spec, words):
         convfx.load_bank(tmp_path / "big.toml")
     # ImageMagick's "nan" means "no tap": a zero weight.
     assert banks.parse_imagemagick("3x1: nan,1,0").kernels[0].weights.tolist() == [[0.0, 1.0, 0.0]]
+
+
+def test_a_compressed_kernel_bomb_is_refused_before_inflating(tmp_path):
+    np.savez_compressed(tmp_path / "bomb.npz", k=np.zeros((3000, 3000), np.uint8))
+    with pytest.raises(KernelFileError, match=r"bomb.npz: array 'k' has shape \(3000, 3000\), more than 65,025 values"):
+        convfx.load_bank(tmp_path / "bomb.npz")

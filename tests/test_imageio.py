@@ -7,6 +7,7 @@ import os
 import struct
 import subprocess
 import sys
+import tracemalloc
 import zlib
 from pathlib import Path
 
@@ -639,3 +640,18 @@ def test_names_up_to_the_filesystem_limit_are_written_and_cleaned_up(tmp_path):
     leftover.write_bytes(b"half")
     assert len(leftover.name.encode()) <= 255
     assert imageio.remove_partial_writes([tmp_path / name]) == [leftover] and not leftover.exists()
+
+
+def test_read_arrays_refuses_a_compressed_bomb_before_inflating_it(tmp_path):
+    """A few kB of .npz can hold gigabytes of zeros: the member's header is checked first."""
+    np.savez_compressed(tmp_path / "bomb.npz", k=np.zeros((4000, 4000), np.uint8), small=np.ones(3))
+    assert (tmp_path / "bomb.npz").stat().st_size < 100_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(FileError, match=r"array 'k' has shape \(4000, 4000\), more than 1,000,000 values"):
+            imageio.read_arrays(tmp_path / "bomb.npz", max_values=1_000_000)
+        assert tracemalloc.get_traced_memory()[1] < 2_000_000  # the 16 MB array was never built
+    finally:
+        tracemalloc.stop()
+    arrays = imageio.read_arrays(tmp_path / "bomb.npz", max_values=16_000_000)
+    assert arrays["k"].shape == (4000, 4000)
