@@ -655,3 +655,15 @@ def test_read_arrays_refuses_a_compressed_bomb_before_inflating_it(tmp_path):
         tracemalloc.stop()
     arrays = imageio.read_arrays(tmp_path / "bomb.npz", max_values=16_000_000)
     assert arrays["k"].shape == (4000, 4000)
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif"])
+def test_gray_with_alpha_stays_gray_with_alpha(tmp_path, suffix):
+    rng = np.random.default_rng(4)
+    gray, alpha = rng.integers(0, 256, (2, 7, 9), dtype=np.uint8)
+    written = write_image(tmp_path / f"la{suffix}", gray, alpha=alpha)
+    with Image.open(written) as image:
+        assert image.mode == "LA"
+    picture = read_image(written)
+    np.testing.assert_array_equal(picture.pixels, gray)
+    np.testing.assert_array_equal(picture.alpha, alpha)
