@@ -892,8 +892,11 @@ class _ProcessPool:
 
 def _check_scheduler_address(address: str) -> None:
     """Refuse a malformed address at once: Client() would fail, then hang 40 s in its cleanup."""
-    from distributed.comm.addressing import parse_address, parse_host_port
-    from distributed.comm.registry import backends
+    try:
+        from distributed.comm.addressing import parse_address, parse_host_port
+        from distributed.comm.registry import backends
+    except ImportError:
+        raise SchedulerError(f"scheduler: running on a Dask cluster needs dask.distributed: {_DASK_HINT}") from None
 
     try:
         scheme, location = parse_address(address)
@@ -920,7 +923,6 @@ class _DaskRun:
             from dask.distributed import Client
         except ImportError:
             raise SchedulerError(f"scheduler: running on a Dask cluster needs dask.distributed: {_DASK_HINT}") from None
-        _check_scheduler_address(address)
         try:
             self.client = Client(address, timeout="20s", set_as_default=False)
         except (OSError, TimeoutError, ValueError) as exc:
@@ -1165,6 +1167,10 @@ def run_batch(
     if isinstance(max_pixels, bool) or not isinstance(max_pixels, (int, np.integer)) or max_pixels < 1:
         raise ParameterError(f"max_pixels: expected an int >= 1, found {max_pixels!r}")
     budget = parse_byte_size(memory_budget)
+    if not os.fspath(outdir).strip():
+        raise ParameterError("output: expected an output folder, found an empty name")
+    if scheduler is not None:
+        _check_scheduler_address(scheduler)  # before anything is created
     resolved_gray = parsed.gray if gray is None else bool(gray)
     plan = _plan(parsed, inputs, outdir, include=include, exclude=exclude)
     outdir = Path(os.path.abspath(outdir))

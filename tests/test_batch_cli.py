@@ -77,6 +77,8 @@ def test_effect_options_are_passed_through(tmp_path):
         (["sobel", "{tmp}/missing", "-o", "{tmp}/out"], ["no such file or folder"]),
         (["sobel", "{photos}", "-o", "{tmp}/out", "--memory-budget", "lots"], ["memory_budget"]),
         (["no_such_filter", "{photos}", "-o", "{tmp}/out"], ["no_such_filter"]),
+        (["sobel", "{photos}", "-o", ""], ["output", "empty name"]),
+        (["sobel", "{photos}", "-o", "{tmp}/out", "--scheduler", "nonsense"], ["not a Dask scheduler address"]),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(tmp_path, arguments, words):

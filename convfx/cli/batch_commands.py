@@ -94,7 +94,7 @@ def batch_command(
         ),
     ],
     output: Annotated[
-        Path,
+        str,  # not Path, which would turn '' into '.': the library refuses an empty name
         typer.Option(
             "--output",
             "-o",
