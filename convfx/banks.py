@@ -597,6 +597,9 @@ def _entry_kernel(name: str, entry: Mapping[str, Any], where: str) -> Kernel:
         row = _numeric_rows([entry["row"]], f"{where}: row")[0]
         values = _checked_matrix(np.outer(column, row), where)
     scale, scale_text = _scale(entry.get("scale", 1), f"{where}: scale")
+    peak = float(np.abs(values).max()) * abs(scale)
+    if peak > _FLOAT32_MAX:  # photos are filtered in float32
+        raise KernelFileError(f"{where}: scale x matrix reaches {peak:g}, beyond float32's range (|x| <= {_FLOAT32_MAX:.4g})")
     return Kernel(
         name=name,
         values=_read_only(values),

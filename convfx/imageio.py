@@ -16,6 +16,7 @@ naming the file.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import hashlib
 import io
@@ -28,7 +29,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import BinaryIO, Iterable, Iterator
 
 import cv2
 import numpy as np
@@ -505,7 +506,8 @@ def encode_image(
         raise FileError(
             f"{width}x{height} pixels is too large for {format}, which allows at most {_MAX_SIDE[format]:,} pixels a side"
         )
-    if icc_profile and not _profile_describes(icc_profile, pixels):
+    # WebP has no gray: gray pixels become an RGB file, which an RGB profile describes.
+    if icc_profile and not _profile_describes(icc_profile, gray=pixels.ndim == 2 and format != "WEBP"):
         icc_profile = None
     if format not in _ALPHA_FORMATS:
         alpha = None
@@ -539,11 +541,11 @@ def encode_image(
     return buffer.getvalue()
 
 
-def _profile_describes(icc_profile: bytes, pixels: np.ndarray) -> bool:
-    """Whether an ICC profile's colour space (header bytes 16-20) is the pixels' own: RGB or gray."""
+def _profile_describes(icc_profile: bytes, *, gray: bool) -> bool:
+    """Whether an ICC profile's colour space (header bytes 16-20) is the file's own: gray or RGB."""
     if len(icc_profile) < 128 or icc_profile[36:40] != b"acsp":  # not an ICC profile at all
         return False
-    return icc_profile[16:20] == (b"GRAY" if pixels.ndim == 2 else b"RGB ")
+    return icc_profile[16:20] == (b"GRAY" if gray else b"RGB ")
 
 
 # zlib level 6 with the run-length strategy: 4-5x faster than the default strategy
@@ -744,21 +746,27 @@ def read_arrays(
         In the file's order; empty for an empty ``.npz``.
     """
     path = Path(path)
+
+    def check(key: str, shape: tuple[int, ...]) -> None:
+        if math.prod(shape) > max_values:
+            raise error(f"{path}: array {key!r} has shape {shape}, more than {max_values:,} values (refused before reading it)")
+
     try:
+        with open(path, "rb") as stream:
+            if stream.read(6) == b"\x93NUMPY":  # a .npy: numpy would allocate what its header claims
+                stream.seek(0)
+                check(path.stem, _npy_header_shape(stream))
         loaded = np.load(path, allow_pickle=False)
         if not isinstance(loaded, np.lib.npyio.NpzFile):
-            return {path.stem: loaded}  # not compressed: no bigger than the file
+            return {path.stem: loaded}
         with loaded:
             for key in loaded.files:
-                shape = _npz_member_shape(loaded, key)
-                if shape is not None and math.prod(shape) > max_values:
-                    raise error(
-                        f"{path}: array {key!r} has shape {shape}, more than {max_values:,} values "
-                        "(refused before decompressing it)"
-                    )
+                check(key, _npz_member_shape(loaded, key))
             return {key: loaded[key] for key in loaded.files}
     except (FileError, ParameterError):  # ours, from the size check
         raise
+    except MemoryError:
+        raise error(f"{path}: not enough memory to read it") from None
     except FileNotFoundError:
         raise error(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -772,16 +780,33 @@ def read_arrays(
         raise error(f"{path}: not a readable {what} ({type(exc).__name__}: {exc})") from None
 
 
-def _npz_member_shape(archive: np.lib.npyio.NpzFile, key: str) -> tuple[int, ...] | None:
+def _npz_member_shape(archive: np.lib.npyio.NpzFile, key: str) -> tuple[int, ...]:
     """The shape in an ``.npz`` member's ``.npy`` header, read without decompressing the data."""
     member = key + ".npy" if key + ".npy" in archive.zip.namelist() else key
     with archive.zip.open(member) as stream:
-        version = np.lib.format.read_magic(stream)
-        if version == (1, 0):
-            return np.lib.format.read_array_header_1_0(stream)[0]
-        if version == (2, 0):
-            return np.lib.format.read_array_header_2_0(stream)[0]
-    return None  # a newer header: np.load reads it
+        return _npy_header_shape(stream)
+
+
+def _npy_header_shape(stream: BinaryIO) -> tuple[int, ...]:
+    """The shape in the ``.npy`` header at the start of ``stream`` (the data is not read)."""
+    version = np.lib.format.read_magic(stream)
+    if version == (1, 0):
+        return np.lib.format.read_array_header_1_0(stream)[0]
+    if version == (2, 0):
+        return np.lib.format.read_array_header_2_0(stream)[0]
+    if version != (3, 0):
+        raise ValueError(f"unsupported .npy format version {version}")
+    # 3.0 is 2.0 with a UTF-8 header (numpy has no public reader for it): a length,
+    # then a Python dict literal, read with literal_eval as numpy does.
+    length = int.from_bytes(stream.read(4), "little")
+    try:
+        header = ast.literal_eval(stream.read(length).decode("utf-8"))
+    except (SyntaxError, ValueError, MemoryError, RecursionError) as exc:
+        raise ValueError(f"unreadable .npy header ({type(exc).__name__})") from None
+    shape = header.get("shape") if isinstance(header, dict) else None
+    if not isinstance(shape, tuple) or not all(isinstance(side, int) and side >= 0 for side in shape):
+        raise ValueError(f"no valid shape in the .npy header {header!r:.80}")
+    return shape
 
 
 def _temporary_stem(name: str) -> str:

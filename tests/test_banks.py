@@ -355,3 +355,9 @@ def test_a_compressed_kernel_bomb_is_refused_before_inflating(tmp_path):
     np.savez_compressed(tmp_path / "bomb.npz", k=np.zeros((3000, 3000), np.uint8))
     with pytest.raises(KernelFileError, match=r"bomb.npz: array 'k' has shape \(3000, 3000\), more than 65,025 values"):
         convfx.load_bank(tmp_path / "bomb.npz")
+
+
+def test_scale_times_matrix_beyond_float32_is_refused(tmp_path):
+    (tmp_path / "s.toml").write_text("[k]\nmatrix = [[3e38, 0]]\nscale = 10\n")
+    with pytest.raises(KernelFileError, match=r"s.toml.*scale x matrix reaches 3e\+39, beyond float32's range"):
+        convfx.load_bank(tmp_path / "s.toml")

@@ -667,3 +667,30 @@ def test_gray_with_alpha_stays_gray_with_alpha(tmp_path, suffix):
     picture = read_image(written)
     np.testing.assert_array_equal(picture.pixels, gray)
     np.testing.assert_array_equal(picture.alpha, alpha)
+
+
+@pytest.mark.parametrize("colour_space, kept", [(b"GRAY", False), (b"RGB ", True)])
+def test_webp_gray_is_an_rgb_file_and_takes_rgb_profiles(tmp_path, photo, colour_space, kept):
+    profile = icc_profile(colour_space)
+    path = write_image(tmp_path / "gray.webp", photo[..., 0], icc_profile=profile)
+    with Image.open(path) as image:
+        assert image.mode == "RGB" and image.info.get("icc_profile") == (profile if kept else None)
+
+
+def test_read_arrays_checks_npy_headers_and_every_header_version(tmp_path):
+    # A .npy whose header claims 8 TiB: numpy would try to allocate it.
+    header = b"{'descr': '<f8', 'fortran_order': False, 'shape': (1048576, 1048576), }"
+    header += b" " * (118 - len(header)) + b"\n"
+    (tmp_path / "claim.npy").write_bytes(b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header + bytes(64))
+    with pytest.raises(FileError, match=r"claim.npy: array 'claim' has shape \(1048576, 1048576\)"):
+        imageio.read_arrays(tmp_path / "claim.npy")
+    # Format 3.0 headers are checked as well as 1.0 and 2.0.
+    import zipfile
+
+    for version in [(1, 0), (2, 0), (3, 0)]:
+        with zipfile.ZipFile(tmp_path / "v.npz", "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            with archive.open("w.npy", "w") as member:
+                np.lib.format.write_array(member, np.zeros((300, 300), np.float32), version=version)
+        with pytest.raises(FileError, match=r"'w' has shape \(300, 300\), more than 65,025 values"):
+            imageio.read_arrays(tmp_path / "v.npz", max_values=255 * 255)
+        assert imageio.read_arrays(tmp_path / "v.npz")["w"].shape == (300, 300)
