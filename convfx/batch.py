@@ -50,6 +50,7 @@ import fnmatch
 import functools
 import gc
 import hashlib
+import importlib.util
 import json
 import math
 import multiprocessing
@@ -900,10 +901,19 @@ def _check_scheduler_address(address: str) -> None:
 
     try:
         scheme, location = parse_address(address)
-        if scheme not in backends:
-            raise ValueError(f"unknown protocol {scheme!r}; expected one of {sorted(backends)}")
-        if scheme in ("tcp", "tls", "ws", "wss"):
-            parse_host_port(location)
+        # Protocols that can connect here: the network ones, in-process (a cluster
+        # started by this process, as the tests do) and UCX when its package is
+        # installed; anything else makes Client() fail, then hang in its cleanup.
+        usable = {"tcp", "tls", "ws", "wss", "inproc"} | ({"ucx"} if importlib.util.find_spec("ucp") else set())
+        if scheme not in usable & set(backends):
+            raise ValueError(f"protocol {scheme!r}; expected one of {sorted(usable & set(backends))}")
+        if scheme == "inproc":
+            if not location:
+                raise ValueError("an in-process address names its scheduler: inproc://HOST/PID/N")
+        else:
+            host, port = parse_host_port(location)
+            if not host or not 0 < port < 65536:
+                raise ValueError(f"expected host:port with a port in 1..65535, found {location!r}")
     except ValueError as exc:
         raise SchedulerError(
             f"scheduler: {address!r} is not a Dask scheduler address such as tcp://host:8786 ({exc})"

@@ -619,16 +619,17 @@ def _separate(kernel: np.ndarray, dtype: np.dtype = np.dtype(np.float64)) -> tup
     pivot = k[i, j]
     if pivot == 0:
         return None
-    scale = math.sqrt(abs(pivot))
-    column, row = k[:, j] / scale, k[i, :] / (scale if pivot > 0 else -scale)
+    unit = k / abs(pivot)  # entries in [-1, 1]: the sums below cannot overflow
+    column, row = unit[:, j], unit[i, :] * np.sign(pivot)
     # What the factors leave out of the kernel adds up over a window, so it is
     # measured summed: at most a few roundings of the compute dtype on the kernel's
     # total weight, the error that filtering with the kernel itself makes anyway.
     # (Outer products of float64 vectors leave under 1 eps64 here; a kernel that
     # is rank 2 by 1e-5 is not separable for float32, whatever its size.)
-    if np.abs(k - np.outer(column, row)).sum() > 16 * np.finfo(dtype).eps * np.abs(k).sum():
+    if np.abs(unit - np.outer(column, row)).sum() > 16 * np.finfo(dtype).eps * np.abs(unit).sum():
         return None
-    return column, row
+    scale = math.sqrt(abs(pivot))  # balanced factors
+    return column * scale, row * scale
 
 
 def _dilate(kernel: np.ndarray, dilation: tuple[int, int]) -> np.ndarray:

@@ -605,7 +605,9 @@ def test_learned_filters_run_in_worker_processes(tmp_path):
     assert outputs(tmp_path / "one") == outputs(tmp_path / "two")
 
 
-@pytest.mark.parametrize("address", ["nonsense", "tcp://127.0.0.1:notaport", "http://127.0.0.1:1"])
+@pytest.mark.parametrize(
+    "address", ["nonsense", "tcp://127.0.0.1:notaport", "http://127.0.0.1:1", "inproc://", "ucx://h:1", "tcp://h:99999", "tcp://h:-1"]
+)
 def test_a_malformed_scheduler_address_is_refused_at_once(tmp_path, address):
     pytest.importorskip("dask.distributed")
     photos = tmp_path / "photos"
@@ -614,3 +616,4 @@ def test_a_malformed_scheduler_address_is_refused_at_once(tmp_path, address):
     with pytest.raises(batch.SchedulerError, match="not a Dask scheduler address"):
         batch.run_batch("sobel", [photos], tmp_path / "out", scheduler=address)
     assert time.monotonic() - started < 10
+    assert not (tmp_path / "out").exists()  # refused before anything was created

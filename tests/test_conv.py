@@ -247,6 +247,12 @@ def test_a_kernel_that_is_rank_1_only_to_1e_5_is_not_taken_for_separable():
     expected = scipy.signal.correlate2d(image.astype(np.float64), kernel, "valid")
     got = convfx.correlate(image, kernel, padding="valid")
     assert np.abs(got - expected).max() <= 1e-4 * np.abs(expected).max()
+    # Near float64's limit the test itself must not overflow: a rank-5 kernel of 1e307s.
+    huge = np.array([np.roll(np.arange(1.0, 6.0), shift) for shift in range(5)]) * 1e307
+    assert conv.choose_backend((8, 8), huge.shape, kernel=huge) != "separable"
+    tiny = np.full((8, 8), 1e-3)
+    np.testing.assert_allclose(convfx.correlate(tiny, huge, padding="valid"), scipy.signal.correlate2d(tiny, huge, "valid"), rtol=1e-12)
+    assert conv.choose_backend((8, 8), (5, 5), kernel=np.outer([1, 4, 6, 4, 1], [1, 4, 6, 4, 1]) * 1e306) == "separable"
     # The same kernel with the rank-2 part below float64 rounding is rank 1 again.
     assert conv.choose_backend((64, 64), (n, n), kernel=np.ones((n, n)) / n**2, dtype=np.dtype(np.float32)) == "separable"
 

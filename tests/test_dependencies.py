@@ -86,6 +86,11 @@ def test_every_public_name_of_convfx_nn_resolves_lazily():
     importlib.import_module("convfx.nn.training")
 
     assert callable(nn.train) and nn.train.__module__ == "convfx.nn.training"
+    # In a fresh process, where nothing has imported them yet: submodules are attributes too.
+    code = "import convfx.nn as nn; print(*(getattr(nn, m).__name__ for m in ('layers', 'lenet', 'optim', 'data', 'config', 'training', 'inspect')))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [f"convfx.nn.{m}" for m in ("layers", "lenet", "optim", "data", "config", "training", "inspect")]
     assert "train" in dir(nn) and "LeNet" in dir(nn)
     try:
         nn.not_a_name

@@ -48,7 +48,12 @@ _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in nam
 
 __all__ = list(_MODULE_OF)
 
+_SUBMODULES = ("layers", "lenet", "optim", "data", "config", "training", "inspect")
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:  # convfx.nn.layers after a bare `import convfx.nn`
+        return importlib.import_module(f"{__name__}.{name}")
     module = _MODULE_OF.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
