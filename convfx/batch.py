@@ -107,7 +107,8 @@ _MANIFEST_FORMAT = 1
 #: Where ``convfx batch`` reads a Dask scheduler address when ``--scheduler`` is not given.
 SCHEDULER_ENVIRONMENT_VARIABLE = "CONVFX_SCHEDULER"
 
-_DASK_HINT = "pip install 'convfx[dask]'"
+# What running on a cluster without the [dask] extra says, wherever that is found out.
+_NO_DASK = "scheduler: running on a Dask cluster needs dask.distributed: pip install 'convfx[dask]'"
 
 # Seconds a terminated worker gets before it is killed outright.
 _TERMINATE_GRACE = 2.0
@@ -897,7 +898,7 @@ def _check_scheduler_address(address: str) -> None:
         from distributed.comm.addressing import parse_address, parse_host_port
         from distributed.comm.registry import backends
     except ImportError:
-        raise SchedulerError(f"scheduler: running on a Dask cluster needs dask.distributed: {_DASK_HINT}") from None
+        raise SchedulerError(_NO_DASK) from None
 
     try:
         scheme, location = parse_address(address)
@@ -905,8 +906,9 @@ def _check_scheduler_address(address: str) -> None:
         # started by this process, as the tests do) and UCX when its package is
         # installed; anything else makes Client() fail, then hang in its cleanup.
         usable = {"tcp", "tls", "ws", "wss", "inproc"} | ({"ucx"} if importlib.util.find_spec("ucp") else set())
-        if scheme not in usable & set(backends):
-            raise ValueError(f"protocol {scheme!r}; expected one of {sorted(usable & set(backends))}")
+        usable &= set(backends)
+        if scheme not in usable:
+            raise ValueError(f"protocol {scheme!r}; expected one of {sorted(usable)}")
         if scheme == "inproc":
             if not location:
                 raise ValueError("an in-process address names its scheduler: inproc://HOST/PID/N")
@@ -932,7 +934,7 @@ class _DaskRun:
         try:
             from dask.distributed import Client
         except ImportError:
-            raise SchedulerError(f"scheduler: running on a Dask cluster needs dask.distributed: {_DASK_HINT}") from None
+            raise SchedulerError(_NO_DASK) from None
         try:
             self.client = Client(address, timeout="20s", set_as_default=False)
         except (OSError, TimeoutError, ValueError) as exc:
