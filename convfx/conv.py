@@ -1,12 +1,13 @@
 """The convolution engine: exact cross-correlation and convolution, fast.
 
 Everything in convfx that slides a kernel over an array comes through here: named
-filters and chains (:mod:`convfx.effects`), learned-filter effects, and the CNN's
-``Conv2d`` and pooling layers (which use the patch matrices of
-:func:`im2col_per_image` and its siblings).  This module
+filters and chains (:mod:`convfx.effects`), learned-filter effects, and -- through
+the patch matrices of :mod:`convfx.im2col`, which this module re-exports -- the
+CNN's ``Conv2d`` and pooling layers.  This module
 
-* validates the input and says, in one line, which parameter is wrong;
-* works out the padding geometry (``output_size`` is the single formula);
+* validates the input (with :mod:`convfx.checks`) and says, in one line, which
+  parameter is wrong;
+* works out the padding geometry (:func:`output_size` is the single formula);
 * picks the fastest exact backend and hides the choice:
 
   ``filter2d``   OpenCV's ``filter2D`` for one 2-D kernel (per channel);
@@ -15,24 +16,37 @@ filters and chains (:mod:`convfx.effects`), learned-filter effects, and the CNN'
                  for large kernels and banks of them;
   ``im2col``     a patch matrix (one strided copy per kernel tap), one BLAS product,
                  for kernels summed over channels and banks of kernels;
-  ``direct``     shift-and-add over the kernel taps: the plain reference (only
-                 when asked for; it is never faster than OpenCV here).
+  ``direct``     shift-and-add over the kernel taps (only when asked for; OpenCV
+                 is faster for every shape).
+
+The definition every backend is tested against is: pad the image with
+``numpy.pad(mode=boundary)``, then take the valid correlation -- written out as
+plain loops, the formula on one line, in :func:`convfx.reference.correlate`.
 
 It must not know about files, colour spaces or filter names, and imports only
-numpy, scipy and cv2.  The definition every backend is tested against is: pad the
-image with ``numpy.pad(mode=boundary)``, then take the valid correlation.
+numpy, scipy and cv2 besides :mod:`convfx.checks`, :mod:`convfx.errors` and
+:mod:`convfx.im2col`.
 """
 
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Literal, Sequence, Union
 
 import cv2
 import numpy as np
 
+from .checks import choice, finite_float, int_pair, nonnegative_int, positive_int, real_array
 from .errors import ParameterError, ParameterTypeError
+from .im2col import (  # re-exported: the patch matrices are part of the engine's public names
+    col2im,
+    col2im_batch_last,
+    col2im_per_image,
+    im2col,
+    im2col_batch_last,
+    im2col_per_image,
+    output_length,
+)
 
 __all__ = [
     "BOUNDARIES",
@@ -73,8 +87,8 @@ _CV2_BORDER = {
 # so that peak memory stays bounded (64 MiB of float32).
 _IM2COL_BLOCK_ELEMENTS = 16 * 1024 * 1024
 
-# Backend crossovers, measured with benchmarks/bench_conv.py on 1920x1080 float32
-# images (2 cores).  They only decide speed, never the result.  OpenCV's filter2D
+# Backend crossovers for photo-sized float32 images (benchmarks/bench_conv.py times
+# every backend).  They only decide speed, never the result.  OpenCV's filter2D
 # switches to its own DFT for large kernels, so it wins for one kernel up to about
 # 63x63; FFT wins once the image transform is shared by several kernels.
 _SEPARABLE_MIN_SIZE = 5  # below this, filter2D's 2-D kernel is as fast as two passes
@@ -137,24 +151,16 @@ def output_size(
     >>> output_size(32, 5, stride=2, padding="same")
     16
     """
-    n = _positive_int(n, "n")
-    k = _positive_int(k, "k")
-    stride = _positive_int(stride, "stride")
-    dilation = _positive_int(dilation, "dilation")
+    n = positive_int(n, "n")
+    k = positive_int(k, "k")
+    stride = positive_int(stride, "stride")
+    dilation = positive_int(dilation, "dilation")
     before, after = _axis_padding(padding, dilation * (k - 1) + 1, flip=False, axis_name="")
     return _axis_output(n, k, stride, before + after, dilation, axis="")
 
 
 def _axis_output(n: int, k: int, stride: int, total_pad: int, dilation: int, axis: str) -> int:
-    k_eff = dilation * (k - 1) + 1
-    span = n + total_pad
-    if k_eff > span:
-        where = f" along {axis}" if axis else ""
-        raise ParameterError(
-            f"kernel: expected at most the padded image size{where} ({span}), "
-            f"found kernel extent {k_eff}"
-        )
-    return (span - k_eff) // stride + 1
+    return output_length(n + total_pad, k, stride=stride, dilation=dilation, axis=axis)
 
 
 def _axis_padding(padding, k_eff: int, *, flip: bool, axis_name: str) -> tuple[int, int]:
@@ -166,14 +172,14 @@ def _axis_padding(padding, k_eff: int, *, flip: bool, axis_name: str) -> tuple[i
             return k_eff - 1, k_eff - 1
         if padding == "same":
             # scipy.signal.correlate2d puts the extra row/column of an even kernel
-            # after the image, convolve2d before it (measured, and tested).
+            # after the image, convolve2d before it (tests/test_conv.py checks both).
             small, large = (k_eff - 1) // 2, k_eff // 2
             return (large, small) if flip else (small, large)
         raise ParameterError(
             f"padding: invalid value {padding!r}; expected an int >= 0, a pair of ints, "
             f"or one of {list(PADDINGS)}"
         )
-    p = _nonnegative_int(padding, "padding" + axis_name)
+    p = nonnegative_int(padding, "padding" + axis_name)
     return p, p
 
 
@@ -189,7 +195,7 @@ def padding_amounts(
     ``flip=True`` gives the geometry of true convolution (it differs from
     correlation only for ``"same"`` with an even kernel, as in scipy).
     """
-    dh, dw = _int_pair(dilation, "dilation", minimum=1)
+    dh, dw = int_pair(dilation, "dilation", minimum=1)
     kh, kw = kernel_shape
     ph, pw = _padding_pair(padding)
     paired = isinstance(padding, (tuple, list, np.ndarray))  # name the element in messages
@@ -211,57 +217,7 @@ def _padding_pair(padding):
     return padding, padding
 
 
-# --------------------------------------------------------------------------- validation
-
-
-def _positive_int(value, name: str) -> int:
-    return _checked_int(value, name, minimum=1)
-
-
-def _nonnegative_int(value, name: str) -> int:
-    return _checked_int(value, name, minimum=0)
-
-
-def _checked_int(value, name: str, *, minimum: int) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise ParameterTypeError(f"{name}: expected an int >= {minimum}, found {value!r}")
-    if value < minimum:
-        raise ParameterError(f"{name}: expected an int >= {minimum}, found {value}")
-    return int(value)
-
-
-def _int_pair(value, name: str, *, minimum: int) -> tuple[int, int]:
-    if isinstance(value, (tuple, list, np.ndarray)):
-        if len(value) != 2:
-            raise ParameterError(f"{name}: expected an int or a pair of ints, found {value!r}")
-        return (
-            _checked_int(value[0], f"{name}[0]", minimum=minimum),
-            _checked_int(value[1], f"{name}[1]", minimum=minimum),
-        )
-    v = _checked_int(value, name, minimum=minimum)
-    return v, v
-
-
-def _real_array(value, name: str) -> np.ndarray:
-    """``value`` as an ndarray of a real (bool, integer or float) dtype."""
-    try:
-        array = np.asarray(value)
-    except (ValueError, TypeError) as exc:  # ragged nested lists and the like
-        raise ParameterError(f"{name}: expected a rectangular numeric array ({exc})") from None
-    if array.dtype.kind not in "biuf":
-        raise ParameterTypeError(
-            f"{name}: expected a real numeric dtype (bool, int, uint or float), "
-            f"found dtype {array.dtype}"
-        )
-    if array.size == 0:
-        raise ParameterError(f"{name}: expected a non-empty array, found shape {array.shape}")
-    return array
-
-
-def _check_boundary(boundary) -> str:
-    if boundary not in BOUNDARIES:
-        raise ParameterError(f"boundary: invalid value {boundary!r}; expected one of {list(BOUNDARIES)}")
-    return boundary
+# --------------------------------------------------------------------------- dtype
 
 
 def compute_dtype(dtype: np.dtype) -> np.dtype:
@@ -354,6 +310,7 @@ def correlate(
     --------
     convolve : the same with the kernel rotated by 180 degrees.
     output_size : the size formula.
+    convfx.reference.correlate : the same definition as plain loops, the formula on one line.
 
     Notes
     -----
@@ -391,7 +348,8 @@ def convolve(
 
     Same parameters, shapes, dtypes and errors as :func:`correlate`; only the
     spatial axes of the kernel are rotated (not the channel or filter axes).  With
-    string paddings the geometry is that of ``scipy.signal.convolve2d``.
+    string paddings the geometry is that of ``scipy.signal.convolve2d``.  The
+    plain-loop definition is :func:`convfx.reference.convolve`.
 
     Examples
     --------
@@ -408,10 +366,10 @@ def convolve(
 
 
 def _filter(image, kernel, bias, stride, padding, boundary, cval, dilation, backend, *, flip):
-    image = _real_array(image, "image")
+    image = real_array(image, "image")
     if image.ndim not in (2, 3):
         raise ParameterError(f"image: expected shape (H, W) or (H, W, C), found {image.ndim}-D shape {image.shape}")
-    kernel = _real_array(kernel, "kernel")
+    kernel = real_array(kernel, "kernel")
     if kernel.ndim not in (2, 3, 4):
         raise ParameterError(
             "kernel: expected shape (kh, kw), (kh, kw, C) or (F, kh, kw, C), "
@@ -419,12 +377,11 @@ def _filter(image, kernel, bias, stride, padding, boundary, cval, dilation, back
         )
     if not np.all(np.isfinite(kernel)):
         raise ParameterError("kernel: expected finite values, found NaN or inf")
-    boundary = _check_boundary(boundary)
-    if backend not in BACKENDS:
-        raise ParameterError(f"backend: invalid value {backend!r}; expected one of {list(BACKENDS)}")
-    cval = _finite_float(cval, "cval")
-    sh, sw = _int_pair(stride, "stride", minimum=1)
-    dh, dw = _int_pair(dilation, "dilation", minimum=1)
+    boundary = choice(boundary, "boundary", BOUNDARIES)
+    backend = choice(backend, "backend", BACKENDS)
+    cval = finite_float(cval, "cval")
+    sh, sw = int_pair(stride, "stride", minimum=1)
+    dh, dw = int_pair(dilation, "dilation", minimum=1)
 
     dtype = compute_dtype(image.dtype)
     channels = 1 if image.ndim == 2 else image.shape[2]
@@ -517,15 +474,6 @@ def _keeping_non_finite_local(chosen: str, x: np.ndarray, extent: tuple[int, int
     if not spreads or x.dtype.kind != "f" or np.isfinite(x).all():
         return chosen
     return "im2col" if summed else "direct"
-
-
-def _finite_float(value, name: str) -> float:
-    if isinstance(value, (str, bytes)) or not isinstance(value, (numbers.Real, np.generic)):
-        raise ParameterTypeError(f"{name}: expected a real number, found {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ParameterError(f"{name}: expected a finite number, found {value}")
-    return value
 
 
 def _bias_vector(bias, n_out: int, kernel_ndim: int, channels: int) -> np.ndarray | None:
@@ -809,208 +757,3 @@ def _summed_im2col(x3, k4, geometry: _Geometry, boundary, cval) -> np.ndarray:
         cols = im2col(block, (kh, kw), stride=(sh, sw), dilation=(dh, dw))
         out[start:stop] = (cols @ weights).reshape(stop - start, ow, n_filters)
     return out
-
-
-# --------------------------------------------------------------------------- im2col
-#
-# One patch matrix, three layouts, all built by kh*kw strided copies of whole planes
-# (one per kernel tap) into a preallocated buffer, and scattered back by the same
-# kh*kw strided adds:
-#
-# * im2col, (N*H'*W', C*kh*kw): one row per output position, for one GEMM over a
-#   batch (the image path's banks of kernels);
-# * per image, (N, C*kh*kw, H'*W'): a (F, C*kh*kw) @ (C*kh*kw, H'*W') product per
-#   image lands directly in (N, F, H', W') order, with no transpose back to NCHW;
-#   and multithreaded OpenBLAS is pathologically slow on the tall, thin GEMM
-#   (50176 x 25 @ 25 x 6 for LeNet's conv1) that one matrix for the batch needs;
-# * batch last, (C*kh*kw, H'*W'*N) from a (C, H, W, N) batch: every tap copy and
-#   every scatter-add runs over contiguous stretches of W'*N values instead of rows
-#   of W', which makes the input gradient of LeNet's conv2 4x faster.
-
-
-def _taps(
-    height: int, width: int, kernel_size: tuple[int, int], stride: IntPair, dilation: IntPair, *, axes: tuple[int, int]
-) -> tuple[int, int, list[tuple[int, int, slice, slice]]]:
-    """``(H', W', [(m, q, rows, columns), ...])``: the input slices that tap (m, q) reads."""
-    kh, kw = kernel_size
-    sh, sw = _int_pair(stride, "stride", minimum=1)
-    dh, dw = _int_pair(dilation, "dilation", minimum=1)
-    oh = _axis_output(height, kh, sh, 0, dh, axis=f"axis {axes[0]} (height)")
-    ow = _axis_output(width, kw, sw, 0, dw, axis=f"axis {axes[1]} (width)")
-    taps = [
-        (m, q, slice(m * dh, m * dh + (oh - 1) * sh + 1, sh), slice(q * dw, q * dw + (ow - 1) * sw + 1, sw))
-        for m in range(kh)
-        for q in range(kw)
-    ]
-    return oh, ow, taps
-
-
-def _gather(x: np.ndarray, kernel_size, stride, dilation, *, lead: int) -> np.ndarray:
-    """Patches of ``x``, whose spatial axes are ``lead, lead+1``, shaped
-    ``x.shape[:lead] + (kh, kw, H', W') + x.shape[lead+2:]``."""
-    oh, ow, taps = _taps(x.shape[lead], x.shape[lead + 1], kernel_size, stride, dilation, axes=(lead, lead + 1))
-    cols = np.empty(x.shape[:lead] + tuple(kernel_size) + (oh, ow) + x.shape[lead + 2 :], dtype=x.dtype)
-    before = (slice(None),) * lead
-    for m, q, rows, columns in taps:
-        cols[before + (m, q)] = x[before + (rows, columns)]
-    return cols
-
-
-def _scatter(patches: np.ndarray, x_shape, taps, *, lead: int) -> np.ndarray:
-    """Adjoint of :func:`_gather`: add every patch element back where it came from."""
-    out = np.zeros(x_shape, dtype=patches.dtype)
-    before = (slice(None),) * lead
-    for m, q, rows, columns in taps:
-        out[before + (rows, columns)] += patches[before + (m, q)]
-    return out
-
-
-def im2col(
-    x: np.ndarray,
-    kernel_size: tuple[int, int],
-    *,
-    stride: IntPair = 1,
-    dilation: IntPair = 1,
-) -> np.ndarray:
-    """Patch matrix of an already padded batch: one row per output position.
-
-    Parameters
-    ----------
-    x : ndarray, shape (N, C, H, W)
-        Padded input batch.
-    kernel_size : (int, int)
-        ``(kh, kw)``.
-    stride, dilation : int or (int, int)
-        As in :func:`correlate`.
-
-    Returns
-    -------
-    ndarray, shape (N * H' * W', C * kh * kw)
-        C-contiguous, same dtype as ``x``; columns in ``(C, kh, kw)`` order, so that
-        ``im2col(x, ...) @ w.reshape(F, -1).T`` is the correlation with weights ``w``
-        of shape ``(F, C, kh, kw)`` (PyTorch's layout), rows in ``(N, H', W')`` order.
-    """
-    n, c = x.shape[:2]
-    cols = _gather(x, kernel_size, stride, dilation, lead=2)  # (N, C, kh, kw, H', W')
-    return np.ascontiguousarray(cols.transpose(0, 4, 5, 1, 2, 3)).reshape(-1, c * kernel_size[0] * kernel_size[1])
-
-
-def col2im(
-    cols: np.ndarray,
-    x_shape: tuple[int, int, int, int],
-    kernel_size: tuple[int, int],
-    *,
-    stride: IntPair = 1,
-    dilation: IntPair = 1,
-) -> np.ndarray:
-    """Adjoint of :func:`im2col`: scatter-add patch rows back into an image batch.
-
-    Parameters
-    ----------
-    cols : ndarray, shape (N * H' * W', C * kh * kw)
-        Gradients with respect to the patch matrix.
-    x_shape : (N, C, H, W)
-        Shape of the padded input that :func:`im2col` was given.
-    kernel_size, stride, dilation
-        As given to :func:`im2col`.
-
-    Returns
-    -------
-    ndarray, shape (N, C, H, W)
-        Every patch element added back to the pixel it came from (overlaps sum),
-        so ``sum(col2im(g) * x) == sum(g * im2col(x))`` for all ``g`` and ``x``.
-    """
-    n, c, height, width = x_shape
-    oh, ow, taps = _taps(height, width, kernel_size, stride, dilation, axes=(2, 3))
-    patches = cols.reshape(n, oh, ow, c, *kernel_size).transpose(0, 3, 4, 5, 1, 2)  # (N, C, kh, kw, H', W')
-    return _scatter(patches, x_shape, taps, lead=2)
-
-
-def im2col_per_image(
-    x: np.ndarray,
-    kernel_size: tuple[int, int],
-    *,
-    stride: IntPair = 1,
-    dilation: IntPair = 1,
-) -> np.ndarray:
-    """One patch matrix per image of an already padded batch (Caffe's im2col layout).
-
-    Parameters
-    ----------
-    x : ndarray, shape (N, C, H, W)
-        Padded input batch.
-    kernel_size : (int, int)
-        ``(kh, kw)``.
-    stride, dilation : int or (int, int)
-        As in :func:`correlate`.
-
-    Returns
-    -------
-    ndarray, shape (N, C * kh * kw, H' * W')
-        C-contiguous; rows in ``(C, kh, kw)`` order and columns in ``(H', W')``
-        order, so that ``w.reshape(F, -1) @ im2col_per_image(x, ...)`` is the
-        correlation with weights ``w`` of shape ``(F, C, kh, kw)``, already in
-        ``(N, F, H' * W')`` order.  ``im2col_per_image(x, k)[n].T`` is image ``n``'s
-        block of rows of ``im2col(x, k)``.
-    """
-    cols = _gather(x, kernel_size, stride, dilation, lead=2)  # (N, C, kh, kw, H', W')
-    return cols.reshape(x.shape[0], -1, cols.shape[-2] * cols.shape[-1])
-
-
-def col2im_per_image(
-    cols: np.ndarray,
-    x_shape: tuple[int, int, int, int],
-    kernel_size: tuple[int, int],
-    *,
-    stride: IntPair = 1,
-    dilation: IntPair = 1,
-) -> np.ndarray:
-    """Adjoint of :func:`im2col_per_image`: ``cols`` (N, C*kh*kw, H'*W') -> (N, C, H, W)."""
-    n, c, height, width = x_shape
-    oh, ow, taps = _taps(height, width, kernel_size, stride, dilation, axes=(2, 3))
-    patches = cols.reshape(n, c, *kernel_size, oh, ow)
-    return _scatter(patches, x_shape, taps, lead=2)
-
-
-def im2col_batch_last(
-    x: np.ndarray,
-    kernel_size: tuple[int, int],
-    *,
-    stride: IntPair = 1,
-    dilation: IntPair = 1,
-) -> np.ndarray:
-    """Patch matrix of an already padded batch stored batch-innermost.
-
-    Parameters
-    ----------
-    x : ndarray, shape (C, H, W, N)
-        Padded input batch, the image index last.
-    kernel_size : (int, int)
-        ``(kh, kw)``.
-    stride, dilation : int or (int, int)
-        As in :func:`correlate`.
-
-    Returns
-    -------
-    ndarray, shape (C * kh * kw, H' * W' * N)
-        C-contiguous; rows in ``(C, kh, kw)`` order, columns in ``(H', W', N)`` order,
-        so that ``w.reshape(F, -1) @ im2col_batch_last(x, ...)`` is the correlation
-        with weights ``w`` of shape ``(F, C, kh, kw)``, laid out ``(F, H', W', N)``.
-    """
-    cols = _gather(x, kernel_size, stride, dilation, lead=1)  # (C, kh, kw, H', W', N)
-    return cols.reshape(-1, cols.shape[-3] * cols.shape[-2] * cols.shape[-1])
-
-
-def col2im_batch_last(
-    cols: np.ndarray,
-    x_shape: tuple[int, int, int, int],
-    kernel_size: tuple[int, int],
-    *,
-    stride: IntPair = 1,
-    dilation: IntPair = 1,
-) -> np.ndarray:
-    """Adjoint of :func:`im2col_batch_last`: ``cols`` (C*kh*kw, H'*W'*N) -> (C, H, W, N)."""
-    c, height, width, n = x_shape
-    oh, ow, taps = _taps(height, width, kernel_size, stride, dilation, axes=(1, 2))
-    patches = cols.reshape(c, *kernel_size, oh, ow, n)
-    return _scatter(patches, x_shape, taps, lead=1)

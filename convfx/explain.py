@@ -19,6 +19,7 @@ from typing import Literal
 
 import numpy as np
 
+from .checks import checked_int, choice
 from .conv import convolve, correlate, output_size
 from .errors import ParameterError
 from .nn.config import MAX_SEED  # the seed range of `convfx train`, for the same option name
@@ -100,13 +101,9 @@ class Explanation:
     correlation: np.ndarray | None = None
 
 
-def _option(value, name: str, *, minimum: int, maximum: int | None = None) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise ParameterError(f"{name}: expected an int, found {value!r}")
-    if value < minimum or (maximum is not None and value > maximum):
-        bound = f"in {minimum}..{maximum}" if maximum is not None else f">= {minimum}"
-        raise ParameterError(f"{name}: expected an int {bound}, found {value}")
-    return int(value)
+def _int_option(value, name: str, *, minimum: int, maximum: int | None = None) -> int:
+    # Any bad value of an explain option is one usage error (ParameterError), whatever its type.
+    return checked_int(value, name, minimum=minimum, maximum=maximum, type_error=ParameterError)
 
 
 def _geometry(size: int, window: int, stride: int, padding: int | None, *, what: str) -> tuple[int, str]:
@@ -114,14 +111,14 @@ def _geometry(size: int, window: int, stride: int, padding: int | None, *, what:
 
     ``padding`` None: pooling, which has no padding option (the formula uses 0).
     """
-    size = _option(size, "size", minimum=1, maximum=MAX_SIZE)
-    window = _option(window, what, minimum=1)
-    stride = _option(stride, "stride", minimum=1)
+    size = _int_option(size, "size", minimum=1, maximum=MAX_SIZE)
+    window = _int_option(window, what, minimum=1)
+    stride = _int_option(stride, "stride", minimum=1)
     if padding is None:
         padding = 0
         if window > size:
             raise ParameterError(f"{what}: expected a pooling window of at most size = {size}, found {window}")
-    padding = _option(padding, "padding", minimum=0, maximum=max(0, window - 1))
+    padding = _int_option(padding, "padding", minimum=0, maximum=max(0, window - 1))
     if window > size + 2 * padding:
         raise ParameterError(f"{what}: expected at most size + 2*padding = {size + 2 * padding}, found {window}")
     m = output_size(size, window, stride=stride, padding=padding)
@@ -191,9 +188,9 @@ def explain_conv(
     >>> e.output.shape, len(e.steps)
     ((4, 4), 16)
     """
-    k = _option(kernel, "kernel", minimum=1, maximum=MAX_SIZE)
+    k = _int_option(kernel, "kernel", minimum=1, maximum=MAX_SIZE)
     m, formula = _geometry(size, k, stride, padding, what="kernel")
-    rng = np.random.default_rng(_option(seed, "seed", minimum=0, maximum=MAX_SEED))
+    rng = np.random.default_rng(_int_option(seed, "seed", minimum=0, maximum=MAX_SEED))
     image = rng.integers(0, 10, size=(size, size)).astype(np.float64)
     weights = rng.integers(-2, 3, size=(k, k)).astype(np.float64)
     # A kernel equal to its own rotation would make --flip show nothing; redraw it.
@@ -261,12 +258,11 @@ def explain_pool(
     """
     from .nn.layers import AvgPool2d, MaxPool2d  # the network's own pooling is what is shown
 
-    if mode not in POOL_MODES:
-        raise ParameterError(f"mode: invalid value {mode!r}; expected one of {list(POOL_MODES)}")
-    k = _option(kernel, "kernel", minimum=1, maximum=MAX_SIZE)
-    s = k if stride is None else _option(stride, "stride", minimum=1)
+    choice(mode, "mode", POOL_MODES)
+    k = _int_option(kernel, "kernel", minimum=1, maximum=MAX_SIZE)
+    s = k if stride is None else _int_option(stride, "stride", minimum=1)
     m, formula = _geometry(size, k, s, None, what="kernel")
-    rng = np.random.default_rng(_option(seed, "seed", minimum=0, maximum=MAX_SEED))
+    rng = np.random.default_rng(_int_option(seed, "seed", minimum=0, maximum=MAX_SEED))
     image = rng.integers(0, 10, size=(size, size)).astype(np.float64)
     layer = MaxPool2d(k, s) if mode == "max" else AvgPool2d(k, s)
     output = layer.forward(image[None, None])[0, 0].astype(np.float64)

@@ -35,6 +35,7 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from .checks import checked_int
 from .errors import FileError, ParameterError
 
 __all__ = [
@@ -173,8 +174,7 @@ def read_image(path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS)
         If ``max_pixels`` is not a positive integer.
     """
     path = check_source(path)
-    if isinstance(max_pixels, bool) or not isinstance(max_pixels, (int, np.integer)) or max_pixels < 1:
-        raise ParameterError(f"max_pixels: expected an int >= 1, found {max_pixels!r}")
+    checked_int(max_pixels, "max_pixels", minimum=1, type_error=ParameterError)
     with _open_header(path) as image:
         width, height = image.size
         if width * height > max_pixels:

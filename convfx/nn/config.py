@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-import numpy as np
-
+from ..checks import checked_int, in_range
 from ..errors import ParameterError
 
 if TYPE_CHECKING:
@@ -84,20 +83,16 @@ class TrainConfig:
     workers: int = 2
 
     def __post_init__(self) -> None:
+        # The int options are `convfx train`'s: a value of the wrong type is a bad
+        # value of the option (ParameterError), as an out-of-range one is.
         for name in ("epochs", "batch_size", "workers"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise ParameterError(f"{name}: expected an int >= 1, found {value!r}")
-        if not isinstance(self.shift, (int, np.integer)) or not 0 <= self.shift <= 8:
-            raise ParameterError(f"shift: expected an int in [0, 8], found {self.shift!r}")
-        if not (self.lr > 0 and np.isfinite(self.lr)):
-            raise ParameterError(f"lr: expected a finite number > 0, found {self.lr!r}")
-        if not (self.weight_decay >= 0 and np.isfinite(self.weight_decay)):
-            raise ParameterError(f"weight_decay: expected a finite number >= 0, found {self.weight_decay!r}")
-        if self.warmup_epochs < 0:
-            raise ParameterError(f"warmup_epochs: expected a number >= 0, found {self.warmup_epochs!r}")
+            checked_int(getattr(self, name), name, minimum=1, type_error=ParameterError)
+        checked_int(self.shift, "shift", minimum=0, maximum=8, expected="an int in [0, 8]", type_error=ParameterError)
+        in_range(self.lr, "lr", low=0.0, above_low=True)
+        in_range(self.weight_decay, "weight_decay", low=0.0)
+        in_range(self.warmup_epochs, "warmup_epochs", low=0.0)
         # Checked here, not when numpy first uses it: a negative seed would fail in
         # numpy's words, and one beyond int64 only when the trained model is saved.
-        is_int = isinstance(self.seed, (int, np.integer)) and not isinstance(self.seed, bool)
-        if not is_int or not 0 <= self.seed <= MAX_SEED:
-            raise ParameterError(f"seed: expected an int in [0, 2**63 - 1], found {self.seed!r}")
+        checked_int(
+            self.seed, "seed", minimum=0, maximum=MAX_SEED, expected="an int in [0, 2**63 - 1]", type_error=ParameterError
+        )

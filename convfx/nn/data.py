@@ -44,6 +44,7 @@ from typing import Sequence
 import numpy as np
 
 from .. import imageio
+from ..checks import checked_int
 from ..errors import FileError, ParameterError
 
 __all__ = [
@@ -247,8 +248,7 @@ def make_shapes(count: int, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     labels : ndarray, shape (count,)
         int64 indices into :data:`SHAPE_CLASSES`.
     """
-    if count < 0:
-        raise ParameterError(f"count: expected an int >= 0, found {count}")
+    count = checked_int(count, "count", minimum=0, type_error=ParameterError)
     rng = np.random.default_rng(seed)
     k = len(SHAPE_CLASSES)
     labels = rng.permutation(np.arange(count) % k).astype(np.int64)

@@ -15,9 +15,11 @@ transfer both ways.  Computation stays in the dtype of the parameters and inputs
 (float32 for training, float64 for gradient checks): no silent upcasts.
 
 The convolution and the overlapping pools reuse the engine's patch matrices
-(:func:`convfx.conv.im2col_per_image` / :func:`convfx.conv.col2im_per_image`); this
-module must not grow a sliding window of its own, and it knows nothing about files,
-data sets or training loops.
+(:func:`convfx.im2col.im2col_per_image` / :func:`convfx.im2col.col2im_per_image`);
+the plain-loop definitions they are tested against are
+:func:`convfx.reference.conv2d_forward` / :func:`~convfx.reference.conv2d_backward`
+and the pooling functions beside them.  This module must not grow a sliding window
+of its own, and it knows nothing about files, data sets or training loops.
 """
 
 from __future__ import annotations
@@ -26,8 +28,10 @@ from typing import Iterator, Literal, NamedTuple, Sequence, Union
 
 import numpy as np
 
-from ..conv import _int_pair, _positive_int, col2im_batch_last, col2im_per_image, im2col_per_image, output_size
+from ..checks import choice, int_pair, positive_int
+from ..conv import output_size
 from ..errors import ParameterError, ParameterTypeError
+from ..im2col import col2im_batch_last, col2im_per_image, im2col_per_image
 
 __all__ = [
     "INITS",
@@ -99,6 +103,7 @@ def initialize(
     -------
     ndarray of ``shape`` and ``dtype``
     """
+    choice(method, "init", INITS)
     generator = np.random.default_rng(rng)
     if method == "he":
         values = generator.normal(0.0, np.sqrt(2.0 / fan_in), size=shape)
@@ -107,10 +112,8 @@ def initialize(
         values = generator.uniform(-limit, limit, size=shape)
     elif method == "normal":
         values = generator.normal(0.0, 0.01, size=shape)
-    elif method == "uniform":
+    else:  # "uniform"
         values = generator.uniform(-1.0, 1.0, size=shape)
-    else:
-        raise ParameterError(f"init: invalid value {method!r}; expected one of {list(INITS)}")
     return values.astype(dtype)
 
 
@@ -170,9 +173,11 @@ class Conv2d(Layer):
     kernel: it is the cross-correlation :func:`convfx.correlate` computes, with
     zero padding.  Built on the engine's patch matrices: forward, one
     ``(F, C*kh*kw) @ (C*kh*kw, H'*W')`` product per image
-    (:func:`~convfx.conv.im2col_per_image`); backward, one such product per image
+    (:func:`~convfx.im2col.im2col_per_image`); backward, one such product per image
     for the weight gradient and a single ``(C*kh*kw, F) @ (F, H'*W'*N)`` product
-    scattered back by :func:`~convfx.conv.col2im_batch_last` for the input gradient.
+    scattered back by :func:`~convfx.im2col.col2im_batch_last` for the input gradient.
+    The same arithmetic as plain loops: :func:`convfx.reference.conv2d_forward` and
+    :func:`convfx.reference.conv2d_backward`.
 
     Parameters
     ----------
@@ -222,11 +227,11 @@ class Conv2d(Layer):
         dtype: np.dtype | type = np.float32,
     ) -> None:
         super().__init__()
-        self.in_channels = _positive_int(in_channels, "in_channels")
-        self.out_channels = _positive_int(out_channels, "out_channels")
-        self.kernel_size = _int_pair(kernel_size, "kernel_size", minimum=1)
-        self.stride = _int_pair(stride, "stride", minimum=1)
-        self.padding = _int_pair(padding, "padding", minimum=0)
+        self.in_channels = positive_int(in_channels, "in_channels")
+        self.out_channels = positive_int(out_channels, "out_channels")
+        self.kernel_size = int_pair(kernel_size, "kernel_size", minimum=1)
+        self.stride = int_pair(stride, "stride", minimum=1)
+        self.padding = int_pair(padding, "padding", minimum=0)
         kh, kw = self.kernel_size
         shape = (self.out_channels, self.in_channels, kh, kw)
         self._add_param(
@@ -337,7 +342,7 @@ class PReLU(Layer):
 
     def __init__(self, num_parameters: int = 1, *, init: float = 0.25, dtype: np.dtype | type = np.float32) -> None:
         super().__init__()
-        self.num_parameters = _positive_int(num_parameters, "num_parameters")
+        self.num_parameters = positive_int(num_parameters, "num_parameters")
         self._add_param("weight", np.full(self.num_parameters, init, dtype=dtype))
 
     def _slope(self, ndim: int) -> np.ndarray:
@@ -414,8 +419,8 @@ class _Pool2d(Layer):
 
     def __init__(self, kernel_size: IntPair, stride: IntPair | None = None) -> None:
         super().__init__()
-        self.kernel_size = _int_pair(kernel_size, "kernel_size", minimum=1)
-        self.stride = self.kernel_size if stride is None else _int_pair(stride, "stride", minimum=1)
+        self.kernel_size = int_pair(kernel_size, "kernel_size", minimum=1)
+        self.stride = self.kernel_size if stride is None else int_pair(stride, "stride", minimum=1)
 
     def _taps(self, x: np.ndarray) -> tuple[list[np.ndarray], tuple]:
         _check_input(x, 4, type(self).__name__, "(N, C, H, W)")
@@ -575,8 +580,8 @@ class Linear(Layer):
         dtype: np.dtype | type = np.float32,
     ) -> None:
         super().__init__()
-        self.in_features = _positive_int(in_features, "in_features")
-        self.out_features = _positive_int(out_features, "out_features")
+        self.in_features = positive_int(in_features, "in_features")
+        self.out_features = positive_int(out_features, "out_features")
         self._add_param(
             "weight",
             initialize((out_features, in_features), fan_in=in_features, fan_out=out_features, method=init, rng=rng, dtype=dtype),
@@ -632,7 +637,7 @@ class BatchNorm1d(Layer):
         self, num_features: int, *, eps: float = 1e-5, momentum: float = 0.1, dtype: np.dtype | type = np.float32
     ) -> None:
         super().__init__()
-        self.num_features = _positive_int(num_features, "num_features")
+        self.num_features = positive_int(num_features, "num_features")
         self.eps = float(eps)
         self.momentum = float(momentum)
         self._add_param("weight", np.ones(num_features, dtype=dtype))

@@ -39,6 +39,7 @@ from typing import Literal, Mapping, Sequence
 import numpy as np
 
 from .. import imageio
+from ..checks import checked_int, choice
 from ..errors import FileError, ParameterError
 from .config import ACTIVATIONS, POOLINGS
 from .layers import (
@@ -107,24 +108,14 @@ def _check_real(array: np.ndarray, key: str, source: str) -> None:
 
 
 def _activation(kind: str, channels: int, dtype) -> Layer:
-    if kind == "relu":
-        return ReLU()
-    if kind == "prelu":
+    if choice(kind, "activation", ACTIVATIONS) == "prelu":
         # One slope per channel, so each feature map can choose its own leak.
         return PReLU(channels, dtype=dtype)
-    if kind == "tanh":
-        return Tanh()
-    if kind == "sigmoid":
-        return Sigmoid()
-    raise ParameterError(f"activation: invalid value {kind!r}; expected one of {list(ACTIVATIONS)}")
+    return {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid}[kind]()
 
 
 def _pool(kind: str) -> Layer:
-    if kind == "max":
-        return MaxPool2d(2)
-    if kind == "avg":
-        return AvgPool2d(2)
-    raise ParameterError(f"pooling: invalid value {kind!r}; expected one of {list(POOLINGS)}")
+    return {"max": MaxPool2d, "avg": AvgPool2d}[choice(kind, "pooling", POOLINGS)](2)
 
 
 def check_model_destination(path: str | os.PathLike, *, overwrite: bool = False) -> Path:
@@ -206,12 +197,9 @@ class LeNet:
     ) -> None:
         if in_channels not in (1, 3):
             raise ParameterError(f"in_channels: expected 1 (gray) or 3 (RGB), found {in_channels!r}")
-        if not isinstance(num_classes, (int, np.integer)) or num_classes < 2:
-            raise ParameterError(f"num_classes: expected an int >= 2, found {num_classes!r}")
-        if activation not in ACTIVATIONS:
-            raise ParameterError(f"activation: invalid value {activation!r}; expected one of {list(ACTIVATIONS)}")
-        if pooling not in POOLINGS:
-            raise ParameterError(f"pooling: invalid value {pooling!r}; expected one of {list(POOLINGS)}")
+        checked_int(num_classes, "num_classes", minimum=2, type_error=ParameterError)
+        choice(activation, "activation", ACTIVATIONS)
+        choice(pooling, "pooling", POOLINGS)
         self.in_channels = int(in_channels)
         self.num_classes = int(num_classes)
         self.activation = activation

@@ -19,6 +19,7 @@ from typing import Iterable, Literal
 
 import numpy as np
 
+from ..checks import choice, in_range
 from ..errors import ParameterError
 from .config import OPTIMIZERS, SCHEDULES
 from .layers import Parameter
@@ -28,13 +29,6 @@ __all__ = ["OPTIMIZERS", "SCHEDULES", "SGD", "Adam", "LearningRateSchedule", "ma
 
 def _decays(parameter: Parameter) -> bool:
     return parameter.value.ndim >= 2
-
-
-def _non_negative(value: float, name: str) -> float:
-    value = float(value)
-    if not math.isfinite(value) or value < 0:
-        raise ParameterError(f"{name}: expected a finite number >= 0, found {value}")
-    return value
 
 
 class SGD:
@@ -69,9 +63,9 @@ class SGD:
         nesterov: bool = False,
     ) -> None:
         self.parameters = list(parameters)
-        self.lr = _non_negative(lr, "lr")
-        self.momentum = _non_negative(momentum, "momentum")
-        self.weight_decay = _non_negative(weight_decay, "weight_decay")
+        self.lr = in_range(lr, "lr", low=0.0)
+        self.momentum = in_range(momentum, "momentum", low=0.0)
+        self.weight_decay = in_range(weight_decay, "weight_decay", low=0.0)
         self.nesterov = bool(nesterov)
         self.velocities = [np.zeros_like(p.value) for p in self.parameters]
 
@@ -122,12 +116,12 @@ class Adam:
         weight_decay: float = 0.0,
     ) -> None:
         self.parameters = list(parameters)
-        self.lr = _non_negative(lr, "lr")
+        self.lr = in_range(lr, "lr", low=0.0)
         self.betas = (float(betas[0]), float(betas[1]))
         if not all(0.0 <= b < 1.0 for b in self.betas):
             raise ParameterError(f"betas: expected two numbers in [0, 1), found {betas}")
-        self.eps = _non_negative(eps, "eps")
-        self.weight_decay = _non_negative(weight_decay, "weight_decay")
+        self.eps = in_range(eps, "eps", low=0.0)
+        self.weight_decay = in_range(weight_decay, "weight_decay", low=0.0)
         self.first_moments = [np.zeros_like(p.value) for p in self.parameters]
         self.second_moments = [np.zeros_like(p.value) for p in self.parameters]
         self.steps = 0
@@ -160,11 +154,9 @@ def make_optimizer(
     momentum: float = 0.9,
 ) -> SGD | Adam:
     """An optimiser by name: ``"sgd"`` (with ``momentum``) or ``"adam"``."""
-    if name == "sgd":
+    if choice(name, "optimizer", OPTIMIZERS) == "sgd":
         return SGD(parameters, lr=lr, momentum=momentum, weight_decay=weight_decay)
-    if name == "adam":
-        return Adam(parameters, lr=lr, weight_decay=weight_decay)
-    raise ParameterError(f"optimizer: invalid value {name!r}; expected one of {list(OPTIMIZERS)}")
+    return Adam(parameters, lr=lr, weight_decay=weight_decay)
 
 
 @dataclass(frozen=True)
@@ -208,9 +200,8 @@ class LearningRateSchedule:
     final_lr: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.kind not in SCHEDULES:
-            raise ParameterError(f"schedule: invalid value {self.kind!r}; expected one of {list(SCHEDULES)}")
-        _non_negative(self.base_lr, "lr")
+        choice(self.kind, "schedule", SCHEDULES)
+        in_range(self.base_lr, "lr", low=0.0)
         if self.total_steps < 1 or self.warmup_steps < 0:
             raise ParameterError(
                 f"schedule: expected total_steps >= 1 and warmup_steps >= 0, found {self.total_steps}, {self.warmup_steps}"

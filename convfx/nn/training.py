@@ -21,6 +21,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
+from ..checks import checked_int
 from ..errors import ParameterError
 from .data import Dataset
 from .config import TrainConfig
@@ -208,8 +209,7 @@ class TrainStep:
     """
 
     def __init__(self, model: LeNet, optimizer: SGD | Adam, *, workers: int = 1) -> None:
-        if not isinstance(workers, (int, np.integer)) or workers < 1:
-            raise ParameterError(f"workers: expected an int >= 1, found {workers!r}")
+        checked_int(workers, "workers", minimum=1, type_error=ParameterError)
         self.model = model
         self.optimizer = optimizer
         self.replicas = [model] + [model.replica() for _ in range(workers - 1)]

@@ -1,0 +1,196 @@
+"""Argument checks shared by every module: one place, one message form.
+
+Each function takes the value and the name the user knows it by, and returns the
+value in the type the caller computes with, or raises a one-line
+:class:`~convfx.errors.ConvfxError` in the form::
+
+    name: expected <what>, found <what was given>
+    name: invalid value 'x'; expected one of [...]
+
+A wrong *type* raises :class:`~convfx.errors.ParameterTypeError` (a ``TypeError``),
+a wrong *value* :class:`~convfx.errors.ParameterError` (a ``ValueError``), so the
+command line can print the line and exit 2 while library users catch what they
+expect.  ``bool`` is never accepted as a number: ``True`` is an ``int`` to Python but
+not a stride, a sigma or a seed.
+
+This module must not know what the values mean (boundary names, kernel sizes,
+model files live with the code that uses them) and imports only numpy and
+:mod:`convfx.errors`.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import re
+from typing import Any, Collection
+
+import numpy as np
+
+from .errors import ConvfxError, ParameterError, ParameterTypeError
+
+__all__ = [
+    "choice",
+    "flag",
+    "checked_int",
+    "positive_int",
+    "nonnegative_int",
+    "int_pair",
+    "real_number",
+    "finite_float",
+    "in_range",
+    "parse_number",
+    "real_array",
+]
+
+_NUMBER_TEXT = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
+
+
+def choice(value: Any, name: str, choices: Collection[str], *, error: type[ConvfxError] = ParameterError) -> Any:
+    """``value`` if it is one of the strings ``choices``.
+
+    Raises
+    ------
+    ParameterError
+        ``name: invalid value 'x'; expected one of ['a', 'b']`` (or ``error``, e.g. a
+        :class:`~convfx.banks.KernelFileError` for a bad key in a kernel file).
+    """
+    if not isinstance(value, str) or value not in choices:
+        raise error(f"{name}: invalid value {value!r}; expected one of {list(choices)}")
+    return value
+
+
+def flag(value: Any, name: str) -> bool:
+    """``value`` as a ``bool``; only ``True``/``False`` (Python or numpy) are flags."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ParameterTypeError(f"{name}: expected True or False, found {value!r}")
+    return bool(value)
+
+
+def checked_int(
+    value: Any,
+    name: str,
+    *,
+    minimum: int,
+    maximum: int | None = None,
+    expected: str | None = None,
+    type_error: type[ConvfxError] = ParameterTypeError,
+) -> int:
+    """``value`` as an ``int`` in ``[minimum, maximum]``.
+
+    Parameters
+    ----------
+    value : int or numpy integer
+        Not a bool, not a float (even a whole one).
+    name : str
+        What the message calls it.
+    minimum, maximum : int
+        Inclusive bounds; no upper bound when ``maximum`` is None.
+    expected : str, optional
+        The words after "expected" (default ``"an int >= 1"`` or ``"an int in 0..9"``),
+        for a range better written otherwise (``"an int in [0, 2**63 - 1]"``).
+    type_error : ConvfxError subclass, optional
+        What a value that is no integer raises; :class:`ParameterTypeError` by
+        default.  Options whose every bad value is one usage error pass
+        :class:`ParameterError`.
+    """
+    if expected is None:
+        expected = f"an int >= {minimum}" if maximum is None else f"an int in {minimum}..{maximum}"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise type_error(f"{name}: expected {expected}, found {value!r}")
+    if value < minimum or (maximum is not None and value > maximum):
+        raise ParameterError(f"{name}: expected {expected}, found {value}")
+    return int(value)
+
+
+def positive_int(value: Any, name: str) -> int:
+    """``value`` as an ``int >= 1`` (see :func:`checked_int`)."""
+    return checked_int(value, name, minimum=1)
+
+
+def nonnegative_int(value: Any, name: str) -> int:
+    """``value`` as an ``int >= 0`` (see :func:`checked_int`)."""
+    return checked_int(value, name, minimum=0)
+
+
+def int_pair(value: Any, name: str, *, minimum: int) -> tuple[int, int]:
+    """``(a, b)`` from an int (used for both) or a pair of ints, each ``>= minimum``.
+
+    The message names the element at fault: ``stride[1]: expected an int >= 1, found 0``.
+    """
+    if isinstance(value, (tuple, list, np.ndarray)):
+        if len(value) != 2:
+            raise ParameterError(f"{name}: expected an int or a pair of ints, found {value!r}")
+        return (
+            checked_int(value[0], f"{name}[0]", minimum=minimum),
+            checked_int(value[1], f"{name}[1]", minimum=minimum),
+        )
+    single = checked_int(value, name, minimum=minimum)
+    return single, single
+
+
+def real_number(value: Any, name: str) -> float:
+    """``value`` as a ``float``: any real number, not a bool or a string (inf and NaN pass)."""
+    if isinstance(value, (bool, np.bool_, str, bytes)) or not isinstance(value, numbers.Real):
+        raise ParameterTypeError(f"{name}: expected a real number, found {value!r}")
+    return float(value)
+
+
+def finite_float(value: Any, name: str) -> float:
+    """``value`` as a finite ``float`` (see :func:`real_number`)."""
+    number = real_number(value, name)
+    if not math.isfinite(number):
+        raise ParameterError(f"{name}: expected a finite number, found {number}")
+    return number
+
+
+def in_range(
+    value: Any,
+    name: str,
+    *,
+    low: float = -math.inf,
+    high: float = math.inf,
+    above_low: bool = False,
+    expected: str | None = None,
+) -> float:
+    """``value`` as a finite ``float`` with ``low <= value <= high`` (``low < value`` if ``above_low``).
+
+    ``expected`` replaces the words after "expected" in the range message, for a
+    bound that needs explaining (``"a number > 1 (the ratio of the two sigmas)"``).
+    """
+    number = finite_float(value, name)
+    if number < low or (above_low and number == low) or number > high:
+        if expected is None:
+            bound = f"> {low:g}" if above_low else f">= {low:g}"
+            expected = f"a number {bound}" + (f" and <= {high:g}" if math.isfinite(high) else "")
+        raise ParameterError(f"{name}: expected {expected}, found {number:g}")
+    return number
+
+
+def parse_number(text: str, name: str, *, error: type[ParameterError] = ParameterError) -> float:
+    """The finite number written in ``text`` (``"2"``, ``"-0.5"``, ``"1e-3"``), as in an effect string.
+
+    Only decimal notation: no ``inf``, ``nan``, hexadecimal or underscores.  ``error``
+    is what a bad text raises (a kernel string's :class:`~convfx.banks.KernelFileError`).
+    """
+    if not _NUMBER_TEXT.match(text):
+        raise error(f"{name}: expected a number, found {text!r}")
+    number = float(text)
+    if not math.isfinite(number):  # 1e999
+        raise error(f"{name}: expected a finite number, found {text!r}")
+    return number
+
+
+def real_array(value: Any, name: str) -> np.ndarray:
+    """``value`` as a non-empty ndarray of a real (bool, integer or float) dtype; not copied if it is one."""
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError) as exc:  # ragged nested lists and the like
+        raise ParameterError(f"{name}: expected a rectangular numeric array ({exc})") from None
+    if array.dtype.kind not in "biuf":
+        raise ParameterTypeError(
+            f"{name}: expected a real numeric dtype (bool, int, uint or float), found dtype {array.dtype}"
+        )
+    if array.size == 0:
+        raise ParameterError(f"{name}: expected a non-empty array, found shape {array.shape}")
+    return array
