@@ -11,6 +11,7 @@ from .effects import Effect, apply, map_range, render_file
 from .edges import CannyStages, canny, canny_stages, dog, marr_hildreth  # also registers the detectors
 from .errors import ConvfxError, FileError, ParameterError, ParameterTypeError
 from .imageio import Picture, read_image, write_image
+from . import learned  # registers the learned:MODEL effect steps (without importing the network)
 
 __version__ = "0.1.0"
 

@@ -1,4 +1,4 @@
-"""Learned vs classic kernels: matching, similarity scores, baselines, learned filters as effects.
+"""Learned vs classic kernels: matching, similarity scores, baselines, bank export.
 
 The question this module answers with numbers: do a CNN's first-layer kernels
 resemble the hand-made kernels of the filter banks (Sobel, Laplacian, Gaussian...)?
@@ -7,13 +7,11 @@ resemble the hand-made kernels of the filter banks (Sobel, Laplacian, Gaussian..
   classic kernel (allowing the 8 rotations/flips of the square and either sign);
 * :func:`baseline` gives the same score for random kernels drawn from the
   training initialisation, which is what makes the number mean something;
-* :func:`load_weights` reads a 4-D conv weight ``(F, C, kh, kw)`` from a LeNet
-  ``.npz``, any ``.npz`` or a ``.safetensors`` file (no torch needed);
-* :func:`compare_model` bundles all of it for ``convfx compare``;
-* :func:`export_bank` writes learned kernels as a filter-bank TOML file, and
-  :func:`learned_step` turns ``learned:MODEL[#k]`` into an effect step that
-  applies the first layer to a photo through :func:`convfx.correlate`, exactly as
-  the conv layer does.
+* :func:`compare_model` bundles it for ``convfx compare``, reading the weights
+  with :func:`convfx.nn.weights.load_weights`;
+* :func:`export_bank` writes learned kernels as a filter-bank TOML file.
+
+Learned filters applied to photos (``learned:MODEL``) are :mod:`convfx.learned`.
 
 Similarity, the one definition used everywhere
 ----------------------------------------------
@@ -32,31 +30,30 @@ per-channel values and a low channel-mean score.  The best match maximises the
 similarity over every classic kernel and, with ``transforms=True``, over the 8
 symmetries of the square (:data:`TRANSFORMS`); a zero kernel scores 0.
 
-This module must not draw (:mod:`convfx.plots`), print, train models or slide
-kernels itself (the learned effect calls :func:`convfx.correlate`).
+This module must not draw (:mod:`convfx.plots`), print, train models, slide
+kernels or read model files itself (:mod:`convfx.nn.weights` does).
 """
 
 from __future__ import annotations
 
-import functools
 import json
-import math
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Literal, Mapping, Sequence, Union
+from typing import Callable, Literal, Mapping, Sequence, Union
 
 import numpy as np
 
 from . import banks, imageio
-from .conv import correlate
-from .errors import FileError, ParameterError
-from .models import SHIPPED_MODELS, resolve_model, shipped_model  # re-exported: the registry lives with the weights
+from .checks import checked_int, choice
+from .errors import ParameterError
+from .models import SHIPPED_MODELS, resolve_model, shipped_model  # the registry lives with the weights
+from .nn.layers import initialize  # the training initialisation itself, not a copy of it
+from .nn.weights import ConvWeights, load_weights
 
-if TYPE_CHECKING:  # imported lazily at run time: effects imports this module, and nn is heavy
-    from .effects import Detector
-    from .nn.lenet import LeNet
+# Importable from here too; defined in convfx.learned.
+from .learned import learned_bank, learned_responses, learned_step, montage
 
 __all__ = [
     "TRANSFORMS",
@@ -238,8 +235,7 @@ def classic_kernels(shape: tuple[int, int] = (5, 5)) -> dict[str, np.ndarray]:
 
 def transform_kernel(kernel: np.ndarray, transform: str, sign: int = 1) -> np.ndarray:
     """``sign * TRANSFORMS[transform](kernel)``: how a :class:`Match` maps its classic onto the learned kernel."""
-    if transform not in TRANSFORMS:
-        raise ParameterError(f"transform: invalid value {transform!r}; expected one of {list(TRANSFORMS)}")
+    choice(transform, "transform", TRANSFORMS)
     return sign * np.ascontiguousarray(TRANSFORMS[transform](np.asarray(kernel, dtype=np.float64)))
 
 
@@ -478,12 +474,9 @@ def baseline(
     -------
     Baseline
     """
-    from .nn.layers import initialize  # the training initialisation itself, not a copy of it
-
     if len(shape) != 4 or any(int(n) < 1 for n in shape):
         raise ParameterError(f"shape: expected (F, C, kh, kw) of positive ints, found {tuple(shape)}")
-    if not isinstance(draws, (int, np.integer)) or draws < 2:
-        raise ParameterError(f"draws: expected an int >= 2, found {draws!r}")
+    draws = checked_int(draws, "draws", minimum=2, type_error=ParameterError)
     f, c, kh, kw = (int(n) for n in shape)
     candidates, _ = _candidates(_resolve_classics(classics, (kh, kw)), (kh, kw), transforms)
     random = initialize(
@@ -493,176 +486,6 @@ def baseline(
     best = np.abs(mean @ candidates.T).max(axis=1)
     scores = best.reshape(draws, f).mean(axis=1)
     return Baseline(float(scores.mean()), float(scores.std(ddof=1)), int(draws), init, (f, c, kh, kw))
-
-
-# --------------------------------------------------------------------------- loading weights
-
-
-@dataclass(frozen=True)
-class ConvWeights:
-    """A conv layer's weights read from a file, with what is needed to apply them.
-
-    Attributes
-    ----------
-    weight : ndarray, shape (F, C, kh, kw), float32 or float64
-    bias : ndarray, shape (F,)
-        The file's ``<key minus .weight>.bias`` if it has one, else zeros.
-    source : str
-        The file.
-    key : str
-        The array's name in the file.
-    model : LeNet or None
-        The whole model when the file is a convfx LeNet (for its input
-        normalisation, activation, accuracy and snapshots).
-    """
-
-    weight: np.ndarray
-    bias: np.ndarray
-    source: str
-    key: str
-    model: LeNet | None = None
-
-    @property
-    def channels(self) -> int:
-        return int(self.weight.shape[1])
-
-    @property
-    def input_mean(self) -> np.ndarray:
-        """Per-channel mean subtracted from [0, 1] pixels before the layer (0 without a LeNet)."""
-        return np.asarray(self.model.input_mean if self.model is not None else np.zeros(self.channels))
-
-    @property
-    def input_std(self) -> np.ndarray:
-        """Per-channel divisor after the mean (1 without a LeNet)."""
-        return np.asarray(self.model.input_std if self.model is not None else np.ones(self.channels))
-
-    @property
-    def init(self) -> str:
-        """The initialisation conv1 was drawn from: the model's, else He (ReLU's default)."""
-        if self.model is None:
-            return "he"
-        init = self.model.metadata.get("init")
-        if init:
-            return str(init)
-        return "he" if self.model.activation in ("relu", "prelu") else "glorot"
-
-
-def _read_arrays(path: Path) -> dict[str, np.ndarray]:
-    if not path.exists():
-        raise FileError(f"{path}: no such file")
-    if path.is_dir():
-        raise FileError(f"{path}: is a folder, expected a .npz or .safetensors file")
-    suffix = path.suffix.lower()
-    if suffix == ".safetensors":
-        from safetensors import SafetensorError
-        from safetensors.numpy import load_file
-
-        try:
-            return load_file(str(path))
-        except TypeError:  # numpy has no bfloat16, common in recent checkpoints
-            return _read_safetensors_widening_bfloat16(path)
-        except (SafetensorError, OSError, ValueError) as error:
-            raise FileError(f"{path}: not a readable .safetensors file ({error})") from None
-    if suffix != ".npz":
-        raise FileError(f"{path}: unsupported weights file type {suffix or '(none)'!r}; expected '.npz' or '.safetensors'")
-    return imageio.read_arrays(path, what=".npz file")
-
-
-# safetensors dtype names -> numpy (little-endian, as the format stores them).
-_SAFETENSORS_DTYPES = {
-    "F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4", "I16": "<i2", "I8": "i1", "U8": "u1", "BOOL": "?",
-}  # fmt: skip
-
-
-def _read_safetensors_widening_bfloat16(path: Path) -> dict[str, np.ndarray]:
-    """Every tensor of a ``.safetensors`` file, ``BF16`` ones widened exactly to float32.
-
-    The format is an 8-byte little-endian header length, a JSON header of
-    ``{name: {dtype, shape, data_offsets}}`` and the raw tensors; a bfloat16 is the
-    top half of a float32, so it widens by a 16-bit shift.
-    """
-    arrays: dict[str, np.ndarray] = {}
-    try:
-        data = path.read_bytes()
-        length = int.from_bytes(data[:8], "little")
-        header = json.loads(data[8 : 8 + length])
-        header.pop("__metadata__", None)
-        for name, info in header.items():
-            start, end = (8 + length + offset for offset in info["data_offsets"])
-            shape, kind = tuple(info["shape"]), info["dtype"]
-            if kind == "BF16":
-                halves = np.frombuffer(data, dtype="<u2", count=(end - start) // 2, offset=start)
-                arrays[name] = (halves.astype(np.uint32) << 16).view(np.float32).reshape(shape)
-            elif kind in _SAFETENSORS_DTYPES:
-                dtype = np.dtype(_SAFETENSORS_DTYPES[kind])
-                flat = np.frombuffer(data, dtype=dtype, count=(end - start) // dtype.itemsize, offset=start)
-                arrays[name] = flat.reshape(shape).copy()
-            else:
-                unreadable = (name, kind)
-                break
-        else:
-            return arrays
-    except (OSError, ValueError, KeyError, TypeError) as error:  # a damaged header or offsets
-        raise FileError(f"{path}: not a readable .safetensors file ({type(error).__name__}: {error})") from None
-    raise FileError(f"{path}: tensor {unreadable[0]!r} has dtype {unreadable[1]}, which convfx cannot read")
-
-
-def load_weights(path: str | os.PathLike | None = None, *, key: str | None = None) -> ConvWeights:
-    """Read a 4-D conv weight ``(F, C, kh, kw)`` from a model file.
-
-    Parameters
-    ----------
-    path : path-like or str, optional
-        A LeNet ``.npz`` from ``convfx train``, any ``.npz``, a ``.safetensors``
-        file (read with ``safetensors.numpy``; no torch), or a shipped model's
-        name (``"digits"``, ``"shapes"``).  Default: the shipped digits model.
-    key : str, optional
-        The array to take, e.g. ``"conv1.weight"`` of a ResNet.  Default:
-        ``conv1.weight`` if the file has it, else the file's only 4-D array.
-
-    Returns
-    -------
-    ConvWeights
-        With the bias ``<key minus .weight>.bias`` if present, and the model when
-        the file is a convfx LeNet and ``key`` is its ``conv1.weight``.
-
-    Raises
-    ------
-    FileError
-        Missing or unreadable file, unknown key (the message lists the 4-D keys),
-        an array that is not 4-D or not finite, a bias of the wrong shape.
-    """
-    from .nn.lenet import LeNet
-
-    path = resolve_model(path)
-    arrays = _read_arrays(path)
-    four_d = [name for name, array in arrays.items() if np.ndim(array) == 4]
-    if key is None:
-        if "conv1.weight" in arrays:
-            key = "conv1.weight"
-        elif len(four_d) == 1:
-            key = four_d[0]
-        else:
-            listed = ", ".join(four_d[:20]) + (" ..." if len(four_d) > 20 else "") if four_d else "none"
-            raise FileError(f"{path}: which weight? pass --key; 4-D arrays in the file: {listed}")
-    if key not in arrays:
-        listed = ", ".join(four_d[:20]) + (" ..." if len(four_d) > 20 else "") if four_d else "none"
-        raise FileError(f"{path}: no array {key!r}; 4-D arrays in the file: {listed}")
-    weight = np.asarray(arrays[key])
-    if weight.ndim != 4:
-        raise FileError(f"{path}: {key!r} has shape {weight.shape}; expected a 4-D conv weight (F, C, kh, kw)")
-    if weight.dtype.kind != "f" or 0 in weight.shape or not np.all(np.isfinite(weight)):
-        raise FileError(f"{path}: {key!r} must hold finite floats, found dtype {weight.dtype} of shape {weight.shape}")
-    bias_key = key[: -len(".weight")] + ".bias" if key.endswith(".weight") else None
-    bias = np.zeros(weight.shape[0], dtype=weight.dtype)
-    if bias_key is not None and bias_key in arrays:
-        bias = np.asarray(arrays[bias_key], dtype=weight.dtype)
-        if bias.shape != (weight.shape[0],):
-            raise FileError(f"{path}: {bias_key!r} has shape {bias.shape}, expected ({weight.shape[0]},)")
-    model = None
-    if key == "conv1.weight" and "fc3.weight" in arrays and path.suffix.lower() == ".npz":
-        model = LeNet.load(path)
-    return ConvWeights(weight=weight, bias=bias, source=str(path), key=key, model=model)
 
 
 # --------------------------------------------------------------------------- comparison
@@ -736,9 +559,9 @@ def compare_model(
     Parameters
     ----------
     model : path-like or str, optional
-        See :func:`load_weights` (default: the shipped digits model).
+        See :func:`convfx.nn.weights.load_weights` (default: the shipped digits model).
     key : str, optional
-        See :func:`load_weights`.
+        See :func:`convfx.nn.weights.load_weights`.
     draws, seed : int, optional
         For :func:`baseline`.
 
@@ -801,7 +624,7 @@ def export_bank(
     Parameters
     ----------
     weights : ConvWeights
-        From :func:`load_weights`.
+        From :func:`convfx.nn.weights.load_weights`.
     path : path-like
         A ``.toml`` file, written atomically.
     prefix : str, optional
@@ -848,147 +671,3 @@ def export_bank(
             lines.append('range = "normalize"')
             lines.append("")
     return imageio.write_bytes_atomically(path, "\n".join(lines).encode("utf-8"), overwrite=overwrite)
-
-
-# --------------------------------------------------------------------------- learned filters as effects
-
-
-def learned_bank(weights: ConvWeights) -> np.ndarray:
-    """The conv weight as a :func:`convfx.correlate` bank: ``(F, C, kh, kw) -> (F, kh, kw, C)``."""
-    return np.ascontiguousarray(weights.weight.transpose(0, 2, 3, 1))
-
-
-def learned_responses(
-    image: np.ndarray,
-    weights: ConvWeights,
-    *,
-    full_scale: float = 255.0,
-    boundary: str = "reflect",
-    activation: bool = False,
-) -> np.ndarray:
-    """The layer's feature maps on a photo: what the conv layer computes, at every pixel.
-
-    The image is brought to the network's input scale (``pixels / full_scale``,
-    then ``(x - input_mean[c]) / input_std[c]`` of a LeNet), then cross-correlated
-    with the bank :func:`learned_bank` -- summed over channels, plus the bias --
-    by :func:`convfx.correlate`, stride 1, padded by ``boundary`` so that the maps
-    keep the image's size.  Away from the border the values are exactly the conv
-    layer's.  A gray model sees the luminance of an RGB photo; an RGB model sees a
-    gray photo as three equal channels.
-
-    Parameters
-    ----------
-    image : array_like, shape (H, W) or (H, W, C)
-    weights : ConvWeights
-    full_scale : float, optional
-        The value of white in ``image`` (255 for 8-bit photos, 1 for floats).
-    boundary : str, optional
-        See :func:`convfx.correlate`.
-    activation : bool, optional
-        Apply the layer's activation after it (the LeNet's ``act1``; ReLU for
-        weights without a model).
-
-    Returns
-    -------
-    ndarray, shape (H, W, F), float32 (float64 for a float64 model)
-    """
-    from .effects import to_luminance
-
-    pixels = np.asarray(image)
-    if pixels.ndim == 3 and pixels.shape[2] not in (1, 3):
-        raise ParameterError(f"image: expected (H, W) or (H, W, 3), found shape {pixels.shape}")
-    if weights.channels not in (1, 3):
-        raise ParameterError(f"weights: a filter needs 1 or 3 input channels, found {weights.channels}")
-    dtype = weights.weight.dtype
-    if weights.channels == 1:
-        pixels = to_luminance(pixels) if pixels.ndim == 3 and pixels.shape[2] == 3 else pixels.reshape(pixels.shape[:2])
-        pixels = pixels[:, :, None]
-    elif pixels.ndim == 2 or pixels.shape[2] == 1:
-        pixels = np.repeat(pixels.reshape(pixels.shape[:2])[:, :, None], 3, axis=2)
-    x = (pixels.astype(dtype) / dtype.type(full_scale) - weights.input_mean.astype(dtype)) / weights.input_std.astype(dtype)
-    maps = correlate(x, learned_bank(weights), bias=weights.bias, boundary=boundary)
-    if activation:
-        if weights.model is not None:
-            layer = weights.model.layers["act1"]
-            maps = layer.forward(maps.transpose(2, 0, 1)[None])[0].transpose(1, 2, 0)
-        else:
-            maps = np.maximum(maps, 0)
-    return maps
-
-
-def montage(maps: np.ndarray, *, columns: int | None = None, gap: int | None = None) -> np.ndarray:
-    """Feature maps ``(H, W, F)`` side by side in a grid, as one 2-D image.
-
-    Parameters
-    ----------
-    maps : ndarray, shape (H, W, F)
-    columns : int, optional
-        Default ``ceil(sqrt(F))``.
-    gap : int, optional
-        Pixels between maps, filled with the maps' minimum (black once
-        normalised); default ``max(2, min(H, W) // 64)``.
-
-    Returns
-    -------
-    ndarray, shape (rows * H + (rows - 1) * gap, columns * W + (columns - 1) * gap)
-        Map ``k`` at row ``k // columns``, column ``k % columns``.
-    """
-    maps = np.asarray(maps)
-    if maps.ndim != 3:
-        raise ParameterError(f"maps: expected shape (H, W, F), found {maps.shape}")
-    h, w, f = maps.shape
-    columns = columns or math.ceil(math.sqrt(f))
-    rows = math.ceil(f / columns)
-    gap = max(2, min(h, w) // 64) if gap is None else gap
-    out = np.full((rows * h + (rows - 1) * gap, columns * w + (columns - 1) * gap), maps.min(), dtype=maps.dtype)
-    for k in range(f):
-        top, left = (k // columns) * (h + gap), (k % columns) * (w + gap)
-        out[top : top + h, left : left + w] = maps[:, :, k]
-    return out
-
-
-def _learned_maps(
-    image: np.ndarray, *, weights: ConvWeights, index: int | None, boundary: str, full_scale: float, activation: bool
-) -> np.ndarray:
-    """What a ``learned:`` step computes: one feature map, or all of them as a montage."""
-    maps = learned_responses(image, weights, full_scale=full_scale, boundary=boundary, activation=activation)
-    return maps[:, :, index] if index is not None else montage(maps)
-
-
-def learned_step(target: str) -> Detector:
-    """The effect step for ``learned:MODEL`` (all maps as a montage) or ``learned:MODEL#k`` (map k).
-
-    ``MODEL`` is a LeNet ``.npz`` or a shipped model's name (``digits``,
-    ``shapes``).  The step takes one parameter, ``activation`` (``true``: after
-    the layer's activation), and maps to pixels with ``normalize`` by default.
-    Used by :func:`convfx.effects.parse_effect`.
-
-    Returns
-    -------
-    convfx.effects.Detector
-        A non-linear step (a montage is not a filter of the image in place).
-    """
-    from .effects import Detector, DetectorParameter
-
-    spec = target[len("learned:") :] if target.startswith("learned:") else target
-    model, _, index_text = spec.partition("#")
-    if not model:
-        raise ParameterError(f"effect {target!r}: expected learned:MODEL or learned:MODEL#k, e.g. learned:digits#3")
-    weights = load_weights(model)
-    count = weights.weight.shape[0]
-    index = None
-    if index_text:
-        if not index_text.isdigit() or int(index_text) >= count:
-            raise ParameterError(f"effect {target!r}: #k must be a map index in 0..{count - 1}, found {index_text!r}")
-        index = int(index_text)
-
-    label = Path(model).stem + (f"#{index}" if index is not None else "")
-    return Detector(
-        name=f"learned:{label}",
-        description=f"first-layer filters of {weights.source} ({count} maps{'' if index is None else f', map {index}'})",
-        # A partial of a module-level function, not a closure: batch workers get the step pickled.
-        function=functools.partial(_learned_maps, weights=weights, index=index),
-        options=(DetectorParameter("activation", False, help="apply the layer's activation (e.g. ReLU) to the maps"),),
-        output_range="normalize",
-        family="learned",
-    )

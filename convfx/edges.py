@@ -9,12 +9,13 @@ threshold (Marr-Hildreth).  :func:`canny_stages` returns every intermediate arra
 ``convfx explain canny`` draws them.
 
 Importing this module (which ``import convfx`` does) registers ``canny`` and
-``marr_hildreth`` as effect detectors, so they work wherever an effect name does:
+``marr_hildreth`` as effect detectors (:mod:`convfx.steps`), so they work wherever
+an effect name does:
 ``convfx apply canny:sigma=2,low=0.05 photo.jpg``, chains (``gaussian_blur,canny``),
 ``convfx batch`` and ``convfx.apply(image, "canny", sigma=2)``.  ``dog`` is linear,
 so it stays a bank filter (``dog:sigma=2,k=1.6``); :func:`dog` is its wrapper.
 
-Thresholds are fractions of full scale (:func:`convfx.effects.dtype_full_scale`:
+Thresholds are fractions of full scale (:func:`convfx.ranges.dtype_full_scale`:
 255 for ``uint8``, 65535 for ``uint16``, 1 for floats), as in scikit-image, so the
 same numbers work on 8-bit, 16-bit and float images.
 
@@ -25,7 +26,6 @@ come from the banks), read or write files, or draw.
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -34,8 +34,12 @@ import numpy as np
 
 from . import banks, effects
 from .banks import Filter, Kernel
+from .checks import choice, finite_float, flag, in_range, real_array
+from .color import to_luminance
 from .conv import BOUNDARIES, compute_dtype
-from .errors import ParameterError, ParameterTypeError
+from .errors import ParameterError
+from .ranges import resolve_full_scale
+from .steps import Detector, DetectorParameter, register_detector
 
 __all__ = [
     "CANNY_MODES",
@@ -82,66 +86,36 @@ _MAX_LOG_SIGMA = (banks.MAX_KERNEL_SIDE // 2) / 3.0  # the log factory spans +-3
 # --------------------------------------------------------------------------- checks
 
 
-def _real(value: Any, name: str) -> float:
-    if isinstance(value, (bool, np.bool_, str, bytes)) or not isinstance(value, numbers.Real):
-        raise ParameterTypeError(f"{name}: expected a number, found {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ParameterError(f"{name}: expected a finite number, found {value}")
-    return value
-
-
-def _in_range(value: Any, name: str, low: float, high: float = math.inf, *, above_low: bool = False) -> float:
-    number = _real(value, name)
-    if number < low or (above_low and number == low) or number > high:
-        bound = f"> {low:g}" if above_low else f">= {low:g}"
-        expected = f"a number {bound}" + (f" and <= {high:g}" if math.isfinite(high) else "")
-        raise ParameterError(f"{name}: expected {expected}, found {number:g}")
-    return number
-
-
-def _check_boundary(boundary: Any) -> str:
-    if boundary not in BOUNDARIES:
-        raise ParameterError(f"boundary: invalid value {boundary!r}; expected one of {list(BOUNDARIES)}")
-    return boundary
-
-
 def _check_canny(
     *, sigma: Any, low: Any, high: Any, quantile: Any, mode: Any
 ) -> tuple[float, float, float]:
     """``(sigma, low, high)`` checked, with the default thresholds filled in."""
-    sigma = _in_range(sigma, "sigma", 0.0, _MAX_SIGMA)
-    if not isinstance(quantile, (bool, np.bool_)):
-        raise ParameterTypeError(f"quantile: expected True or False, found {quantile!r}")
-    if mode not in CANNY_MODES:
-        raise ParameterError(f"mode: invalid value {mode!r}; expected one of {list(CANNY_MODES)}")
+    sigma = in_range(sigma, "sigma", low=0.0, high=_MAX_SIGMA)
+    quantile = flag(quantile, "quantile")
+    choice(mode, "mode", CANNY_MODES)
     default_low, default_high = CANNY_QUANTILES if quantile else CANNY_THRESHOLDS
     top = 1.0 if quantile else math.inf  # a quantile is a fraction of the pixels
-    low = default_low if low is None else _in_range(low, "low", 0.0, top)
-    high = default_high if high is None else _in_range(high, "high", 0.0, top)
+    low = default_low if low is None else in_range(low, "low", low=0.0, high=top)
+    high = default_high if high is None else in_range(high, "high", low=0.0, high=top)
     if low > high:
         raise ParameterError(f"low: expected at most high ({high:g}), found {low:g}")
     return sigma, low, high
 
 
 def _check_marr_hildreth(*, sigma: Any, threshold: Any) -> tuple[float, float | None]:
-    sigma = _in_range(sigma, "sigma", 0.0, _MAX_LOG_SIGMA, above_low=True)
-    return sigma, None if threshold is None else _in_range(threshold, "threshold", 0.0)
+    sigma = in_range(sigma, "sigma", low=0.0, high=_MAX_LOG_SIGMA, above_low=True)
+    return sigma, None if threshold is None else in_range(threshold, "threshold", low=0.0)
 
 
 def _checked_image(image: Any) -> np.ndarray:
-    array = np.asarray(image)
-    if array.dtype.kind not in "biuf":
-        raise ParameterTypeError(f"image: expected a real numeric dtype, found dtype {array.dtype}")
-    if array.ndim not in (2, 3) or array.size == 0:
+    array = real_array(image, "image")
+    if array.ndim not in (2, 3):
         raise ParameterError(f"image: expected a non-empty (H, W) or (H, W, C) array, found shape {array.shape}")
     return array
 
 
-def _full_scale(full_scale: Any, dtype: np.dtype) -> float:
-    if full_scale is None:
-        return effects.dtype_full_scale(dtype)
-    return _in_range(full_scale, "full_scale", 0.0, above_low=True)
+# plots.py reads the full scale through this name; convfx.ranges.resolve_full_scale is the function.
+_full_scale = resolve_full_scale
 
 
 def _gray(image: np.ndarray, mode_hint: str) -> np.ndarray:
@@ -154,7 +128,7 @@ def _gray(image: np.ndarray, mode_hint: str) -> np.ndarray:
         raise ParameterError(
             f"image: the luminance needs (H, W) or (H, W, 3) RGB, found shape {image.shape}{mode_hint}"
         )
-    return effects.to_luminance(image)
+    return to_luminance(image)
 
 
 # --------------------------------------------------------------------------- bank filters
@@ -395,9 +369,9 @@ def _canny(
     # magnitude reaches ``low`` (a fifth to a half of a photo), which is all the
     # edges depend on and twice as fast.
     sigma, low, high = _check_canny(sigma=sigma, low=low, high=high, quantile=quantile, mode=mode)
-    boundary = _check_boundary(boundary)
+    choice(boundary, "boundary", BOUNDARIES)
     array = _checked_image(image)
-    scale = _full_scale(full_scale, array.dtype)
+    scale = resolve_full_scale(full_scale, array.dtype)
     if mode == "luminance" or array.ndim == 2:
         work = _gray(array, "; use mode='per_channel' for other channel counts")
     else:
@@ -542,9 +516,9 @@ def marr_hildreth(
        Lond. B 207, 187-217, 1980.
     """
     sigma, threshold = _check_marr_hildreth(sigma=sigma, threshold=threshold)
-    boundary = _check_boundary(boundary)
+    choice(boundary, "boundary", BOUNDARIES)
     array = _checked_image(image)
-    scale = _full_scale(full_scale, array.dtype)
+    scale = resolve_full_scale(full_scale, array.dtype)
     work = _gray(array, "") / scale
     log = _log_filter(sigma)
     response = effects.apply(work, log, boundary=boundary)
@@ -594,7 +568,7 @@ def dog(image: np.ndarray, *, sigma: float = 1.0, k: float = 1.6, boundary: str 
     """Difference of Gaussians: ``gaussian(sigma) - gaussian(k * sigma)``, per channel.
 
     The bank filter ``dog`` rebuilt with ``sigma`` and ``k``
-    (:func:`convfx.banks.dog_kernels`), i.e. ``convfx.apply(image, "dog:sigma=s,k=k")``:
+    (:func:`convfx.kernels.dog_kernels`), i.e. ``convfx.apply(image, "dog:sigma=s,k=k")``:
     a band-pass whose zero crossings approximate those of a LoG (Marr and
     Hildreth's ``k = 1.6``).
 
@@ -614,22 +588,22 @@ def dog(image: np.ndarray, *, sigma: float = 1.0, k: float = 1.6, boundary: str 
     ndarray, shape of ``image``
         float32 (float64 for float64 input), in the image's units; signed.
     """
-    return effects.apply(image, "dog", boundary=boundary, sigma=_real(sigma, "sigma"), k=_real(k, "k"))
+    return effects.apply(image, "dog", boundary=boundary, sigma=finite_float(sigma, "sigma"), k=finite_float(k, "k"))
 
 
 # --------------------------------------------------------------------------- registration
 
-effects.register_detector(
-    effects.Detector(
+register_detector(
+    Detector(
         name="canny",
         description="Canny edges: Gaussian, Sobel, non-maximum suppression, hysteresis (binary map)",
         function=canny,
         options=(
-            effects.DetectorParameter("sigma", 1.0, help="Gaussian smoothing in pixels (0: none)"),
-            effects.DetectorParameter("low", None, help="weak-edge threshold (auto: 0.1, or 0.8 with quantile)"),
-            effects.DetectorParameter("high", None, help="strong-edge threshold (auto: 0.2, or 0.9 with quantile)"),
-            effects.DetectorParameter("quantile", False, help="low/high are quantiles of the gradient magnitude"),
-            effects.DetectorParameter(
+            DetectorParameter("sigma", 1.0, help="Gaussian smoothing in pixels (0: none)"),
+            DetectorParameter("low", None, help="weak-edge threshold (auto: 0.1, or 0.8 with quantile)"),
+            DetectorParameter("high", None, help="strong-edge threshold (auto: 0.2, or 0.9 with quantile)"),
+            DetectorParameter("quantile", False, help="low/high are quantiles of the gradient magnitude"),
+            DetectorParameter(
                 "mode", "luminance", choices=CANNY_MODES, help="colour: edges of the luminance, or of each channel"
             ),
         ),
@@ -638,14 +612,14 @@ effects.register_detector(
     )
 )
 
-effects.register_detector(
-    effects.Detector(
+register_detector(
+    Detector(
         name="marr_hildreth",
         description="Marr-Hildreth edges: zero crossings of the Laplacian of Gaussian (binary map)",
         function=marr_hildreth,
         options=(
-            effects.DetectorParameter("sigma", 2.0, help="LoG scale in pixels"),
-            effects.DetectorParameter("threshold", None, help="minimum LoG jump across a crossing (auto: 0.75 mean |LoG|)"),
+            DetectorParameter("sigma", 2.0, help="LoG scale in pixels"),
+            DetectorParameter("threshold", None, help="minimum LoG jump across a crossing (auto: 0.75 mean |LoG|)"),
         ),
         check=_check_marr_hildreth,
         kernels_used=_marr_hildreth_kernels,

@@ -1,4 +1,4 @@
-"""Effects: named filters, chains and user kernels applied to images, and their output.
+"""Effects: named filters, chains, user kernels and detectors applied to images.
 
 An *effect* is what a user names on the command line or passes to :func:`apply`:
 
@@ -8,258 +8,67 @@ An *effect* is what a user names on the command line or passes to :func:`apply`:
 * a kernel file: ``"my_kernels.toml"``, ``"bank.toml#edge"``, ``"k.npy"``, ``"bank.npz#k"``;
 * an ImageMagick kernel string: ``"3x3: -1,0,1 -2,0,2 -1,0,1"`` (the whole effect);
 * a 2-D array (a correlation kernel), a :class:`~convfx.banks.Filter` or an :class:`Effect`;
-* a *detector*, a non-linear step registered by name (:func:`register_detector`),
-  with typed parameters: ``"canny:sigma=2,low=0.05"``, ``"gaussian_blur,canny"``.
-  The edge detectors of :mod:`convfx.edges` register themselves when ``convfx``
-  is imported.
-* a model's learned first-layer filters, ``"learned:MODEL"`` (every feature map,
-  as a montage) or ``"learned:MODEL#3"`` (one map), ``":activation=true"`` after
-  the layer's activation; built by :func:`convfx.compare.learned_step`.
+* a *detector*, a non-linear step registered by name with typed parameters
+  (:mod:`convfx.steps`): ``"canny:sigma=2,low=0.05"``, ``"gaussian_blur,canny"``;
+* a step named by a registered prefix (:mod:`convfx.steps`), such as a model's
+  learned first-layer filters: ``"learned:MODEL"`` (every feature map, as a
+  montage) or ``"learned:MODEL#3"`` (one map), ``":activation=true"`` after the
+  layer's activation.
 
-:func:`apply` returns the raw float response; :func:`map_range` is the separate,
-explicit step that turns a response into ``uint8`` / ``uint16`` pixels by one of the
-output-range policies, and :func:`render_file` is the whole single-file pipeline
-(read, filter, map, write atomically) that batch runners call once per file.
+:func:`apply` returns the raw float response; :func:`convfx.ranges.map_range` is
+the separate, explicit step that turns a response into ``uint8`` / ``uint16``
+pixels by one of the output-range policies.
 
 This module must not slide kernels itself (every filter goes through
-:func:`convfx.correlate`), parse files (:mod:`convfx.banks`, :mod:`convfx.imageio`)
-or print anything.
+:func:`convfx.correlate`), parse files (:mod:`convfx.banks`, :mod:`convfx.imageio`),
+print anything, or name the modules that implement detectors and prefixed steps
+(:mod:`convfx.edges`, :mod:`convfx.learned`): it finds them in :mod:`convfx.steps`.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import re
-import numbers
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Union
 
 import cv2
 import numpy as np
 
-from . import banks, imageio
-from .banks import OUTPUT_RANGES, Filter, Kernel, KernelFileError, UnknownFilterError
+from . import banks, imageio, steps
+from .banks import Filter, KernelFileError, UnknownFilterError
+from .checks import choice, parse_number, real_array, real_number
+from .color import LUMINANCE_WEIGHTS, to_luminance
 from .conv import BOUNDARIES, compute_dtype, correlate
 from .errors import ParameterError, ParameterTypeError
+from .kernels import format_number
+from .ranges import OUTPUT_RANGES, dtype_full_scale, map_range
+from .steps import Detector, DetectorParameter, get_detector, list_detectors, register_detector
 
 __all__ = [
-    "OUTPUT_RANGES",
-    "LUMINANCE_WEIGHTS",
     "Effect",
     "EffectLike",
+    "format_step",
+    "parse_effect",
+    "apply",
+    "render_file",
+    "default_output_path",
+    # Defined in convfx.steps, convfx.ranges and convfx.color; importable from here too.
+    "OUTPUT_RANGES",
+    "LUMINANCE_WEIGHTS",
     "Detector",
     "DetectorParameter",
     "register_detector",
     "get_detector",
     "list_detectors",
     "dtype_full_scale",
-    "format_step",
-    "parse_effect",
-    "apply",
     "to_luminance",
     "map_range",
-    "render_file",
-    "default_output_path",
 ]
 
-#: ITU-R BT.601 luma weights for R, G, B: what Pillow's ``convert("L")`` and
-#: OpenCV's ``COLOR_RGB2GRAY`` use, so ``--gray`` matches what users compare with.
-LUMINANCE_WEIGHTS = (0.299, 0.587, 0.114)
 
-
-# --------------------------------------------------------------------------- detectors
-
-_TRUE_WORDS = ("true", "1", "yes", "on")
-_FALSE_WORDS = ("false", "0", "no", "off")
-
-
-@dataclass(frozen=True)
-class DetectorParameter:
-    """One parameter of a :class:`Detector`, written ``name=value`` in an effect.
-
-    Attributes
-    ----------
-    name : str
-        As written in the effect and passed to the detector's function.
-    default : float, bool, str or None
-        Also decides the kind: a ``bool`` makes a flag (``true``/``false``,
-        ``1``/``0``), a ``str`` a word among ``choices``, anything else a number;
-        ``None`` means the detector chooses (written ``auto``).
-    choices : tuple of str
-        The words a word parameter accepts.
-    help : str
-        One line for ``convfx show``.
-    """
-
-    name: str
-    default: float | bool | str | None
-    choices: tuple[str, ...] = ()
-    help: str = ""
-
-    def parse(self, text: str, where: str) -> float | bool | str | None:
-        """The value that ``text`` (from an effect string) stands for."""
-        if isinstance(self.default, bool):
-            if text.lower() in _TRUE_WORDS or text.lower() in _FALSE_WORDS:
-                return text.lower() in _TRUE_WORDS
-            raise ParameterError(f"{where}: parameter {self.name}: expected true or false (1 or 0), found {text!r}")
-        if self.choices:
-            return self.check(text, where)
-        if self.default is None and text.lower() == "auto":
-            return None
-        return _number(where, self.name, text)
-
-    def check(self, value: Any, where: str) -> float | bool | str | None:
-        """``value`` (from Python or :meth:`parse`) as the kind this parameter takes."""
-        if isinstance(self.default, bool):
-            if isinstance(value, (bool, np.bool_)):
-                return bool(value)
-            raise ParameterTypeError(f"{where}: parameter {self.name}: expected True or False, found {value!r}")
-        if self.choices:
-            if isinstance(value, str) and value in self.choices:
-                return value
-            raise ParameterError(f"{where}: parameter {self.name}: invalid value {value!r}; expected one of {list(self.choices)}")
-        if value is None and self.default is None:
-            return None
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-            raise ParameterTypeError(f"{where}: parameter {self.name}: expected a number, found {value!r}")
-        return float(value)
-
-
-@dataclass(frozen=True, eq=False)
-class Detector:
-    """A non-linear step of an effect: a function of the image built on the filters.
-
-    Named like a filter in effects (``"canny:sigma=2"``, ``"gaussian_blur,canny"``)
-    once registered with :func:`register_detector`.  A detector receives the image
-    as the chain hands it over, shape (H, W) or (H, W, C); how it treats colour is
-    one of its own parameters, so it never asks for ``gray``.
-
-    Attributes
-    ----------
-    name : str
-        Lower-case name; must not be a bank filter's.
-    description : str
-        One line for ``convfx filters``.
-    function : callable
-        ``function(image, *, boundary, full_scale, **settings) -> ndarray``, where
-        ``full_scale`` is the value of white in the image's units
-        (:func:`dtype_full_scale` of the chain's input).
-    options : tuple of DetectorParameter
-        The parameters it takes, with their defaults.
-    check : callable, optional
-        ``check(**settings)`` raises :class:`~convfx.ParameterError` for bad values,
-        so that an effect string fails before any image is read.
-    kernels_used : callable, optional
-        ``kernels_used(**settings) -> tuple of Kernel``: the bank kernels it applies,
-        for ``convfx show`` and the batch runner's bookkeeping.
-    output_range : str
-        Default mapping of its output to pixels; ``"binary"`` for edge maps.
-    family : str
-        Listed with this bank by ``convfx filters``.
-    parameters : mapping of str to value
-        The values set in the effect; the others take their defaults.
-    """
-
-    name: str
-    description: str
-    function: Callable[..., np.ndarray]
-    options: tuple[DetectorParameter, ...]
-    check: Callable[..., None] | None = None
-    kernels_used: Callable[..., tuple[Kernel, ...]] | None = None
-    output_range: str = "binary"
-    family: str = "edges"
-    parameters: Mapping[str, Any] = field(default_factory=dict)
-
-    # The attributes a chain reads from every step (see Filter): a detector applies
-    # no luminance conversion of its own choosing and combines no responses.
-    gray = False
-    combine = None
-    #: False: an output pixel may depend on the whole image (hysteresis, quantile
-    #: and automatic thresholds), so the image must not be processed in strips.
-    local = False
-
-    @property
-    def settings(self) -> dict[str, Any]:
-        """Every parameter's value: the defaults, overridden by :attr:`parameters`."""
-        return {option.name: option.default for option in self.options} | dict(self.parameters)
-
-    @property
-    def kernels(self) -> tuple[Kernel, ...]:
-        """The bank kernels it applies with these settings (empty if it does not say)."""
-        return self.kernels_used(**self.settings) if self.kernels_used else ()
-
-    def with_parameters(self, parameters: Mapping[str, Any]) -> Detector:
-        """The same detector with ``parameters`` set (checked), like :func:`convfx.banks.with_parameters`.
-
-        Raises
-        ------
-        ParameterError
-            Unknown name or bad value (the message names the parameter).
-        ParameterTypeError
-            A value of the wrong kind (a string for a number...).
-        """
-        where = f"effect {self.name!r}"
-        options = {option.name: option for option in self.options}
-        unknown = sorted(set(parameters) - set(options))
-        if unknown:
-            raise ParameterError(
-                f"{where}: unknown parameter(s) {', '.join(unknown)}; expected some of {', '.join(options)}"
-            )
-        values = {key: options[key].check(value, where) for key, value in parameters.items()}
-        configured = replace(self, parameters=values)
-        if self.check is not None:
-            self.check(**configured.settings)
-        return configured
-
-    def __call__(self, image: np.ndarray, *, boundary: str, full_scale: float) -> np.ndarray:
-        """Run the detector on ``image`` with its settings."""
-        return self.function(image, boundary=boundary, full_scale=full_scale, **self.settings)
-
-
-_DETECTORS: dict[str, Detector] = {}
-
-
-def register_detector(detector: Detector) -> Detector:
-    """Make ``detector`` usable by name in every effect (``convfx apply``, chains, batch).
-
-    :mod:`convfx.edges` registers ``canny`` and ``marr_hildreth`` this way when
-    ``convfx`` is imported.  Registering a name again replaces the detector.
-
-    Raises
-    ------
-    ParameterError
-        If a shipped bank filter already has this name.
-    """
-    if detector.name in banks.builtin_filters():
-        raise ParameterError(f"detector {detector.name!r}: a bank filter already has this name")
-    _DETECTORS[detector.name] = detector
-    return detector
-
-
-def get_detector(name: str) -> Detector:
-    """The registered detector called ``name``; :class:`UnknownFilterError` if none."""
-    if name not in _DETECTORS:
-        raise UnknownFilterError(f"effect: unknown detector {name!r}; {banks._closest(name, _DETECTORS)}")
-    return _DETECTORS[name]
-
-
-def list_detectors(family: str | None = None) -> list[Detector]:
-    """The registered detectors sorted by family then name (only ``family``'s if given)."""
-    detectors = sorted(_DETECTORS.values(), key=lambda d: (d.family, d.name))
-    return [d for d in detectors if family is None or d.family == family]
-
-
-def dtype_full_scale(dtype: np.dtype | type) -> float:
-    """The value of white for pixels of ``dtype``, as scikit-image's ``dtype_limits``.
-
-    255 for ``uint8``, 65535 for ``uint16``, the largest value of any other
-    integer type, and 1 for floats and bools.  Detector thresholds are written as
-    fractions of it, so that ``canny:low=0.1`` means the same on 8- and 16-bit photos.
-    """
-    dtype = np.dtype(dtype)
-    return float(np.iinfo(dtype).max) if dtype.kind in "iu" else 1.0
+# --------------------------------------------------------------------------- steps
 
 
 def _format_value(value: Any) -> str:
@@ -269,7 +78,7 @@ def _format_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, str):
         return value
-    return banks._format_number(value)
+    return format_number(value)
 
 
 def format_step(step: Filter | Detector) -> str:
@@ -332,7 +141,6 @@ EffectLike = Union[str, os.PathLike, np.ndarray, Filter, Detector, Effect]
 
 _PARAMETER = re.compile(r"^\s*(?P<key>[A-Za-z_]\w*)\s*=\s*(?P<value>[^=]*?)\s*$")
 _STEP_WITH_PARAMETER = re.compile(r"^(?P<target>.+?):(?P<first>\s*[A-Za-z_]\w*\s*=.*)$")
-_NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
 
 
 def parse_effect(effect: EffectLike) -> Effect:
@@ -418,15 +226,6 @@ def _add_parameter(step: tuple[str, dict[str, str]], key: str, value: str) -> No
     parameters[key] = value
 
 
-def _number(where: str, key: str, value: str) -> float:
-    if not _NUMBER.match(value):
-        raise ParameterError(f"{where}: parameter {key}: expected a number, found {value!r}")
-    number = float(value)
-    if not math.isfinite(number):
-        raise ParameterError(f"{where}: parameter {key}: expected a finite number, found {value!r}")
-    return number
-
-
 def _is_kernel_path(target: str) -> bool:
     path = target.split("#")[0]
     return path.lower().endswith(banks.KERNEL_FILE_SUFFIXES) or "/" in path or os.sep in path
@@ -434,16 +233,14 @@ def _is_kernel_path(target: str) -> bool:
 
 def _resolve_step(target: str, parameters: dict[str, str], spec: str) -> Filter | Detector:
     where = f"effect {target!r}"
-    learned = target.startswith("learned:")  # before the file test: learned:model.npz names a model, not kernels
-    if _is_kernel_path(target) and not learned:
+    # Prefixes first: learned:model.npz names a model, not a kernel file.
+    detector = steps.prefixed_step(target)
+    if detector is None and _is_kernel_path(target):
         step = _file_step(target)
-    elif banks.looks_like_imagemagick(target):
+    elif detector is None and banks.looks_like_imagemagick(target):
         raise ParameterError(f"effect: an ImageMagick kernel must be the whole effect, not part of the chain {spec!r}")
-    elif target in _DETECTORS or learned:
-        # learned:MODEL[#k] is built per model by convfx.compare, imported here only (it loads the nn package).
-        from .compare import learned_step
-
-        detector = learned_step(target) if learned else _DETECTORS[target]
+    elif detector is not None or steps.is_detector(target):
+        detector = detector or get_detector(target)
         options = {option.name: option for option in detector.options}
         # Unknown names are reported by with_parameters, with the list of known ones.
         values = {key: options[key].parse(text, where) if key in options else text for key, text in parameters.items()}
@@ -452,9 +249,9 @@ def _resolve_step(target: str, parameters: dict[str, str], spec: str) -> Filter 
         try:
             step = banks.get_filter(target)
         except UnknownFilterError:
-            names = [*banks.builtin_filters(), *_DETECTORS]
-            raise UnknownFilterError(f"effect: unknown filter {target!r}; {banks._closest(target, names)}") from None
-    return banks.with_parameters(step, {key: _number(where, key, text) for key, text in parameters.items()})
+            names = [*banks.builtin_filters(), *(d.name for d in list_detectors())]
+            raise UnknownFilterError(f"effect: unknown filter {target!r}; {banks.closest_names(target, names)}") from None
+    return banks.with_parameters(step, {key: parse_number(text, f"{where}: parameter {key}") for key, text in parameters.items()})
 
 
 def _file_step(target: str) -> Filter:
@@ -465,28 +262,6 @@ def _file_step(target: str) -> Filter:
 
 
 # --------------------------------------------------------------------------- filtering
-
-
-def to_luminance(image: np.ndarray) -> np.ndarray:
-    """Luminance ``0.299 R + 0.587 G + 0.114 B`` of an RGB image.
-
-    Parameters
-    ----------
-    image : array_like, shape (H, W, 3) or (H, W)
-        RGB, any real dtype; a 2-D image is returned unchanged (as float).
-
-    Returns
-    -------
-    ndarray, shape (H, W)
-        float64 for float64 input, float32 otherwise, in the input's units.
-    """
-    array = np.asarray(image)
-    dtype = np.float64 if array.dtype == np.float64 else np.float32
-    if array.ndim == 2:
-        return array.astype(dtype, copy=False)
-    if array.ndim != 3 or array.shape[2] != 3:
-        raise ParameterError(f"image: gray needs shape (H, W) or (H, W, 3) RGB, found shape {array.shape}")
-    return array.astype(dtype, copy=False) @ np.asarray(LUMINANCE_WEIGHTS, dtype=dtype)
 
 
 def apply(
@@ -558,11 +333,8 @@ def apply(
     parsed = parse_effect(effect)
     if parameters:
         parsed = _with_keyword_parameters(parsed, parameters)
-    if boundary not in BOUNDARIES:
-        raise ParameterError(f"boundary: invalid value {boundary!r}; expected one of {list(BOUNDARIES)}")
-    response = np.asarray(image)
-    if response.dtype.kind not in "biuf":
-        raise ParameterTypeError(f"image: expected a real numeric dtype, found dtype {response.dtype}")
+    choice(boundary, "boundary", BOUNDARIES)
+    response = real_array(image, "image")
     # Fixed by the input: after the first float step the dtype no longer says what white is.
     full_scale = dtype_full_scale(response.dtype)
     if parsed.gray if gray is None else gray:
@@ -594,10 +366,8 @@ def _with_keyword_parameters(effect: Effect, parameters: Mapping[str, Any]) -> E
     if isinstance(step, Detector):
         step = step.with_parameters({**step.parameters, **parameters})
     else:
-        for key, value in parameters.items():
-            if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-                raise ParameterTypeError(f"{where}: parameter {key}: expected a number, found {value!r}")
-        step = banks.with_parameters(step, {**step.parameters, **{k: float(v) for k, v in parameters.items()}})
+        values = {key: real_number(value, f"{where}: parameter {key}") for key, value in parameters.items()}
+        step = banks.with_parameters(step, {**step.parameters, **values})
     settings = ",".join(f"{key}={_format_value(value)}" for key, value in step.parameters.items())
     return Effect(spec=f"{step.name}:{settings}", steps=(step,))
 
@@ -609,7 +379,7 @@ def _apply_filter(image: np.ndarray, filter: Filter, boundary: str) -> np.ndarra
     if filter.combine is None:
         return responses[0]
     if filter.combine == "magnitude" and len(responses) == 2 and (responses[0].ndim == 2 or responses[0].shape[-1] <= 4):
-        # sqrt(gx^2 + gy^2) in one OpenCV pass, 5-10x faster than three numpy passes
+        # sqrt(gx^2 + gy^2) in one OpenCV pass instead of three numpy passes
         # (it may differ from them in the last bit of float32).
         return cv2.magnitude(responses[0], responses[1])
     if filter.combine == "magnitude":
@@ -620,123 +390,6 @@ def _apply_filter(image: np.ndarray, filter: Filter, boundary: str) -> np.ndarra
     if filter.combine == "max":
         return np.maximum.reduce(responses)
     return responses[0] - responses[1]  # "difference"; banks allows no other rule
-
-
-# --------------------------------------------------------------------------- output range
-
-
-def map_range(
-    response: np.ndarray,
-    output_range: str,
-    *,
-    dtype: np.dtype | type = np.uint8,
-    source_max: float | None = None,
-) -> np.ndarray:
-    """Turn a float response into integer pixels by an explicit policy; nothing wraps.
-
-    Parameters
-    ----------
-    response : array_like
-        A response from :func:`apply`, in the units of the image it came from.
-        A bool response (a detector's edge map) counts ``True`` as full scale,
-        white under every range.
-    output_range : {"abs", "clip", "signed", "normalize", "binary"}
-        ``abs``
-            :math:`|r|`, then clipped to the dtype's range (both edge directions
-            show as bright; OpenCV's ``convertScaleAbs``).
-        ``clip``
-            :math:`r` clipped to ``[0, max]`` (blurs, sharpen: values stay in
-            range except overshoot at edges).
-        ``signed``
-            :math:`r/2` around mid-grey, clipped: ``-max -> 0``, ``0 -> (max+1)/2``,
-            ``+max -> max`` (reliefs; both signs visible and distinguishable).
-        ``normalize``
-            The response's own minimum to 0 and maximum to ``max``, linearly
-            (all channels together, so colours keep their balance); a flat
-            response gives 0.
-        ``binary``
-            ``max`` where :math:`r > 0`, else 0: an edge map from a detector
-            (``True`` is white); ``source_max`` plays no part.
-    dtype : {uint8, uint16}, optional
-        Output dtype; ``max`` is 255 or 65535.
-    source_max : float, optional
-        Full scale of the input image (255 for a ``uint8`` photo, 65535 for
-        ``uint16``); the response is rescaled by ``max / source_max`` first.
-        Default: the output dtype's ``max`` (no rescaling).
-
-    Returns
-    -------
-    ndarray of ``dtype``, the shape of ``response``
-        Rounded to nearest.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from convfx.effects import map_range
-    >>> r = np.array([-300.0, -10.0, 0.0, 10.0, 300.0])
-    >>> map_range(r, "abs")
-    array([255,  10,   0,  10, 255], dtype=uint8)
-    >>> map_range(r, "clip")
-    array([  0,   0,   0,  10, 255], dtype=uint8)
-    >>> map_range(r, "signed")
-    array([  0, 123, 128, 133, 255], dtype=uint8)
-    >>> map_range(r, "normalize")
-    array([  0, 123, 128, 132, 255], dtype=uint8)
-    """
-    if output_range not in OUTPUT_RANGES:
-        raise ParameterError(f"output_range: invalid value {output_range!r}; expected one of {list(OUTPUT_RANGES)}")
-    dtype = np.dtype(dtype)
-    if dtype not in (np.uint8, np.uint16):
-        raise ParameterError(f"dtype: expected uint8 or uint16, found {dtype}")
-    top = float(np.iinfo(dtype).max)
-    response = np.asarray(response)
-    if output_range == "binary":
-        return np.where(response > 0, np.iinfo(dtype).max, 0).astype(dtype)
-    if response.dtype == bool:
-        # An edge map: True is white (full scale) under every range.
-        response = np.where(response, np.float32(top if source_max is None else source_max), np.float32(0))
-    if (
-        output_range == "abs"
-        and dtype == np.uint8
-        and response.dtype == np.float32
-        and (source_max is None or source_max == top)
-        and (response.ndim == 2 or response.shape[-1] <= 4)
-    ):
-        # OpenCV's convertScaleAbs is exactly |r| rounded half to even and saturated,
-        # 10x faster than the passes below (the common case: an edge map of a photo);
-        # only values beyond int32 and +-inf differ (its rounding overflows to 0),
-        # so those are saturated here as below.
-        pixels = cv2.convertScaleAbs(response)
-        pixels = pixels if pixels.shape == response.shape else pixels.reshape(response.shape)
-        # Two reductions without a temporary are 3x cheaper than the |r| mask; NaN
-        # makes both comparisons False and takes the mask too (its pixels stay 0).
-        if response.size and not (-(2.0**31) < response.min() and response.max() < 2.0**31):
-            pixels[np.abs(response) >= 2.0**31] = 255  # False for NaN, which both paths make 0
-        return pixels
-    # One working copy, changed in place: a 64-megapixel RGB response is 768 MB in
-    # float32, so no float64 copies (float32 holds every 16-bit level exactly).
-    values = response.astype(np.float32 if response.dtype == np.float32 else np.float64, copy=True)
-    if source_max is not None and source_max != top:
-        if not (math.isfinite(source_max) and source_max > 0):
-            raise ParameterError(f"source_max: expected a finite number > 0, found {source_max!r}")
-        values *= top / source_max
-    if output_range == "abs":
-        np.abs(values, out=values)
-    elif output_range == "signed":
-        values *= 0.5
-        values += (top + 1) / 2
-    elif output_range == "normalize":
-        low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
-        if high > low:
-            values -= low
-            values *= top / (high - low)
-        else:
-            values[...] = 0
-    # NaN cannot come from finite kernels, but a float overflow can make inf - inf.
-    np.nan_to_num(values, copy=False, nan=0.0, posinf=top, neginf=0.0)
-    np.rint(values, out=values)
-    np.clip(values, 0, top, out=values)
-    return values.astype(dtype)
 
 
 # --------------------------------------------------------------------------- files

@@ -20,6 +20,7 @@ from typing import Sequence
 import numpy as np
 
 from .. import imageio
+from ..color import to_luminance
 from ..errors import FileError, ParameterError
 from ..models import SHIPPED_MODELS, resolve_model
 from .data import IMAGE_SIZE, load_digits, square_resize
@@ -335,8 +336,6 @@ def load_tour_image(
     ParameterError
         For a bad ``digit:N`` or ``channels``.
     """
-    from ..effects import to_luminance
-
     if channels not in (1, 3):
         raise ParameterError(f"channels: expected 1 (gray) or 3 (RGB), found {channels!r}")
     if isinstance(spec, str) and spec.startswith("digit:"):

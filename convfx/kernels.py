@@ -1,0 +1,201 @@
+"""Kernel factories: Gaussian, box, Laplacian of Gaussian, unsharp, motion streak, DoG.
+
+Pure functions of their parameters that return ``(kh, kw)`` float64 correlation
+kernels (or, for the difference of Gaussians, the two kernels by name), with the
+size and sigma conventions of OpenCV so that ``gaussian_blur:sigma=s,size=n``
+equals ``cv2.GaussianBlur(img, (n, n), s)``.  :data:`FACTORIES` names them for
+the banks, whose entries say ``factory = "gaussian"`` to be rebuilt with other
+parameters (:func:`convfx.banks.with_parameters`).
+
+This module must not filter images, read files or know the banks; it imports
+numpy, OpenCV and :mod:`convfx.checks` only.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, NamedTuple
+
+import cv2
+import numpy as np
+
+from .checks import finite_float, in_range
+from .errors import ParameterError
+
+__all__ = [
+    "MAX_KERNEL_SIDE",
+    "FACTORIES",
+    "KernelFactory",
+    "gaussian_kernel",
+    "box_kernel",
+    "log_kernel",
+    "unsharp_kernel",
+    "motion_kernel",
+    "dog_kernels",
+    "format_number",
+]
+
+#: Largest kernel side accepted from a file or a factory.  255 x 255 taps is already
+#: far beyond any photographic filter (a Gaussian of sigma 40); larger "kernels" are
+#: almost always a wrong file (an image saved as .npy) and would take minutes per photo.
+MAX_KERNEL_SIDE = 255
+
+
+def _odd_size(value: float, name: str) -> int:
+    if value != int(value) or int(value) < 1 or int(value) % 2 == 0 or int(value) > MAX_KERNEL_SIDE:
+        raise ParameterError(f"{name}: expected an odd integer from 1 to {MAX_KERNEL_SIDE}, found {value:g}")
+    return int(value)
+
+
+def _sigma_and_size(sigma: float | None, size: float | None, *, radius_sigmas: float = 3.0) -> tuple[float, int]:
+    # OpenCV's conventions, so that gaussian_blur:sigma=s,size=n equals
+    # cv2.GaussianBlur(img, (n, n), s): a missing size covers +-3 sigma, a missing
+    # sigma is 0.3*((size-1)*0.5 - 1) + 0.8.
+    if sigma is None and size is None:
+        raise ParameterError("parameters: expected sigma and/or size")
+    if sigma is not None:
+        sigma = in_range(sigma, "sigma", low=0, above_low=True)
+    if size is None:
+        size = 2 * math.ceil(radius_sigmas * sigma) + 1
+        if size > MAX_KERNEL_SIDE:
+            largest = (MAX_KERNEL_SIDE - 1) / (2 * radius_sigmas)
+            raise ParameterError(
+                f"sigma: {sigma:g} needs a {size}x{size} kernel (+-{radius_sigmas:g} sigma), more than "
+                f"{MAX_KERNEL_SIDE} per side; expected sigma <= {largest:g}, or give a size"
+            )
+    size = _odd_size(size, "size")
+    if sigma is None:
+        sigma = 0.3 * ((size - 1) * 0.5 - 1) + 0.8
+    return sigma, size
+
+
+def gaussian_kernel(*, sigma: float | None = None, size: float | None = None) -> np.ndarray:
+    """Normalised 2-D Gaussian, shape (size, size): ``cv2.getGaussianKernel``'s row times itself.
+
+    With ``sigma``, the sampled Gaussian; with only ``size`` (odd), OpenCV's own
+    choice: fixed binomial-like rows for the small sizes (1-7 in OpenCV 4, 1-9 in
+    OpenCV 5) and ``sigma = 0.3*((size-1)*0.5 - 1) + 0.8`` above them; with only
+    ``sigma``, ``size = 2*ceil(3*sigma) + 1``.  The row comes from the installed
+    OpenCV itself, so ``gaussian_blur:sigma=s,size=n`` equals
+    ``cv2.GaussianBlur(img, (n, n), s)`` whatever its version.
+    """
+    if sigma is None and size is not None:
+        size = _odd_size(size, "size")
+        row = cv2.getGaussianKernel(size, 0, ktype=cv2.CV_64F)[:, 0]
+    else:
+        sigma, size = _sigma_and_size(sigma, size)
+        row = cv2.getGaussianKernel(size, sigma, ktype=cv2.CV_64F)[:, 0]
+    return np.outer(row, row)
+
+
+def box_kernel(*, size: float = 3) -> np.ndarray:
+    """Mean over a ``size`` x ``size`` square."""
+    size = _odd_size(size, "size")
+    return np.full((size, size), 1.0 / (size * size))
+
+
+def log_kernel(*, sigma: float = 1.0, size: float | None = None) -> np.ndarray:
+    """Laplacian of a normalised Gaussian, made zero-sum; negative centre like ``laplacian``."""
+    sigma, size = _sigma_and_size(sigma, size)
+    x = np.arange(size) - (size - 1) / 2
+    r2 = x[:, None] ** 2 + x[None, :] ** 2
+    kernel = (r2 - 2 * sigma**2) / (2 * math.pi * sigma**6) * np.exp(-r2 / (2 * sigma**2))
+    return kernel - kernel.mean()  # truncation leaves a small DC response; remove it
+
+
+def unsharp_kernel(*, amount: float = 1.0, sigma: float | None = None, size: float | None = None) -> np.ndarray:
+    """``(1 + amount) * identity - amount * gaussian``: sums to 1."""
+    amount = finite_float(amount, "amount")
+    # Defaults: the 5x5 blur of the bank's unsharp entry.
+    blur = gaussian_kernel(sigma=sigma, size=5 if size is None and sigma is None else size)
+    kernel = -amount * blur
+    centre = blur.shape[0] // 2
+    kernel[centre, centre] += 1.0 + amount
+    return kernel
+
+
+def motion_kernel(*, length: float = 9, angle: float = 0.0) -> np.ndarray:
+    """A line of ``length`` pixels at ``angle`` degrees (counter-clockwise from x), sum 1.
+
+    The line is sampled finely and each sample is shared bilinearly between its
+    four neighbouring taps, so that any angle gives a smooth, centred streak.
+    """
+    size = _odd_size(length, "length")
+    angle = finite_float(angle, "angle")
+    kernel = np.zeros((size, size))
+    centre = (size - 1) / 2
+    # Midpoints of 16 equal cells per pixel along a segment `size` pixels long: each
+    # tap on a horizontal line then gets exactly 1/size (the bank's motion_blur).
+    samples = 16 * size
+    t = (np.arange(samples) + 0.5) / samples * size - size / 2
+    # Rounded so that 90 degrees gives cos == 0 exactly, not 6e-17 smearing a column.
+    cos, sin = round(math.cos(math.radians(angle)), 12), round(math.sin(math.radians(angle)), 12)
+    cols = centre + t * cos
+    rows = centre - t * sin  # image rows grow downwards
+    r0, c0 = np.floor(rows).astype(int), np.floor(cols).astype(int)
+    fr, fc = rows - r0, cols - c0
+    for dr, dc, weight in ((0, 0, (1 - fr) * (1 - fc)), (0, 1, (1 - fr) * fc), (1, 0, fr * (1 - fc)), (1, 1, fr * fc)):
+        r, c = np.clip(r0 + dr, 0, size - 1), np.clip(c0 + dc, 0, size - 1)
+        np.add.at(kernel, (r, c), weight)
+    # Drop empty rows/columns in pairs (the centre stays the centre): a horizontal
+    # streak becomes the 1 x length row of the bank's entry.
+    while kernel.shape[0] > 1 and not kernel[0].any() and not kernel[-1].any():
+        kernel = kernel[1:-1]
+    while kernel.shape[1] > 1 and not kernel[:, 0].any() and not kernel[:, -1].any():
+        kernel = kernel[:, 1:-1]
+    return kernel / kernel.sum()
+
+
+def dog_kernels(*, sigma: float = 1.0, k: float = 1.6) -> dict[str, np.ndarray]:
+    """The two Gaussians of a difference of Gaussians: ``sigma`` and ``k * sigma``.
+
+    The ``dog`` filter subtracts the second response from the first (a band-pass
+    whose zero crossings approximate those of a Laplacian of Gaussian of scale
+    about ``sigma * sqrt(2 ln k * k^2 / (k^2 - 1))``; Marr and Hildreth's
+    ``k = 1.6`` is the default).  Each Gaussian is built by :func:`gaussian_kernel`
+    (``+-3 sigma``) and applied on its own, so both stay separable.
+
+    Returns
+    -------
+    dict of str to ndarray
+        ``{"gaussian_sigma<s>": narrow, "gaussian_sigma<k*s>": wide}``, in that order.
+    """
+    sigma = in_range(sigma, "sigma", low=0, above_low=True)
+    k = in_range(k, "k", low=1, above_low=True, expected="a finite number > 1 (the ratio of the two sigmas)")
+    wide = sigma * k
+    return {
+        f"gaussian_sigma{format_number(sigma)}": gaussian_kernel(sigma=sigma),
+        f"gaussian_sigma{format_number(round(wide, 6))}": gaussian_kernel(sigma=wide),
+    }
+
+
+class KernelFactory(NamedTuple):
+    """A kernel family by name: what builds it and the parameters it takes."""
+
+    #: Builds one matrix, or (for a combined filter) its input kernels by name, in order.
+    build: Callable[..., np.ndarray | dict[str, np.ndarray]]
+    #: The keyword parameters ``build`` accepts, in the order ``convfx show`` lists them.
+    parameters: tuple[str, ...]
+
+
+#: The kernel families a bank entry can name as its ``factory`` (``factory = "gaussian"``),
+#: so that ``gaussian_blur:sigma=2`` rebuilds the entry with other parameters.
+FACTORIES: dict[str, KernelFactory] = {
+    "gaussian": KernelFactory(gaussian_kernel, ("sigma", "size")),
+    "box": KernelFactory(box_kernel, ("size",)),
+    "log": KernelFactory(log_kernel, ("sigma", "size")),
+    "unsharp": KernelFactory(unsharp_kernel, ("amount", "sigma", "size")),
+    "motion": KernelFactory(motion_kernel, ("length", "angle")),
+    "dog": KernelFactory(dog_kernels, ("sigma", "k")),
+}
+
+
+def format_number(value: float) -> str:
+    """Shortest text that reads back as exactly ``value`` (integers without ``.0``).
+
+    How kernel names (``gaussian_sigma1.6``), bank listings and effect labels
+    write a parameter, so that what is shown can be typed back.
+    """
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return repr(float(value))
