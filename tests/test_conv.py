@@ -19,6 +19,7 @@ from hypothesis.extra import numpy as hnp
 
 import convfx
 from convfx import conv
+from convfx import reference as plain
 
 BOUNDARIES = ["constant", "edge", "reflect", "symmetric", "wrap"]
 DTYPES = [np.float32, np.float64, np.uint8, np.uint16]
@@ -218,6 +219,35 @@ def test_large_kernels_and_dilation_match_reference(rng):
     for backend in ["auto"] + FORCED:
         got = convfx.correlate(image, small, dilation=2, padding=1, boundary="wrap", backend=backend)
         assert_matches(got, reference(image, spread, padding=(1, 1), boundary="wrap"), np.float32)
+
+
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+def test_every_backend_matches_the_plain_loop_definition(rng, boundary):
+    """Random kernels of every form, stride, dilation, padding and bias against convfx.reference.
+
+    The plain-loop definition and the scipy-based ``reference`` above are two
+    independent oracles; where both apply (no dilation) they must agree as well.
+    """
+    for trial in range(9):
+        channels = int(rng.integers(1, 4))
+        image = rng.standard_normal((int(rng.integers(8, 13)), int(rng.integers(8, 13)), channels))
+        kh, kw = int(rng.integers(1, 5)), int(rng.integers(1, 5))
+        form = trial % 3
+        kernel = rng.standard_normal([(kh, kw), (kh, kw, channels), (3, kh, kw, channels)][form])
+        bias = [rng.standard_normal(channels), 0.5, rng.standard_normal(3)][form]
+        stride = (int(rng.integers(1, 3)), int(rng.integers(1, 3)))
+        dilation = (1, 1) if trial < 3 else (int(rng.integers(1, 3)), int(rng.integers(1, 3)))
+        padding = [(1, 2), 0, "valid", "same", "full", 2, (0, 1), "same", 1][trial]
+        options = dict(bias=bias, stride=stride, padding=padding, boundary=boundary, cval=0.5, dilation=dilation)
+        expected = plain.correlate(image, kernel, **options)
+        if dilation == (1, 1):
+            scipy_options = {key: value for key, value in options.items() if key != "dilation"}
+            np.testing.assert_allclose(expected, reference(image, kernel, **scipy_options), atol=1e-12)
+        for backend in ["auto"] + FORCED:
+            assert_matches(convfx.correlate(image, kernel, backend=backend, **options), expected, np.float64)
+            if padding != "same":  # see convfx.reference.convolve: "same" differs by a pixel for even kernels
+                rotated = plain.convolve(image, kernel, **options)
+                assert_matches(convfx.convolve(image, kernel, backend=backend, **options), rotated, np.float64)
 
 
 def test_auto_picks_the_expected_backend(rng):

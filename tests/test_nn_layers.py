@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from convfx import ParameterError
+from convfx import ParameterError, reference
 from convfx.conv import col2im_per_image, correlate, im2col, im2col_per_image
 from convfx.nn import (
     AvgPool2d,
@@ -185,6 +185,44 @@ def test_conv2d_is_engine_cross_correlation_without_flip(rng):
         kernels = layer.params["weight"].transpose(0, 2, 3, 1)
         expected = correlate(x[n].transpose(1, 2, 0), kernels, bias=layer.params["bias"], padding=(1, 2))
         np.testing.assert_allclose(out[n], expected.transpose(2, 0, 1), atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "stride, padding, kernel",
+    [(1, 0, 3), (2, 1, 3), ((1, 2), (2, 0), (2, 3)), (3, 2, 5), (1, (0, 1), (1, 4))],
+)
+def test_conv2d_is_the_plain_loop_conv_layer(rng, stride, padding, kernel):
+    """Forward and backward against convfx.reference.conv2d_forward / conv2d_backward."""
+    layer = Conv2d(2, 3, kernel, stride=stride, padding=padding, rng=rng, dtype=F64)
+    layer.params["bias"][...] = rng.standard_normal(3)
+    x = rng.standard_normal((2, 2, 9, 8))
+    out = layer.forward(x)
+    expected, cache = reference.conv2d_forward(x, layer.params["weight"], layer.params["bias"], stride=stride, padding=padding)
+    np.testing.assert_allclose(out, expected, atol=1e-12)
+    grad_out = rng.standard_normal(out.shape)
+    dx, dw, db = reference.conv2d_backward(grad_out, cache)
+    np.testing.assert_allclose(layer.backward(grad_out), dx, atol=1e-12)
+    np.testing.assert_allclose(layer.grads["weight"], dw, atol=1e-12)
+    np.testing.assert_allclose(layer.grads["bias"], db, atol=1e-12)
+
+
+@pytest.mark.parametrize("kernel, stride", [(2, None), (3, 2), ((2, 3), (1, 2)), (3, 1)])
+@pytest.mark.parametrize(
+    "pool_type, forward, backward",
+    [
+        (MaxPool2d, reference.max_pool2d_forward, reference.max_pool2d_backward),
+        (AvgPool2d, reference.avg_pool2d_forward, reference.avg_pool2d_backward),
+    ],
+)
+def test_pools_are_the_plain_loop_pools(rng, pool_type, forward, backward, kernel, stride):
+    """Forward and backward against convfx.reference, ties included (a ReLU makes many zeros)."""
+    x = np.maximum(rng.standard_normal((2, 3, 7, 8)), 0)
+    layer = pool_type(kernel, stride)
+    out = layer.forward(x)
+    expected, cache = forward(x, kernel_size=kernel, stride=stride)
+    np.testing.assert_allclose(out, expected, atol=1e-12)
+    grad_out = rng.standard_normal(out.shape)
+    np.testing.assert_allclose(layer.backward(grad_out), backward(grad_out, cache), atol=1e-12)
 
 
 def test_conv2d_stride_and_output_shape(rng):

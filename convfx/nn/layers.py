@@ -471,7 +471,8 @@ class MaxPool2d(_Pool2d):
     """Maximum over ``kh x kw`` windows moved by ``stride`` (default: the window size).
 
     The gradient goes to the first maximal element of each window (row-major order),
-    as in PyTorch, so ties (frequent after a ReLU) do not duplicate it.
+    as in PyTorch, so ties (frequent after a ReLU) do not duplicate it.  The plain-loop
+    definition: :func:`convfx.reference.max_pool2d_forward` / ``max_pool2d_backward``.
 
     Parameters
     ----------
@@ -512,6 +513,8 @@ class MaxPool2d(_Pool2d):
 
 class AvgPool2d(_Pool2d):
     """Mean over ``kh x kw`` windows moved by ``stride`` (default: the window size).
+
+    The plain-loop definition: :func:`convfx.reference.avg_pool2d_forward` / ``avg_pool2d_backward``.
 
     Parameters
     ----------
