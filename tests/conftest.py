@@ -31,6 +31,30 @@ def step_edge() -> np.ndarray:
     return (cols >= 16).astype(np.float64)
 
 
+# --------------------------------------------------------------------------- models
+# (compare / learned / nn.weights tests)
+
+
+@pytest.fixture(scope="session")
+def gray_model(tmp_path_factory):
+    """A small untrained gray LeNet with a non-trivial input normalisation, saved as .npz."""
+    from convfx.nn import LeNet
+
+    model = LeNet(1, 10, seed=3, input_mean=[0.3], input_std=[0.4])
+    model.layers["conv1"].params["bias"][...] = np.linspace(-0.5, 0.5, 6)
+    return model.save(tmp_path_factory.mktemp("models") / "gray.npz")
+
+
+@pytest.fixture(scope="session")
+def rgb_model(tmp_path_factory):
+    """A small untrained RGB LeNet (4 classes) with a per-channel normalisation, saved as .npz."""
+    from convfx.nn import LeNet
+
+    model = LeNet(3, 4, seed=5, input_mean=[0.5, 0.4, 0.3], input_std=[0.2, 0.25, 0.3])
+    model.layers["conv1"].params["bias"][...] = np.arange(6) / 10
+    return model.save(tmp_path_factory.mktemp("models") / "rgb.npz")
+
+
 # --------------------------------------------------------------------------- image files
 # (banks / effects / imageio / CLI tests)
 

@@ -1,16 +1,15 @@
-"""Tests of :mod:`convfx.compare`, the learned-filter effect and ``convfx compare`` / ``export-bank``.
+"""Tests of :mod:`convfx.compare` and of ``convfx compare`` / ``export-bank``.
 
 Exact cases first (a classic kernel turned, mirrored and negated is found with
-similarity 1 and the transform that maps it back), then the files, the effect
-(equal to the engine with the transposed bank, and to the conv layer itself), the
-commands, and finally the shipped models: their targets and their recorded
-training losses.
+similarity 1 and the transform that maps it back), then the shipped model names,
+the bank export, the commands, and finally the shipped models: their targets and
+their recorded training losses.  Reading weight files is tested in
+``test_nn_weights.py``, the learned-filter effect in ``test_learned.py``.
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,6 +21,7 @@ from convfx import banks, compare, effects, imageio
 from convfx.cli import app
 from convfx.errors import FileError, ParameterError
 from convfx.nn import LeNet, TrainConfig, load_dataset, evaluate, train
+from convfx.nn.weights import load_weights
 
 runner = CliRunner()
 DIGITS = compare.SHIPPED_MODELS["digits"]
@@ -30,21 +30,6 @@ SHAPES = compare.SHIPPED_MODELS["shapes"]
 
 def run(*args):
     return runner.invoke(app, [str(a) for a in args], env={"COLUMNS": "200"})
-
-
-@pytest.fixture(scope="module")
-def gray_model(tmp_path_factory) -> Path:
-    """A small untrained gray LeNet with a non-trivial input normalisation, saved as .npz."""
-    model = LeNet(1, 10, seed=3, input_mean=[0.3], input_std=[0.4])
-    model.layers["conv1"].params["bias"][...] = np.linspace(-0.5, 0.5, 6)
-    return model.save(tmp_path_factory.mktemp("models") / "gray.npz")
-
-
-@pytest.fixture(scope="module")
-def rgb_model(tmp_path_factory) -> Path:
-    model = LeNet(3, 4, seed=5, input_mean=[0.5, 0.4, 0.3], input_std=[0.2, 0.25, 0.3])
-    model.layers["conv1"].params["bias"][...] = np.arange(6) / 10
-    return model.save(tmp_path_factory.mktemp("models") / "rgb.npz")
 
 
 # --------------------------------------------------------------------------- classic kernels
@@ -180,60 +165,7 @@ def test_baseline_of_random_kernels():
         compare.baseline((6, 1, 5, 5), draws=1)
 
 
-# --------------------------------------------------------------------------- files
-
-
-def test_load_weights_from_a_lenet(gray_model):
-    weights = compare.load_weights(gray_model)
-    assert weights.key == "conv1.weight" and weights.weight.shape == (6, 1, 5, 5)
-    np.testing.assert_allclose(weights.bias, np.linspace(-0.5, 0.5, 6), rtol=1e-6)
-    assert weights.model is not None and weights.init == "he"
-    np.testing.assert_allclose(weights.input_mean, [0.3])
-
-
-def test_load_weights_from_any_npz_and_safetensors_with_key(tmp_path, rng):
-    from safetensors.numpy import save_file
-
-    arrays = {
-        "features.0.weight": rng.normal(size=(8, 3, 7, 7)).astype(np.float32),
-        "features.0.bias": rng.normal(size=8).astype(np.float32),
-        "features.3.weight": rng.normal(size=(4, 8, 3, 3)).astype(np.float32),
-        "classifier.weight": rng.normal(size=(10, 4)).astype(np.float32),
-    }
-    np.savez(tmp_path / "net.npz", **arrays)
-    save_file(arrays, str(tmp_path / "net.safetensors"))
-    for name in ("net.npz", "net.safetensors"):
-        weights = compare.load_weights(tmp_path / name, key="features.0.weight")
-        np.testing.assert_array_equal(weights.weight, arrays["features.0.weight"])
-        np.testing.assert_array_equal(weights.bias, arrays["features.0.bias"])
-        assert weights.model is None
-        assert len(compare.match_kernels(weights.weight)) == 8
-        # No bias entry: zeros.
-        assert not compare.load_weights(tmp_path / name, key="features.3.weight").bias.any()
-        with pytest.raises(FileError, match=r"no array 'conv9.weight'; 4-D arrays in the file: features.0.weight, features.3.weight"):
-            compare.load_weights(tmp_path / name, key="conv9.weight")
-        with pytest.raises(FileError, match=r"which weight\? pass --key"):
-            compare.load_weights(tmp_path / name)
-        with pytest.raises(FileError, match=r"'classifier.weight' has shape \(10, 4\); expected a 4-D"):
-            compare.load_weights(tmp_path / name, key="classifier.weight")
-
-
-@pytest.mark.parametrize(
-    "name, content, words",
-    [
-        ("missing.npz", None, "no such file"),
-        ("weights.pt", b"x", "unsupported weights file type '.pt'"),
-        ("broken.npz", b"not a zip", "not a readable .npz"),
-        ("broken.safetensors", b"\x01\x00\x00\x00\x00\x00\x00\x00{", "not a readable .safetensors"),
-    ],
-)
-def test_load_weights_errors_are_one_line(tmp_path, name, content, words):
-    path = tmp_path / name
-    if content is not None:
-        path.write_bytes(content)
-    with pytest.raises(FileError, match=words) as error:
-        compare.load_weights(path)
-    assert "\n" not in str(error.value)
+# --------------------------------------------------------------------------- shipped names
 
 
 def test_shipped_names_resolve():
@@ -243,11 +175,11 @@ def test_shipped_names_resolve():
         compare.shipped_model("cats")
 
 
-# --------------------------------------------------------------------------- export and the learned effect
+# --------------------------------------------------------------------------- export
 
 
 def test_export_bank_round_trip(tmp_path, rgb_model, rgb_image):
-    weights = compare.load_weights(rgb_model)
+    weights = load_weights(rgb_model)
     path = compare.export_bank(weights, tmp_path / "my.toml")
     bank = banks.load_bank(path)
     assert len(bank) == 6 * 4
@@ -261,58 +193,6 @@ def test_export_bank_round_trip(tmp_path, rgb_model, rgb_image):
         compare.export_bank(weights, path)
     with pytest.raises(ParameterError, match=".toml"):
         compare.export_bank(weights, tmp_path / "my.json")
-
-
-def _normalised(image: np.ndarray, model: LeNet) -> np.ndarray:
-    x = image.astype(np.float32) / np.float32(255)
-    return (x - model.input_mean) / model.input_std
-
-
-def test_learned_effect_is_the_engine_with_the_transposed_bank(rgb_model, rgb_image):
-    weights = compare.load_weights(rgb_model)
-    bank = weights.weight.transpose(0, 2, 3, 1)  # (F, C, kh, kw) -> (F, kh, kw, C)
-    expected = convfx.correlate(_normalised(rgb_image, weights.model), bank, bias=weights.bias, boundary="reflect")
-    single = convfx.apply(rgb_image, f"learned:{rgb_model}#3")
-    np.testing.assert_allclose(single, expected[:, :, 3], rtol=1e-5, atol=1e-5)
-    grid = convfx.apply(rgb_image, f"learned:{rgb_model}")
-    np.testing.assert_allclose(grid, compare.montage(expected), rtol=1e-5, atol=1e-5)
-    relu = convfx.apply(rgb_image, f"learned:{rgb_model}#3:activation=true")
-    np.testing.assert_allclose(relu, np.maximum(expected[:, :, 3], 0), rtol=1e-5, atol=1e-5)
-
-
-def test_learned_effect_equals_the_conv_layer_away_from_the_border(gray_model, rng):
-    model = LeNet.load(gray_model)
-    image = rng.integers(0, 256, size=(32, 32), dtype=np.uint8)
-    layer = model.layers["conv1"].forward(_normalised(image, model)[None, None])[0]  # (6, 28, 28), valid
-    maps = compare.learned_responses(image, compare.load_weights(gray_model))
-    np.testing.assert_allclose(maps[2:-2, 2:-2].transpose(2, 0, 1), layer, rtol=1e-5, atol=1e-5)
-    # An RGB photo is seen through its luminance by a gray model.
-    rgb = np.repeat(image[:, :, None], 3, axis=2)
-    np.testing.assert_allclose(compare.learned_responses(rgb, compare.load_weights(gray_model)), maps, atol=1e-4)
-
-
-def test_montage_places_maps_row_by_row():
-    maps = np.arange(2 * 3 * 5, dtype=float).reshape(2, 3, 5) + 1
-    grid = compare.montage(maps, gap=1)
-    assert grid.shape == (2 * 2 + 1, 3 * 3 + 2)
-    np.testing.assert_array_equal(grid[3:5, 4:7], maps[:, :, 4])
-    assert grid[2, 0] == maps.min()
-
-
-def test_learned_effect_errors(gray_model):
-    with pytest.raises(ParameterError, match=r"#k must be a map index in 0..5"):
-        effects.parse_effect(f"learned:{gray_model}#6")
-    with pytest.raises(FileError, match="no such file"):
-        effects.parse_effect("learned:nowhere.npz")
-    with pytest.raises(ParameterError, match="unknown parameter"):
-        effects.parse_effect(f"learned:{gray_model}:gain=2")
-
-
-def test_render_file_writes_the_montage(tmp_path, gray_model):
-    source = tmp_path / "in.png"
-    imageio.write_image(source, np.random.default_rng(0).integers(0, 256, (20, 30, 4), dtype=np.uint8)[:, :, :3])
-    out = effects.render_file(source, tmp_path / "out.png", f"learned:{gray_model}")
-    assert imageio.read_image(out).pixels.shape[:2] == (2 * 20 + 2, 3 * 30 + 4)
 
 
 # --------------------------------------------------------------------------- commands
@@ -337,34 +217,6 @@ def test_cli_compare_takes_a_deeper_layer_without_the_photo_rows(tmp_path, rgb_m
     with Image.open(tmp_path / "c2.png") as drawn:
         width, height = drawn.size
     assert height < width / 4  # 16 columns, 2 rows of kernels
-
-
-def test_bfloat16_safetensors_weights_are_widened_exactly(tmp_path, rng):
-    """numpy has no bfloat16; recent checkpoints store conv weights in it."""
-    import struct
-
-    weight = rng.normal(size=(4, 3, 5, 5)).astype(np.float32)
-    halves = (weight.view(np.uint32) >> 16).astype("<u2")  # bfloat16: the top 16 bits
-    bias = rng.normal(size=4).astype("<f2")
-    header = {
-        "conv1.weight": {"dtype": "BF16", "shape": list(weight.shape), "data_offsets": [0, halves.nbytes]},
-        "conv1.bias": {"dtype": "F16", "shape": [4], "data_offsets": [halves.nbytes, halves.nbytes + bias.nbytes]},
-        "__metadata__": {"format": "pt"},
-    }
-    text = json.dumps(header).encode()
-    path = tmp_path / "bf16.safetensors"
-    path.write_bytes(struct.pack("<Q", len(text)) + text + halves.tobytes() + bias.tobytes())
-    weights = compare.load_weights(path)
-    expected = (halves.astype(np.uint32) << 16).view(np.float32)
-    np.testing.assert_array_equal(weights.weight, expected)
-    assert np.abs(weights.weight - weight).max() <= np.abs(weight).max() / 128  # bfloat16 keeps 8 bits
-    np.testing.assert_array_equal(weights.bias, bias.astype(np.float32))
-    header["conv1.bias"] = {"dtype": "F8_E4M3", "shape": [4], "data_offsets": [halves.nbytes, halves.nbytes + 4]}
-    text = json.dumps(header).encode()
-    path.write_bytes(struct.pack("<Q", len(text)) + text + halves.tobytes() + bytes(4))
-    with pytest.raises(FileError, match="tensor 'conv1.bias' has dtype F8_E4M3") as error:
-        compare.load_weights(path)
-    assert "\n" not in str(error.value)
 
 
 def test_cli_compare_evolution_strip_and_gif(tmp_path, rng):

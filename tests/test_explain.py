@@ -7,8 +7,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-import convfx
-from convfx import explain
+from convfx import explain, reference
 from convfx.cli import app
 from convfx.errors import ParameterError
 
@@ -20,12 +19,28 @@ def test_conv_steps_follow_the_size_formula_and_the_engine():
     assert e.output.shape == (4, 4) and len(e.steps) == 16
     assert e.formula.endswith("floor((7 + 2*1 - 3) / 2) + 1 = 4")
     assert e.padded.shape == (9, 9) and np.array_equal(e.padded[1:-1, 1:-1], e.image)
-    np.testing.assert_array_equal(e.output, convfx.correlate(e.image, e.kernel, stride=2, padding=1))
+    # The plain-loop definition, not the engine call explain_conv itself made.
+    np.testing.assert_array_equal(e.output, reference.correlate(e.image, e.kernel, stride=2, padding=1))
     for step in e.steps:
         assert (step.top, step.left) == (2 * step.row, 2 * step.column)
         np.testing.assert_array_equal(step.terms, step.window * e.kernel)
         assert step.terms.sum() == step.value == e.output[step.row, step.column]
     assert np.all((e.image >= 0) & (e.image <= 9) & (e.image == np.round(e.image)))
+
+
+def test_conv_output_by_hand():
+    e = explain.explain_conv(size=3, kernel=2, stride=1, padding=0, seed=7)
+    (a, b), (c, d) = e.kernel
+    image = e.image
+    # Each output cell is the 2x2 window under it times the kernel, summed.
+    for row in range(2):
+        for column in range(2):
+            window = image[row : row + 2, column : column + 2]
+            by_hand = a * window[0, 0] + b * window[0, 1] + c * window[1, 0] + d * window[1, 1]
+            assert e.output[row, column] == by_hand
+    flipped = explain.explain_conv(size=3, kernel=2, padding=0, seed=7, flip=True)
+    # Convolution slides the kernel turned half a turn: rows [d, c] over [b, a].
+    assert flipped.output[0, 0] == d * image[0, 0] + c * image[0, 1] + b * image[1, 0] + a * image[1, 1]
 
 
 def test_conv_is_seeded():
@@ -40,7 +55,7 @@ def test_flip_is_convolution_and_differs_from_correlation(kernel):
     flipped = explain.explain_conv(size=6, kernel=kernel, padding=1, seed=0, flip=True)
     assert not np.array_equal(flipped.kernel, flipped.kernel[::-1, ::-1])  # asymmetric by construction
     assert np.array_equal(flipped.applied, flipped.kernel[::-1, ::-1])
-    np.testing.assert_array_equal(flipped.output, convfx.convolve(flipped.image, flipped.kernel, padding=1))
+    np.testing.assert_array_equal(flipped.output, reference.convolve(flipped.image, flipped.kernel, padding=1))
     np.testing.assert_array_equal(flipped.correlation, plain.output)
     assert not np.array_equal(flipped.output, plain.output)
     assert flipped.operation == "convolution" and plain.operation == "cross-correlation"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from typer.testing import CliRunner
@@ -23,9 +25,15 @@ def trained(tmp_path_factory):
 
 def test_train_writes_a_loadable_model_and_one_summary_line(trained):
     path, output = trained
-    assert "digits: held-out accuracy" in output and "(" in output and "/359)" in output
-    assert f"saved {path}" in output
+    summary = re.search(r"digits: held-out accuracy (\d+\.\d\d)% \((\d+)/359\) after 1 epochs in [\d.]+ s; saved (.+)", output)
+    assert summary, output
+    percent, correct, saved = float(summary[1]), int(summary[2]), summary[3].strip()
+    assert saved == str(path)
     model = LeNet.load(path)
+    # The line reports the accuracy the model file records, as a percentage and as a count.
+    recorded = float(model.metadata["test_accuracy"])
+    assert correct == round(recorded * 359) and percent == pytest.approx(100 * correct / 359, abs=0.005)
+    assert 0 < correct <= 359
     assert model.metadata["dataset"] == "digits" and model.metadata["seed"] == 3 and model.metadata["epochs"] == 1
     assert model.snapshots["conv1.weight"].shape == (2, 6, 1, 5, 5)
     assert model.history["loss"].shape == (23,)
