@@ -548,9 +548,9 @@ def _profile_describes(icc_profile: bytes, *, gray: bool) -> bool:
     return icc_profile[16:20] == (b"GRAY" if gray else b"RGB ")
 
 
-# zlib level 6 with the run-length strategy: 4-5x faster than the default strategy
-# for files 3-5% larger (1920x1080 photos, blurs and edge maps;
-# benchmarks/bench_batch.py), and encoding is most of the time of a batch run.
+# zlib level 6 with the run-length strategy: several times faster than the default
+# strategy for files a few percent larger (photos, blurs and edge maps;
+# benchmarks/bench_batch.py compares them), and encoding is most of a batch run.
 _PNG_OPTIONS = [cv2.IMWRITE_PNG_COMPRESSION, 6, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE]
 
 

@@ -239,10 +239,19 @@ def conv2d_backward(grad_out: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.
 # --------------------------------------------------------------------------- pooling
 
 
-def _pool_geometry(x: np.ndarray, kernel_size: IntPair, stride: IntPair | None) -> tuple[int, int, int, int, int, int]:
+def _pool_forward(x: np.ndarray, kernel_size: IntPair, stride: IntPair | None, reduce) -> tuple[np.ndarray, tuple]:
+    """``reduce`` (``np.max``, ``np.mean``) of every ``kh x kw`` window of ``x`` (N, C, H, W)."""
+    x = np.asarray(x, dtype=np.float64)
     kh, kw = _pair(kernel_size)
     sh, sw = (kh, kw) if stride is None else _pair(stride)
-    return kh, kw, sh, sw, (x.shape[2] - kh) // sh + 1, (x.shape[3] - kw) // sw + 1
+    out_h, out_w = (x.shape[2] - kh) // sh + 1, (x.shape[3] - kw) // sw + 1
+    out = np.zeros(x.shape[:2] + (out_h, out_w))
+    for i in range(x.shape[0]):
+        for c in range(x.shape[1]):
+            for r in range(out_h):
+                for s in range(out_w):
+                    out[i, c, r, s] = reduce(x[i, c, r * sh : r * sh + kh, s * sw : s * sw + kw])
+    return out, (x, (kh, kw), (sh, sw))
 
 
 def max_pool2d_forward(
@@ -252,15 +261,7 @@ def max_pool2d_forward(
 
     ``x`` is ``(N, C, H, W)``; returns ``(out (N, C, H', W'), cache)``.
     """
-    x = np.asarray(x, dtype=np.float64)
-    kh, kw, sh, sw, out_h, out_w = _pool_geometry(x, kernel_size, stride)
-    out = np.zeros(x.shape[:2] + (out_h, out_w))
-    for i in range(x.shape[0]):
-        for c in range(x.shape[1]):
-            for r in range(out_h):
-                for s in range(out_w):
-                    out[i, c, r, s] = np.max(x[i, c, r * sh : r * sh + kh, s * sw : s * sw + kw])
-    return out, (x, (kh, kw), (sh, sw))
+    return _pool_forward(x, kernel_size, stride, np.max)
 
 
 def max_pool2d_backward(grad_out: np.ndarray, cache: tuple) -> np.ndarray:
@@ -284,21 +285,13 @@ def avg_pool2d_forward(
 
     ``x`` is ``(N, C, H, W)``; returns ``(out (N, C, H', W'), cache)``.
     """
-    x = np.asarray(x, dtype=np.float64)
-    kh, kw, sh, sw, out_h, out_w = _pool_geometry(x, kernel_size, stride)
-    out = np.zeros(x.shape[:2] + (out_h, out_w))
-    for i in range(x.shape[0]):
-        for c in range(x.shape[1]):
-            for r in range(out_h):
-                for s in range(out_w):
-                    out[i, c, r, s] = np.mean(x[i, c, r * sh : r * sh + kh, s * sw : s * sw + kw])
-    return out, (x.shape, (kh, kw), (sh, sw))
+    return _pool_forward(x, kernel_size, stride, np.mean)
 
 
 def avg_pool2d_backward(grad_out: np.ndarray, cache: tuple) -> np.ndarray:
     """dLoss/dx of average pooling: each window's gradient is shared equally by its ``kh * kw`` values."""
-    x_shape, (kh, kw), (sh, sw) = cache
-    dx = np.zeros(x_shape)
+    x, (kh, kw), (sh, sw) = cache
+    dx = np.zeros_like(x)
     for i in range(grad_out.shape[0]):
         for c in range(grad_out.shape[1]):
             for r in range(grad_out.shape[2]):

@@ -4,9 +4,11 @@ Everything a CNN does, written so that each step can be read: :mod:`.layers`
 (forward/backward pairs on ``(N, C, H, W)`` arrays, built on the convolution engine's
 patch matrices), :mod:`.lenet` (the 1998 architecture and its PyTorch-compatible
 ``.npz`` format), :mod:`.optim` (SGD, Adam, schedules), :mod:`.data` (digits,
-shapes, image folders, IDX files), :mod:`.config` (what decides a training run) and
-:mod:`.training` (the training loop behind ``convfx train``).  No deep-learning
-framework is used at run time.
+shapes, image folders, IDX files), :mod:`.config` (what decides a training run),
+:mod:`.training` (the training loop behind ``convfx train``), :mod:`.inspect` (a
+layer-by-layer summary and the feature maps of one image) and :mod:`.weights` (a
+conv layer's weights from a LeNet, ``.npz`` or ``.safetensors`` file).  No
+deep-learning framework is used at run time.
 
 The names below are imported on first use (PEP 562), as scikit-image does: the
 filtering commands (``convfx apply``, ``convfx batch``) start without loading
@@ -43,12 +45,13 @@ _EXPORTS = {
     "data": ["Dataset", "load_dataset", "load_digits", "load_shapes", "make_shapes", "load_folder", "load_idx_folder", "read_idx"],
     "config": ["TrainConfig"],
     "training": ["TrainResult", "TrainStep", "Progress", "Evaluation", "train", "evaluate", "confusion_matrix"],
+    "weights": ["ConvWeights", "load_weights"],
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 
 __all__ = list(_MODULE_OF)
 
-_SUBMODULES = ("layers", "lenet", "optim", "data", "config", "training", "inspect")
+_SUBMODULES = ("layers", "lenet", "optim", "data", "config", "training", "inspect", "weights")
 
 
 def __getattr__(name: str) -> Any:

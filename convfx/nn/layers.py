@@ -487,8 +487,8 @@ class MaxPool2d(_Pool2d):
         out = taps[0].copy()
         for tap in taps[1:]:
             np.maximum(out, tap, out=out)
-        # Which element won is found again in backward: comparing with the maximum is
-        # several times faster than tracking an argmax here with masked copies.
+        # Which element won is found again in backward: comparing with the maximum
+        # costs less than tracking an argmax here with masked copies.
         self.cache = (taps, out, geometry)
         return out
 

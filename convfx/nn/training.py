@@ -171,9 +171,9 @@ def single_threaded_blas() -> Iterator[None]:
     """Run the block with BLAS on one thread.
 
     LeNet's matrix products are small (at most 150 x 6400 per step), so splitting
-    them over threads gains nothing measurable on a quiet 2-core machine, and when
-    the other core is busy OpenBLAS's threads wait on each other and a training step
-    becomes 5-10x slower (measured: 8 ms -> 80 ms per step).
+    them over threads gains nothing on a quiet machine, and when the other cores are
+    busy OpenBLAS's threads wait on each other and a training step becomes several
+    times slower.
     """
     try:
         from threadpoolctl import threadpool_limits
@@ -193,9 +193,9 @@ class TrainStep:
     the parts' gradients are averaged, weighted by part size, into the model's
     gradient buffers -- exactly the gradient of the mean loss over the whole batch,
     up to float rounding.  numpy releases the GIL inside its array loops and BLAS,
-    so two workers use both cores of a 2-core machine (measured: 1.45x faster than
-    one for LeNet at batch 64).  The combination order is fixed, so results do not
-    depend on thread timing; they do depend (by rounding) on ``workers``.
+    so two workers use both cores of a 2-core machine.  The combination order is
+    fixed, so results do not depend on thread timing; they do depend (by rounding)
+    on ``workers``.
 
     Use it as a context manager, or call :meth:`close`, to stop the threads.
 
