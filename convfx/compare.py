@@ -48,7 +48,7 @@ import numpy as np
 from . import banks, imageio
 from .checks import checked_int, choice
 from .errors import ParameterError
-from .models import SHIPPED_MODELS, resolve_model, shipped_model  # the registry lives with the weights
+from .models import SHIPPED_MODELS, resolve_model, shipped_model  # re-exported: the registry lives with the weights
 from .nn.layers import initialize  # the training initialisation itself, not a copy of it
 from .nn.weights import ConvWeights, load_weights
 

@@ -367,7 +367,7 @@ def _canny(
 ) -> CannyStages:
     # every_maximum: suppress at every pixel, for the stages; else only where the
     # magnitude reaches ``low`` (a fifth to a half of a photo), which is all the
-    # edges depend on and twice as fast.
+    # edges depend on.
     sigma, low, high = _check_canny(sigma=sigma, low=low, high=high, quantile=quantile, mode=mode)
     choice(boundary, "boundary", BOUNDARIES)
     array = _checked_image(image)
