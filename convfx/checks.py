@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import numbers
 import re
-from typing import Any, Collection
+from typing import Any, Callable, Collection
 
 import numpy as np
 
@@ -39,6 +39,7 @@ __all__ = [
     "real_number",
     "finite_float",
     "in_range",
+    "is_number_text",
     "parse_number",
     "real_array",
 ]
@@ -152,19 +153,29 @@ def in_range(
     high: float = math.inf,
     above_low: bool = False,
     expected: str | None = None,
+    found: Callable[[float], str] = "{:g}".format,
 ) -> float:
     """``value`` as a finite ``float`` with ``low <= value <= high`` (``low < value`` if ``above_low``).
 
-    ``expected`` replaces the words after "expected" in the range message, for a
-    bound that needs explaining (``"a number > 1 (the ratio of the two sigmas)"``).
+    The message reads ``name: expected a number >= 0 and <= 31.75, found 40``, or
+    ``name: expected a finite number, found inf``.  ``expected`` replaces the words
+    after "expected" for every bad value (``"a finite number > 1 (the ratio of the
+    two sigmas)"``), and ``found`` formats the number (``repr`` shows ``0.0``).
     """
-    number = finite_float(value, name)
-    if number < low or (above_low and number == low) or number > high:
-        if expected is None:
-            bound = f"> {low:g}" if above_low else f">= {low:g}"
-            expected = f"a number {bound}" + (f" and <= {high:g}" if math.isfinite(high) else "")
-        raise ParameterError(f"{name}: expected {expected}, found {number:g}")
-    return number
+    number = real_number(value, name)
+    if math.isfinite(number) and low <= number <= high and not (above_low and number == low):
+        return number
+    if expected is None and not math.isfinite(number):
+        raise ParameterError(f"{name}: expected a finite number, found {number}")
+    if expected is None:
+        bound = f"> {low:g}" if above_low else f">= {low:g}"
+        expected = f"a number {bound}" + (f" and <= {high:g}" if math.isfinite(high) else "")
+    raise ParameterError(f"{name}: expected {expected}, found {found(number)}")
+
+
+def is_number_text(text: str) -> bool:
+    """Whether ``text`` is a number in plain decimal notation (``"2"``, ``"-0.5"``, ``"1e-3"``, ``"1e999"``)."""
+    return bool(_NUMBER_TEXT.match(text))
 
 
 def parse_number(text: str, name: str, *, error: type[ParameterError] = ParameterError) -> float:
@@ -173,7 +184,7 @@ def parse_number(text: str, name: str, *, error: type[ParameterError] = Paramete
     Only decimal notation: no ``inf``, ``nan``, hexadecimal or underscores.  ``error``
     is what a bad text raises (a kernel string's :class:`~convfx.banks.KernelFileError`).
     """
-    if not _NUMBER_TEXT.match(text):
+    if not is_number_text(text):
         raise error(f"{name}: expected a number, found {text!r}")
     number = float(text)
     if not math.isfinite(number):  # 1e999

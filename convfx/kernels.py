@@ -54,7 +54,7 @@ def _sigma_and_size(sigma: float | None, size: float | None, *, radius_sigmas: f
     if sigma is None and size is None:
         raise ParameterError("parameters: expected sigma and/or size")
     if sigma is not None:
-        sigma = in_range(sigma, "sigma", low=0, above_low=True)
+        sigma = in_range(sigma, "sigma", low=0, above_low=True, expected="a finite number > 0")
     if size is None:
         size = 2 * math.ceil(radius_sigmas * sigma) + 1
         if size > MAX_KERNEL_SIDE:
@@ -121,7 +121,7 @@ def motion_kernel(*, length: float = 9, angle: float = 0.0) -> np.ndarray:
     four neighbouring taps, so that any angle gives a smooth, centred streak.
     """
     size = _odd_size(length, "length")
-    angle = finite_float(angle, "angle")
+    angle = in_range(angle, "angle", expected="a finite number of degrees")
     kernel = np.zeros((size, size))
     centre = (size - 1) / 2
     # Midpoints of 16 equal cells per pixel along a segment `size` pixels long: each
@@ -160,7 +160,7 @@ def dog_kernels(*, sigma: float = 1.0, k: float = 1.6) -> dict[str, np.ndarray]:
     dict of str to ndarray
         ``{"gaussian_sigma<s>": narrow, "gaussian_sigma<k*s>": wide}``, in that order.
     """
-    sigma = in_range(sigma, "sigma", low=0, above_low=True)
+    sigma = in_range(sigma, "sigma", low=0, above_low=True, expected="a finite number > 0")
     k = in_range(k, "k", low=1, above_low=True, expected="a finite number > 1 (the ratio of the two sigmas)")
     wide = sigma * k
     return {

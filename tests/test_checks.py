@@ -100,8 +100,19 @@ def test_in_range_bounds_and_words():
     with pytest.raises(ParameterError) as info:
         checks.in_range(0.5, "k", low=1, above_low=True, expected="a number > 1 (a ratio)")
     assert str(info.value) == "k: expected a number > 1 (a ratio), found 0.5"
-    with pytest.raises(ParameterError, match="finite"):
+    with pytest.raises(ParameterError) as info:
         checks.in_range(math.inf, "sigma", low=0)
+    assert str(info.value) == "sigma: expected a finite number, found inf"
+    # The caller's words cover every bad value; repr shows a float as a float.
+    for bad, shown in ((0.0, "0.0"), (math.nan, "nan"), (-math.inf, "-inf")):
+        with pytest.raises(ParameterError) as info:
+            checks.in_range(bad, "lr", low=0, above_low=True, expected="a finite number > 0", found=repr)
+        assert str(info.value) == f"lr: expected a finite number > 0, found {shown}"
+
+
+@pytest.mark.parametrize(("text", "answer"), [("2", True), ("-.5", True), ("1e999", True), ("inf", False), ("1_0", False), ("", False)])
+def test_is_number_text(text, answer):
+    assert checks.is_number_text(text) is answer
 
 
 @pytest.mark.parametrize(("text", "number"), [("2", 2.0), ("-0.5", -0.5), (".5", 0.5), ("1e-3", 0.001), ("+3.", 3.0)])

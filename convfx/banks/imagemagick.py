@@ -14,7 +14,7 @@ import re
 
 import numpy as np
 
-from ..checks import parse_number
+from ..checks import is_number_text
 from .model import Filter, Kernel, KernelFileError, checked_matrix, default_range, frozen_copy
 
 __all__ = ["looks_like_imagemagick", "parse_imagemagick"]
@@ -112,5 +112,12 @@ def _im_numbers(text: str, where: str) -> list[float]:
     tokens = [t for t in re.split(r"[\s,]+", text) if t]
     if not tokens:
         raise KernelFileError(f"{where}: expected numbers, found none")
-    # "nan" is ImageMagick's "no tap here"; everything else is a plain decimal number.
-    return [math.nan if token.lower() == "nan" else parse_number(token, where, error=KernelFileError) for token in tokens]
+    numbers = []
+    for token in tokens:
+        if token.lower() == "nan":  # ImageMagick's "no tap here"
+            numbers.append(math.nan)
+        elif is_number_text(token):
+            numbers.append(float(token))  # 1e999 becomes inf, which checked_matrix refuses
+        else:
+            raise KernelFileError(f"{where}: expected a number, found {token!r}")
+    return numbers

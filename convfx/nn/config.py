@@ -88,9 +88,9 @@ class TrainConfig:
         for name in ("epochs", "batch_size", "workers"):
             checked_int(getattr(self, name), name, minimum=1, type_error=ParameterError)
         checked_int(self.shift, "shift", minimum=0, maximum=8, expected="an int in [0, 8]", type_error=ParameterError)
-        in_range(self.lr, "lr", low=0.0, above_low=True)
-        in_range(self.weight_decay, "weight_decay", low=0.0)
-        in_range(self.warmup_epochs, "warmup_epochs", low=0.0)
+        in_range(self.lr, "lr", low=0.0, above_low=True, expected="a finite number > 0", found=repr)
+        in_range(self.weight_decay, "weight_decay", low=0.0, expected="a finite number >= 0", found=repr)
+        in_range(self.warmup_epochs, "warmup_epochs", low=0.0, expected="a number >= 0", found=repr)
         # Checked here, not when numpy first uses it: a negative seed would fail in
         # numpy's words, and one beyond int64 only when the trained model is saved.
         checked_int(
