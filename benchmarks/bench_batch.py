@@ -160,7 +160,7 @@ def breakdown(photo: Path, folder: Path) -> list[tuple[str, float, float]]:
     """Where one image's time goes, in one process (ms, best of 5): convfx's stages and the bare ones."""
     import cv2
 
-    from convfx import effects, imageio
+    from convfx import effects, imageio, render
 
     cv2.setNumThreads(1)  # as in the workers
 
@@ -199,7 +199,7 @@ def breakdown(photo: Path, folder: Path) -> list[tuple[str, float, float]]:
         ("filter (apply / 2 x filter2D + magnitude)", best(lambda: effects.apply(picture.pixels, "sobel")), best(bare_filter)),
         ("map to uint8 (map_range / convertScaleAbs)", best(lambda: effects.map_range(response, "abs")), 0.0),
         ("encode PNG", best(lambda: imageio.encode_image(pixels, "PNG")), best(lambda: cv2.imencode(".png", edges, parameters))),
-        ("whole file (render_file / read+filter+write)", best(lambda: effects.render_file(photo, folder / "one.png", "sobel", overwrite=True)),
+        ("whole file (render_file / read+filter+write)", best(lambda: render.render_file(photo, folder / "one.png", "sobel", overwrite=True)),
          best(lambda: cv2.imwrite(str(folder / "two.png"), bare_filter(), parameters) and None)),
     ]
 

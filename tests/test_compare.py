@@ -311,7 +311,7 @@ def test_learned_effect_errors(gray_model):
 def test_render_file_writes_the_montage(tmp_path, gray_model):
     source = tmp_path / "in.png"
     imageio.write_image(source, np.random.default_rng(0).integers(0, 256, (20, 30, 4), dtype=np.uint8)[:, :, :3])
-    out = effects.render_file(source, tmp_path / "out.png", f"learned:{gray_model}")
+    out = convfx.render.render_file(source, tmp_path / "out.png", f"learned:{gray_model}")
     assert imageio.read_image(out).pixels.shape[:2] == (2 * 20 + 2, 3 * 30 + 4)
 
 

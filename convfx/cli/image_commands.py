@@ -1,8 +1,9 @@
 """Commands that filter images: ``apply``, ``filters``, ``show``.
 
 Each command parses its options, calls one library function and reports; the
-maths lives in :mod:`convfx.effects`, the files in :mod:`convfx.imageio`, the
-kernels in :mod:`convfx.banks` and the drawings in :mod:`convfx.plots`.
+maths lives in :mod:`convfx.effects`, reading and writing one file in
+:mod:`convfx.render`, the kernels in :mod:`convfx.banks` and the drawings in
+:mod:`convfx.plots`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .. import banks, effects, imageio
+from .. import banks, effects, imageio, render
 from ..conv import BOUNDARIES
 from .app import EXIT_USAGE, app, console, fail, reporting_errors, say
 
@@ -93,7 +94,7 @@ def apply_command(
                 "`convfx batch EFFECT INPUTS... -o OUTDIR`",
                 EXIT_USAGE,
             )
-        written = effects.render_file(
+        written = render.render_file(
             inputs[0],
             output,
             effect,
