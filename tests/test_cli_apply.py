@@ -7,7 +7,6 @@ input untouched.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -211,13 +210,3 @@ def test_show_plot(tmp_path):
 def test_help_has_an_example(command):
     result = run(command, "--help")
     assert result.exit_code == 0 and "Example" in result.stdout and f"convfx {command}" in result.stdout
-
-
-def test_gallery_and_readme_figures(tmp_path):
-    from convfx import plots
-
-    written = plots.write_readme_figures(SAMPLES, out=tmp_path, groups=["filters"])
-    assert [p.name for p in written] == ["gallery.png", "kernels.png", "canny_stages.png"]
-    for path in written:
-        assert path.stat().st_size < 300 * 1024
-    assert sorted(os.listdir(tmp_path)) == ["canny_stages.png", "gallery.png", "kernels.png"]  # no temporary files left
