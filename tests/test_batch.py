@@ -486,6 +486,15 @@ def test_parse_byte_size_refuses_non_sizes(text):
         batch.parse_byte_size(text)
 
 
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(512_000_000, "512MB"), (64_000, "64kB"), (1500, "1500B"), (1024, "1024B"), (2 * 10**12, "2TB"), (3 * 10**9, "3GB"), (1, "1B")],
+)
+def test_format_byte_size_writes_the_largest_exact_unit_and_reads_back(value, text):
+    assert batch.format_byte_size(value) == text
+    assert batch.parse_byte_size(text) == value
+
+
 # --------------------------------------------------------------------------- odd names and paths
 
 

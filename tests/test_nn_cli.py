@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+import convfx.nn
 from convfx.cli import app
-from convfx.nn import LeNet
+from convfx.nn import LeNet, TrainConfig, load_dataset, train
 
 runner = CliRunner()
 
@@ -23,7 +26,7 @@ def trained(tmp_path_factory):
 
 def test_train_writes_a_loadable_model_and_one_summary_line(trained):
     path, output = trained
-    assert "digits: held-out accuracy" in output and "(" in output and "/359)" in output
+    assert re.search(r"digits: held-out accuracy \d+\.\d\d% \(\d+/359\) after 1 epochs in \d+\.\d s;", output), output
     assert f"saved {path}" in output
     model = LeNet.load(path)
     assert model.metadata["dataset"] == "digits" and model.metadata["seed"] == 3 and model.metadata["epochs"] == 1
@@ -161,3 +164,65 @@ def test_a_model_trained_on_a_relative_folder_evaluates_from_anywhere(tmp_path, 
     evaluation = runner.invoke(app, ["evaluate", "../m.npz"])
     assert evaluation.exit_code == 0, evaluation.output
     assert "accuracy" in evaluation.output and "/2)" in evaluation.output
+
+
+# --------------------------------------------------------------------------- the command line and the library agree
+
+
+class _Stop(Exception):
+    """Raised by the stand-in for convfx.nn.train once it has seen the configuration."""
+
+
+def config_of(monkeypatch, tmp_path, arguments: list[str]) -> TrainConfig:
+    """The TrainConfig that ``convfx train ARGUMENTS`` hands to the library (nothing is trained)."""
+    seen: list[TrainConfig] = []
+
+    def stand_in(data, config, progress=None):
+        seen.append(config)
+        raise _Stop
+
+    monkeypatch.setattr(convfx.nn, "train", stand_in)
+    result = runner.invoke(app, ["train", *arguments, "-o", str(tmp_path / "unused.npz")])
+    assert isinstance(result.exception, _Stop), result.output
+    return seen[0]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "options"),
+    [
+        ([], {}),
+        (
+            ["--epochs", "3", "-b", "32", "--lr", "0.01", "--weight-decay", "0", "--schedule", "step", "--shift", "0",
+             "--activation", "tanh", "--pooling", "avg", "--seed", "5", "--workers", "1", "--snapshots"],
+            {"epochs": 3, "batch_size": 32, "lr": 0.01, "weight_decay": 0.0, "schedule": "step", "shift": 0,
+             "activation": "tanh", "pooling": "avg", "seed": 5, "workers": 1, "snapshots": True},
+        ),
+        (["--optimizer", "sgd", "--lr", "0.2"], {"optimizer": "sgd", "lr": 0.2}),
+        (["--optimizer", "adam", "--lr", "0.002"], {"optimizer": "adam", "lr": 0.002}),
+        pytest.param(
+            ["--optimizer", "adam"],
+            {"optimizer": "adam"},
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="the per-optimizer default learning rate is still a table in cli/nn_commands.py "
+                "(adam: 1e-3) while TrainConfig(optimizer='adam') keeps 0.05; it belongs in convfx.nn.config",
+            ),
+        ),
+    ],
+)  # fmt: skip
+def test_train_hands_the_library_the_config_the_same_options_give(monkeypatch, tmp_path, arguments, options):
+    assert config_of(monkeypatch, tmp_path, arguments) == TrainConfig(**options)
+
+
+@pytest.mark.slow
+def test_a_command_line_run_is_the_library_run_with_the_same_options(tmp_path):
+    path = tmp_path / "cli.npz"
+    result = runner.invoke(app, ["train", "--epochs", "1", "--seed", "4", "--shift", "1", "-o", str(path)])
+    assert result.exit_code == 0, result.output
+    library = train(load_dataset("digits"), TrainConfig(epochs=1, seed=4, shift=1)).model
+    command_line = LeNet.load(path)
+    state = library.state_dict()
+    assert sorted(command_line.state_dict()) == sorted(state)
+    for name, weights in command_line.state_dict().items():
+        np.testing.assert_array_equal(weights, state[name], err_msg=name)
+    np.testing.assert_array_equal(command_line.history["loss"], library.history["loss"])
