@@ -129,12 +129,14 @@ def show_command(
 
         convfx show gaussian_blur:sigma=1.5 --plot gaussian.png
     """
-    from .. import plots  # matplotlib is slow to import; only --plot needs it
-
     with reporting_errors():
         effect = effects.parse_effect(name)
         text = "\n\n".join(effects.format_step(step) for step in effect.steps)
-        written = plots.save_kernel_plot(effect, plot, overwrite=force) if plot is not None else None
+        written = None
+        if plot is not None:
+            from .. import plots  # matplotlib is slow to import; only --plot needs it
+
+            written = plots.save_kernel_plot(effect, plot, overwrite=force)
     say(text)
     if written is not None:
         say(f"wrote {written}")
