@@ -186,6 +186,7 @@ def test_missing_input_and_bad_options_are_usage_errors(tmp_path):
 # --------------------------------------------------------------------------- resume
 
 
+@pytest.mark.slow
 def test_resume_skips_done_files_and_redoes_changed_parameters_or_sources(tmp_path):
     photos = make_tree(tmp_path)
     out = tmp_path / "out"
@@ -320,6 +321,7 @@ def test_process_pool_and_serial_runs_write_the_same_bytes(tmp_path):
     assert outputs(tmp_path / "serial") == outputs(tmp_path / "pool")
 
 
+@pytest.mark.slow
 def test_workers_start_after_this_process_has_used_opencvs_thread_pool(tmp_path):
     # cv2.setNumThreads in a forked child deadlocks once the parent's OpenCV thread
     # pool has run (a library user filtering before a batch run; large images only).
@@ -350,6 +352,7 @@ def test_a_worker_that_dies_fails_only_its_file_and_is_replaced(tmp_path, monkey
     assert len(summary.done) == 4 and len(outputs(tmp_path / "out")) == 4
 
 
+@pytest.mark.slow
 def test_dask_local_cluster_writes_the_same_bytes_as_a_local_run(tmp_path):
     distributed = pytest.importorskip("dask.distributed")
     photos = make_tree(tmp_path)
@@ -380,6 +383,7 @@ main(sys.argv[1:])
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["SIGINT to the process group (Ctrl-C)", "SIGTERM to the parent"])
 def test_an_interrupted_run_stops_cleanly_and_a_rerun_completes(tmp_path, how):
     photos = tmp_path / "photos"

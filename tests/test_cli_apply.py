@@ -159,6 +159,7 @@ def test_ctrl_c_exits_130_and_writes_nothing(tmp_path, photo_png, monkeypatch):
     assert snapshot(tmp_path) == before
 
 
+@pytest.mark.slow
 def test_console_script_end_to_end(tmp_path, photo_png):
     """The real entry point in a fresh process: exit codes and stderr as a user sees them."""
     command = [sys.executable, "-m", "convfx", "apply", "laplacian", str(photo_png)]
@@ -196,6 +197,7 @@ def test_show_prints_the_kernel_as_applied():
     assert_one_line_error(run("show", "sobl"), 2, "unknown filter")
 
 
+@pytest.mark.slow
 def test_show_plot(tmp_path):
     target = tmp_path / "k.png"
     result = run("show", "sobel", "--plot", target)

@@ -318,6 +318,7 @@ def test_render_file_writes_the_montage(tmp_path, gray_model):
 # --------------------------------------------------------------------------- commands
 
 
+@pytest.mark.slow
 def test_cli_compare_prints_the_table_and_writes_the_figure(tmp_path, rgb_model):
     photo = tmp_path / "photo.png"
     imageio.write_image(photo, np.random.default_rng(2).integers(0, 256, (48, 64, 3), dtype=np.uint8))
@@ -329,6 +330,7 @@ def test_cli_compare_prints_the_table_and_writes_the_figure(tmp_path, rgb_model)
     assert result.exit_code == 1 and "--force" in result.output  # OutputExistsError, as for apply
 
 
+@pytest.mark.slow
 def test_cli_compare_takes_a_deeper_layer_without_the_photo_rows(tmp_path, rgb_model):
     """conv2 (16, 6, 5, 5) sees 6 feature maps, not a photo: scores and kernels, no photo rows."""
     result = run("compare", rgb_model, "--key", "conv2.weight", "-o", tmp_path / "c2.png", "--draws", "20")
@@ -367,6 +369,7 @@ def test_bfloat16_safetensors_weights_are_widened_exactly(tmp_path, rng):
     assert "\n" not in str(error.value)
 
 
+@pytest.mark.slow
 def test_cli_compare_evolution_strip_and_gif(tmp_path, rng):
     model = LeNet(1, 10, seed=0)
     start = model.layers["conv1"].params["weight"].copy()
@@ -412,6 +415,7 @@ def digits():
     return load_dataset("digits")
 
 
+@pytest.mark.slow
 def test_shipped_digits_model_meets_both_targets(digits):
     model = LeNet.load(DIGITS)
     accuracy = evaluate(model, digits.test_images, digits.test_labels).accuracy
@@ -434,6 +438,7 @@ def test_shipped_models_have_snapshots_and_records():
         assert record["test_accuracy"] == pytest.approx(float(model.metadata["test_accuracy"]))
 
 
+@pytest.mark.slow
 def test_training_reproduces_the_recorded_loss_trajectory(digits):
     record = json.loads(DIGITS.with_suffix(".json").read_text())
     # The warm-up lasts the first epoch (23 steps) whatever the run length, so one

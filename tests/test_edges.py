@@ -240,6 +240,7 @@ def sample_grays():
         yield path.name, np.rint(effects.to_luminance(pixels)).astype(np.uint8)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "sigma, low, high, quantile", [(1.0, 0.1, 0.2, False), (2.0, 0.05, 0.1, False), (1.0, 0.8, 0.9, True)]
 )
@@ -427,6 +428,7 @@ def test_cli_filters_and_show_list_the_detectors():
     assert "gaussian_blur 17x17" in shown.stdout
 
 
+@pytest.mark.slow
 def test_cli_explain_canny_writes_the_stages_figure(tmp_path):
     from convfx import plots
 

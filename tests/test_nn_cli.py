@@ -24,6 +24,7 @@ def trained(tmp_path_factory):
     return path, result.output
 
 
+@pytest.mark.slow
 def test_train_writes_a_loadable_model_and_one_summary_line(trained):
     path, output = trained
     assert re.search(r"digits: held-out accuracy \d+\.\d\d% \(\d+/359\) after 1 epochs in \d+\.\d s;", output), output
@@ -34,6 +35,7 @@ def test_train_writes_a_loadable_model_and_one_summary_line(trained):
     assert model.history["loss"].shape == (23,)
 
 
+@pytest.mark.slow
 def test_train_is_reproducible_from_the_command_line(trained, tmp_path):
     path, _ = trained
     again = tmp_path / "again.npz"
@@ -44,6 +46,7 @@ def test_train_is_reproducible_from_the_command_line(trained, tmp_path):
             np.testing.assert_array_equal(first[key], second[key])
 
 
+@pytest.mark.slow
 def test_evaluate_prints_confusion_table_and_draws_it(trained, tmp_path):
     path, _ = trained
     plot = tmp_path / "confusion.png"
@@ -56,6 +59,7 @@ def test_evaluate_prints_confusion_table_and_draws_it(trained, tmp_path):
     assert again.exit_code == 1 and "already exists" in again.output
 
 
+@pytest.mark.slow
 def test_train_refuses_to_overwrite_before_training(trained):
     path, _ = trained
     result = runner.invoke(app, ["train", "--epochs", "50", "-o", str(path)])
@@ -63,6 +67,7 @@ def test_train_refuses_to_overwrite_before_training(trained):
     assert "already exists" in result.output and "--force" in result.output
 
 
+@pytest.mark.slow
 def test_train_with_adam_on_an_image_folder(tmp_path, rng):
     from PIL import Image
 
@@ -100,6 +105,7 @@ def test_errors_are_one_line_with_an_exit_code(tmp_path, monkeypatch, arguments,
     assert "Traceback" not in result.output
 
 
+@pytest.mark.slow
 def test_evaluate_rejects_a_data_set_of_another_kind(trained, tmp_path):
     from PIL import Image
 
@@ -147,6 +153,7 @@ def test_train_reports_a_corrupt_gzip_idx_file_in_one_line(tmp_path):
     assert len(lines) == 1 and lines[0].startswith(f"convfx: error: {corrupt}: cannot read"), result.stderr
 
 
+@pytest.mark.slow
 def test_a_model_trained_on_a_relative_folder_evaluates_from_anywhere(tmp_path, monkeypatch, rng):
     from PIL import Image
 
