@@ -30,9 +30,9 @@ Like for like:
   row with OpenCV's defaults is shown too.
 * ``mogrify -morphology Convolve Sobel`` convolves with one Sobel kernel (less
   work than a magnitude) and by default writes JPEG; the like-for-like row adds
-  ``-format png``.  The issue's command as written is shown too.
+  ``-format png``.  The command without ``-format`` is shown too.
 
-Targets (issue 4): convfx / mogrify <= 0.25 and convfx / bare pool <= 1.15.
+Targets: convfx / mogrify <= 0.25 and convfx / bare pool <= 1.15.
 A row whose tool is missing is skipped with a message (``apt-get install
 imagemagick`` provides mogrify).
 """
@@ -249,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
             jpegs = [str(p) for p in sorted(photos.glob("*.jpg"))]
             for label, extra, target in [
                 ("mogrify -format png (like for like)", ["-format", "png"], 0.25),
-                ("mogrify, the issue's command (writes JPEG)", [], None),
+                ("mogrify without -format (writes JPEG)", [], None),
             ]:
                 output = root / f"mogrify{len(runs)}"
                 command = [mogrify, "-limit", "thread", str(workers), "-path", str(output), *extra, "-morphology", "Convolve", "Sobel", *jpegs]

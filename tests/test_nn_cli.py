@@ -123,7 +123,7 @@ def test_train_refuses_a_bad_seed_before_training(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     negative = runner.invoke(app, ["train", "--epochs", "1", "--seed", "-1", "-o", "x.npz"])
     assert negative.exit_code == 2 and "--seed" in negative.output and "Traceback" not in negative.output
-    # Beyond int64: it used to train the whole run and fail only when saving the metadata.
+    # Beyond int64: refused before training, not when the trained model is saved.
     huge = runner.invoke(app, ["train", "--epochs", "1", "--seed", "99999999999999999999", "-o", "x.npz"])
     assert huge.exit_code == 2
     assert huge.stderr.strip().splitlines() == [
