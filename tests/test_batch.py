@@ -367,6 +367,7 @@ def test_dask_local_cluster_writes_the_same_bytes_as_a_local_run(tmp_path):
     assert outputs(tmp_path / "dask") == outputs(tmp_path / "local")
 
 
+@pytest.mark.slow
 def test_without_dask_the_scheduler_option_says_what_to_install(tmp_path, monkeypatch):
     photos = make_tree(tmp_path)
     monkeypatch.setitem(sys.modules, "dask.distributed", None)  # makes the import fail
@@ -546,6 +547,7 @@ def test_learned_filters_run_in_worker_processes(tmp_path):
     assert outputs(tmp_path / "one") == outputs(tmp_path / "two")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "address", ["nonsense", "tcp://127.0.0.1:notaport", "http://127.0.0.1:1", "inproc://", "ucx://h:1", "tcp://h:99999", "tcp://h:-1"]
 )

@@ -386,6 +386,7 @@ def test_cli_compare_evolution_strip_and_gif(tmp_path, rng):
         assert "score per epoch" in outcome.output and (tmp_path / name).stat().st_size > 1000
 
 
+@pytest.mark.slow
 def test_cli_compare_errors_are_one_line(tmp_path, gray_model):
     result = run("compare", gray_model, "--key", "nope", "-o", tmp_path / "c.png")
     assert result.exit_code == 1
