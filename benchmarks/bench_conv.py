@@ -8,7 +8,7 @@ run mean anything.
 
     python benchmarks/bench_conv.py [--repeats 7] [--quick]
 
-Targets (issue 2): 3x3 and 5x5 <= 1.1x cv2.filter2D; 31x31 Gaussian (separable)
+Targets: 3x3 and 5x5 <= 1.1x cv2.filter2D; 31x31 Gaussian (separable)
 <= 0.25x min(filter2D, oaconvolve); 31x31 random <= 1.1x min(filter2D, oaconvolve).
 """
 

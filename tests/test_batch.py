@@ -1,8 +1,9 @@
-"""Tests of :mod:`convfx.batch`: walking, naming, resuming, safety, interruption, Dask, tiling.
+"""Tests of :mod:`convfx.batch`: walking, naming, resuming, safety, interruption, Dask, memory budget.
 
 Images are small (64x48) and made in tmp_path.  Every output is checked against
-what the single-file pipeline (:func:`convfx.effects.render_file`) writes for
-the same source, so the batch adds no maths of its own.
+what the single-file pipeline (:func:`convfx.render.render_file`) writes for
+the same source, so the batch adds no maths of its own.  Strip-by-strip
+rendering itself is tested in ``test_render.py``.
 """
 
 from __future__ import annotations
@@ -16,14 +17,13 @@ import subprocess
 import sys
 import threading
 import time
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from convfx import batch, effects, imageio
+from convfx import batch, effects, render
 from convfx.errors import FileError, ParameterError
 
 
@@ -70,7 +70,7 @@ def expected_bytes(tmp_path: Path, source: Path, effect: str = "sobel", **option
     """What ``convfx apply`` writes for ``source``."""
     target = tmp_path / "expected" / f"{abs(hash(str(source)))}.png"
     target.parent.mkdir(exist_ok=True)
-    effects.render_file(source, target, effect, overwrite=True, **options)
+    render.render_file(source, target, effect, overwrite=True, **options)
     return target.read_bytes()
 
 
@@ -186,6 +186,7 @@ def test_missing_input_and_bad_options_are_usage_errors(tmp_path):
 # --------------------------------------------------------------------------- resume
 
 
+@pytest.mark.slow
 def test_resume_skips_done_files_and_redoes_changed_parameters_or_sources(tmp_path):
     photos = make_tree(tmp_path)
     out = tmp_path / "out"
@@ -261,7 +262,7 @@ def test_a_foreign_manifest_and_a_concurrent_run_are_refused(tmp_path):
     with pytest.raises(FileError, match="manifest"):
         batch.run_batch("sobel", [photos], out)
     (out / batch.MANIFEST_NAME).unlink()
-    with batch._locked(out):  # another run holds the folder
+    with batch.manifest.locked_folder(out):  # another run holds the folder
         with pytest.raises(FileError, match="another convfx batch run"):
             batch.run_batch("sobel", [photos], out)
 
@@ -320,6 +321,7 @@ def test_process_pool_and_serial_runs_write_the_same_bytes(tmp_path):
     assert outputs(tmp_path / "serial") == outputs(tmp_path / "pool")
 
 
+@pytest.mark.slow
 def test_workers_start_after_this_process_has_used_opencvs_thread_pool(tmp_path):
     # cv2.setNumThreads in a forked child deadlocks once the parent's OpenCV thread
     # pool has run (a library user filtering before a batch run; large images only).
@@ -336,20 +338,21 @@ def test_workers_start_after_this_process_has_used_opencvs_thread_pool(tmp_path)
 @pytest.mark.skipif(multiprocessing.get_start_method() != "fork", reason="the patched function reaches the workers by fork")
 def test_a_worker_that_dies_fails_only_its_file_and_is_replaced(tmp_path, monkeypatch):
     photos = make_tree(tmp_path)
-    render = batch._render_task
+    render_task = batch.executors.render_task
 
     def crash_on_b(task):  # a decoder that segfaults on one file, or the out-of-memory killer
         if task.source.name == "b.png":
             os.kill(os.getpid(), signal.SIGKILL)
-        return render(task)
+        return render_task(task)
 
-    monkeypatch.setattr(batch, "_render_task", crash_on_b)
+    monkeypatch.setattr(batch.executors, "render_task", crash_on_b)
     summary = batch.run_batch("sobel", [photos], tmp_path / "out", workers=2)
     assert [o.source.name for o in summary.failed] == ["b.png"]
     assert "killed by SIGKILL" in summary.failed[0].reason and "b.png" in summary.failed[0].reason
     assert len(summary.done) == 4 and len(outputs(tmp_path / "out")) == 4
 
 
+@pytest.mark.slow
 def test_dask_local_cluster_writes_the_same_bytes_as_a_local_run(tmp_path):
     distributed = pytest.importorskip("dask.distributed")
     photos = make_tree(tmp_path)
@@ -364,6 +367,7 @@ def test_dask_local_cluster_writes_the_same_bytes_as_a_local_run(tmp_path):
     assert outputs(tmp_path / "dask") == outputs(tmp_path / "local")
 
 
+@pytest.mark.slow
 def test_without_dask_the_scheduler_option_says_what_to_install(tmp_path, monkeypatch):
     photos = make_tree(tmp_path)
     monkeypatch.setitem(sys.modules, "dask.distributed", None)  # makes the import fail
@@ -380,6 +384,7 @@ main(sys.argv[1:])
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["SIGINT to the process group (Ctrl-C)", "SIGTERM to the parent"])
 def test_an_interrupted_run_stops_cleanly_and_a_rerun_completes(tmp_path, how):
     photos = tmp_path / "photos"
@@ -425,44 +430,12 @@ def test_an_interrupted_run_stops_cleanly_and_a_rerun_completes(tmp_path, how):
     assert (out / "img07_gaussian_blur_sigma6-sobel.png").read_bytes() == expected_bytes(tmp_path, photos / "img07.png", effect)
 
 
-# --------------------------------------------------------------------------- tiling
-
-
-@pytest.mark.parametrize(
-    ("effect", "options"),
-    [
-        ("sobel", {}),
-        ("gaussian_blur:sigma=3,sobel", {}),  # a chain: the halo is the sum of the radii
-        ("emboss", {"boundary": "wrap"}),  # wrap takes its halo from the opposite edge
-        ("laplacian", {"boundary": "constant", "output_range": "signed"}),
-        ("sobel", {"output_range": "normalize"}),  # global min/max: two passes
-        ("sharpen", {"gray": True, "boundary": "symmetric"}),
-        ("kirsch", {"boundary": "edge"}),
-    ],
-)
-def test_tiled_equals_untiled(rng, effect, options):
-    pixels = rng.integers(0, 256, size=(61, 53, 3), dtype=np.uint8)
-    policy = options.pop("output_range", None)
-    parsed = effects.parse_effect(effect)
-    whole = effects.map_range(effects.apply(pixels, parsed, **options), policy or parsed.output_range)
-    budget = 53 * 3 * 100  # a few rows per strip
-    assert batch.strip_rows(pixels.shape, parsed, memory_budget=budget, output_range=policy) < 10
-    tiled = batch.render_in_tiles(pixels, parsed, output_range=policy, memory_budget=budget, **options)
-    np.testing.assert_array_equal(tiled, whole)
-    one_row = batch.render_in_tiles(pixels, parsed, output_range=policy, memory_budget=1, **options)
-    np.testing.assert_array_equal(one_row, whole)
-
-
-def test_a_non_local_detector_is_filtered_whole_whatever_the_budget(rng):
-    pixels = rng.integers(0, 256, size=(61, 53, 3), dtype=np.uint8)
-    assert batch.tileable("gaussian_blur,sobel") and not batch.tileable("canny")
-    whole = effects.map_range(effects.apply(pixels, "canny"), "binary")
-    np.testing.assert_array_equal(batch.render_in_tiles(pixels, "canny", memory_budget=1), whole)
+# --------------------------------------------------------------------------- fingerprint, memory budget
 
 
 def test_the_fingerprint_changes_with_everything_that_changes_pixels_and_nothing_else(tmp_path):
     def fingerprint(effect, boundary="reflect", output_range="abs", gray=False):
-        return batch._fingerprint_parameters(effects.parse_effect(effect), boundary, output_range, gray)[1]
+        return batch.manifest.fingerprint_parameters(effects.parse_effect(effect), boundary, output_range, gray)[1]
 
     reference = fingerprint("sobel")
     kernel_file = tmp_path / "sobel.npz"
@@ -478,12 +451,6 @@ def test_the_fingerprint_changes_with_everything_that_changes_pixels_and_nothing
         fingerprint("canny:low=0.2"),  # same kernels, another threshold
     ]
     assert len({reference, *others}) == 1 + len(others)
-
-
-def test_tile_halo_is_the_chains_total_kernel_radius():
-    assert batch.tile_halo("sobel") == 1
-    assert batch.tile_halo("gaussian_blur:size=9,sobel") == 4 + 1
-    assert batch.tile_halo(np.ones((4, 2))) == 2  # even kernels: the larger side
 
 
 def test_a_file_forced_to_tile_is_written_byte_identical(tmp_path, monkeypatch):
@@ -506,40 +473,6 @@ def test_a_file_forced_to_tile_is_written_byte_identical(tmp_path, monkeypatch):
     assert outputs(tmp_path / "tiled") == outputs(tmp_path / "whole")
 
 
-
-def test_a_16_bit_file_forced_to_tile_keeps_the_untiled_output_rules(tmp_path):
-    # The tiled file path is render_file itself: binary maps are 8-bit, 16-bit
-    # responses stay 16-bit, exactly as untiled.
-    source = tmp_path / "deep.png"
-    pixels = np.random.default_rng(7).integers(0, 65536, size=(40, 56, 3), dtype=np.uint16)
-    imageio.write_image(source, pixels)
-    for output_range, dtype in [("binary", np.uint8), ("abs", np.uint16)]:
-        whole = effects.render_file(source, tmp_path / f"whole_{output_range}.png", "sobel", output_range=output_range)
-        tiled = batch.render_file_in_tiles(
-            source, tmp_path / f"tiled_{output_range}.png", "sobel", output_range=output_range, memory_budget=1
-        )
-        expected = imageio.read_image(whole).pixels
-        assert expected.dtype == dtype
-        np.testing.assert_array_equal(imageio.read_image(tiled).pixels, expected)
-
-def test_tiling_bounds_peak_memory(rng):
-    pixels = rng.integers(0, 256, size=(800, 400, 3), dtype=np.uint8)
-    budget = 2_000_000
-
-    def peak(function) -> int:
-        tracemalloc.start()
-        try:
-            function()
-            return tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
-
-    whole = peak(lambda: effects.map_range(effects.apply(pixels, "sobel"), "abs"))
-    tiled = peak(lambda: batch.render_in_tiles(pixels, "sobel", memory_budget=budget))
-    assert whole > 5 * budget  # the image would not fit
-    assert tiled < budget + pixels.nbytes  # the budget plus the uint8 result
-
-
 # --------------------------------------------------------------------------- sizes
 
 
@@ -558,7 +491,16 @@ def test_parse_byte_size_refuses_non_sizes(text):
         batch.parse_byte_size(text)
 
 
-# --------------------------------------------------------------------------- odd names and paths (independent review)
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(512_000_000, "512MB"), (64_000, "64kB"), (1500, "1500B"), (1024, "1024B"), (2 * 10**12, "2TB"), (3 * 10**9, "3GB"), (1, "1B")],
+)
+def test_format_byte_size_writes_the_largest_exact_unit_and_reads_back(value, text):
+    assert batch.format_byte_size(value) == text
+    assert batch.parse_byte_size(text) == value
+
+
+# --------------------------------------------------------------------------- odd names and paths
 
 
 def test_names_that_are_not_utf8_are_rendered_and_recorded(tmp_path):
@@ -605,6 +547,7 @@ def test_learned_filters_run_in_worker_processes(tmp_path):
     assert outputs(tmp_path / "one") == outputs(tmp_path / "two")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "address", ["nonsense", "tcp://127.0.0.1:notaport", "http://127.0.0.1:1", "inproc://", "ucx://h:1", "tcp://h:99999", "tcp://h:-1"]
 )

@@ -29,6 +29,9 @@ def test_help_shows_an_example():
     assert "convfx batch sobel photos/ -o edges/" in result.stdout
     for option in ("--include", "--exclude", "--workers", "--force", "--quiet", "--scheduler", "--memory-budget", "--range", "--gray", "--boundary", "--max-pixels"):
         assert option in result.stdout
+    # The defaults shown are the library's own.
+    assert "[default: 512MB]" in result.stdout and batch.parse_byte_size("512MB") == batch.DEFAULT_MEMORY_BUDGET
+    assert "[default: reflect]" in result.stdout
 
 
 def test_a_clean_run_exits_0_with_a_summary_and_a_rerun_skips(tmp_path):

@@ -7,7 +7,6 @@ input untouched.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -160,6 +159,7 @@ def test_ctrl_c_exits_130_and_writes_nothing(tmp_path, photo_png, monkeypatch):
     assert snapshot(tmp_path) == before
 
 
+@pytest.mark.slow
 def test_console_script_end_to_end(tmp_path, photo_png):
     """The real entry point in a fresh process: exit codes and stderr as a user sees them."""
     command = [sys.executable, "-m", "convfx", "apply", "laplacian", str(photo_png)]
@@ -197,6 +197,7 @@ def test_show_prints_the_kernel_as_applied():
     assert_one_line_error(run("show", "sobl"), 2, "unknown filter")
 
 
+@pytest.mark.slow
 def test_show_plot(tmp_path):
     target = tmp_path / "k.png"
     result = run("show", "sobel", "--plot", target)
@@ -211,13 +212,3 @@ def test_show_plot(tmp_path):
 def test_help_has_an_example(command):
     result = run(command, "--help")
     assert result.exit_code == 0 and "Example" in result.stdout and f"convfx {command}" in result.stdout
-
-
-def test_gallery_and_readme_figures(tmp_path):
-    from convfx import plots
-
-    written = plots.write_readme_figures(SAMPLES, out=tmp_path, groups=["filters"])
-    assert [p.name for p in written] == ["gallery.png", "kernels.png", "canny_stages.png"]
-    for path in written:
-        assert path.stat().st_size < 300 * 1024
-    assert sorted(os.listdir(tmp_path)) == ["canny_stages.png", "gallery.png", "kernels.png"]  # no temporary files left

@@ -288,7 +288,7 @@ def test_a_kernel_that_is_rank_1_only_to_1e_5_is_not_taken_for_separable():
 
 
 @pytest.mark.filterwarnings("ignore:invalid value encountered")
-@pytest.mark.parametrize("size", [3, 8, 15, 64])
+@pytest.mark.parametrize("size", [3, 8, 15, pytest.param(64, marks=pytest.mark.slow)])
 @pytest.mark.parametrize("summed", [False, True], ids=["per-channel", "bank"])
 def test_nan_and_inf_pixels_spoil_only_their_windows(rng, size, summed):
     """filter2D's DFT (from ~50 taps) and the FFT backend would spread them to every output."""

@@ -13,6 +13,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+# Each test starts fresh interpreters or parses every module of the package.
+pytestmark = pytest.mark.slow
+
 PACKAGE = Path(__file__).resolve().parent.parent / "convfx"
 
 # import name -> declared in pyproject.toml (runtime dependencies, or the dask extra)
@@ -73,6 +78,13 @@ def test_filtering_commands_start_without_the_network_or_matplotlib():
     assert "convfx.cli.batch_commands" in loaded and "convfx.cli.nn_commands" in loaded  # every command registered
     heavy = {"convfx.nn.layers", "convfx.nn.training", "convfx.nn.data", "convfx.compare", "matplotlib", "scipy", "skimage"}
     assert not heavy & loaded, f"imported at start-up: {sorted(heavy & loaded)}"
+
+
+def test_show_imports_matplotlib_only_to_draw(tmp_path):
+    run = "from convfx.cli import main\ntry:\n    main({arguments!r})\nexcept SystemExit:\n    pass"
+    assert "matplotlib" not in modules_loaded_by(run.format(arguments=["show", "sobel"]))
+    drawn = modules_loaded_by(run.format(arguments=["show", "sobel", "--plot", str(tmp_path / "k.png")]))
+    assert "matplotlib" in drawn and (tmp_path / "k.png").is_file()
 
 
 def test_every_public_name_of_convfx_nn_resolves_lazily():

@@ -240,6 +240,7 @@ def sample_grays():
         yield path.name, np.rint(effects.to_luminance(pixels)).astype(np.uint8)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "sigma, low, high, quantile", [(1.0, 0.1, 0.2, False), (2.0, 0.05, 0.1, False), (1.0, 0.8, 0.9, True)]
 )
@@ -383,7 +384,7 @@ def test_binary_range_and_registry():
 def test_render_file_writes_8_bit_0_255_even_from_16_bit(tmp_path, rng):
     image = scaled(step("right", 24), np.uint16)
     imageio.write_image(tmp_path / "in.png", np.dstack([image] * 3))
-    out = imageio.read_image(effects.render_file(tmp_path / "in.png", None, "canny"))
+    out = imageio.read_image(convfx.render.render_file(tmp_path / "in.png", None, "canny"))
     assert out.pixels.dtype == np.uint8 and set(np.unique(out.pixels)) == {0, 255}
     assert (tmp_path / "in_canny.png").exists()
 
@@ -427,6 +428,7 @@ def test_cli_filters_and_show_list_the_detectors():
     assert "gaussian_blur 17x17" in shown.stdout
 
 
+@pytest.mark.slow
 def test_cli_explain_canny_writes_the_stages_figure(tmp_path):
     from convfx import plots
 
@@ -459,7 +461,7 @@ def test_edge_maps_are_white_under_every_output_range(output_range, dtype):
     """True is full scale, not 1: `--range clip` must not write a 0/1 image."""
     image = scaled(step("right"), dtype)
     depth = np.uint8 if output_range == "binary" else dtype
-    pixels = effects.filter_and_map(image, "canny", output_range=output_range, dtype=depth, source_max=np.iinfo(dtype).max)
+    pixels = convfx.render.filter_and_map(image, "canny", output_range=output_range, dtype=depth, source_max=np.iinfo(dtype).max)
     edges = convfx.canny(image)
     assert edges.any()
     top = np.iinfo(depth).max

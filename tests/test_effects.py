@@ -1,19 +1,15 @@
-"""Tests of convfx.effects: OpenCV equalities, chains, the spec grammar, output ranges, files."""
+"""Tests of convfx.effects: OpenCV equalities, chains, the spec grammar, output ranges."""
 
 from __future__ import annotations
-
-import os
-import pickle
 
 import cv2
 import numpy as np
 import pytest
-from PIL import Image
 
 import convfx
-from convfx import effects, imageio
+from convfx import effects
 from convfx.banks import KernelFileError, UnknownFilterError
-from convfx.effects import map_range, parse_effect, render_file
+from convfx.effects import map_range, parse_effect
 
 # --------------------------------------------------------------------------- OpenCV equalities
 # cv2's default border, BORDER_REFLECT_101, is convfx's default boundary "reflect".
@@ -225,71 +221,6 @@ def test_bad_range_arguments():
 )  # fmt: skip
 def test_default_policies(name, policy):
     assert parse_effect(name).output_range == policy
-
-
-# --------------------------------------------------------------------------- render_file
-
-
-def test_render_file_default_name_and_content(photo_png, photo):
-    written = render_file(photo_png, None, "sobel")
-    assert written == photo_png.with_name("photo_sobel.png")
-    expected = map_range(convfx.apply(photo, "sobel"), "abs")
-    np.testing.assert_array_equal(imageio.read_image(written).pixels, expected)
-
-
-def test_render_file_range_and_gray_overrides(photo_png, photo):
-    out = render_file(photo_png, photo_png.with_name("o.png"), "sobel_x", output_range="signed", gray=True)
-    pixels = imageio.read_image(out).pixels
-    assert pixels.shape == photo.shape[:2]
-    np.testing.assert_array_equal(pixels, map_range(convfx.apply(photo, "sobel_x", gray=True), "signed"))
-
-
-def test_render_file_refuses_existing_output_and_the_input(photo_png):
-    out = render_file(photo_png, photo_png.with_name("o.png"), "gaussian_blur")
-    before = out.read_bytes()
-    with pytest.raises(imageio.OutputExistsError):
-        render_file(photo_png, out, "sobel")
-    assert out.read_bytes() == before
-    render_file(photo_png, out, "sobel", overwrite=True)
-    assert out.read_bytes() != before
-    original = photo_png.read_bytes()
-    for target in (photo_png, photo_png.parent / "." / photo_png.name):
-        with pytest.raises(convfx.ParameterError, match="is the input file"):
-            render_file(photo_png, target, "sobel", overwrite=True)
-    assert photo_png.read_bytes() == original
-
-
-def test_alpha_passes_through_unfiltered(tmp_path, photo, rng):
-    alpha = rng.integers(0, 256, photo.shape[:2], dtype=np.uint8)
-    Image.fromarray(np.dstack([photo, alpha])).save(tmp_path / "a.png")
-    out = imageio.read_image(render_file(tmp_path / "a.png", tmp_path / "b.png", "gaussian_blur"))
-    np.testing.assert_array_equal(out.alpha, alpha)
-    np.testing.assert_array_equal(out.pixels, map_range(convfx.apply(photo, "gaussian_blur"), "clip"))
-
-
-def test_sixteen_bit_stays_sixteen_bit(tmp_path, rng):
-    rgb = rng.integers(0, 65536, (16, 20, 3), dtype=np.uint16)
-    imageio.write_image(tmp_path / "in.png", rgb)
-    same = imageio.read_image(render_file(tmp_path / "in.png", tmp_path / "id.png", "identity"))
-    np.testing.assert_array_equal(same.pixels, rgb)  # exact: no trip through 8 bits
-    blurred = imageio.read_image(render_file(tmp_path / "in.png", tmp_path / "blur.tif", "gaussian_blur"))
-    assert blurred.pixels.dtype == np.uint16
-    small = imageio.read_image(render_file(tmp_path / "in.png", tmp_path / "id.jpg", "identity"))
-    assert small.pixels.dtype == np.uint8
-
-
-def test_render_file_checks_options_before_reading(tmp_path, photo_png):
-    with pytest.raises(convfx.ParameterError, match="output_range"):
-        render_file(photo_png, tmp_path / "o.png", "sobel", output_range="bright")
-    with pytest.raises(convfx.ParameterError, match="boundary"):
-        render_file(photo_png, tmp_path / "o.png", "sobel", boundary="mirror")
-    with pytest.raises(convfx.ParameterError, match="unsupported file type"):
-        render_file(photo_png, tmp_path / "o.gif", "sobel")
-    assert sorted(os.listdir(tmp_path)) == ["photo.png"]
-
-
-def test_render_file_is_picklable_for_process_pools():
-    assert pickle.loads(pickle.dumps(render_file)) is render_file
 
 
 def test_bad_array_effects(gray_image):

@@ -112,6 +112,7 @@ def test_bad_pool_mode_lists_the_choices():
         explain.explain_pool(mode="median")  # type: ignore[arg-type]
 
 
+@pytest.mark.slow
 def test_explain_conv_gif_has_one_frame_per_output_cell(tmp_path):
     out = tmp_path / "conv.gif"
     result = runner.invoke(app, ["explain", "conv", "--size", "5", "--kernel", "3", "--stride", "2", "--padding", "1", "-o", str(out)])
@@ -122,6 +123,7 @@ def test_explain_conv_gif_has_one_frame_per_output_cell(tmp_path):
         assert gif.size[0] > 300 and gif.size[1] > 150
 
 
+@pytest.mark.slow
 def test_explain_conv_flip_png_strip(tmp_path):
     out = tmp_path / "conv.png"
     result = runner.invoke(app, ["explain", "conv", "--size", "4", "--kernel", "2", "--flip", "-o", str(out)])
@@ -131,6 +133,7 @@ def test_explain_conv_flip_png_strip(tmp_path):
         assert strip.format == "PNG" and strip.size[0] >= 500 and strip.size[1] >= 400
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["max", "avg"])
 def test_explain_pool_gif_and_png(tmp_path, mode):
     gif = tmp_path / f"{mode}.gif"

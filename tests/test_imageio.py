@@ -556,6 +556,7 @@ def run_python(tmp_path, *args, **environment):
     return subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
 
 
+@pytest.mark.slow
 def test_opencvs_pixel_limit_never_ends_in_a_traceback(tmp_path, photo):
     # OPENCV_IO_MAX_IMAGE_PIXELS lowers OpenCV's limit to below these small files.
     jpeg = tmp_path / "photo.jpg"

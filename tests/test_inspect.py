@@ -146,6 +146,7 @@ def test_models_are_named_like_everywhere_else(shipped, tmp_path, monkeypatch):
     assert nn_inspect.load_model("shapes").class_names == ["mine", "yours"]
 
 
+@pytest.mark.slow
 def test_summary_and_tour_commands_accept_a_shipped_name(shipped, tmp_path, rgb_model_path):
     summary = runner.invoke(app, ["summary", "shapes"])
     assert summary.exit_code == 0, summary.output
@@ -172,6 +173,7 @@ def test_summary_of_a_missing_model_is_one_line(tmp_path):
     assert result.stderr.strip().splitlines() == [f"convfx: error: {tmp_path / 'none.npz'}: no such file"]
 
 
+@pytest.mark.slow
 def test_tour_writes_a_png_for_a_gray_and_an_rgb_model(tmp_path, gray_model_path, rgb_model_path, rgb_image):
     photo = tmp_path / "photo.png"
     Image.fromarray(rgb_image).save(photo)
@@ -186,6 +188,7 @@ def test_tour_writes_a_png_for_a_gray_and_an_rgb_model(tmp_path, gray_model_path
         assert 10_000 < out.stat().st_size < 400_000
 
 
+@pytest.mark.slow
 def test_tour_bad_image_and_existing_output_are_one_line(tmp_path, gray_model_path):
     bad = runner.invoke(app, ["tour", str(gray_model_path), "--image", "digit:100000", "-o", str(tmp_path / "t.png")])
     assert bad.exit_code == 2 and len(bad.stderr.strip().splitlines()) == 1 and "digit:N" in bad.stderr

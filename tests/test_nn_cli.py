@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+import convfx.nn
 from convfx.cli import app
-from convfx.nn import LeNet
+from convfx.nn import LeNet, TrainConfig, load_dataset, train
 
 runner = CliRunner()
 
@@ -23,6 +24,7 @@ def trained(tmp_path_factory):
     return path, result.output
 
 
+@pytest.mark.slow
 def test_train_writes_a_loadable_model_and_one_summary_line(trained):
     path, output = trained
     summary = re.search(r"digits: held-out accuracy (\d+\.\d\d)% \((\d+)/359\) after 1 epochs in [\d.]+ s; saved (.+)", output)
@@ -39,6 +41,7 @@ def test_train_writes_a_loadable_model_and_one_summary_line(trained):
     assert model.history["loss"].shape == (23,)
 
 
+@pytest.mark.slow
 def test_train_is_reproducible_from_the_command_line(trained, tmp_path):
     path, _ = trained
     again = tmp_path / "again.npz"
@@ -49,6 +52,7 @@ def test_train_is_reproducible_from_the_command_line(trained, tmp_path):
             np.testing.assert_array_equal(first[key], second[key])
 
 
+@pytest.mark.slow
 def test_evaluate_prints_confusion_table_and_draws_it(trained, tmp_path):
     path, _ = trained
     plot = tmp_path / "confusion.png"
@@ -61,6 +65,7 @@ def test_evaluate_prints_confusion_table_and_draws_it(trained, tmp_path):
     assert again.exit_code == 1 and "already exists" in again.output
 
 
+@pytest.mark.slow
 def test_train_refuses_to_overwrite_before_training(trained):
     path, _ = trained
     result = runner.invoke(app, ["train", "--epochs", "50", "-o", str(path)])
@@ -68,6 +73,7 @@ def test_train_refuses_to_overwrite_before_training(trained):
     assert "already exists" in result.output and "--force" in result.output
 
 
+@pytest.mark.slow
 def test_train_with_adam_on_an_image_folder(tmp_path, rng):
     from PIL import Image
 
@@ -105,6 +111,7 @@ def test_errors_are_one_line_with_an_exit_code(tmp_path, monkeypatch, arguments,
     assert "Traceback" not in result.output
 
 
+@pytest.mark.slow
 def test_evaluate_rejects_a_data_set_of_another_kind(trained, tmp_path):
     from PIL import Image
 
@@ -122,7 +129,7 @@ def test_train_refuses_a_bad_seed_before_training(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     negative = runner.invoke(app, ["train", "--epochs", "1", "--seed", "-1", "-o", "x.npz"])
     assert negative.exit_code == 2 and "--seed" in negative.output and "Traceback" not in negative.output
-    # Beyond int64: it used to train the whole run and fail only when saving the metadata.
+    # Beyond int64: refused before training, not when the trained model is saved.
     huge = runner.invoke(app, ["train", "--epochs", "1", "--seed", "99999999999999999999", "-o", "x.npz"])
     assert huge.exit_code == 2
     assert huge.stderr.strip().splitlines() == [
@@ -152,6 +159,7 @@ def test_train_reports_a_corrupt_gzip_idx_file_in_one_line(tmp_path):
     assert len(lines) == 1 and lines[0].startswith(f"convfx: error: {corrupt}: cannot read"), result.stderr
 
 
+@pytest.mark.slow
 def test_a_model_trained_on_a_relative_folder_evaluates_from_anywhere(tmp_path, monkeypatch, rng):
     from PIL import Image
 
@@ -169,3 +177,65 @@ def test_a_model_trained_on_a_relative_folder_evaluates_from_anywhere(tmp_path, 
     evaluation = runner.invoke(app, ["evaluate", "../m.npz"])
     assert evaluation.exit_code == 0, evaluation.output
     assert "accuracy" in evaluation.output and "/2)" in evaluation.output
+
+
+# --------------------------------------------------------------------------- the command line and the library agree
+
+
+class _Stop(Exception):
+    """Raised by the stand-in for convfx.nn.train once it has seen the configuration."""
+
+
+def config_of(monkeypatch, tmp_path, arguments: list[str]) -> TrainConfig:
+    """The TrainConfig that ``convfx train ARGUMENTS`` hands to the library (nothing is trained)."""
+    seen: list[TrainConfig] = []
+
+    def stand_in(data, config, progress=None):
+        seen.append(config)
+        raise _Stop
+
+    monkeypatch.setattr(convfx.nn, "train", stand_in)
+    result = runner.invoke(app, ["train", *arguments, "-o", str(tmp_path / "unused.npz")])
+    assert isinstance(result.exception, _Stop), result.output
+    return seen[0]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "options"),
+    [
+        ([], {}),
+        (
+            ["--epochs", "3", "-b", "32", "--lr", "0.01", "--weight-decay", "0", "--schedule", "step", "--shift", "0",
+             "--activation", "tanh", "--pooling", "avg", "--seed", "5", "--workers", "1", "--snapshots"],
+            {"epochs": 3, "batch_size": 32, "lr": 0.01, "weight_decay": 0.0, "schedule": "step", "shift": 0,
+             "activation": "tanh", "pooling": "avg", "seed": 5, "workers": 1, "snapshots": True},
+        ),
+        (["--optimizer", "sgd", "--lr", "0.2"], {"optimizer": "sgd", "lr": 0.2}),
+        (["--optimizer", "adam", "--lr", "0.002"], {"optimizer": "adam", "lr": 0.002}),
+        pytest.param(
+            ["--optimizer", "adam"],
+            {"optimizer": "adam"},
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="the per-optimizer default learning rate is still a table in cli/nn_commands.py "
+                "(adam: 1e-3) while TrainConfig(optimizer='adam') keeps 0.05; it belongs in convfx.nn.config",
+            ),
+        ),
+    ],
+)  # fmt: skip
+def test_train_hands_the_library_the_config_the_same_options_give(monkeypatch, tmp_path, arguments, options):
+    assert config_of(monkeypatch, tmp_path, arguments) == TrainConfig(**options)
+
+
+@pytest.mark.slow
+def test_a_command_line_run_is_the_library_run_with_the_same_options(tmp_path):
+    path = tmp_path / "cli.npz"
+    result = runner.invoke(app, ["train", "--epochs", "1", "--seed", "4", "--shift", "1", "-o", str(path)])
+    assert result.exit_code == 0, result.output
+    library = train(load_dataset("digits"), TrainConfig(epochs=1, seed=4, shift=1)).model
+    command_line = LeNet.load(path)
+    state = library.state_dict()
+    assert sorted(command_line.state_dict()) == sorted(state)
+    for name, weights in command_line.state_dict().items():
+        np.testing.assert_array_equal(weights, state[name], err_msg=name)
+    np.testing.assert_array_equal(command_line.history["loss"], library.history["loss"])

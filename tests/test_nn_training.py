@@ -86,6 +86,7 @@ def test_parallel_step_equals_one_worker(rng):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-14, err_msg=name)
 
 
+@pytest.mark.slow
 def test_training_is_reproducible_and_learns(small_digits):
     config = TrainConfig(epochs=3, batch_size=32, seed=4, snapshots=True)
     first = train(small_digits, config)

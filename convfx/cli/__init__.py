@@ -9,6 +9,8 @@ One module per group of commands registers them on the shared typer ``app``:
 * ``inspect_commands`` -- summary, tour (inside a trained LeNet);
 * ``explain_commands`` -- explain canny / conv / pool.
 
+``options`` holds the options several commands share.
+
 Nothing in the library imports this package.
 """
 
@@ -18,8 +20,13 @@ import sys
 
 import typer
 
-from . import batch_commands, compare_commands, explain_commands, image_commands, nn_commands  # noqa: F401  (register commands)
+# Importing a command module registers its commands; --help lists them in this order.
+from . import image_commands  # noqa: F401  (apply, filters, show)
+from . import batch_commands  # noqa: F401  (batch)
+from . import compare_commands  # noqa: F401  (compare, export-bank)
+from . import nn_commands  # noqa: F401  (train, evaluate)
 from . import inspect_commands  # noqa: F401  (summary, tour)
+from . import explain_commands  # noqa: F401  (explain canny|conv|pool)
 from .app import EXIT_INTERRUPTED, app, err_console
 
 try:  # recent typer runs on its own bundled copy of click (and click is not installed)

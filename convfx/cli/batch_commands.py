@@ -3,7 +3,7 @@
 It parses the options, calls :func:`convfx.batch.run_batch` once and reports: a
 progress bar on stderr while it runs (unless ``--quiet``), one line per failed
 file on stderr and a summary line on stdout at the end.  Walking, workers, the
-manifest, Dask and tiling all live in :mod:`convfx.batch`.
+manifest, Dask and the memory budget all live in :mod:`convfx.batch`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import typer
 
 from .. import batch, imageio
 from .app import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, app, err_console, reporting_errors, say
-from .image_commands import _EFFECT_HELP, Boundary, BoundaryOption, GrayOption, MaxPixelsOption, RangeOption
+from .options import EFFECT_HELP, Boundary, BoundaryOption, GrayOption, MaxPixelsOption, RangeOption, library_default
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -84,7 +84,7 @@ def _report(summary: batch.BatchSummary, *, quiet: bool) -> None:
 
 @app.command("batch")
 def batch_command(
-    effect: Annotated[str, typer.Argument(metavar="EFFECT", help=_EFFECT_HELP, show_default=False)],
+    effect: Annotated[str, typer.Argument(metavar="EFFECT", help=EFFECT_HELP, show_default=False)],
     inputs: Annotated[
         list[Path],
         typer.Argument(
@@ -137,8 +137,8 @@ def batch_command(
             help="Memory one worker may use to filter one image (512MB, 2GiB, ...); larger images are filtered "
             "in strips, with the same result.",
         ),
-    ] = "512MB",
-    boundary: BoundaryOption = Boundary("reflect"),
+    ] = batch.format_byte_size(batch.DEFAULT_MEMORY_BUDGET),
+    boundary: BoundaryOption = Boundary(library_default(batch.run_batch, "boundary")),
     output_range: RangeOption = None,
     gray: GrayOption = None,
     max_pixels: MaxPixelsOption = imageio.DEFAULT_MAX_PIXELS,

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
-from .. import edges, imageio
+from .. import edges, explain, imageio
 from .app import app, reporting_errors, say
-from .image_commands import Boundary
+from .options import Boundary, MaxPixelsOption, library_default
 
 explain_app = typer.Typer(
     name="explain",
@@ -45,7 +45,7 @@ def canny_command(
             show_default=False,
         ),
     ] = None,
-    sigma: Annotated[float, typer.Option(help="Gaussian smoothing in pixels (0: none).")] = 1.0,
+    sigma: Annotated[float, typer.Option(help="Gaussian smoothing in pixels (0: none).")] = library_default(edges.canny, "sigma"),
     low: Annotated[
         Optional[float],
         typer.Option(help="Weak-edge threshold, a fraction of full scale (default 0.1; 0.8 with --quantile).", show_default=False),
@@ -56,15 +56,15 @@ def canny_command(
     ] = None,
     quantile: Annotated[
         bool, typer.Option("--quantile/--absolute", help="Read --low/--high as quantiles of the gradient magnitude.")
-    ] = False,
+    ] = library_default(edges.canny, "quantile"),
     mode: Annotated[
         CannyMode, typer.Option(help="Colour: edges of the luminance, or of the strongest channel per pixel.")
-    ] = CannyMode("luminance"),
-    boundary: Annotated[Boundary, typer.Option(help="How pixels beyond the border are made.")] = Boundary("reflect"),
+    ] = CannyMode(library_default(edges.canny, "mode")),
+    boundary: Annotated[Boundary, typer.Option(help="How pixels beyond the border are made.")] = Boundary(
+        library_default(edges.canny, "boundary")
+    ),
     force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite OUTPUT if it exists.")] = False,
-    max_pixels: Annotated[
-        int, typer.Option(min=1, help="Refuse larger images before decoding them (decompression-bomb guard).")
-    ] = imageio.DEFAULT_MAX_PIXELS,
+    max_pixels: MaxPixelsOption = imageio.DEFAULT_MAX_PIXELS,
 ) -> None:
     """Draw every stage of the Canny edge detector on an image.
 
@@ -101,21 +101,29 @@ def canny_command(
 _EXPLAIN_OUTPUT_HELP = "A .gif animation (one frame per output cell) or a .png/.svg/.pdf strip of every step."
 
 
+def _conv_default(name: str) -> Any:
+    return library_default(explain.explain_conv, name)
+
+
+def _pool_default(name: str) -> Any:
+    return library_default(explain.explain_pool, name)
+
+
 @explain_app.command("conv")
 def conv_command(
     output: Annotated[Path, typer.Option("--output", "-o", help=_EXPLAIN_OUTPUT_HELP)] = Path("conv.gif"),
-    size: Annotated[int, typer.Option(help="Side n of the square input (1..12), random integers 0..9.")] = 7,
-    kernel: Annotated[int, typer.Option(help="Side k of the square kernel, random integers -2..2.")] = 3,
-    stride: Annotated[int, typer.Option(help="Step s between window positions.")] = 1,
-    padding: Annotated[int, typer.Option(help="Zeros p added on every side (0..k-1).")] = 0,
+    size: Annotated[int, typer.Option(help="Side n of the square input (1..12), random integers 0..9.")] = _conv_default("size"),
+    kernel: Annotated[int, typer.Option(help="Side k of the square kernel, random integers -2..2.")] = _conv_default("kernel"),
+    stride: Annotated[int, typer.Option(help="Step s between window positions.")] = _conv_default("stride"),
+    padding: Annotated[int, typer.Option(help="Zeros p added on every side (0..k-1).")] = _conv_default("padding"),
     flip: Annotated[
         bool,
         typer.Option(
             "--flip/--no-flip",
             help="Convolution (kernel rotated 180 degrees), shown next to cross-correlation of the same numbers.",
         ),
-    ] = False,
-    seed: Annotated[int, typer.Option(help="Seeds the input and the kernel.")] = 0,
+    ] = _conv_default("flip"),
+    seed: Annotated[int, typer.Option(help="Seeds the input and the kernel.")] = _conv_default("seed"),
     milliseconds: Annotated[int, typer.Option(help="GIF: time per frame (the last is held 3x).")] = 700,
     force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite OUTPUT if it exists.")] = False,
 ) -> None:
@@ -129,7 +137,7 @@ def conv_command(
 
         convfx explain conv --flip -o flip.png
     """
-    from .. import explain, plots  # matplotlib is slow to import; only this command needs it
+    from .. import plots  # matplotlib is slow to import; only this command needs it
 
     with reporting_errors():
         steps = explain.explain_conv(size=size, kernel=kernel, stride=stride, padding=padding, flip=flip, seed=seed)
@@ -140,13 +148,13 @@ def conv_command(
 @explain_app.command("pool")
 def pool_command(
     output: Annotated[Path, typer.Option("--output", "-o", help=_EXPLAIN_OUTPUT_HELP)] = Path("pool.gif"),
-    mode: Annotated[str, typer.Option(help="max or avg.")] = "max",
-    size: Annotated[int, typer.Option(help="Side n of the square input (1..12), random integers 0..9.")] = 6,
-    kernel: Annotated[int, typer.Option(help="Side k of the pooling window.")] = 2,
+    mode: Annotated[str, typer.Option(help="max or avg.")] = _pool_default("mode"),
+    size: Annotated[int, typer.Option(help="Side n of the square input (1..12), random integers 0..9.")] = _pool_default("size"),
+    kernel: Annotated[int, typer.Option(help="Side k of the pooling window.")] = _pool_default("kernel"),
     stride: Annotated[
         Optional[int], typer.Option(help="Step s between windows.  Default: the window size.", show_default=False)
-    ] = None,
-    seed: Annotated[int, typer.Option(help="Seeds the input.")] = 0,
+    ] = _pool_default("stride"),
+    seed: Annotated[int, typer.Option(help="Seeds the input.")] = _pool_default("seed"),
     milliseconds: Annotated[int, typer.Option(help="GIF: time per frame (the last is held 3x).")] = 700,
     force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite OUTPUT if it exists.")] = False,
 ) -> None:
@@ -160,7 +168,7 @@ def pool_command(
 
         convfx explain pool --mode avg --size 7 --kernel 3 --stride 2 -o pool.png
     """
-    from .. import explain, plots  # matplotlib is slow to import; only this command needs it
+    from .. import plots  # matplotlib is slow to import; only this command needs it
 
     with reporting_errors():
         steps = explain.explain_pool(size=size, kernel=kernel, stride=stride, mode=mode, seed=seed)  # type: ignore[arg-type]

@@ -1,60 +1,29 @@
 """Commands that filter images: ``apply``, ``filters``, ``show``.
 
 Each command parses its options, calls one library function and reports; the
-maths lives in :mod:`convfx.effects`, the files in :mod:`convfx.imageio`, the
-kernels in :mod:`convfx.banks` and the drawings in :mod:`convfx.plots`.
+maths lives in :mod:`convfx.effects`, reading and writing one file in
+:mod:`convfx.render`, the kernels in :mod:`convfx.banks` and the drawings in
+:mod:`convfx.plots`.
 """
 
 from __future__ import annotations
 
-import enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from .. import banks, effects, imageio
-from ..conv import BOUNDARIES
+from .. import banks, effects, imageio, render
 from .app import EXIT_USAGE, app, console, fail, reporting_errors, say
+from .options import EFFECT_HELP, Boundary, BoundaryOption, GrayOption, MaxPixelsOption, RangeOption, library_default
 
-# Choices as Enums, which typer turns into validated, listed choices in --help.
-Boundary = enum.Enum("Boundary", {name: name for name in BOUNDARIES}, type=str)  # type: ignore[misc]
-OutputRange = enum.Enum("OutputRange", {name: name for name in banks.OUTPUT_RANGES}, type=str)  # type: ignore[misc]
-
-_EFFECT_HELP = (
-    "A filter or detector name (see `convfx filters`), a chain applied left to right ('gaussian_blur,sobel'), "
-    "parameters ('gaussian_blur:sigma=2,size=9', 'canny:sigma=2,low=0.05'), a kernel file "
-    "(.toml/.json/.npy/.npz, 'bank.toml#name') or an ImageMagick kernel ('3x3: -1,0,1 -2,0,2 -1,0,1')."
-)
-
-
-# The effect options, shared with `convfx batch` so that both read the same.
-BoundaryOption = Annotated[
-    Boundary,
-    typer.Option(help="How pixels beyond the border are made; 'reflect' mirrors without repeating the edge."),
-]
-RangeOption = Annotated[
-    Optional[OutputRange],
-    typer.Option(
-        "--range",
-        help="Float response -> pixels: abs (|r|), clip (r in 0..max), signed (0 is mid-grey), "
-        "normalize (min..max), binary (r > 0 is white, 8-bit). Default: the filter's own.",
-        show_default=False,
-    ),
-]
-GrayOption = Annotated[
-    Optional[bool],
-    typer.Option("--gray/--color", help="Filter the luminance only, or every colour channel. Default: the filter's own."),
-]
-MaxPixelsOption = Annotated[
-    int,
-    typer.Option(min=1, help="Refuse larger images before decoding them (decompression-bomb guard)."),
-]
+# The default of the library function the command calls.
+_DEFAULT_BOUNDARY = Boundary(library_default(render.render_file, "boundary"))
 
 
 @app.command("apply")
 def apply_command(
-    effect: Annotated[str, typer.Argument(metavar="EFFECT", help=_EFFECT_HELP, show_default=False)],
+    effect: Annotated[str, typer.Argument(metavar="EFFECT", help=EFFECT_HELP, show_default=False)],
     inputs: Annotated[
         list[Path],
         typer.Argument(metavar="INPUT", help="Image file to filter (JPEG, PNG, TIFF, BMP, WebP).", show_default=False),
@@ -68,7 +37,7 @@ def apply_command(
             show_default=False,
         ),
     ] = None,
-    boundary: BoundaryOption = Boundary("reflect"),
+    boundary: BoundaryOption = _DEFAULT_BOUNDARY,
     output_range: RangeOption = None,
     gray: GrayOption = None,
     force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite OUTPUT if it exists (never the input).")] = False,
@@ -93,7 +62,7 @@ def apply_command(
                 "`convfx batch EFFECT INPUTS... -o OUTDIR`",
                 EXIT_USAGE,
             )
-        written = effects.render_file(
+        written = render.render_file(
             inputs[0],
             output,
             effect,
@@ -160,12 +129,14 @@ def show_command(
 
         convfx show gaussian_blur:sigma=1.5 --plot gaussian.png
     """
-    from .. import plots  # matplotlib is slow to import; only --plot needs it
-
     with reporting_errors():
         effect = effects.parse_effect(name)
         text = "\n\n".join(effects.format_step(step) for step in effect.steps)
-        written = plots.save_kernel_plot(effect, plot, overwrite=force) if plot is not None else None
+        written = None
+        if plot is not None:
+            from .. import plots  # matplotlib is slow to import; only --plot needs it
+
+            written = plots.save_kernel_plot(effect, plot, overwrite=force)
     say(text)
     if written is not None:
         say(f"wrote {written}")

@@ -1,5 +1,5 @@
-"""The LeNet-5 models shipped with convfx, and (``python -m convfx.models``) the
-script that retrains them with the project's own ``convfx train``.
+"""The LeNet-5 models shipped with convfx, by name (``tools/ship_models.py`` in the
+repository retrains them with the project's own ``convfx train``).
 
 Only data and its names live here; loading goes through
 :meth:`convfx.nn.LeNet.load`.  Importing this package must stay free of numpy

@@ -1,0 +1,218 @@
+"""The run manifest of a batch run, the fingerprint of its parameters, and the output-folder lock.
+
+The manifest
+------------
+``convfx-manifest.json`` in the output folder, a JSON object: ``convfx_manifest``
+(format version 1), ``convfx_version``, the ``effect`` as written, its resolved
+``parameters`` (steps with their kernel sizes, ``boundary``, ``output_range``,
+``gray``) and their ``fingerprint`` (SHA-256 of the kernels' exact weights,
+detectors' settings and the options that change pixels), ``updated`` (UTC, ISO
+8601), and ``files``: output path relative to the output folder -> ``source``
+(absolute), ``size`` and ``mtime_ns`` of the source when planned,
+``fingerprint``, ``status`` (``done``, ``failed`` with a ``reason``, or
+``pending`` while a run is under way).
+
+A file is skipped when its entry is ``done`` with the same fingerprint, source,
+size and mtime and the output still exists (:func:`still_done`); everything else
+is redone.  ``max_pixels``, ``workers`` and the memory budget change no pixel and
+are not part of the fingerprint; neither is the convfx version, so an upgrade
+does not redo a finished folder.
+
+One run writes to an output folder at a time: :func:`locked_folder` holds an
+exclusive lock on it while the run lasts.
+
+This module must not render, walk folders or run workers, nor print.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import hashlib
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from .. import __version__, effects, imageio
+from ..errors import FileError
+from .plan import BatchJob
+
+__all__ = [
+    "MANIFEST_NAME",
+    "MANIFEST_FORMAT",
+    "Manifest",
+    "fingerprint_parameters",
+    "manifest_header",
+    "file_entry",
+    "still_done",
+    "locked_folder",
+]
+
+#: The run manifest, in the output folder.
+MANIFEST_NAME = "convfx-manifest.json"
+#: The manifest's format version, ``convfx_manifest`` in the file.
+MANIFEST_FORMAT = 1
+
+
+def fingerprint_parameters(effect: effects.Effect, boundary: str, output_range: str, gray: bool) -> tuple[dict, str]:
+    """Readable parameters for the manifest and the digest of everything that changes pixels.
+
+    Returns
+    -------
+    parameters : dict
+        The steps (name, parameters, kernel sizes, how they combine), ``boundary``,
+        ``output_range`` and ``gray``, as written in the manifest.
+    fingerprint : str
+        ``"sha256:"`` and the hex digest of the kernels' exact weights, the
+        detectors' settings and the options.
+    """
+    digest = hashlib.sha256()
+    for step in effect.steps:
+        if isinstance(step, effects.Detector):
+            # Its thresholds and modes change the pixels, not only its kernels.
+            digest.update(f"detector {step.name} {json.dumps(step.settings, sort_keys=True)}\n".encode())
+        digest.update(f"step {step.combine}\n".encode())
+        for kernel in step.kernels:
+            weights = np.ascontiguousarray(kernel.weights, dtype=np.float64)
+            digest.update(f"kernel {weights.shape}\n".encode() + weights.tobytes())
+    digest.update(json.dumps([boundary, output_range, gray, "png"]).encode())
+    parameters = {
+        "steps": [
+            {
+                "name": step.name,
+                "parameters": dict(step.settings if isinstance(step, effects.Detector) else step.parameters),
+                "kernels": ["x".join(map(str, kernel.shape)) for kernel in step.kernels],
+                "combine": step.combine,
+            }
+            for step in effect.steps
+        ],
+        "boundary": boundary,
+        "output_range": output_range,
+        "gray": gray,
+    }
+    return parameters, "sha256:" + digest.hexdigest()
+
+
+def manifest_header(effect: effects.Effect, parameters: dict, fingerprint: str) -> dict[str, Any]:
+    """Everything in the manifest but ``updated`` and ``files``."""
+    return {
+        "convfx_manifest": MANIFEST_FORMAT,
+        "convfx_version": __version__,
+        "effect": effect.spec,
+        "parameters": parameters,
+        "fingerprint": fingerprint,
+    }
+
+
+class Manifest:
+    """The run manifest: read at the start, rewritten atomically during and after the run.
+
+    Parameters
+    ----------
+    path : Path
+        The manifest file; read if it exists.
+    header : dict
+        From :func:`manifest_header`.
+
+    Attributes
+    ----------
+    files : dict
+        Output path relative to the output folder -> its entry (:func:`file_entry`).
+
+    Raises
+    ------
+    FileError
+        The file exists but is not a readable convfx manifest.
+    """
+
+    def __init__(self, path: Path, header: dict[str, Any]) -> None:
+        self.path = path
+        self.header = header
+        self.files: dict[str, dict[str, Any]] = {}
+        self._written_at = 0.0
+        self._write_seconds = 0.0
+        if path.exists():
+            self.files = self._read()
+
+    def _read(self) -> dict[str, dict[str, Any]]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise FileError(f"{self.path}: cannot read the run manifest ({exc}); move it away to start afresh") from None
+        files = data.get("files") if isinstance(data, dict) else None
+        if not isinstance(data, dict) or data.get("convfx_manifest") != MANIFEST_FORMAT or not isinstance(files, dict):
+            raise FileError(f"{self.path}: not a convfx run manifest (format {MANIFEST_FORMAT}); move it away to start afresh")
+        return {key: value for key, value in files.items() if isinstance(value, dict)}
+
+    def write(self) -> None:
+        """Write the whole manifest atomically."""
+        document = dict(self.header)
+        document["updated"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        document["files"] = dict(sorted(self.files.items()))
+        started = time.monotonic()
+        # File names that are not valid UTF-8 hold lone surrogates (os.fsdecode): they
+        # are written as JSON escapes (\udcXX), which read back as the same names.
+        data = (json.dumps(document, indent=1, ensure_ascii=False) + "\n").encode("utf-8", "backslashreplace")
+        imageio.write_bytes_atomically(self.path, data, overwrite=True)
+        self._written_at = time.monotonic()
+        self._write_seconds = self._written_at - started
+
+    def write_now_and_then(self) -> None:
+        """Write if a second has passed, and at most 10% of the time for large manifests."""
+        if time.monotonic() - self._written_at >= max(1.0, 10 * self._write_seconds):
+            self.write()
+
+
+def file_entry(job: BatchJob, fingerprint: str, status: str, reason: str = "") -> dict[str, Any]:
+    """The manifest entry of one file: its source as planned, the fingerprint, the status."""
+    entry: dict[str, Any] = {
+        "source": str(job.source),
+        "size": job.size,
+        "mtime_ns": job.mtime_ns,
+        "fingerprint": fingerprint,
+        "status": status,
+    }
+    if reason:
+        entry["reason"] = reason
+    return entry
+
+
+def still_done(entry: dict[str, Any], job: BatchJob, fingerprint: str) -> bool:
+    """Whether ``entry`` says ``job`` was done with this fingerprint from the same, unchanged source."""
+    return (
+        entry.get("status") == "done"
+        and entry.get("fingerprint") == fingerprint
+        and entry.get("source") == str(job.source)
+        and job.size is not None
+        and entry.get("size") == job.size
+        and entry.get("mtime_ns") == job.mtime_ns
+    )
+
+
+@contextlib.contextmanager
+def locked_folder(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the output folder: one batch run writes there at a time.
+
+    Raises
+    ------
+    FileError
+        Another run holds the folder.
+    """
+    try:
+        import fcntl
+    except ImportError:  # Windows: no lock
+        yield
+        return
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise FileError(f"{folder}: another convfx batch run is writing to this folder") from None
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock

@@ -1,0 +1,55 @@
+"""Tests of the developer tools in ``tools/`` (not part of the package): README figures, shipped models.
+
+The tools are scripts, not an installed package, so they are loaded from their files.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shlex
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from conftest import SAMPLES
+
+from convfx.errors import ParameterError
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def load_tool(name: str) -> ModuleType:
+    """Import ``tools/<name>.py`` as a module."""
+    spec = importlib.util.spec_from_file_location(f"convfx_tools_{name}", REPO / "tools" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_make_figures_writes_the_filter_figures(tmp_path, capsys):
+    make_figures = load_tool("make_figures")
+    make_figures.main(["--samples", str(SAMPLES), "--out", str(tmp_path), "--groups", "filters"])
+    assert sorted(os.listdir(tmp_path)) == ["canny_stages.png", "gallery.png", "kernels.png"]  # no temporary files left
+    printed = capsys.readouterr().out.splitlines()
+    assert [line.split(" (")[0] for line in printed] == [f"wrote {tmp_path / name}" for name in ("gallery.png", "kernels.png", "canny_stages.png")]
+    for name in ("gallery.png", "kernels.png", "canny_stages.png"):
+        assert (tmp_path / name).stat().st_size < 300 * 1024  # palette PNGs, small enough to commit
+
+
+def test_make_figures_refuses_an_unknown_group(tmp_path):
+    make_figures = load_tool("make_figures")
+    with pytest.raises(ParameterError, match="groups: unknown"):
+        make_figures.write_readme_figures(SAMPLES, out=tmp_path, groups=["filters", "everything"])
+
+
+def test_the_shipped_records_name_the_options_ship_models_trains_with():
+    ship_models = load_tool("ship_models")
+    for name, options in ship_models.MODELS.items():
+        path = ship_models.MODELS_DIRECTORY / f"lenet_{name}.npz"
+        record = json.loads(path.with_suffix(".json").read_text())
+        assert shlex.split(record["command"]) == ["convfx", "train", *options, "-o", f"convfx/models/lenet_{name}.npz", "--force"]
+        assert record["dataset"] == name and len(record["first_losses"]) == ship_models.RECORDED_STEPS
