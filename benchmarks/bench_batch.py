@@ -160,7 +160,7 @@ def breakdown(photo: Path, folder: Path) -> list[tuple[str, float, float]]:
     """Where one image's time goes, in one process (ms, best of 5): convfx's stages and the bare ones."""
     import cv2
 
-    from convfx import effects, imageio, render
+    from convfx import effects, imageio, ranges, render
 
     cv2.setNumThreads(1)  # as in the workers
 
@@ -177,7 +177,7 @@ def breakdown(photo: Path, folder: Path) -> list[tuple[str, float, float]]:
     parameters = [cv2.IMWRITE_PNG_COMPRESSION, 6, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE]
     picture = imageio.read_image(photo)
     response = effects.apply(picture.pixels, "sobel")
-    pixels = effects.map_range(response, "abs")
+    pixels = ranges.map_range(response, "abs")
     bgr = cv2.imread(str(photo))
 
     def bare_filter() -> np.ndarray:
@@ -197,7 +197,7 @@ def breakdown(photo: Path, folder: Path) -> list[tuple[str, float, float]]:
         ("start-up (convfx batch of an empty folder / import cv2, numpy)", best(lambda: timed(startup[0])), best(lambda: timed(startup[1]))),
         ("decode", best(lambda: imageio.read_image(photo)), best(lambda: cv2.imread(str(photo)))),
         ("filter (apply / 2 x filter2D + magnitude)", best(lambda: effects.apply(picture.pixels, "sobel")), best(bare_filter)),
-        ("map to uint8 (map_range / convertScaleAbs)", best(lambda: effects.map_range(response, "abs")), 0.0),
+        ("map to uint8 (map_range / convertScaleAbs)", best(lambda: ranges.map_range(response, "abs")), 0.0),
         ("encode PNG", best(lambda: imageio.encode_image(pixels, "PNG")), best(lambda: cv2.imencode(".png", edges, parameters))),
         ("whole file (render_file / read+filter+write)", best(lambda: render.render_file(photo, folder / "one.png", "sobel", overwrite=True)),
          best(lambda: cv2.imwrite(str(folder / "two.png"), bare_filter(), parameters) and None)),

@@ -5,7 +5,7 @@ resized with cv2.INTER_CUBIC) to a binary edge map with the same sigma and
 thresholds, colour conversion included:
 
 * convfx      ``convfx.canny(rgb, sigma=1)`` (luminance), and ``mode="per_channel"``;
-* skimage     the same BT.601 luminance (``convfx.effects.to_luminance``, timed) / 255,
+* skimage     the same BT.601 luminance (``convfx.color.to_luminance``, timed) / 255,
               then ``skimage.feature.canny(gray, sigma=1, 0.1, 0.2, mode="mirror")``;
 * OpenCV      ``cvtColor`` + ``GaussianBlur`` (same sigma) + ``Canny(L2gradient=True)``
               with the thresholds times 255; for per-channel, ``Canny`` on the
@@ -29,7 +29,7 @@ import skimage.feature
 from bench_conv import time_interleaved  # same folder: the shared timing protocol
 
 import convfx
-from convfx.effects import to_luminance
+from convfx.color import to_luminance
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 

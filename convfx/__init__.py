@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from .banks import Filter, Kernel, UnknownFilterError, get_filter, list_filters, load_bank
 from .conv import convolve, correlate, output_size
-from .effects import Effect, apply, map_range
+from .effects import Effect, apply
+from .ranges import map_range
 from .edges import CannyStages, canny, canny_stages, dog, marr_hildreth  # also registers the detectors
 from .errors import ConvfxError, FileError, ParameterError, ParameterTypeError
 from .imageio import Picture, read_image, write_image
 from .render import render_file
-from . import learned  # registers the learned:MODEL effect steps (without importing the network)
+from . import learned  # noqa: F401  (registers the learned:MODEL effect steps without importing the network)
 
 __version__ = "0.1.0"
 

@@ -48,21 +48,15 @@ import numpy as np
 from . import banks, imageio
 from .checks import checked_int, choice
 from .errors import ParameterError
-from .models import SHIPPED_MODELS, resolve_model, shipped_model  # re-exported: the registry lives with the weights
 from .nn.layers import initialize  # the training initialisation itself, not a copy of it
 from .nn.weights import ConvWeights, load_weights
-
-# Importable from here too; defined in convfx.learned.
-from .learned import learned_bank, learned_responses, learned_step, montage
 
 __all__ = [
     "TRANSFORMS",
     "STANDARD_SMOOTHING",
     "STANDARD_DERIVATIVE",
-    "SHIPPED_MODELS",
     "Match",
     "Baseline",
-    "ConvWeights",
     "Comparison",
     "standard_kernels",
     "bank_kernels",
@@ -72,16 +66,9 @@ __all__ = [
     "match_kernels",
     "mean_similarity",
     "baseline",
-    "shipped_model",
-    "resolve_model",
-    "load_weights",
     "compare_model",
     "evolution_scores",
     "export_bank",
-    "learned_bank",
-    "learned_responses",
-    "montage",
-    "learned_step",
 ]
 
 #: The 8 symmetries of the square, as functions of a ``(kh, kw)`` kernel, in the

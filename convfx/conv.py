@@ -2,7 +2,7 @@
 
 Everything in convfx that slides a kernel over an array comes through here: named
 filters and chains (:mod:`convfx.effects`), learned-filter effects, and -- through
-the patch matrices of :mod:`convfx.im2col`, which this module re-exports -- the
+the patch matrices of :mod:`convfx.im2col` -- the
 CNN's ``Conv2d`` and pooling layers.  This module
 
 * validates the input (with :mod:`convfx.checks`) and says, in one line, which
@@ -31,15 +31,7 @@ import numpy as np
 from . import backends
 from .checks import choice, finite_float, int_pair, nonnegative_int, positive_int, real_array
 from .errors import ParameterError, ParameterTypeError
-from .im2col import (  # re-exported: the patch matrices are part of the engine's public names
-    col2im,
-    col2im_batch_last,
-    col2im_per_image,
-    im2col,
-    im2col_batch_last,
-    im2col_per_image,
-    output_length,
-)
+from .im2col import output_length
 
 __all__ = [
     "BOUNDARIES",
@@ -50,12 +42,6 @@ __all__ = [
     "output_size",
     "padding_amounts",
     "choose_backend",
-    "im2col",
-    "col2im",
-    "im2col_per_image",
-    "col2im_per_image",
-    "im2col_batch_last",
-    "col2im_batch_last",
 ]
 
 BOUNDARIES = ("constant", "edge", "reflect", "symmetric", "wrap")

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from . import banks, effects
+from . import banks, effects, kernels
 from .banks import Filter, Kernel
 from .checks import choice, finite_float, flag, in_range, real_array
 from .color import to_luminance
@@ -79,8 +79,8 @@ MARR_HILDRETH_AUTO = 0.75
 _TIE_EPSILONS = 64
 
 # The Gaussian may not outgrow the largest kernel a bank accepts.
-_MAX_SIGMA = (banks.MAX_KERNEL_SIDE // 2) / CANNY_TRUNCATE
-_MAX_LOG_SIGMA = (banks.MAX_KERNEL_SIDE // 2) / 3.0  # the log factory spans +-3 sigma
+_MAX_SIGMA = (kernels.MAX_KERNEL_SIDE // 2) / CANNY_TRUNCATE
+_MAX_LOG_SIGMA = (kernels.MAX_KERNEL_SIDE // 2) / 3.0  # the log factory spans +-3 sigma
 
 
 # --------------------------------------------------------------------------- checks
@@ -114,8 +114,6 @@ def _checked_image(image: Any) -> np.ndarray:
     return array
 
 
-# plots.py reads the full scale through this name; convfx.ranges.resolve_full_scale is the function.
-_full_scale = resolve_full_scale
 
 
 def _gray(image: np.ndarray, mode_hint: str) -> np.ndarray:

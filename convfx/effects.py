@@ -31,20 +31,20 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, Union
+from typing import Any, Mapping, Union
 
 import cv2
 import numpy as np
 
-from . import banks, imageio, steps
+from . import banks, steps
 from .banks import Filter, KernelFileError, UnknownFilterError
 from .checks import choice, parse_number, real_array, real_number
-from .color import LUMINANCE_WEIGHTS, to_luminance
+from .color import to_luminance
 from .conv import BOUNDARIES, compute_dtype, correlate
 from .errors import ParameterError, ParameterTypeError
 from .kernels import format_number
-from .ranges import OUTPUT_RANGES, dtype_full_scale, map_range
-from .steps import Detector, DetectorParameter, get_detector, list_detectors, register_detector
+from .ranges import dtype_full_scale
+from .steps import Detector, get_detector, list_detectors
 
 __all__ = [
     "Effect",
@@ -52,17 +52,6 @@ __all__ = [
     "format_step",
     "parse_effect",
     "apply",
-    # Defined in convfx.steps, convfx.ranges and convfx.color; importable from here too.
-    "OUTPUT_RANGES",
-    "LUMINANCE_WEIGHTS",
-    "Detector",
-    "DetectorParameter",
-    "register_detector",
-    "get_detector",
-    "list_detectors",
-    "dtype_full_scale",
-    "to_luminance",
-    "map_range",
 ]
 
 

@@ -723,7 +723,7 @@ def read_arrays(
     """Every array of a ``.npz`` file (or the one array of a ``.npy``, under the file's stem), never unpickling.
 
     The one reader of numpy files behind models (:meth:`convfx.nn.LeNet.load`),
-    conv weights (:func:`convfx.compare.load_weights`) and kernel files
+    conv weights (:func:`convfx.nn.weights.load_weights`) and kernel files
     (:func:`convfx.load_bank`): ``np.load(..., allow_pickle=False)``, with every
     way it can fail turned into one line naming the file.
 

@@ -25,8 +25,8 @@ from typing import Callable
 
 import numpy as np
 
-from . import effects, imageio
-from .banks import OUTPUT_RANGES
+from . import effects, imageio, ranges
+from .ranges import OUTPUT_RANGES
 from .conv import BOUNDARIES
 from .errors import ParameterError
 
@@ -82,7 +82,7 @@ def filter_and_map(
     effect, boundary, gray
         As :func:`convfx.effects.apply`.
     output_range, dtype, source_max
-        As :func:`convfx.effects.map_range`; ``output_range=None`` is the effect's own.
+        As :func:`convfx.ranges.map_range`; ``output_range=None`` is the effect's own.
 
     Returns
     -------
@@ -92,7 +92,7 @@ def filter_and_map(
     parsed = effects.parse_effect(effect)
     response = effects.apply(pixels, parsed, boundary=boundary, gray=gray)
     policy = parsed.output_range if output_range is None else output_range
-    return effects.map_range(response, policy, dtype=dtype, source_max=source_max)
+    return ranges.map_range(response, policy, dtype=dtype, source_max=source_max)
 
 
 def render_file(
@@ -129,7 +129,7 @@ def render_file(
         See :func:`convfx.effects.apply`.
     output_range : {"abs", "clip", "signed", "normalize", "binary"}, optional
         Default: the effect's own (``abs`` for derivatives, ``clip`` for blurs
-        and sharpen, ``binary`` for edge detectors); see :func:`convfx.effects.map_range`.
+        and sharpen, ``binary`` for edge detectors); see :func:`convfx.ranges.map_range`.
         ``binary`` maps are written as 8-bit 0/255 whatever the input depth.
     gray : bool, optional
         Filter the luminance only; default: the effect's own choice.
@@ -272,7 +272,7 @@ def render_in_tiles(
     effect, boundary, gray
         As :func:`convfx.effects.apply`.
     output_range, dtype, source_max
-        As :func:`convfx.effects.map_range`; ``output_range`` defaults to the effect's own.
+        As :func:`convfx.ranges.map_range`; ``output_range`` defaults to the effect's own.
     memory_budget : int, optional
         Bytes that filtering one strip may use (see :func:`strip_rows`).
 
@@ -316,7 +316,7 @@ def render_in_tiles(
     rows = strip_rows(pixels.shape, parsed, memory_budget=memory_budget, output_range=policy)
     if rows >= height or not tileable(parsed):
         response = effects.apply(pixels, parsed, boundary=boundary, gray=gray)
-        return effects.map_range(response, policy, dtype=dtype, source_max=source_max)
+        return ranges.map_range(response, policy, dtype=dtype, source_max=source_max)
     halo = tile_halo(parsed)
     strips = [(top, min(height, top + rows)) for top in range(0, height, rows)]
 
@@ -344,12 +344,12 @@ def render_in_tiles(
     for top, bottom in strips:
         response = strip_response(top, bottom)
         if limits is None:
-            mapped = effects.map_range(response, policy, dtype=dtype, source_max=source_max)
+            mapped = ranges.map_range(response, policy, dtype=dtype, source_max=source_max)
         else:
             # map_range normalizes by the minimum and maximum of what it is given:
             # appending the global ones makes a strip map exactly as the whole would.
             values = np.concatenate([response.ravel(), limits])
-            mapped = effects.map_range(values, policy, dtype=dtype, source_max=source_max)[:-2].reshape(response.shape)
+            mapped = ranges.map_range(values, policy, dtype=dtype, source_max=source_max)[:-2].reshape(response.shape)
             del values
         if out is None:
             out = np.empty((height,) + mapped.shape[1:], dtype=mapped.dtype)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import convfx
-from convfx import banks
+from convfx import banks, kernels, ranges
 from convfx.banks import KernelFileError, UnknownFilterError
 
 REQUIRED = [
@@ -40,7 +40,7 @@ def test_list_filters_is_sorted_and_by_family():
 @pytest.mark.parametrize("item", banks.list_filters(), ids=lambda f: f.name)
 def test_shipped_filter_is_well_formed(item):
     assert item.description and len(item.description) < 120 and "\n" not in item.description
-    assert item.output_range in banks.OUTPUT_RANGES
+    assert item.output_range in ranges.OUTPUT_RANGES
     for kernel in item.kernels:
         weights = kernel.weights
         assert weights.ndim == 2 and np.all(np.isfinite(weights)) and not weights.flags.writeable
@@ -111,16 +111,16 @@ def test_factory_defaults_reproduce_the_bank_entries():
     for spec, name in [({"size": 5}, "gaussian_blur"), ({"size": 3}, "gaussian_blur_3"), ({"length": 9}, "motion_blur")]:
         rebuilt = banks.with_parameters(convfx.get_filter(name), spec)
         np.testing.assert_allclose(rebuilt.kernels[0].weights, convfx.get_filter(name).kernels[0].weights, atol=1e-15)
-    np.testing.assert_allclose(banks.unsharp_kernel(), convfx.get_filter("unsharp").kernels[0].weights, atol=1e-15)
+    np.testing.assert_allclose(kernels.unsharp_kernel(), convfx.get_filter("unsharp").kernels[0].weights, atol=1e-15)
 
 
 def test_factories_make_normalised_kernels():
-    assert banks.gaussian_kernel(sigma=2.0).shape == (13, 13)
-    assert banks.gaussian_kernel(sigma=2.0).sum() == pytest.approx(1.0)
-    assert banks.log_kernel(sigma=1.5).sum() == pytest.approx(0.0, abs=1e-12)
-    assert banks.motion_kernel(length=7, angle=30).sum() == pytest.approx(1.0)
-    assert banks.motion_kernel(length=5, angle=90).shape == (5, 1)
-    assert banks.box_kernel(size=5).sum() == pytest.approx(1.0)
+    assert kernels.gaussian_kernel(sigma=2.0).shape == (13, 13)
+    assert kernels.gaussian_kernel(sigma=2.0).sum() == pytest.approx(1.0)
+    assert kernels.log_kernel(sigma=1.5).sum() == pytest.approx(0.0, abs=1e-12)
+    assert kernels.motion_kernel(length=7, angle=30).sum() == pytest.approx(1.0)
+    assert kernels.motion_kernel(length=5, angle=90).shape == (5, 1)
+    assert kernels.box_kernel(size=5).sum() == pytest.approx(1.0)
 
 
 @pytest.mark.parametrize(

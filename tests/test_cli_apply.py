@@ -17,7 +17,7 @@ import pytest
 from conftest import BAD_IMAGES, SAMPLES
 from typer.testing import CliRunner
 
-from convfx import effects, imageio
+from convfx import effects, imageio, ranges
 from convfx.cli import app
 
 runner = CliRunner()
@@ -66,7 +66,7 @@ def test_apply_options(tmp_path, photo_png, photo):
     result = run("apply", "gaussian_blur,sobel_x", photo_png, "-o", tmp_path / "e.tif", "--range", "signed",
                  "--gray", "--boundary", "edge")  # fmt: skip
     assert result.exit_code == 0, result.output
-    expected = effects.map_range(effects.apply(photo, "gaussian_blur,sobel_x", gray=True, boundary="edge"), "signed")
+    expected = ranges.map_range(effects.apply(photo, "gaussian_blur,sobel_x", gray=True, boundary="edge"), "signed")
     np.testing.assert_array_equal(imageio.read_image(tmp_path / "e.tif").pixels, expected)
 
 

@@ -17,15 +17,15 @@ from PIL import Image
 from typer.testing import CliRunner
 
 import convfx
-from convfx import banks, compare, effects, imageio
+from convfx import banks, compare, imageio, models
 from convfx.cli import app
-from convfx.errors import FileError, ParameterError
+from convfx.errors import ParameterError
 from convfx.nn import LeNet, TrainConfig, load_dataset, evaluate, train
 from convfx.nn.weights import load_weights
 
 runner = CliRunner()
-DIGITS = compare.SHIPPED_MODELS["digits"]
-SHAPES = compare.SHIPPED_MODELS["shapes"]
+DIGITS = models.SHIPPED_MODELS["digits"]
+SHAPES = models.SHIPPED_MODELS["shapes"]
 
 
 def run(*args):
@@ -169,10 +169,10 @@ def test_baseline_of_random_kernels():
 
 
 def test_shipped_names_resolve():
-    assert compare.resolve_model(None) == DIGITS
-    assert compare.resolve_model("shapes") == SHAPES
+    assert models.resolve_model(None) == DIGITS
+    assert models.resolve_model("shapes") == SHAPES
     with pytest.raises(ParameterError, match="digits"):
-        compare.shipped_model("cats")
+        models.shipped_model("cats")
 
 
 # --------------------------------------------------------------------------- export

@@ -13,7 +13,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 import convfx
-from convfx import banks, edges, effects, imageio
+from convfx import banks, color, edges, effects, imageio, ranges, steps
 from convfx.cli import app
 
 DTYPES = [np.float64, np.float32, np.uint8, np.uint16]
@@ -21,7 +21,7 @@ DTYPES = [np.float64, np.float32, np.uint8, np.uint16]
 
 def scaled(mask: np.ndarray, dtype, contrast: float = 1.0) -> np.ndarray:
     """A 0/1 mask as an image of ``dtype`` whose step is ``contrast`` of full scale."""
-    return np.round(mask * contrast * effects.dtype_full_scale(dtype), 6).astype(dtype)
+    return np.round(mask * contrast * ranges.dtype_full_scale(dtype), 6).astype(dtype)
 
 
 def step(direction: str, size: int = 40, at: int = 16) -> np.ndarray:
@@ -158,7 +158,7 @@ def test_quantile_thresholds(photo):
 
 
 def test_rgb_uses_the_luminance_by_default(photo):
-    np.testing.assert_array_equal(convfx.canny(photo), convfx.canny(effects.to_luminance(photo), full_scale=255))
+    np.testing.assert_array_equal(convfx.canny(photo), convfx.canny(color.to_luminance(photo), full_scale=255))
     np.testing.assert_array_equal(convfx.canny(photo[:, :, :1]), convfx.canny(photo[:, :, 0]))
 
 
@@ -237,7 +237,7 @@ SKIMAGE_INTERIOR_TOLERANCE = 0.0005
 def sample_grays():
     for path in sorted(SAMPLES.glob("*.jpg")):
         pixels = imageio.read_image(path).pixels
-        yield path.name, np.rint(effects.to_luminance(pixels)).astype(np.uint8)
+        yield path.name, np.rint(color.to_luminance(pixels)).astype(np.uint8)
 
 
 @pytest.mark.slow
@@ -289,7 +289,7 @@ def test_marr_hildreth_threshold_removes_weak_crossings(rng):
 
 def test_marr_hildreth_uses_the_bank_log_on_the_luminance(photo):
     np.testing.assert_array_equal(
-        convfx.marr_hildreth(photo, sigma=1.5), convfx.marr_hildreth(effects.to_luminance(photo), sigma=1.5, full_scale=255)
+        convfx.marr_hildreth(photo, sigma=1.5), convfx.marr_hildreth(color.to_luminance(photo), sigma=1.5, full_scale=255)
     )
     assert edges._marr_hildreth_kernels(sigma=1.5)[0].shape == (11, 11)  # the log factory: 2*ceil(3*1.5) + 1
     for parameters, name in [({"sigma": 0}, "sigma"), ({"threshold": -1}, "threshold")]:
@@ -372,12 +372,12 @@ def test_keyword_parameters_for_filters(gray_image):
 
 
 def test_binary_range_and_registry():
-    np.testing.assert_array_equal(effects.map_range(np.array([True, False]), "binary"), [255, 0])
-    np.testing.assert_array_equal(effects.map_range(np.array([-1.0, 0.0, 0.5]), "binary", dtype=np.uint16), [0, 0, 65535])
-    assert [d.name for d in effects.list_detectors()] == ["canny", "marr_hildreth"]
-    assert effects.list_detectors("blur") == []
+    np.testing.assert_array_equal(ranges.map_range(np.array([True, False]), "binary"), [255, 0])
+    np.testing.assert_array_equal(ranges.map_range(np.array([-1.0, 0.0, 0.5]), "binary", dtype=np.uint16), [0, 0, 65535])
+    assert [d.name for d in steps.list_detectors()] == ["canny", "marr_hildreth"]
+    assert steps.list_detectors("blur") == []
     with pytest.raises(convfx.ParameterError, match="bank filter"):
-        effects.register_detector(effects.get_detector("canny").__class__(
+        steps.register_detector(steps.get_detector("canny").__class__(
             name="sobel", description="", function=convfx.canny, options=()))  # fmt: skip
 
 

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 import convfx
-from convfx import effects
+from convfx import color
 from convfx.banks import KernelFileError, UnknownFilterError
-from convfx.effects import map_range, parse_effect
+from convfx.effects import parse_effect
+from convfx.ranges import map_range
 
 # --------------------------------------------------------------------------- OpenCV equalities
 # cv2's default border, BORDER_REFLECT_101, is convfx's default boundary "reflect".
@@ -172,7 +173,7 @@ def test_parse_effect_accepts_objects():
 def test_luminance_matches_opencv(photo):
     expected = cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY)
     # OpenCV rounds with 14-bit fixed-point weights, hence a hair over 0.5.
-    assert np.abs(effects.to_luminance(photo) - expected).max() <= 0.51
+    assert np.abs(color.to_luminance(photo) - expected).max() <= 0.51
 
 
 def test_gray_option_and_filter_default(photo):

@@ -212,15 +212,7 @@ def config_of(monkeypatch, tmp_path, arguments: list[str]) -> TrainConfig:
         ),
         (["--optimizer", "sgd", "--lr", "0.2"], {"optimizer": "sgd", "lr": 0.2}),
         (["--optimizer", "adam", "--lr", "0.002"], {"optimizer": "adam", "lr": 0.002}),
-        pytest.param(
-            ["--optimizer", "adam"],
-            {"optimizer": "adam"},
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="the per-optimizer default learning rate is still a table in cli/nn_commands.py "
-                "(adam: 1e-3) while TrainConfig(optimizer='adam') keeps 0.05; it belongs in convfx.nn.config",
-            ),
-        ),
+        (["--optimizer", "adam"], {"optimizer": "adam"}),  # the optimizer's own rate, 1e-3
     ],
 )  # fmt: skip
 def test_train_hands_the_library_the_config_the_same_options_give(monkeypatch, tmp_path, arguments, options):

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from convfx import ParameterError, reference
-from convfx.conv import col2im_per_image, correlate, im2col, im2col_per_image
+from convfx.conv import correlate
+from convfx.im2col import col2im_per_image, im2col, im2col_per_image
 from convfx.nn import (
     AvgPool2d,
     BatchNorm1d,

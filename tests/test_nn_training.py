@@ -158,3 +158,17 @@ def test_training_refuses_a_data_set_without_held_out_images(small_digits):
     no_test = Dataset("folder", d.train_images[:8], d.train_labels[:8], d.test_images[:0], d.test_labels[:0], d.class_names)
     with pytest.raises(ParameterError, match="^dataset: folder has no held-out images"):
         train(no_test, TrainConfig(epochs=1, batch_size=8))
+
+
+def test_evaluation_data_is_the_recorded_data_set_or_the_named_one():
+    from convfx.nn.training import evaluation_data
+
+    model = LeNet(1, 10, seed=0)
+    with pytest.raises(ParameterError, match=r"^dataset: m\.npz does not record its data set; name one$"):
+        evaluation_data(model, source="m.npz")
+    model.metadata["dataset"] = "digits"
+    data = evaluation_data(model, source="m.npz")
+    assert data.name == "digits" and data.num_classes == 10
+    # shapes has 8 classes: a 10-class model cannot be evaluated on it.
+    with pytest.raises(ParameterError, match=r"^dataset: shapes has 8 classes but m\.npz predicts 10$"):
+        evaluation_data(model, "shapes", source="m.npz")

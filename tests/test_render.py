@@ -15,8 +15,8 @@ import pytest
 from PIL import Image
 
 import convfx
-from convfx import effects, imageio, render
-from convfx.effects import map_range
+from convfx import effects, imageio, ranges, render
+from convfx.ranges import map_range
 from convfx.render import render_file
 
 # --------------------------------------------------------------------------- one file
@@ -117,7 +117,7 @@ def test_tiled_equals_untiled(rng, effect, options):
     pixels = rng.integers(0, 256, size=(61, 53, 3), dtype=np.uint8)
     policy = options.pop("output_range", None)
     parsed = effects.parse_effect(effect)
-    whole = effects.map_range(effects.apply(pixels, parsed, **options), policy or parsed.output_range)
+    whole = ranges.map_range(effects.apply(pixels, parsed, **options), policy or parsed.output_range)
     budget = 53 * 3 * 100  # a few rows per strip
     assert render.strip_rows(pixels.shape, parsed, memory_budget=budget, output_range=policy) < 10
     tiled = render.render_in_tiles(pixels, parsed, output_range=policy, memory_budget=budget, **options)
@@ -129,7 +129,7 @@ def test_tiled_equals_untiled(rng, effect, options):
 def test_a_non_local_detector_is_filtered_whole_whatever_the_budget(rng):
     pixels = rng.integers(0, 256, size=(61, 53, 3), dtype=np.uint8)
     assert render.tileable("gaussian_blur,sobel") and not render.tileable("canny")
-    whole = effects.map_range(effects.apply(pixels, "canny"), "binary")
+    whole = ranges.map_range(effects.apply(pixels, "canny"), "binary")
     np.testing.assert_array_equal(render.render_in_tiles(pixels, "canny", memory_budget=1), whole)
 
 
@@ -167,7 +167,7 @@ def test_tiling_bounds_peak_memory(rng):
         finally:
             tracemalloc.stop()
 
-    whole = peak(lambda: effects.map_range(effects.apply(pixels, "sobel"), "abs"))
+    whole = peak(lambda: ranges.map_range(effects.apply(pixels, "sobel"), "abs"))
     tiled = peak(lambda: render.render_in_tiles(pixels, "sobel", memory_budget=budget))
     assert whole > 5 * budget  # the image would not fit
     assert tiled < budget + pixels.nbytes  # the budget plus the uint8 result

@@ -22,16 +22,6 @@ Nothing here filters images (that is :mod:`convfx.effects` through the engine in
 
 from __future__ import annotations
 
-from ..kernels import (  # re-exported: the factories lived here before convfx.kernels
-    MAX_KERNEL_SIDE,
-    box_kernel,
-    dog_kernels,
-    gaussian_kernel,
-    log_kernel,
-    motion_kernel,
-    unsharp_kernel,
-)
-from ..ranges import OUTPUT_RANGES
 from .files import (
     KERNEL_FILE_SUFFIXES,
     MAX_KERNEL_FILE_BYTES,
@@ -47,10 +37,8 @@ from .registry import factory_parameters, get_filter, list_filters, with_paramet
 from .text import format_filter
 
 __all__ = [
-    "MAX_KERNEL_SIDE",
     "MAX_KERNEL_FILE_BYTES",
     "OPERATIONS",
-    "OUTPUT_RANGES",
     "COMBINE_RULES",
     "KERNEL_FILE_SUFFIXES",
     "Kernel",
@@ -67,7 +55,6 @@ __all__ = [
     "looks_like_imagemagick",
     "filter_from_array",
     "with_parameters",
-    "dog_kernels",
     "format_filter",
     "factory_parameters",
     "bank_directory",

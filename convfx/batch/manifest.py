@@ -37,7 +37,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from .. import __version__, effects, imageio
+from .. import __version__, effects, imageio, steps
 from ..errors import FileError
 from .plan import BatchJob
 
@@ -72,7 +72,7 @@ def fingerprint_parameters(effect: effects.Effect, boundary: str, output_range: 
     """
     digest = hashlib.sha256()
     for step in effect.steps:
-        if isinstance(step, effects.Detector):
+        if isinstance(step, steps.Detector):
             # Its thresholds and modes change the pixels, not only its kernels.
             digest.update(f"detector {step.name} {json.dumps(step.settings, sort_keys=True)}\n".encode())
         digest.update(f"step {step.combine}\n".encode())
@@ -84,7 +84,7 @@ def fingerprint_parameters(effect: effects.Effect, boundary: str, output_range: 
         "steps": [
             {
                 "name": step.name,
-                "parameters": dict(step.settings if isinstance(step, effects.Detector) else step.parameters),
+                "parameters": dict(step.settings if isinstance(step, steps.Detector) else step.parameters),
                 "kernels": ["x".join(map(str, kernel.shape)) for kernel in step.kernels],
                 "combine": step.combine,
             }

@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from .. import effects, imageio
-from ..banks import OUTPUT_RANGES
+from ..ranges import OUTPUT_RANGES
 from ..conv import BOUNDARIES
 from ..errors import FileError, ParameterError
 from ..render import DEFAULT_MEMORY_BUDGET

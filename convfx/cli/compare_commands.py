@@ -135,9 +135,10 @@ def export_bank_command(
         convfx apply my.toml#learned_3 photo.jpg
     """
     from .. import compare
+    from ..nn.weights import load_weights
 
     with reporting_errors():
-        weights = compare.load_weights(model, key=key)
+        weights = load_weights(model, key=key)
         written = compare.export_bank(weights, output, prefix=prefix, overwrite=force)
     count = weights.weight.shape[0]
     per_channel = " (and _r/_g/_b per channel)" if weights.channels == 3 else ""

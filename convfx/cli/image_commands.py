@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .. import banks, effects, imageio, render
+from .. import banks, effects, imageio, render, steps
 from .app import EXIT_USAGE, app, console, fail, reporting_errors, say
 from .options import EFFECT_HELP, Boundary, BoundaryOption, GrayOption, MaxPixelsOption, RangeOption, library_default
 
@@ -95,7 +95,7 @@ def filters_command(
 
     with reporting_errors():
         filters = banks.list_filters(family)
-    detectors = {item.name: item for item in effects.list_detectors(family)}
+    detectors = {item.name: item for item in steps.list_detectors(family)}
     # One list in (family, name) order, so detectors sit with the filters of their family.
     rows = sorted([*filters, *detectors.values()], key=lambda item: (item.family, item.name))
     table = Table(title="convfx filters", title_justify="left")

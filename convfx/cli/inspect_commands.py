@@ -48,7 +48,7 @@ def summary_command(
     from rich import box
     from rich.table import Table
 
-    from ..compare import resolve_model
+    from ..models import resolve_model
     from ..nn import inspect as nn_inspect
 
     with reporting_errors():

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from ..errors import FileError, ParameterError
+from ..errors import FileError
 from ..nn import config as nn_config
 from ..nn.config import TrainConfig
 from .app import app, console, err_console, reporting_errors, say
@@ -32,7 +32,6 @@ Activation = enum.Enum("Activation", {name: name for name in nn_config.ACTIVATIO
 Pooling = enum.Enum("Pooling", {name: name for name in nn_config.POOLINGS}, type=str)  # type: ignore[misc]
 
 _DEFAULTS = TrainConfig()
-_DEFAULT_LR = {"sgd": _DEFAULTS.lr, "adam": 1e-3}
 _DATASET_HELP = (
     "'digits' (scikit-learn's 8x8 digits, bundled), 'shapes' (generated RGB shapes), a folder of class "
     "sub-folders (root/cat/*.jpg ...), or a folder of MNIST/Fashion-MNIST IDX files."
@@ -47,7 +46,12 @@ def train_command(
     lr: Annotated[
         Optional[float],
         typer.Option(
-            "--lr", min=0.0, help="Peak learning rate.  Default: 0.05 for sgd, 0.001 for adam.", show_default=False
+            "--lr",
+            min=0.0,
+            help="Peak learning rate.  Default: "
+            + ", ".join(f"{rate:g} for {name}" for name, rate in nn_config.DEFAULT_LR.items())
+            + ".",
+            show_default=False,
         ),
     ] = None,
     optimizer: Annotated[Optimizer, typer.Option(help="sgd (momentum 0.9) or adam.")] = Optimizer(_DEFAULTS.optimizer),
@@ -100,7 +104,7 @@ def train_command(
         config = TrainConfig(
             epochs=epochs,
             batch_size=batch_size,
-            lr=_DEFAULT_LR[optimizer.value] if lr is None else lr,
+            lr=lr,  # None: the optimizer's own (nn.config.DEFAULT_LR)
             optimizer=optimizer.value,
             weight_decay=weight_decay,
             schedule=schedule.value,
@@ -171,17 +175,9 @@ def evaluate_command(
 
     with reporting_errors():
         model = load_model(model_path)  # a file, or a shipped model's name
-        if dataset is None:
-            dataset = model.metadata.get("dataset")
-            if not isinstance(dataset, str):
-                raise ParameterError(f"--dataset: {model_path} does not record its data set; name one")
         if plot is not None and plot.exists() and not force:
             raise FileError(f"{plot}: already exists; overwrite it with --force")
-        data = nn.load_dataset(dataset)
-        if data.num_classes != model.num_classes:
-            raise ParameterError(
-                f"--dataset: {data.name} has {data.num_classes} classes but {model_path} predicts {model.num_classes}"
-            )
+        data = nn.evaluation_data(model, dataset, source=str(model_path))
         result = nn.evaluate(model, data.test_images, data.test_labels)
         if plot is not None:
             figure = plots.confusion_matrix_figure(

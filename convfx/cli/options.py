@@ -17,7 +17,7 @@ from typing import Annotated, Any, Callable, Optional
 
 import typer
 
-from ..banks import OUTPUT_RANGES
+from ..ranges import OUTPUT_RANGES
 from ..conv import BOUNDARIES
 
 __all__ = [

@@ -44,7 +44,7 @@ _EXPORTS = {
     "optim": ["SGD", "Adam", "LearningRateSchedule"],
     "data": ["Dataset", "load_dataset", "load_digits", "load_shapes", "make_shapes", "load_folder", "load_idx_folder", "read_idx"],
     "config": ["TrainConfig"],
-    "training": ["TrainResult", "TrainStep", "Progress", "Evaluation", "train", "evaluate", "confusion_matrix"],
+    "training": ["TrainResult", "TrainStep", "Progress", "Evaluation", "train", "evaluate", "evaluation_data", "confusion_matrix"],
     "weights": ["ConvWeights", "load_weights"],
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}

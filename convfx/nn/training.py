@@ -23,7 +23,7 @@ import numpy as np
 
 from ..checks import checked_int
 from ..errors import ParameterError
-from .data import Dataset
+from .data import Dataset, load_dataset
 from .config import TrainConfig
 from .layers import SoftmaxCrossEntropy
 from .lenet import LeNet
@@ -37,6 +37,7 @@ __all__ = [
     "train",
     "TrainStep",
     "evaluate",
+    "evaluation_data",
     "confusion_matrix",
     "random_shift",
     "single_threaded_blas",
@@ -139,6 +140,34 @@ def evaluate(model: LeNet, images: np.ndarray, labels: np.ndarray, *, batch_size
     confusion = confusion_matrix(labels, predictions, model.num_classes)
     accuracy = float(np.mean(predictions == labels)) if len(labels) else 0.0
     return Evaluation(accuracy, confusion, predictions, tuple(model.class_names))
+
+
+def evaluation_data(model: LeNet, dataset: str | None = None, *, source: str = "the model") -> Dataset:
+    """The data set to evaluate ``model`` on: ``dataset``, or the one it was trained on.
+
+    Parameters
+    ----------
+    model : LeNet
+    dataset : str, optional
+        A :func:`~convfx.nn.data.load_dataset` spec; default: the ``dataset`` the
+        model's metadata records.
+    source : str, optional
+        How to name the model in messages (its file).
+
+    Raises
+    ------
+    ParameterError
+        The model records no data set and none is given, or the data set's class
+        count differs from the model's.
+    """
+    if dataset is None:
+        dataset = model.metadata.get("dataset")
+        if not isinstance(dataset, str):
+            raise ParameterError(f"dataset: {source} does not record its data set; name one")
+    data = load_dataset(dataset)
+    if data.num_classes != model.num_classes:
+        raise ParameterError(f"dataset: {data.name} has {data.num_classes} classes but {source} predicts {model.num_classes}")
+    return data
 
 
 def random_shift(images: np.ndarray, max_shift: int, rng: np.random.Generator) -> np.ndarray:

@@ -15,7 +15,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import hsv_to_rgb
 from matplotlib.figure import Figure
 
-from .. import edges, effects, imageio
+from .. import edges, imageio, ranges, steps
 from ..conv import BOUNDARIES
 from ..errors import ParameterError
 from .figures import DIVERGING, PLOT_SUFFIXES, image_panel, refuse_existing, save_figure
@@ -57,7 +57,7 @@ def canny_figure(
         image, sigma=sigma, low=low, high=high, quantile=quantile, mode=mode, boundary=boundary, full_scale=full_scale
     )
     # canny_stages has checked full_scale; None is the dtype's white, as there.
-    scale = effects.dtype_full_scale(image.dtype) if full_scale is None else float(full_scale)
+    scale = ranges.dtype_full_scale(image.dtype) if full_scale is None else float(full_scale)
     height, width = image.shape[:2]
     panel = 3.6
     figure = Figure(figsize=(3 * panel, 3 * (panel * height / width + 0.35) + 0.3), layout="constrained")
@@ -120,7 +120,7 @@ def save_canny_stages(
     Path
         ``destination``.
     """
-    detector = effects.get_detector("canny").with_parameters(
+    detector = steps.get_detector("canny").with_parameters(
         {"sigma": sigma, "low": low, "high": high, "quantile": quantile, "mode": mode}
     )
     if boundary not in BOUNDARIES:

@@ -1,7 +1,7 @@
 """Figures of filters: kernels as they touch the pixels, and a photo through several filters.
 
 This module must not compute filters itself (it calls :func:`convfx.effects.apply`
-and :func:`convfx.effects.map_range`) nor write files except through
+and :func:`convfx.ranges.map_range`) nor write files except through
 :func:`convfx.plots.save_figure`.
 """
 
@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from .. import effects
+from .. import effects, ranges
 from ..errors import ParameterError
 from .figures import DIVERGING, save_figure
 
@@ -110,7 +110,7 @@ def gallery_figure(
     for name in effect_names:
         effect = effects.parse_effect(name)
         response = effects.apply(image, effect, boundary=boundary)
-        panels.append((f"{name} ({effect.output_range})", effects.map_range(response, effect.output_range)))
+        panels.append((f"{name} ({effect.output_range})", ranges.map_range(response, effect.output_range)))
     rows, columns = _grid(len(panels), columns)
     height, width = image.shape[:2]
     panel_width = 3.0

@@ -17,7 +17,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
-from .. import compare, effects, imageio
+from .. import color, compare, effects, imageio, learned, ranges
 from ..errors import ParameterError
 from .figures import DIVERGING, figure_bytes, image_panel, refuse_existing, save_figure
 
@@ -71,7 +71,7 @@ def compare_figure(result: compare.Comparison, image: np.ndarray | None = None, 
         positive, blue negative, 0 white), its colours for an RGB kernel (0 is
         mid-grey), the best classic match as it was matched (rotated/flipped, with
         the sign), the layer's feature map on the photo
-        (:func:`convfx.compare.learned_responses`: normalised input, bias, as the
+        (:func:`convfx.learned.learned_responses`: normalised input, bias, as the
         conv layer) and the matched classic kernel on the photo's luminance
         (:func:`convfx.apply`), each stretched between its 1st and 99th percentiles.
         The two photo rows are left out for a layer whose input is not 1 or 3
@@ -82,8 +82,8 @@ def compare_figure(result: compare.Comparison, image: np.ndarray | None = None, 
     # A deeper layer (C input channels other than 1 or 3) sees feature maps, not photos.
     on_photo = weights.channels in (1, 3)
     if on_photo:
-        maps = compare.learned_responses(image, weights, full_scale=effects.dtype_full_scale(image.dtype), boundary=boundary)
-        luminance = effects.to_luminance(image) / effects.dtype_full_scale(image.dtype)
+        maps = learned.learned_responses(image, weights, full_scale=ranges.dtype_full_scale(image.dtype), boundary=boundary)
+        luminance = color.to_luminance(image) / ranges.dtype_full_scale(image.dtype)
     rgb = weights.channels == 3
     kernel_rows = 3 if rgb else 2
     photo_rows = 2 if on_photo else 0
