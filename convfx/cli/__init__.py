@@ -20,6 +20,7 @@ import typer
 
 from . import batch_commands, compare_commands, explain_commands, image_commands, nn_commands  # noqa: F401  (register commands)
 from . import inspect_commands  # noqa: F401  (summary, tour)
+from . import studio_commands  # noqa: F401  (studio: the interactive page)
 from .app import EXIT_INTERRUPTED, app, err_console
 
 try:  # recent typer runs on its own bundled copy of click (and click is not installed)
