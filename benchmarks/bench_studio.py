@@ -87,7 +87,7 @@ def measure(url: str, rounds: int) -> list[list[str]]:
             for k in range(rounds + 1):  # the first round warms the server up and is not counted
                 settings = {"photo": "image", "kernel": kernel(k), "boundary": BOUNDARIES[k % len(BOUNDARIES)]}
                 start = time.perf_counter()
-                view, result = pool.map(lambda path: client.post(path, json=settings), ["api/kernel", "api/render"])
+                view, result = pool.map(lambda path, body=settings: client.post(path, json=body), ["api/kernel", "api/render"])
                 trip = time.perf_counter() - start
                 assert view.status_code == 200 and result.status_code == 200, (view.text, result.text[:200])
                 start = time.perf_counter()

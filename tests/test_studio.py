@@ -258,6 +258,17 @@ def test_results_are_repeatable_and_cached(client, workbench):
     assert again == first
 
 
+def test_kept_results_are_bounded(workbench, monkeypatch):
+    from convfx.studio import workbench as module
+
+    for boundary in ("reflect", "edge", "wrap", "constant"):
+        workbench.render(workbench.settings(settings(named("sobel"), boundary=boundary)))
+    assert len(workbench._results) == module.KEPT_RESULTS
+    monkeypatch.setattr(module, "KEPT_RESULT_BYTES", 1)
+    workbench.render(workbench.settings(settings(named("laplacian"))))
+    assert [key[1] for key in workbench._results] == ["laplacian"]  # the newest stays, whatever its size
+
+
 # --------------------------------------------------------------------------- the kernel as written and as applied
 
 
@@ -403,6 +414,10 @@ def test_a_model_from_the_command_line_is_offered_and_applied(tmp_path, photo_pn
 def test_a_bad_model_fails_before_the_server_starts(tmp_path, photo_png):
     with pytest.raises(convfx.FileError, match="no such file"):
         Workbench(photo_png, model=tmp_path / "missing.npz")
+    awkward = tmp_path / "lenet,v2.npz"
+    shutil.copyfile(compare.SHIPPED_MODELS["digits"], awkward)
+    with pytest.raises(convfx.ParameterError, match="without ',' or '#'"):
+        Workbench(photo_png, model=awkward)
 
 
 # --------------------------------------------------------------------------- uploads
@@ -471,13 +486,16 @@ MALFORMED = {
     "not an object": (b"[1, 2]", 400, "JSON object"),
     "no kernel": (json.dumps({"photo": "image"}).encode(), 400, "'kernel'"),
     "unknown field": (json.dumps(settings(named("sobel"), colour="red")).encode(), 400, "unknown field"),
+    "a field of another source": (json.dumps(settings({**named("sobel"), "rows": [[1]]})).encode(), 400, "'rows'"),
+    "kernel not an object": (json.dumps(settings("sobel")).encode(), 400, "settings.kernel: expected a JSON object"),
     "8x8 kernel": (json.dumps(settings(grid(np.ones((8, 8)).tolist()))).encode(), 400, "8x8"),
     "2x2 kernel": (json.dumps(settings(grid([[1, 0], [0, 1]]))).encode(), 400, "2x2"),
     "not square": (json.dumps(settings(grid([[1, 0, 0], [0, 1, 0]]))).encode(), 400, "square"),
     "ragged": (json.dumps(settings(grid([[1, 0, 0], [0, 1], [0, 0, 0]]))).encode(), 400, "square"),
     "text in a cell": (json.dumps(settings(grid([[1, 0, 0], [0, "x", 0], [0, 0, 0]]))).encode(), 400, "rows[1][1]"),
     "bool in a cell": (json.dumps(settings(grid([[1, 0, 0], [0, True, 0], [0, 0, 0]]))).encode(), 400, "number"),
-    "huge weight": (json.dumps(settings(grid([[1e300, 0, 0], [0, 1, 0], [0, 0, 0]]))).encode(), 400, "float32"),
+    "huge weight": (json.dumps(settings(grid([[1e300, 0, 0], [0, 1, 0], [0, 0, 0]]))).encode(), 400, "rows[0][0]: expected a number whose product"),
+    "huge weight by the scale": (json.dumps(settings(grid([[1, 0, 0], [0, 1e38, 0], [0, 0, 0]], scale=10))).encode(), 400, "rows[1][1]"),
     "zero scale": (json.dumps(settings(grid(EMBOSS, scale=0))).encode(), 400, "non-zero"),
     "scale 1/0": (json.dumps(settings(grid(EMBOSS, scale="1/0"))).encode(), 400, "denominator"),
     "scale text": (json.dumps(settings(grid(EMBOSS, scale="two"))).encode(), 400, "fraction"),
@@ -773,6 +791,24 @@ def test_the_page_in_headless_chromium(tmp_path, browser, rng):
         sigma.send_keys("2")
         wait_for_result(driver, fourth)
         assert np.array_equal(shown_result(driver), convfx.map_range(convfx.apply(pixels, "gaussian_blur:sigma=2"), "clip"))
+
+        # A learned kernel: click its card.
+        fifth = int(driver.find_element(By.ID, "result-image").get_attribute("data-generation"))
+        WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, '.kernel-card[data-index="2"]'))
+        driver.find_element(By.CSS_SELECTOR, '.kernel-card[data-index="2"]').click()
+        wait_for_result(driver, fifth)
+        assert driver.find_element(By.ID, "tab-learned").get_attribute("aria-selected") == "true"
+        assert np.array_equal(shown_result(driver), convfx.map_range(convfx.apply(pixels, "learned:digits#2"), "normalize"))
+
+        # An unreadable upload: a clear message in the page, and the photo stays.
+        bad = tmp_path / "holiday.jpg"
+        bad.write_text("not a photo")
+        driver.find_element(By.ID, "upload").send_keys(str(bad))
+        message = WebDriverWait(driver, 20).until(
+            lambda d: d.find_element(By.ID, "upload-message").text if "error" in d.find_element(By.ID, "upload-message").get_attribute("class") else False
+        )
+        assert message == "holiday.jpg: not a recognised image (expected JPEG, PNG, TIFF, BMP or WebP)"
+        assert driver.find_element(By.ID, "photo").get_attribute("value") == "image"
 
         screenshot = tmp_path / "studio.png"
         driver.save_screenshot(str(screenshot))

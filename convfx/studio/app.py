@@ -37,11 +37,11 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import ConvfxError
 from .errors import RequestError, TooLargeError, http_status
@@ -87,7 +87,7 @@ class _HostCheck:
                 )
                 return
 
-        async def send_with_headers(message: dict[str, Any]) -> None:
+        async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message["headers"] = list(message.get("headers", [])) + _SECURITY_HEADERS
             await send(message)
@@ -136,6 +136,8 @@ def _answering_errors(handler: Handler) -> Handler:
             return await handler(request)
         except ConvfxError as error:
             return JSONResponse({"error": str(error)}, status_code=http_status(error))
+        except ClientDisconnect:  # the page went away mid-upload: nobody to answer, nothing to report
+            return Response(status_code=400)
         except Exception as error:  # a bug: the page gets one line, the terminal the traceback
             _LOG.exception("convfx studio: internal error in %s %s", request.method, request.url.path)
             return JSONResponse({"error": f"internal error ({type(error).__name__}); see the terminal"}, status_code=500)

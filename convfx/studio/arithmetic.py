@@ -168,7 +168,7 @@ class PixelArithmetic:
         drawn = max(self.kernel_shape) <= MAX_DRAWN_SIDE
 
         def term(item: Term) -> dict[str, Any]:
-            described: dict[str, Any] = {"kernel": item.kernel, "input": item.input, "sum": item.sum}
+            described: dict[str, Any] = {"kernel": item.kernel, "input": item.input, "sum": _json_number(item.sum)}
             if drawn:
                 described |= {
                     "weights": item.weights.tolist(),
@@ -243,7 +243,7 @@ def window_at(channel: np.ndarray, y: int, x: int, shape: tuple[int, int], bound
     def indices(size: int, before: int, after: int) -> np.ndarray:
         if boundary == "constant":
             return np.pad(np.arange(size), (before, after), mode="constant", constant_values=-1)
-        return np.pad(np.arange(size), (before, after), mode=boundary)
+        return np.pad(np.arange(size), (before, after), mode=boundary)  # type: ignore[call-overload]
 
     rows = indices(channel.shape[0], top_pad, bottom_pad)[y : y + shape[0]]
     columns = indices(channel.shape[1], left_pad, right_pad)[x : x + shape[1]]

@@ -57,6 +57,11 @@ MAX_JSON_BYTES = 64 * 1024
 #: Where a kernel comes from.
 SOURCES = ("filter", "grid", "learned")
 
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+#: The fields of a kernel besides ``source``, for each source.
+_KERNEL_FIELDS = {"filter": ("name", "parameters"), "grid": ("rows", "scale", "operation"), "learned": ("model", "index")}
+
 _FRACTION = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*(?:/\s*(\d+\.?\d*|\.\d+)\s*)?$")
 
 
@@ -259,6 +264,7 @@ def _filter_text(kernel: Mapping[str, Any], where: str) -> str:
         parameters = {}
     if not isinstance(parameters, dict):
         raise RequestError(f"{where}.parameters: expected a JSON object, found {_describe(parameters)}")
+    options: dict[str, effects.DetectorParameter | None]  # None: a number for a kernel factory
     if isinstance(step, Detector):
         options = {option.name: option for option in step.options}
     else:
@@ -301,7 +307,16 @@ def _grid(kernel: Mapping[str, Any], where: str) -> Grid:
     )
     scale, scale_text = _scale(_field(kernel, "scale", where, 1), f"{where}.scale")
     operation = str(_choice(_field(kernel, "operation", where, "correlate"), f"{where}.operation", banks.OPERATIONS))
-    return Grid(rows=values, scale=scale, scale_text=scale_text, operation=operation)
+    grid = Grid(rows=values, scale=scale, scale_text=scale_text, operation=operation)
+    with np.errstate(over="ignore"):
+        weights = np.abs(values * scale)
+    if not np.all(weights <= _FLOAT32_MAX):  # photos are filtered in float32
+        i, j = np.unravel_index(np.argmax(np.where(np.isfinite(weights), weights, np.inf)), weights.shape)
+        raise RequestError(
+            f"{where}.rows[{i}][{j}]: expected a number whose product with the scale stays within float32's range "
+            f"(at most {_FLOAT32_MAX:.4g} in size), found {format_number(values[i, j])} x {scale_text}"
+        )
+    return grid
 
 
 def grid_text(grid: Grid) -> str:
@@ -366,12 +381,11 @@ def parse_settings(
     photo = _field(settings, "photo", "settings")
     if not isinstance(photo, str):
         raise RequestError(f"settings.photo: expected a photo id such as 'sample:chelsea', found {_describe(photo)}")
-    kernel = _object(
-        _field(settings, "kernel", "settings"),
-        "settings.kernel",
-        ("source", "name", "parameters", "rows", "scale", "operation", "model", "index"),
-    )
+    kernel = _field(settings, "kernel", "settings")
+    if not isinstance(kernel, dict):
+        raise RequestError(f"settings.kernel: expected a JSON object, found {_describe(kernel)}")
     source = str(_choice(_field(kernel, "source", "settings.kernel"), "settings.kernel.source", SOURCES))
+    kernel = _object(kernel, "settings.kernel", ("source", *_KERNEL_FIELDS[source]))
     boundary = str(_choice(_field(settings, "boundary", "settings", "reflect"), "settings.boundary", BOUNDARIES))
     output_range = _choice(_field(settings, "range", "settings", None), "settings.range", banks.OUTPUT_RANGES, optional=True)
     gray = _field(settings, "gray", "settings", None)

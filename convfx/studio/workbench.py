@@ -35,11 +35,13 @@ from .learned import describe_model, offered_models
 from .photos import DEFAULT_MAX_UPLOAD_BYTES, Photo, PhotoStore
 from .settings import GRID_SIDES, Settings, apply_command, download_name, parse_settings
 
-__all__ = ["KEPT_RESULTS", "Result", "Workbench"]
+__all__ = ["KEPT_RESULTS", "KEPT_RESULT_BYTES", "Result", "Workbench"]
 
 #: Results kept for the arithmetic of the pixels under the mouse (a 1-megapixel
-#: RGB response is 12 MB of float32).
+#: RGB response is 12 MB of float32) ...
 KEPT_RESULTS = 3
+#: ... while they hold less than this many bytes; the newest is always kept.
+KEPT_RESULT_BYTES = 512 * 1024 * 1024
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,6 +69,11 @@ class Result:
     png: bytes
     filter_seconds: float
     encode_seconds: float
+
+    @property
+    def size(self) -> int:
+        """Bytes held: the response, the pixels and the PNG."""
+        return self.response.nbytes + self.pixels.nbytes + len(self.png)
 
 
 def _matrix(array: np.ndarray) -> list[list[float]]:
@@ -150,6 +157,11 @@ class Workbench:
         self._comparisons: dict[str, dict[str, Any]] = {}
         self._photo_png: dict[str, bytes] = {}
         if "model" in self.models:
+            if any(mark in self.models["model"] for mark in ",#"):
+                raise ParameterError(
+                    f"model: {self.models['model']}: expected a path without ',' or '#', which an effect "
+                    "(learned:MODEL#k) cannot hold; rename the file or copy it"
+                )
             weights = self.weights("model")
             if weights.channels not in (1, 3):
                 raise ParameterError(
@@ -290,6 +302,10 @@ class Workbench:
             kernel = np.asarray(weights.weight[settings.index], dtype=np.float64)
             names = ["luminance"] if weights.channels == 1 else list("RGB")
             view["kind"] = "learned"
+            view["description"] = (
+                f"Kernel #{settings.index} of the first layer ({weights.key}) of the model "
+                f"{os.path.basename(self.models[settings.model])}, applied as the network applies it."
+            )
             view["bias"] = float(weights.bias[settings.index])
             view["kernels"] = [
                 _kernel_view(f"#{settings.index}, {name} input", kernel[c], "1", "correlate", kernel[c])
@@ -324,7 +340,9 @@ class Workbench:
         result = Result(settings, photo, response, pixels, png, filtered - start, time.perf_counter() - filtered)
         with self._lock:
             self._results[settings.key] = result
-            while len(self._results) > KEPT_RESULTS:
+            while len(self._results) > 1 and (
+                len(self._results) > KEPT_RESULTS or sum(r.size for r in self._results.values()) > KEPT_RESULT_BYTES
+            ):
                 self._results.popitem(last=False)
         return result
 

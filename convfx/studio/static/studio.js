@@ -47,15 +47,20 @@ function el(tag, attributes = {}, children = []) {
   return node;
 }
 
-// Numbers as the page shows them: integers whole, others to 4 significant digits;
-// the exact value is in the cell's tooltip.
-function formatNumber(value) {
+// Numbers as the page shows them: integers whole, others to `digits` significant
+// digits; the exact value is in the cell's tooltip.
+function formatNumber(value, digits = 4) {
   if (typeof value === "string") return value;  // "inf", "nan" from the server
   if (value === null || value === undefined) return "";
   if (Number.isInteger(value) && Math.abs(value) < 1e7) return String(value);
   const magnitude = Math.abs(value);
-  if (magnitude !== 0 && (magnitude < 1e-3 || magnitude >= 1e7)) return value.toExponential(2);
-  return String(Number(value.toPrecision(4)));
+  if (magnitude !== 0 && (magnitude < 1e-3 || magnitude >= 1e7)) return value.toExponential(Math.max(digits - 3, 0));
+  return String(Number(value.toPrecision(digits)));
+}
+
+function sentence(text) {
+  text = (text || "").trim();
+  return text && !/[.!?]$/.test(text) ? `${text}.` : text;
 }
 
 // The exact value, as JSON sent it (for tooltips and data attributes).
@@ -84,12 +89,15 @@ function peakOf(rows) {
 // A read-only matrix as a table; coloured by sign unless `plain`.
 function matrixTable(rows, { plain = false, className = "", centre = true } = {}) {
   const peak = peakOf(rows);
-  const table = el("table", { className: `matrix ${className} ${rows.length > 5 || (rows[0] || []).length > 5 ? "wide" : ""}` });
+  const side = Math.max(rows.length, (rows[0] || []).length);
+  // Wider matrices get fewer digits, so that three of them fit side by side.
+  const digits = side > 3 ? 2 : 4;
+  const table = el("table", { className: `matrix ${className} ${side > 3 ? "wide" : ""}` });
   const middle = [Math.floor((rows.length - 1) / 2), Math.floor(((rows[0] || []).length - 1) / 2)];
   rows.forEach((row, i) => {
     const tr = el("tr");
     row.forEach((value, j) => {
-      const td = el("td", { text: formatNumber(value), title: exact(value) });
+      const td = el("td", { text: formatNumber(value, digits), title: exact(value) });
       if (!plain) td.style.background = cellColour(value, peak);
       if (centre && i === middle[0] && j === middle[1]) td.classList.add("centre");
       tr.append(td);
@@ -246,7 +254,7 @@ function showKernel(kernel) {
     max: "The result is the largest of the kernels' responses.",
     difference: "The result is the first kernel's response minus the second's.",
   }[kernel.combine] || "";
-  let summary = kernel.description || "";
+  let summary = sentence(kernel.description);
   if (kernel.kind === "detector") summary += " A detector is not one kernel: these are the bank kernels it uses on the way.";
   if (kernel.kind === "learned") summary += ` The network's input is the photo scaled to 0..1 with the mean taken off; bias ${formatNumber(kernel.bias)}.`;
   $("kernel-summary").textContent = `${summary} ${combine}`.trim();
@@ -260,12 +268,18 @@ function showKernel(kernel) {
     }
     const flipped = item.operation === "convolve";
     const scaled = item.scale !== "1";
-    const parts = [block(scaled ? `as written, times ${item.scale}` : "as written", matrixTable(item.written))];
-    parts.push(el("div", {
-      className: "arrow",
-      text: flipped ? "convolution: rotated 180° →" : "cross-correlation: used as it is →",
-    }));
-    parts.push(block("as applied to the pixels", matrixTable(item.applied)));
+    let parts;
+    if (!flipped && !scaled) {
+      // Nothing happens between the two: show the numbers once.
+      parts = [block("as written and as applied to the pixels (cross-correlation: used as it is)", matrixTable(item.applied))];
+    } else {
+      parts = [block(scaled ? `as written, times ${item.scale}` : "as written", matrixTable(item.written))];
+      parts.push(el("div", {
+        className: "arrow",
+        text: flipped ? `convolution: ${scaled ? "scaled and " : ""}rotated 180° →` : "cross-correlation: scaled, not rotated →",
+      }));
+      parts.push(block("as applied to the pixels", matrixTable(item.applied)));
+    }
     section.append(el("div", { className: "matrices" }, parts));
     holder.append(section);
   }
@@ -351,7 +365,7 @@ function drawArithmetic(result) {
       if (output.terms.length > 1) body.append(el("h3", { text: `${term.kernel}${result.kind === "learned" ? `, ${term.input} input` : ""}` }));
       if (result.drawn) {
         body.append(el("div", { className: "matrices" }, [
-          block(`the ${term.input} pixels under the kernel (window at x ${result.left}…${result.left + result.kernel_shape[1] - 1}, y ${result.top}…${result.top + result.kernel_shape[0] - 1})`,
+          block(`${result.kind === "learned" ? "the network's " : "the "}${term.input} input under the kernel: x ${result.left}…${result.left + result.kernel_shape[1] - 1}, y ${result.top}…${result.top + result.kernel_shape[0] - 1}`,
             matrixTable(term.window, { plain: true, className: "window" })),
           el("span", { className: "operator", text: "×" }),
           block("the kernel, as applied", matrixTable(term.weights)),
