@@ -249,6 +249,15 @@ def test_sample_photo_matches_convfx_apply_on_the_installed_file(client, tmp_pat
     assert client.post("/api/render", json=chosen).content == cli_file(view["command"], sample, tmp_path / "c.png")
 
 
+def test_gray_sample_photo(client):
+    picture = imageio.read_image(studio_photos.sample_files()["camera"])
+    assert picture.pixels.ndim == 2
+    chosen = settings(named("sobel"), photo="sample:camera")
+    assert np.array_equal(decode(client.post("/api/render", json=chosen).content), expected_pixels(picture, "sobel", "abs"))
+    answer = client.post("/api/pixel", json={"settings": chosen, "x": 511, "y": 0}).json()
+    assert [output["name"] for output in answer["outputs"]] == ["gray"] and answer["agrees"] is True
+
+
 def test_results_are_repeatable_and_cached(client, workbench):
     chosen = settings(named("sobel"))
     first = client.post("/api/render", json=chosen).content
