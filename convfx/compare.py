@@ -377,11 +377,11 @@ def match_kernels(
     best = _best(cosines)
     channels, _ = _unit_rows(array.reshape(array.shape[0], array.shape[1], -1))
     matches = []
-    for index, (choice, valid) in enumerate(zip(best, nonzero)):
-        name, transform = labels[choice]
-        cosine = float(cosines[index, choice]) if valid else 0.0
+    for index, (chosen, valid) in enumerate(zip(best, nonzero)):
+        name, transform = labels[chosen]
+        cosine = float(cosines[index, chosen]) if valid else 0.0
         sign = -1 if cosine < 0 else 1
-        per_channel = tuple(float(abs(c)) for c in channels[index] @ candidates[choice])
+        per_channel = tuple(float(abs(c)) for c in channels[index] @ candidates[chosen])
         matches.append(
             Match(
                 index=index,

@@ -25,6 +25,7 @@ DECLARED = {
     "numpy", "scipy", "skimage", "cv2", "typer", "rich", "PIL", "matplotlib", "sklearn",
     "safetensors", "threadpoolctl", "tomli",
     "dask", "distributed",  # the optional [dask] extra, imported only when asked for
+    "starlette", "uvicorn",  # the optional [studio] extra, imported only by `convfx studio`
 }
 
 

@@ -61,6 +61,7 @@ ALLOWED_IN_WHEEL = [
     r"convfx/py\.typed",
     r"convfx/filters/[a-z_]+\.toml",
     r"convfx/models/[a-z0-9_]+\.(npz|json)",
+    r"convfx/studio/static/[a-z0-9_]+\.(html|js|css)",
     r"convfx-[^/]+\.dist-info/[^/]+",
 ]
 
@@ -79,8 +80,9 @@ def test_the_allowed_wheel_contents_refuse_what_must_not_ship():
         "tests/test_conv.py",
         "samples/chelsea.jpg",
         "convfx/filters/notes.txt",
+        "convfx/studio/static/screenshot.png",
     ]
-    good = ["convfx/batch/run.py", "convfx/filters/edges.toml", "convfx/models/lenet_digits.npz", "convfx-0.1.0.dist-info/RECORD"]
+    good = ["convfx/batch/run.py", "convfx/filters/edges.toml", "convfx/models/lenet_digits.npz", "convfx/studio/static/app.js", "convfx-0.1.0.dist-info/RECORD"]
     assert unexpected_in_wheel(bad + good) == bad
 
 

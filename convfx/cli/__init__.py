@@ -27,6 +27,7 @@ from . import compare_commands  # noqa: F401  (compare, export-bank)
 from . import nn_commands  # noqa: F401  (train, evaluate)
 from . import inspect_commands  # noqa: F401  (summary, tour)
 from . import explain_commands  # noqa: F401  (explain canny|conv|pool)
+from . import studio_commands  # noqa: F401  (studio: the interactive page)
 from .app import EXIT_INTERRUPTED, app, err_console
 
 try:  # recent typer runs on its own bundled copy of click (and click is not installed)
