@@ -70,21 +70,21 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ne
 
 def output_ranges() -> tuple[str, ...]:
     """Every ``--range`` value convfx accepts."""
-    from convfx.banks import OUTPUT_RANGES
+    from convfx.ranges import OUTPUT_RANGES
 
     return tuple(OUTPUT_RANGES)
 
 
 def detector_names() -> list[str]:
     """The registered detectors (``canny``, ``marr_hildreth``)."""
-    from convfx.effects import list_detectors
+    from convfx.steps import list_detectors
 
     return [detector.name for detector in list_detectors()]
 
 
 def strip_halo(effect: str) -> int | None:
     """Rows of context a horizontal strip of ``effect`` needs, or None if it is never filtered in strips."""
-    from convfx.batch import tile_halo, tileable
+    from convfx.render import tile_halo, tileable
 
     return tile_halo(effect) if tileable(effect) else None
 
