@@ -397,10 +397,10 @@ def _canny(
         # (quantiles of a flat image are rounding noise).  The Gaussian sums to 1,
         # so the bound is that of the Sobel kernels, sum |k| = 8, on the image.
         noise = _rounding(work.dtype, 8 * peak)
-        candidates, strong, seeds, suppressed = _non_maximum_suppression(
+        candidates, flat, seeds, strong, suppressed = _non_maximum_suppression(
             gx, gy, padded, boundary, low=low, high=high, noise=noise, strips=strips, every_maximum=every_maximum
         )
-        edges = _hysteresis(candidates, seeds, strips)
+        edges = _hysteresis(candidates, flat, seeds)
     return _CannyRun(smoothed, gx, gy, magnitude, suppressed, float(low), float(high), candidates, strong, edges)
 
 
@@ -625,7 +625,7 @@ def _non_maximum_suppression(
     noise: float,
     strips: _Strips,
     every_maximum: bool,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Local maxima along the gradient, and the double threshold.
 
     Along the gradient, one pixel away on each side, the magnitude is
@@ -643,10 +643,12 @@ def _non_maximum_suppression(
     -------
     candidates : ndarray of bool, shape (H, W)
         Maxima with ``noise < magnitude`` and ``low <= magnitude``.
-    strong : ndarray of bool, shape (H, W), or None
-        With ``every_maximum``: candidates with ``high <= magnitude``.
+    flat : ndarray of int, shape (N,)
+        The flat indices of the candidates, in order.
     seeds : ndarray of int, shape (S,)
-        The flat indices of the candidates with ``high <= magnitude``.
+        The flat indices of the candidates with ``high <= magnitude``: the strong pixels.
+    strong : ndarray of bool, shape (H, W), or None
+        With ``every_maximum``: the strong pixels as a map.
     suppressed : ndarray, shape (H, W), or None
         With ``every_maximum``: the magnitude at every maximum, 0 elsewhere.
     """
@@ -723,20 +725,27 @@ def _non_maximum_suppression(
         kept = np.logical_and(keep, tested, out=candidates[rows])
         strong_rows = np.greater_equal(value, high, out=None if strong is None else strong[rows])
         strong_rows &= kept
-        return np.flatnonzero(strong_rows) + rows.start * width
+        start = rows.start * width
+        return np.flatnonzero(kept) + start, np.flatnonzero(strong_rows) + start
 
-    seeds = np.concatenate(strips.map(suppress))
-    return candidates, strong, seeds, suppressed
+    found = strips.map(suppress)
+    flat, seeds = (np.concatenate(indices) for indices in zip(*found))
+    return candidates, flat, seeds, strong, suppressed
 
 
-def _hysteresis(candidates: np.ndarray, seeds: np.ndarray, strips: _Strips) -> np.ndarray:
-    """Candidates in an 8-connected component that holds a seed (a flat index, a strong pixel)."""
+def _hysteresis(candidates: np.ndarray, flat: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+    """Candidates in an 8-connected component that holds a seed.
+
+    ``flat`` and ``seeds`` are the flat indices of the candidates and of the
+    strong ones among them.  Only the candidates' labels are looked up: a
+    fraction of the image, and numpy's take would convert every int32 label.
+    """
     count, labels = cv2.connectedComponents(candidates.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
+    labels = labels.ravel()
     keep = np.zeros(count, dtype=bool)  # label 0, the background, holds no seed
-    keep[np.take(labels.ravel(), seeds)] = True
-    edges = np.empty(candidates.shape, dtype=bool)
-    # mode="clip" (labels are all in range) spares np.take a buffered copy.
-    strips.map(lambda rows: np.take(keep, labels[rows], out=edges[rows], mode="clip"))
+    keep[np.take(labels, seeds)] = True
+    edges = np.zeros(candidates.shape, dtype=bool)
+    edges.ravel()[flat[np.take(keep, np.take(labels, flat))]] = True
     return edges
 
 

@@ -300,13 +300,11 @@ def test_fast_path_matches_plain_loops(rng, monkeypatch, bands):
         np.testing.assert_array_equal(convfx.canny(image, **parameters), expected, err_msg=str(parameters))
 
 
-def test_hysteresis_is_a_flood_fill_over_8_neighbours(rng, monkeypatch):
-    monkeypatch.setattr(edges, "_PARALLEL_MIN_PIXELS", 0)
+def test_hysteresis_is_a_flood_fill_over_8_neighbours(rng):
     for density in [0.2, 0.45, 0.6]:  # thin and diagonal links, and large blobs
         candidates = rng.random((37, 41)) < density
         strong = candidates & (rng.random(candidates.shape) < 0.05)
-        with edges._Strips(*candidates.shape) as strips:
-            found = edges._hysteresis(candidates, np.flatnonzero(strong), strips)
+        found = edges._hysteresis(candidates, np.flatnonzero(candidates), np.flatnonzero(strong))
         expected = reference_hysteresis(candidates, strong)
         assert expected.any() and (candidates & ~expected).any()
         np.testing.assert_array_equal(found, expected)
