@@ -538,11 +538,12 @@ def _padded_magnitude(
         if channels:
             squared = x * x
             squared += y * y
-            strongest = np.argmax(squared, axis=2)[:, :, None]
-            picked_x[rows] = np.take_along_axis(x, strongest, axis=2)[:, :, 0]
-            picked_y[rows] = np.take_along_axis(y, strongest, axis=2)[:, :, 0]
-            out[...] = np.take_along_axis(squared, strongest, axis=2)[:, :, 0]
-            np.sqrt(out, out=out)
+            # The flat indices of the picked samples.
+            strongest = np.arange(0, squared.size, squared.shape[2])
+            strongest += _first_largest(np.ascontiguousarray(np.moveaxis(squared, 2, 0))).ravel()
+            picked_x[rows] = np.take(x.ravel(), strongest).reshape(out.shape)
+            picked_y[rows] = np.take(y.ravel(), strongest).reshape(out.shape)
+            np.sqrt(np.take(squared.ravel(), strongest).reshape(out.shape), out=out)
         else:
             _magnitude(x, y, out)
 
@@ -552,6 +553,24 @@ def _padded_magnitude(
         padded[row, 1:-1] = 0 if source is None else padded[source + 1, 1:-1]
     _fill_columns(padded, boundary)
     return padded, picked_x, picked_y
+
+
+def _first_largest(planes: np.ndarray) -> np.ndarray:
+    """``np.argmax(planes, axis=0)`` for (C, H, W) values: the first largest channel, or the first NaN.
+
+    Plane by plane: numpy's argmax along a short axis runs a loop per pixel,
+    several times slower.  The index has the smallest unsigned dtype that holds C - 1.
+    """
+    largest = planes[0]
+    for plane in planes[1:]:
+        largest = np.maximum(largest, plane)  # NaN wherever a channel is NaN
+    index = np.zeros(planes.shape[1:], dtype=np.min_scalar_type(len(planes) - 1))
+    unmatched = np.ones(planes.shape[1:], dtype=bool)  # no earlier channel was the largest (or NaN)
+    for plane in planes[:-1]:
+        unmatched &= plane != largest
+        unmatched &= plane == plane
+        index += unmatched
+    return index
 
 
 def _magnitude(gx: np.ndarray, gy: np.ndarray, out: np.ndarray) -> None:

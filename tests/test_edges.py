@@ -310,6 +310,25 @@ def test_hysteresis_is_a_flood_fill_over_8_neighbours(rng):
         np.testing.assert_array_equal(found, expected)
 
 
+def test_per_channel_picks_the_first_largest_channel_as_argmax_does(rng):
+    for channels in [1, 2, 3, 4]:
+        values = rng.integers(0, 3, (9, 11, channels)).astype(np.float32)  # many ties
+        values[rng.random(values.shape) < 0.1] = np.nan
+        values[0, 0] = [np.nan] * channels
+        expected = np.argmax(values, axis=2)
+        np.testing.assert_array_equal(edges._first_largest(np.moveaxis(values, 2, 0)), expected)
+        gx, gy = rng.standard_normal((2, 9, 11, channels)).astype(np.float32)
+        gx[values != values] = np.nan
+        with edges._Strips(9, 11) as strips:
+            padded, picked_x, picked_y = edges._padded_magnitude(gx, gy, "reflect", strips)
+        squared = gx * gx + gy * gy
+        strongest = np.argmax(squared, axis=2)[:, :, None]
+        magnitude = np.sqrt(np.take_along_axis(squared, strongest, axis=2)[:, :, 0])
+        assert padded[1:-1, 1:-1].tobytes() == magnitude.tobytes()
+        for picked, gradient in [(picked_x, gx), (picked_y, gy)]:
+            np.testing.assert_array_equal(picked, np.take_along_axis(gradient, strongest, axis=2)[:, :, 0])
+
+
 @pytest.mark.parametrize("boundary", ["reflect", "constant", "edge", "symmetric", "wrap"])
 def test_magnitude_frames_are_numpy_pad(rng, boundary):
     for height, width in [(1, 1), (1, 5), (4, 1), (2, 2), (9, 6)]:
