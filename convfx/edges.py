@@ -759,7 +759,8 @@ def _hysteresis(candidates: np.ndarray, flat: np.ndarray, seeds: np.ndarray) -> 
     strong ones among them.  Only the candidates' labels are looked up: a
     fraction of the image, and numpy's take would convert every int32 label.
     """
-    count, labels = cv2.connectedComponents(candidates.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
+    # Every algorithm finds the same components; Wu's (SAUF) is the quickest on thin edges.
+    count, labels = cv2.connectedComponentsWithAlgorithm(candidates.view(np.uint8), 8, cv2.CV_32S, cv2.CCL_SAUF)
     labels = labels.ravel()
     keep = np.zeros(count, dtype=bool)  # label 0, the background, holds no seed
     keep[np.take(labels, seeds)] = True
