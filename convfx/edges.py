@@ -700,6 +700,12 @@ def _non_maximum_suppression(
             tested = value > noise
             if not every_maximum:
                 tested &= value >= low
+        start = rows.start * width
+        if not tested.any():  # a flat band: nothing to suppress
+            candidates[rows] = False
+            if strong is not None:
+                strong[rows] = False
+            return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.intp)
         abs_x, abs_y = np.abs(x), np.abs(y)
         steep = (abs_y >= abs_x).view(np.uint8)
         falling = np.equal(x > 0, y > 0).view(np.uint8)
@@ -744,7 +750,6 @@ def _non_maximum_suppression(
         kept = np.logical_and(keep, tested, out=candidates[rows])
         strong_rows = np.greater_equal(value, high, out=None if strong is None else strong[rows])
         strong_rows &= kept
-        start = rows.start * width
         return np.flatnonzero(kept) + start, np.flatnonzero(strong_rows) + start
 
     found = strips.map(suppress)
