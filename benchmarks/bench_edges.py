@@ -35,8 +35,8 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import cv2
 import numpy as np
@@ -54,6 +54,13 @@ def opencv(image: np.ndarray) -> np.ndarray:
     """cv2.Canny after cv2's Gaussian, on a gray or RGB uint8 image."""
     blurred = cv2.GaussianBlur(image, (0, 0), SIGMA)
     return cv2.Canny(blurred, LOW * 255, HIGH * 255, L2gradient=True) > 0
+
+
+def calls(
+    rgb: np.ndarray, options: dict, anchor: Callable[[np.ndarray], np.ndarray]
+) -> tuple[Callable[[], np.ndarray], Callable[[], np.ndarray]]:
+    """convfx.canny and the anchor on ``rgb``, as calls without arguments."""
+    return (lambda: convfx.canny(rgb, sigma=SIGMA, low=LOW, high=HIGH, **options)), (lambda: anchor(rgb))
 
 
 def time_pairs(ours: Callable[[], object], anchor: Callable[[], object], repeats: int) -> tuple[list[float], list[float]]:
@@ -107,11 +114,10 @@ def main() -> None:
           "| convfx / anchor: median of pairs (ratio of minima) | goal | pixels differing |")
     print("|---|---|---:|---:|---:|---|---:|")
     for image_name, anchor_name, options, anchor, goal in rows:
-        rgb = images[image_name]
-        ours = lambda: convfx.canny(rgb, sigma=SIGMA, low=LOW, high=HIGH, **options)  # noqa: E731
-        mine, theirs = time_pairs(ours, lambda: anchor(rgb), repeats)
+        ours, theirs_call = calls(images[image_name], options, anchor)
+        mine, theirs = time_pairs(ours, theirs_call, repeats)
         ratio = statistics.median(m / t for m, t in zip(mine, theirs))
-        differ = (ours() != anchor(rgb)).mean() * 100
+        differ = (ours() != theirs_call()).mean() * 100
         print(f"| {image_name} | {anchor_name} "
               f"| {min(mine) * 1000:.1f} / {statistics.median(mine) * 1000:.1f} "
               f"| {min(theirs) * 1000:.1f} / {statistics.median(theirs) * 1000:.1f} "

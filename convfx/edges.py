@@ -29,10 +29,11 @@ import contextvars
 import itertools
 import math
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 import cv2
 import numpy as np
@@ -386,13 +387,13 @@ def _canny(
         smoothed = effects.apply(work, canny_smoothing(sigma), boundary=boundary) if sigma > 0 else work
         gx = effects.apply(smoothed, banks.get_filter("sobel_x"), boundary=boundary)
         gy = effects.apply(smoothed, banks.get_filter("sobel_y"), boundary=boundary)
+        padded: np.ndarray | None = None  # the edges alone: each band computes the magnitude it needs
+        magnitude: np.ndarray | None = None
         if every_maximum or quantile or gx.ndim == 3:
             padded, gx, gy = _padded_magnitude(gx, gy, boundary, strips)
             magnitude = padded[1:-1, 1:-1]
-        else:  # the edges alone: each band computes the magnitude it needs
-            padded = magnitude = None
-        if quantile:
-            low, high = (float(q) for q in np.quantile(magnitude, [low, high]))
+            if quantile:
+                low, high = (float(q) for q in np.quantile(magnitude, [low, high]))
         # A magnitude within rounding of zero is no edge, whatever the thresholds
         # (quantiles of a flat image are rounding noise).  The Gaussian sums to 1,
         # so the bound is that of the Sobel kernels, sum |k| = 8, on the image.
@@ -455,7 +456,7 @@ class _Strips:
         self.threads = max(1, min(threads, len(self.bands)))
         self._pool: ThreadPoolExecutor | None = None
 
-    def __enter__(self) -> "_Strips":
+    def __enter__(self) -> _Strips:
         if self.threads > 1:
             self._pool = ThreadPoolExecutor(self.threads - 1, thread_name_prefix="convfx-canny")
         return self
@@ -558,8 +559,9 @@ def _padded_magnitude(
 def _first_largest(planes: np.ndarray) -> np.ndarray:
     """``np.argmax(planes, axis=0)`` for (C, H, W) values: the first largest channel, or the first NaN.
 
-    Plane by plane: numpy's argmax along a short axis runs a loop per pixel,
-    several times slower.  The index has the smallest unsigned dtype that holds C - 1.
+    Plane by plane, with whole-plane comparisons: numpy's argmax along a short
+    axis runs one small loop per pixel.  The index has the smallest unsigned
+    dtype that holds C - 1.
     """
     largest = planes[0]
     for plane in planes[1:]:
@@ -568,7 +570,7 @@ def _first_largest(planes: np.ndarray) -> np.ndarray:
     unmatched = np.ones(planes.shape[1:], dtype=bool)  # no earlier channel was the largest (or NaN)
     for plane in planes[:-1]:
         unmatched &= plane != largest
-        unmatched &= plane == plane
+        unmatched &= plane == plane  # noqa: PLR0124 (false for NaN only)
         index += unmatched
     return index
 
@@ -590,7 +592,7 @@ def _magnitude_window(gx: np.ndarray, gy: np.ndarray, rows: slice, boundary: str
     window : ndarray, shape (rows.stop - rows.start + 2, W + 2)
         The padded magnitude.
     inside : ndarray, shape (rows.stop - rows.start, W)
-        Its band without the frame, C-contiguous (numpy is twice as fast on it as on a view).
+        Its band without the frame, C-contiguous (numpy's loops are quicker on it than on a view).
     """
     (top, bottom), (height, width) = (rows.start, rows.stop), gx.shape
     magnitude = np.empty((bottom - top + 2, width), dtype=gx.dtype)
@@ -686,7 +688,7 @@ def _non_maximum_suppression(
         low_here, noise_here = gx.dtype.type(low), gx.dtype.type(noise)
     single_test = not every_maximum and bool(noise_here < low_here < np.inf)
 
-    def suppress(rows: slice) -> np.ndarray:
+    def suppress(rows: slice) -> tuple[np.ndarray, np.ndarray]:
         if padded is None:
             window, value = _magnitude_window(gx, gy, rows, boundary)
         else:
@@ -718,7 +720,8 @@ def _non_maximum_suppression(
         # The neighbours along the gradient.  Forward: the axial one below (steep)
         # or right; the diagonal one down-right for a gradient towards down-right
         # or up-left ("falling"), else down-left (steep) or up-right.  Backward:
-        # the opposite pixels.  cv2.copyTo picks them (numpy's where is 10x slower).
+        # the opposite pixels.  cv2.copyTo picks them: numpy.where branches on
+        # every pixel, and the masks are random.
         # Interpolated as scikit-image writes it, diagonal * weight + axial *
         # (1 - weight), each step rounded as numpy does, so float64 results
         # compare bit for bit.
@@ -743,7 +746,7 @@ def _non_maximum_suppression(
         backward += axial
         backward *= backward_tie
         keep &= value > backward
-        if every_maximum:
+        if suppressed is not None:  # every_maximum
             keep &= tested
             cv2.copyTo(value, keep.view(np.uint8), suppressed[rows])
             tested = value >= low

@@ -222,12 +222,9 @@ def reference_suppression(stages: edges.CannyStages, boundary: str, noise: float
             else:
                 axial, diagonal = (0, 1), ((1, 1) if same_signs else (-1, 1))
             weight = min(abs(x), abs(y)) / max(abs(x), abs(y))
-
-            def along(sign, offset):
-                return padded[row + 1 + sign * offset[0], col + 1 + sign * offset[1]]
-
-            forward = along(1, diagonal) * weight + along(1, axial) * (1 - weight)
-            backward = along(-1, diagonal) * weight + along(-1, axial) * (1 - weight)
+            centre = np.array([row + 1, col + 1])
+            forward = padded[tuple(centre + diagonal)] * weight + padded[tuple(centre + axial)] * (1 - weight)
+            backward = padded[tuple(centre - diagonal)] * weight + padded[tuple(centre - axial)] * (1 - weight)
             if value >= forward * (1 - tie) and value > backward * (1 + tie):
                 suppressed[row, col] = value
     return suppressed
@@ -318,7 +315,7 @@ def test_per_channel_picks_the_first_largest_channel_as_argmax_does(rng):
         expected = np.argmax(values, axis=2)
         np.testing.assert_array_equal(edges._first_largest(np.moveaxis(values, 2, 0)), expected)
         gx, gy = rng.standard_normal((2, 9, 11, channels)).astype(np.float32)
-        gx[values != values] = np.nan
+        gx[np.isnan(values)] = np.nan
         with edges._Strips(9, 11) as strips:
             padded, picked_x, picked_y = edges._padded_magnitude(gx, gy, "reflect", strips)
         squared = gx * gx + gy * gy
