@@ -86,7 +86,7 @@ _TIE_EPSILONS = 64
 
 # Canny works on bands of rows of about this many pixels (their temporaries stay
 # in a core's cache), and on one thread below the second number.
-_STRIP_PIXELS = 1 << 16
+_BAND_PIXELS = 1 << 16
 _PARALLEL_MIN_PIXELS = 1 << 17
 
 # The Gaussian may not outgrow the largest kernel a bank accepts.
@@ -381,16 +381,16 @@ def _canny(
     array = _checked_image(image)
     scale = resolve_full_scale(full_scale, array.dtype)
     height, width = array.shape[:2]
-    with _Strips(height, width) as strips:
+    with _Bands(height, width) as bands:
         # In fractions of full scale, the units the thresholds are written in.
-        work, peak = _canny_input(array, mode, scale, strips)
+        work, peak = _canny_input(array, mode, scale, bands)
         smoothed = effects.apply(work, canny_smoothing(sigma), boundary=boundary) if sigma > 0 else work
         gx = effects.apply(smoothed, banks.get_filter("sobel_x"), boundary=boundary)
         gy = effects.apply(smoothed, banks.get_filter("sobel_y"), boundary=boundary)
         padded: np.ndarray | None = None  # the edges alone: each band computes the magnitude it needs
         magnitude: np.ndarray | None = None
         if every_maximum or quantile or gx.ndim == 3:
-            padded, gx, gy = _padded_magnitude(gx, gy, boundary, strips)
+            padded, gx, gy = _padded_magnitude(gx, gy, boundary, bands)
             magnitude = padded[1:-1, 1:-1]
             if quantile:
                 low, high = (float(q) for q in np.quantile(magnitude, [low, high]))
@@ -399,7 +399,7 @@ def _canny(
         # so the bound is that of the Sobel kernels, sum |k| = 8, on the image.
         noise = _rounding(work.dtype, 8 * peak)
         candidates, flat, seeds, strong, suppressed = _non_maximum_suppression(
-            gx, gy, padded, boundary, low=low, high=high, noise=noise, strips=strips, every_maximum=every_maximum
+            gx, gy, padded, boundary, low=low, high=high, noise=noise, bands=bands, every_maximum=every_maximum
         )
         edges = _hysteresis(candidates, flat, seeds)
     return _CannyRun(smoothed, gx, gy, magnitude, suppressed, float(low), float(high), candidates, strong, edges)
@@ -437,12 +437,12 @@ class _CannyRun(NamedTuple):
         )
 
 
-class _Strips:
+class _Bands:
     """Bands of whole rows of an ``(H, W)`` image, worked on by several threads.
 
-    Per-pixel stages run band by band: a band of a few ten thousand pixels keeps
-    its temporaries in the core's cache, and numpy and OpenCV release the GIL,
-    so the bands spread over as many threads as OpenCV uses
+    Per-pixel stages run band by band: a band of some ten thousand pixels keeps
+    its temporaries in cache, not main memory; and numpy and OpenCV release the
+    GIL, so the bands spread over as many threads as OpenCV uses
     (``cv2.getNumThreads()``, which ``convfx batch`` lowers in its workers).
     Every band writes only its own rows, so the result does not depend on which
     thread did which band.  Use as a context manager: the threads live for one
@@ -450,13 +450,13 @@ class _Strips:
     """
 
     def __init__(self, height: int, width: int) -> None:
-        rows = max(1, _STRIP_PIXELS // (width + 2))
-        self.bands = [slice(start, min(start + rows, height)) for start in range(0, height, rows)]
+        rows = max(1, _BAND_PIXELS // (width + 2))
+        self.slices = [slice(start, min(start + rows, height)) for start in range(0, height, rows)]
         threads = cv2.getNumThreads() if height * width >= _PARALLEL_MIN_PIXELS else 1
-        self.threads = max(1, min(threads, len(self.bands)))
+        self.threads = max(1, min(threads, len(self.slices)))
         self._pool: ThreadPoolExecutor | None = None
 
-    def __enter__(self) -> _Strips:
+    def __enter__(self) -> _Bands:
         if self.threads > 1:
             self._pool = ThreadPoolExecutor(self.threads - 1, thread_name_prefix="convfx-canny")
         return self
@@ -467,10 +467,10 @@ class _Strips:
             self._pool = None
 
     def map(self, task: Callable[[slice], Any]) -> list[Any]:
-        """``[task(rows) for rows in self.bands]``, the bands shared among the threads."""
-        results: list[Any] = [None] * len(self.bands)
+        """``[task(rows) for rows in self.slices]``, the bands shared among the threads."""
+        results: list[Any] = [None] * len(self.slices)
         if self._pool is None:
-            return [task(rows) for rows in self.bands]
+            return [task(rows) for rows in self.slices]
         lock = threading.Lock()
         taken = itertools.count()
 
@@ -478,9 +478,9 @@ class _Strips:
             while True:
                 with lock:
                     index = next(taken)
-                if index >= len(self.bands):
+                if index >= len(self.slices):
                     return
-                results[index] = task(self.bands[index])
+                results[index] = task(self.slices[index])
 
         # The helpers run in a copy of this thread's context (numpy's errstate lives there).
         helpers = [self._pool.submit(contextvars.copy_context().run, work) for _ in range(self.threads - 1)]
@@ -492,7 +492,7 @@ class _Strips:
         return results
 
 
-def _canny_input(array: np.ndarray, mode: str, scale: float, strips: _Strips) -> tuple[np.ndarray, float]:
+def _canny_input(array: np.ndarray, mode: str, scale: float, bands: _Bands) -> tuple[np.ndarray, float]:
     """The image Canny smooths, in fractions of full scale, and its largest absolute value.
 
     The luminance (or every channel in ``per_channel`` mode) of ``array``, divided
@@ -512,13 +512,13 @@ def _canny_input(array: np.ndarray, mode: str, scale: float, strips: _Strips) ->
 
     if luminance and array.ndim == 3 and array.shape[2] not in (1, 3):
         _gray(array, hint)  # raises: the luminance needs RGB
-    peaks = strips.map(convert)
+    peaks = bands.map(convert)
     # np.max propagates NaN, as the maximum over the whole image would.
     return work, float(np.max(peaks))
 
 
 def _padded_magnitude(
-    gx: np.ndarray, gy: np.ndarray, boundary: str, strips: _Strips
+    gx: np.ndarray, gy: np.ndarray, boundary: str, bands: _Bands
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The magnitude ``sqrt(gx^2 + gy^2)`` with a one-pixel frame, ``gx`` and ``gy``.
 
@@ -548,7 +548,7 @@ def _padded_magnitude(
         else:
             _magnitude(x, y, out)
 
-    strips.map(magnitude)
+    bands.map(magnitude)
     for row, outside in ((0, -1), (height + 1, height)):
         source = _beyond(outside, height, boundary)
         padded[row, 1:-1] = 0 if source is None else padded[source + 1, 1:-1]
@@ -644,7 +644,7 @@ def _non_maximum_suppression(
     low: float,
     high: float,
     noise: float,
-    strips: _Strips,
+    bands: _Bands,
     every_maximum: bool,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Local maxima along the gradient, and the double threshold.
@@ -755,7 +755,7 @@ def _non_maximum_suppression(
         strong_rows &= kept
         return np.flatnonzero(kept) + start, np.flatnonzero(strong_rows) + start
 
-    found = strips.map(suppress)
+    found = bands.map(suppress)
     flat, seeds = (np.concatenate(indices) for indices in zip(*found))
     return candidates, flat, seeds, strong, suppressed
 

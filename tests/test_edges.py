@@ -278,7 +278,7 @@ def random_canny_case(rng: np.random.Generator) -> tuple[np.ndarray, dict]:
 @pytest.mark.parametrize("bands", ["default", "tiny"])
 def test_fast_path_matches_plain_loops(rng, monkeypatch, bands):
     if bands == "tiny":  # a band per row or two, and threads even for small images
-        monkeypatch.setattr(edges, "_STRIP_PIXELS", 40)
+        monkeypatch.setattr(edges, "_BAND_PIXELS", 40)
         monkeypatch.setattr(edges, "_PARALLEL_MIN_PIXELS", 0)
     for _ in range(60):
         image, parameters = random_canny_case(rng)
@@ -316,8 +316,8 @@ def test_per_channel_picks_the_first_largest_channel_as_argmax_does(rng):
         np.testing.assert_array_equal(edges._first_largest(np.moveaxis(values, 2, 0)), expected)
         gx, gy = rng.standard_normal((2, 9, 11, channels)).astype(np.float32)
         gx[np.isnan(values)] = np.nan
-        with edges._Strips(9, 11) as strips:
-            padded, picked_x, picked_y = edges._padded_magnitude(gx, gy, "reflect", strips)
+        with edges._Bands(9, 11) as bands:
+            padded, picked_x, picked_y = edges._padded_magnitude(gx, gy, "reflect", bands)
         squared = gx * gx + gy * gy
         strongest = np.argmax(squared, axis=2)[:, :, None]
         magnitude = np.sqrt(np.take_along_axis(squared, strongest, axis=2)[:, :, 0])
@@ -331,8 +331,8 @@ def test_magnitude_frames_are_numpy_pad(rng, boundary):
     for height, width in [(1, 1), (1, 5), (4, 1), (2, 2), (9, 6)]:
         gx, gy = (rng.standard_normal((height, width)).astype(np.float32) for _ in range(2))
         expected = np.pad(np.sqrt(gx * gx + gy * gy), 1, mode=boundary)
-        with edges._Strips(height, width) as strips:
-            padded, _, _ = edges._padded_magnitude(gx, gy, boundary, strips)
+        with edges._Bands(height, width) as bands:
+            padded, _, _ = edges._padded_magnitude(gx, gy, boundary, bands)
         np.testing.assert_array_equal(padded, expected)
         for top in range(height):  # every band, from one row to all
             for bottom in range(top + 1, height + 1):
@@ -355,7 +355,7 @@ def test_same_bytes_whatever_the_bands_threads_and_alignment(monkeypatch):
             moved[...] = image
             np.testing.assert_array_equal(convfx.canny(moved, mode=mode), expected)
         with monkeypatch.context() as patch:
-            patch.setattr(edges, "_STRIP_PIXELS", 700)
+            patch.setattr(edges, "_BAND_PIXELS", 700)
             patch.setattr(edges, "_PARALLEL_MIN_PIXELS", 0)
             np.testing.assert_array_equal(convfx.canny(image, mode=mode), expected)
             again = convfx.canny_stages(image, mode=mode)
