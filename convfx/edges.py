@@ -85,7 +85,7 @@ MARR_HILDRETH_AUTO = 0.75
 _TIE_EPSILONS = 64
 
 # Canny works on bands of rows of about this many pixels (their temporaries stay
-# in a core's cache), and on one thread below the second number.
+# in cache), and on one thread below the second number (threads cost more).
 _BAND_PIXELS = 1 << 16
 _PARALLEL_MIN_PIXELS = 1 << 17
 
