@@ -4,11 +4,12 @@ Everything a CNN does, written so that each step can be read: :mod:`.layers`
 (forward/backward pairs on ``(N, C, H, W)`` arrays, built on the convolution engine's
 patch matrices), :mod:`.lenet` (the 1998 architecture and its PyTorch-compatible
 ``.npz`` format), :mod:`.optim` (SGD, Adam, schedules), :mod:`.data` (digits,
-shapes, image folders, IDX files), :mod:`.config` (what decides a training run),
-:mod:`.training` (the training loop behind ``convfx train``), :mod:`.inspect` (a
-layer-by-layer summary and the feature maps of one image) and :mod:`.weights` (a
-conv layer's weights from a LeNet, ``.npz`` or ``.safetensors`` file).  No
-deep-learning framework is used at run time.
+shapes, image folders, IDX files), :mod:`.photos` (patches of bundled photos or a
+folder of one's own), :mod:`.cifar` (CIFAR-10 binary files), :mod:`.config`
+(what decides a training run), :mod:`.training` (the training loop behind
+``convfx train``), :mod:`.inspect` (a layer-by-layer summary and the feature maps
+of one image) and :mod:`.weights` (a conv layer's weights from a LeNet, ``.npz``
+or ``.safetensors`` file).  No deep-learning framework is used at run time.
 
 The names below are imported on first use (PEP 562), as scikit-image does: the
 filtering commands (``convfx apply``, ``convfx batch``) start without loading
@@ -43,6 +44,8 @@ _EXPORTS = {
     "lenet": ["LeNet"],
     "optim": ["SGD", "Adam", "LearningRateSchedule"],
     "data": ["Dataset", "load_dataset", "load_digits", "load_shapes", "make_shapes", "load_folder", "load_idx_folder", "read_idx"],
+    "photos": ["load_photos", "load_photo_folder"],
+    "cifar": ["load_cifar10"],
     "config": ["TrainConfig"],
     "training": ["TrainResult", "TrainStep", "Progress", "Evaluation", "train", "evaluate", "evaluation_data", "confusion_matrix"],
     "weights": ["ConvWeights", "load_weights"],
@@ -51,7 +54,7 @@ _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in nam
 
 __all__ = list(_MODULE_OF)
 
-_SUBMODULES = ("layers", "lenet", "optim", "data", "config", "training", "inspect", "weights")
+_SUBMODULES = ("layers", "lenet", "optim", "data", "photos", "cifar", "config", "training", "inspect", "weights")
 
 
 def __getattr__(name: str) -> Any:

@@ -29,6 +29,10 @@ MNIST / Fashion-MNIST IDX files
     frames.  Class names are Fashion-MNIST's when the folder name contains
     "fashion", else the digits.
 
+Natural-image patches (``photos``, ``photos-rgb``, ``photos:DIR``) are made by
+:mod:`.photos`, CIFAR-10's binary files read by :mod:`.cifar`; :func:`load_dataset`
+finds every source by its name.
+
 This module reads and makes data; it knows nothing of models or training.
 """
 
@@ -53,6 +57,7 @@ __all__ = [
     "TEST_FRACTION",
     "SHAPE_CLASSES",
     "FASHION_CLASSES",
+    "DATASET_NAMES",
     "Dataset",
     "load_dataset",
     "load_digits",
@@ -134,30 +139,59 @@ class Dataset:
         )
 
 
+#: The data-set specs :func:`load_dataset` knows besides a plain folder, as ``--dataset`` lists them.
+DATASET_NAMES = ("digits", "shapes", "photos", "photos-rgb", "photos:DIR", "cifar10:PATH")
+
+
 def load_dataset(spec: str | os.PathLike, *, seed: int = 0) -> Dataset:
-    """A data set by name or folder.
+    """A data set by name, by ``prefix:path``, or by folder.
 
     Parameters
     ----------
     spec : str or path
-        ``"digits"``, ``"shapes"``, a folder of IDX files, or a folder of class
-        sub-folders.
+        ``"digits"``, ``"shapes"``, ``"photos"`` / ``"photos-rgb"`` (patches of the
+        bundled photos, :func:`convfx.nn.photos.load_photos`), ``"photos:DIR"`` (the
+        same task on a folder of one's own photos,
+        :func:`convfx.nn.photos.load_photo_folder`), ``"cifar10:PATH"`` (the
+        CIFAR-10 binary files, :func:`convfx.nn.cifar.load_cifar10`), a folder of
+        IDX files, or a folder of class sub-folders.  A ``word:`` prefix is read
+        before the rest is taken as a path; a one-letter prefix is a drive (``C:``).
     seed : int, optional
-        Seed of the generated ``shapes`` and of a folder's train/test split (the
-        digits split is fixed).
+        Seed of the generated ``shapes`` and of a class folder's train/test split
+        (the digits and photos splits are fixed).
 
     Raises
     ------
+    ParameterError
+        An unknown ``word:`` prefix (when no such path exists), or a prefix with no path.
     FileError
         If ``spec`` is neither a known name nor a readable folder of images.
     """
-    if str(spec) == "digits":
+    text = str(spec)
+    if text == "digits":
         return load_digits()
-    if str(spec) == "shapes":
+    if text == "shapes":
         return load_shapes(seed=seed)
+    if text in ("photos", "photos-rgb"):
+        from .photos import load_photos
+
+        return load_photos(color=text == "photos-rgb")
+    prefix, colon, rest = text.partition(":")
+    if colon and prefix in ("photos", "cifar10"):
+        if not rest:
+            raise ParameterError(f"dataset: expected {prefix}:{'DIR' if prefix == 'photos' else 'PATH'} with a folder, found {text!r}")
+        if prefix == "photos":
+            from .photos import load_photo_folder
+
+            return load_photo_folder(rest)
+        from .cifar import load_cifar10
+
+        return load_cifar10(rest)
     root = Path(spec)
+    if colon and len(prefix) > 1 and prefix.replace("-", "").replace("_", "").isalnum() and not root.exists():
+        raise ParameterError(f"dataset: invalid value {text!r}; expected one of {list(DATASET_NAMES)} or a folder")
     if not root.exists():
-        raise FileError(f"{root}: no such data set; expected 'digits', 'shapes' or a folder of images or IDX files")
+        raise FileError(f"{root}: no such data set; expected one of {list(DATASET_NAMES)} or a folder of images or IDX files")
     if not root.is_dir():
         raise FileError(f"{root}: expected a folder (of class sub-folders or IDX files), found a file")
     if _find_idx(root, "train", "images") is not None:
