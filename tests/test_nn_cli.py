@@ -11,6 +11,8 @@ from typer.testing import CliRunner
 import convfx.nn
 from convfx.cli import app
 from convfx.nn import LeNet, TrainConfig, load_dataset, train
+from convfx.nn.config import DATASET_DEFAULTS, FOLDER_STEPS
+from convfx.nn.data import Dataset
 
 runner = CliRunner()
 
@@ -111,6 +113,32 @@ def test_errors_are_one_line_with_an_exit_code(tmp_path, monkeypatch, arguments,
     assert "Traceback" not in result.output
 
 
+def test_bad_data_sets_are_one_line_and_nothing_is_written(tmp_path, monkeypatch):
+    from PIL import Image
+
+    monkeypatch.chdir(tmp_path)
+    one = tmp_path / "one_photo"
+    one.mkdir()
+    Image.fromarray(np.zeros((300, 300), np.uint8)).save(one / "a.png")
+    cifar = tmp_path / "cifar"
+    cifar.mkdir()
+    (cifar / "data_batch_1.bin").write_bytes(bytes(3074))
+    (cifar / "test_batch.bin").write_bytes(bytes(3073))
+    cases = [
+        ("photos:missing", 1, "convfx: error: photos:missing: expected a folder of photos, found nothing"),
+        (f"photos:{one}", 1, f"convfx: error: photos:{one}: expected at least 2 photos"),
+        (f"cifar10:{cifar}", 1, f"convfx: error: {cifar / 'data_batch_1.bin'}: expected a CIFAR-10 binary file, a multiple of 3073 bytes"),
+        ("nosuch:x", 2, "convfx: error: dataset: invalid value 'nosuch:x'; expected one of ['digits', 'shapes', 'photos'"),
+        ("photos:", 2, "convfx: error: dataset: expected photos:DIR with a folder, found 'photos:'"),
+    ]
+    for spec, code, start in cases:
+        result = runner.invoke(app, ["train", "--dataset", spec, "-o", str(tmp_path / "m.npz")])
+        assert result.exit_code == code, (spec, result.output)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(start), (spec, result.stderr)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cifar", "one_photo"]
+
+
 @pytest.mark.slow
 def test_evaluate_rejects_a_data_set_of_another_kind(trained, tmp_path):
     from PIL import Image
@@ -186,15 +214,20 @@ class _Stop(Exception):
     """Raised by the stand-in for convfx.nn.train once it has seen the configuration."""
 
 
-def config_of(monkeypatch, tmp_path, arguments: list[str]) -> TrainConfig:
-    """The TrainConfig that ``convfx train ARGUMENTS`` hands to the library (nothing is trained)."""
+def config_of(monkeypatch, tmp_path, arguments: list[str], *, train_images: int = 100) -> TrainConfig:
+    """The TrainConfig that ``convfx train ARGUMENTS`` hands to the library (no data are read, nothing is trained)."""
     seen: list[TrainConfig] = []
 
     def stand_in(data, config, progress=None):
         seen.append(config)
         raise _Stop
 
+    def small_data(spec, **_):
+        images = np.zeros((train_images, 1, 32, 32), np.float32)
+        return Dataset(str(spec), images, np.arange(train_images) % 2, images[:2], np.array([0, 1]), ("a", "b"))
+
     monkeypatch.setattr(convfx.nn, "train", stand_in)
+    monkeypatch.setattr(convfx.nn, "load_dataset", small_data)
     result = runner.invoke(app, ["train", *arguments, "-o", str(tmp_path / "unused.npz")])
     assert isinstance(result.exception, _Stop), result.output
     return seen[0]
@@ -217,6 +250,49 @@ def config_of(monkeypatch, tmp_path, arguments: list[str]) -> TrainConfig:
 )  # fmt: skip
 def test_train_hands_the_library_the_config_the_same_options_give(monkeypatch, tmp_path, arguments, options):
     assert config_of(monkeypatch, tmp_path, arguments) == TrainConfig(**options)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "dataset", "options"),
+    [
+        (["-d", "photos"], "photos", {}),
+        (["-d", "photos-rgb", "--seed", "2"], "photos-rgb", {"seed": 2}),
+        (["-d", "photos", "--epochs", "4", "--weight-decay", "0.03"], "photos", {"epochs": 4, "weight_decay": 0.03}),
+        (["-d", "photos:pictures"], "photos:pictures", {}),
+        (["-d", "photos:pictures", "-b", "16"], "photos:pictures", {"batch_size": 16}),
+        (["-d", "photos:pictures", "-e", "2"], "photos:pictures", {"epochs": 2}),
+        (["-d", "shapes"], "shapes", {}),
+    ],
+)  # fmt: skip
+def test_train_falls_back_to_the_data_sets_own_defaults(monkeypatch, tmp_path, arguments, dataset, options):
+    config = config_of(monkeypatch, tmp_path, arguments, train_images=900)
+    assert config == TrainConfig.for_dataset(dataset, train_images=900, **options)
+
+
+def test_the_data_sets_defaults_differ_from_the_class_defaults_only_where_the_table_says():
+    plain = TrainConfig()
+    photos = TrainConfig.for_dataset("photos")
+    assert photos == TrainConfig(**DATASET_DEFAULTS["photos"]) and photos.epochs < plain.epochs
+    assert TrainConfig.for_dataset("digits") == plain == TrainConfig.for_dataset("/some/folder")
+    assert TrainConfig.for_dataset("photos", epochs=3, seed=1) == TrainConfig(**{**DATASET_DEFAULTS["photos"], "epochs": 3, "seed": 1})
+
+
+@pytest.mark.parametrize("train_images", [1, 64, 900, 4000, 100_000])
+def test_a_photo_folder_trains_for_the_fewest_epochs_that_reach_the_folder_steps(train_images):
+    config = TrainConfig.for_dataset("photos:~/pictures", train_images=train_images)
+    steps_per_epoch = -(-train_images // config.batch_size)
+    least = DATASET_DEFAULTS["photos:DIR"]["epochs"]
+    assert config.epochs >= least and config.epochs * steps_per_epoch >= FOLDER_STEPS
+    assert config.epochs == least or (config.epochs - 1) * steps_per_epoch < FOLDER_STEPS
+    assert config.weight_decay == DATASET_DEFAULTS["photos:DIR"]["weight_decay"]
+
+
+def test_the_help_shows_the_data_sets_defaults():
+    result = runner.invoke(app, ["train", "--help"], env={"COLUMNS": "300"})
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())
+    assert "Default: 60; 12 for photos, photos-rgb; for photos:DIR enough for 700 steps, at least 10." in text
+    assert "Default: 0.02; 0.01 for photos, photos-rgb, photos:DIR." in text
 
 
 @pytest.mark.slow
