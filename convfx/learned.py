@@ -26,6 +26,7 @@ import numpy as np
 from .color import to_luminance
 from .conv import correlate
 from .errors import ParameterError
+from .models import DEFAULT_MODEL
 from .steps import Detector, DetectorParameter, register_prefix
 
 if TYPE_CHECKING:  # the network code is imported when a model is named, not with convfx
@@ -140,8 +141,9 @@ def _learned_maps(
 def learned_step(target: str) -> Detector:
     """The effect step for ``learned:MODEL`` (all maps as a montage) or ``learned:MODEL#k`` (map k).
 
-    ``MODEL`` is a LeNet ``.npz`` or a shipped model's name (``digits``,
-    ``shapes``).  The step takes one parameter, ``activation`` (``true``: after
+    ``MODEL`` is a LeNet ``.npz`` or a shipped model's name (``photos``,
+    ``digits``, ``shapes``); ``learned:`` and ``learned:#k`` use the default
+    shipped model (:data:`convfx.models.DEFAULT_MODEL`).  The step takes one parameter, ``activation`` (``true``: after
     the layer's activation), and maps to pixels with ``normalize`` by default.
     Registered for the ``learned:`` prefix (:func:`convfx.steps.register_prefix`),
     through which :func:`convfx.effects.parse_effect` finds it.
@@ -155,8 +157,7 @@ def learned_step(target: str) -> Detector:
 
     spec = target[len(PREFIX) :] if target.startswith(PREFIX) else target
     model, _, index_text = spec.partition("#")
-    if not model:
-        raise ParameterError(f"effect {target!r}: expected learned:MODEL or learned:MODEL#k, e.g. learned:digits#3")
+    model = model or DEFAULT_MODEL
     weights = load_weights(model)
     count = weights.weight.shape[0]
     index = None

@@ -10,6 +10,7 @@ their recorded training losses.  Reading weight files is tested in
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -20,12 +21,14 @@ import convfx
 from convfx import banks, compare, imageio, models
 from convfx.cli import app
 from convfx.errors import ParameterError
+from convfx.kernel_classes import classify_kernels, count_edge_detectors, random_baseline
 from convfx.nn import LeNet, TrainConfig, load_dataset, evaluate, train
 from convfx.nn.weights import load_weights
 
 runner = CliRunner()
 DIGITS = models.SHIPPED_MODELS["digits"]
 SHAPES = models.SHIPPED_MODELS["shapes"]
+PHOTOS = models.SHIPPED_MODELS["photos"]
 
 
 def run(*args):
@@ -169,8 +172,8 @@ def test_baseline_of_random_kernels():
 
 
 def test_shipped_names_resolve():
-    assert models.resolve_model(None) == DIGITS
-    assert models.resolve_model("shapes") == SHAPES
+    assert models.DEFAULT_MODEL == "photos" and models.resolve_model(None) == PHOTOS
+    assert models.resolve_model("shapes") == SHAPES and models.resolve_model("digits") == DIGITS
     with pytest.raises(ParameterError, match="digits"):
         models.shipped_model("cats")
 
@@ -204,6 +207,8 @@ def test_cli_compare_prints_the_table_and_writes_the_figure(tmp_path, rgb_model)
     result = run("compare", rgb_model, "--image", photo, "-o", tmp_path / "c.png", "--draws", "50")
     assert result.exit_code == 0, result.output
     assert "best classic match" in result.output and "R / G / B" in result.output and "random kernels" in result.output
+    assert "kernel classes" in result.output and "colour-free" in result.output
+    assert re.search(r"^\d of 6 kernels are edge detectors \(random initialisations: \d\.\d\d of 6\)$", result.output, re.M)
     assert (tmp_path / "c.png").stat().st_size > 10_000
     result = run("compare", rgb_model, "--image", photo, "-o", tmp_path / "c.png", "--draws", "50")
     assert result.exit_code == 1 and "--force" in result.output  # OutputExistsError, as for apply
@@ -235,6 +240,7 @@ def test_cli_compare_evolution_strip_and_gif(tmp_path, rng):
         outcome = run("compare", path, "--evolution", "-o", tmp_path / name, "--draws", "20")
         assert outcome.exit_code == 0, outcome.output
         assert "score per epoch" in outcome.output and (tmp_path / name).stat().st_size > 1000
+        assert "edge detectors per epoch: 0: " in outcome.output and ", 2: 6" in outcome.output
 
 
 def test_a_comparison_classifies_every_kernel_next_to_its_random_baseline(tmp_path):
@@ -248,6 +254,22 @@ def test_a_comparison_classifies_every_kernel_next_to_its_random_baseline(tmp_pa
     assert result.class_baseline.shape == (6, 1, 5, 5) and result.class_baseline.draws == 50
     assert result.class_baseline.mean_edge_detectors < result.edge_detectors
     assert result.evolution is None
+
+
+def test_cli_compare_prints_each_class_with_its_numbers_and_the_baseline_of_the_kernels_size(tmp_path):
+    sobel3 = np.outer([1.0, 2.0, 1.0], [-1.0, 0.0, 1.0])
+    weights = np.stack([sobel3, sobel3.T, np.ones((3, 3)), -sobel3, np.rot90(sobel3), np.zeros((3, 3))])[:, None]
+    path = tmp_path / "small.npz"
+    np.savez(path, w=weights)
+    result = run("compare", path, "--key", "w", "-o", tmp_path / "c.png", "--draws", "200")
+    assert result.exit_code == 0, result.output
+    rows = {line.split("│")[1].strip(): line for line in result.output.splitlines() if line.startswith("│") and "#" in line}
+    assert "edge detector" in rows["#0"] and "0.000" in rows["#0"] and "1.000" in rows["#0"]  # zero mean, similarity 1
+    assert "smoothing" in rows["#2"] and "box5" in rows["#2"]
+    count = re.search(r"^4 of 6 kernels are edge detectors \(random 3x3 initialisations: (\d\.\d\d) of 6\); "
+                      r"the rule's thresholds are set for 5x5 kernels", result.output, re.M)
+    assert count, result.output
+    assert float(count[1]) > 0.5  # 3x3 random kernels often pass: the count needs this baseline beside it
 
 
 def test_cli_compare_errors_are_one_line(tmp_path, gray_model):
@@ -291,8 +313,19 @@ def test_shipped_digits_model_meets_both_targets(digits):
     assert random.mean < 0.35 and plain > random.mean + 5 * random.sd
 
 
+def test_the_shipped_photos_model_is_mostly_edge_detectors():
+    model = LeNet.load(PHOTOS)
+    assert model.metadata["dataset"] == "photos" and model.in_channels == 1
+    classes = classify_kernels(model.layers["conv1"].params["weight"])
+    assert count_edge_detectors(classes) >= 4
+    assert random_baseline((6, 1, 5, 5), draws=300).mean_edge_detectors <= 0.5
+    record = json.loads(PHOTOS.with_suffix(".json").read_text())
+    assert record["kernel_classes"]["edge_detectors"] == count_edge_detectors(classes)
+    assert [c[0] for c in record["kernel_classes"]["classes"]] == [c.kind for c in classes]
+
+
 def test_shipped_models_have_snapshots_and_records():
-    for path, channels in ((DIGITS, 1), (SHAPES, 3)):
+    for path, channels in ((PHOTOS, 1), (DIGITS, 1), (SHAPES, 3)):
         model = LeNet.load(path)
         assert model.in_channels == channels
         assert model.snapshots["conv1.weight"].shape[1:] == (6, channels, 5, 5)
@@ -307,4 +340,12 @@ def test_training_reproduces_the_recorded_loss_trajectory(digits):
     # epoch with the recorded settings takes exactly the recorded first steps.
     config = TrainConfig(**{**record["config"], "epochs": 1})
     losses = train(digits, config).history["loss"][:20]
+    np.testing.assert_allclose(losses, record["first_losses"], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_training_on_photos_reproduces_the_recorded_loss_trajectory():
+    record = json.loads(PHOTOS.with_suffix(".json").read_text())
+    config = TrainConfig(**{**record["config"], "epochs": 1})  # the warm-up is the first epoch (57 steps)
+    losses = train(load_dataset("photos"), config).history["loss"][:20]
     np.testing.assert_allclose(losses, record["first_losses"], rtol=1e-4, atol=1e-5)

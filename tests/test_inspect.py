@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from convfx.cli import app
 from convfx.errors import FileError, ParameterError
-from convfx.models import SHIPPED_MODELS
+from convfx.models import DEFAULT_MODEL, SHIPPED_MODELS
 from convfx.nn import LeNet, softmax
 from convfx.nn import inspect as nn_inspect
 
@@ -117,15 +117,62 @@ def test_tour_images_are_resized_and_converted_to_the_models_channels(tmp_path):
     assert digit.shape == (3, 32, 32) and np.array_equal(digit[0], digit[2])
     with pytest.raises(ParameterError, match="digit:N"):
         nn_inspect.load_tour_image("digit:x", channels=1)
+    assert nn_inspect.tour_input(path, channels=1)[1] is None  # a file of one's own has no known label
 
 
-@pytest.mark.parametrize("name", [None, "digits", "shapes"])
+def test_a_held_out_digit_comes_with_its_true_label():
+    from convfx.nn import load_digits
+
+    digits = load_digits()
+    image, label = nn_inspect.tour_input("digit:7", channels=1)
+    np.testing.assert_array_equal(image, digits.test_images[7])
+    assert label == digits.class_names[digits.test_labels[7]]
+
+
+@pytest.mark.slow
+def test_a_held_out_photo_patch_comes_with_its_true_label():
+    from convfx.nn.photos import load_photos
+
+    gray, colour = load_photos(exposure=False), load_photos(color=True, exposure=False)
+    image, label = nn_inspect.tour_input("photo:100", channels=1)
+    np.testing.assert_array_equal(image, gray.test_images[100])
+    assert label == gray.class_names[gray.test_labels[100]]
+    rgb, same = nn_inspect.tour_input("photo:100", channels=3)
+    np.testing.assert_array_equal(rgb, colour.test_images[100])
+    assert same == label
+    with pytest.raises(ParameterError, match=rf"expected photo:N with N in 0\.\.{len(gray.test_labels) - 1}"):
+        nn_inspect.tour_input(f"photo:{len(gray.test_labels)}", channels=1)
+
+
+def test_default_tour_images_follow_the_data_the_model_learned(gray_model_path):
+    from convfx.nn import load_digits
+
+    digits_model = LeNet(1, 10, seed=0)
+    digits_model.metadata["dataset"] = "digits"
+    spec = nn_inspect.default_tour_image(digits_model)
+    assert spec.startswith("digit:")
+    for name in ("photos", "photos-rgb"):
+        digits_model.metadata["dataset"] = name
+        assert nn_inspect.default_tour_image(digits_model).startswith("photo:")
+    digits_model.metadata["dataset"] = "shapes"
+    with pytest.raises(ParameterError, match="image: expected an image for a model trained on 'shapes'"):
+        nn_inspect.default_tour_image(digits_model)
+    # An untrained model records no data set: no default either.
+    with pytest.raises(ParameterError, match="trained on None"):
+        nn_inspect.tour_file(gray_model_path)
+    data = load_digits()
+    tour = nn_inspect.tour(LeNet(1, 10, seed=0), data.test_images[0], source="digit:0", true_label="5")
+    assert tour.true_label == "5" and tour.source == "digit:0"
+
+
+@pytest.mark.parametrize("name", [None, "photos", "digits", "shapes"])
 def test_missing_shipped_model_is_one_line(monkeypatch, tmp_path, name):
     for shipped in SHIPPED_MODELS:
         monkeypatch.setitem(SHIPPED_MODELS, shipped, tmp_path / f"{shipped}.npz")
+    expected = name or DEFAULT_MODEL
     with pytest.raises(FileError) as info:
         nn_inspect.load_model(name)
-    assert str(info.value).startswith(f"{tmp_path / (name or 'digits')}.npz: the shipped {name or 'digits'} model is missing")
+    assert str(info.value).startswith(f"{tmp_path / expected}.npz: the shipped {expected} model is missing")
     assert "\n" not in str(info.value)
 
 
@@ -186,6 +233,18 @@ def test_tour_writes_a_png_for_a_gray_and_an_rgb_model(tmp_path, gray_model_path
             width, height = drawn.size
         assert 800 <= width <= 1600 and 900 <= height <= 1800  # one row per layer, 16 maps wide
         assert 10_000 < out.stat().st_size < 400_000
+
+
+@pytest.mark.slow
+def test_tour_without_an_image_shows_the_default_models_held_out_patch_and_its_label(tmp_path):
+    out = tmp_path / "tour.png"
+    result = runner.invoke(app, ["tour", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    spec = nn_inspect.DEFAULT_TOUR_IMAGES["photos"]
+    assert result.stdout.startswith(f"{spec}: predicted ") and ", true label 'astronaut'; wrote" in result.stdout
+    assert out.is_file()
+    tour = nn_inspect.tour_file(None)
+    assert tour.source == spec and tour.true_label == "astronaut" and len(tour.class_names) == 14
 
 
 @pytest.mark.slow

@@ -69,6 +69,19 @@ def test_learned_effect_errors(gray_model):
         effects.parse_effect(f"learned:{gray_model}:gain=2")
 
 
+def test_learned_without_a_model_uses_the_default_shipped_model(monkeypatch, gray_model):
+    from convfx import models
+
+    monkeypatch.setitem(models.SHIPPED_MODELS, models.DEFAULT_MODEL, gray_model)
+    every = effects.parse_effect("learned:").steps[0]
+    one = effects.parse_effect("learned:#2").steps[0]
+    assert every.name == f"learned:{models.DEFAULT_MODEL}" and one.name == f"learned:{models.DEFAULT_MODEL}#2"
+    assert str(gray_model) in every.description
+    image = np.random.default_rng(3).random((12, 14))
+    named = effects.apply(image, f"learned:{gray_model}#2")
+    np.testing.assert_array_equal(effects.apply(image, "learned:#2"), named)
+
+
 def test_render_file_writes_the_montage(tmp_path, gray_model):
     source = tmp_path / "in.png"
     imageio.write_image(source, np.random.default_rng(0).integers(0, 256, (20, 30, 4), dtype=np.uint8)[:, :, :3])

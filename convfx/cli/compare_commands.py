@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from .. import compare
 
 _MODEL_HELP = (
-    "A LeNet .npz from `convfx train`, 'digits' or 'shapes' (the shipped models), or any .npz/.safetensors "
-    "file with --key naming a 4-D conv weight (F, C, kh, kw).  Default: the shipped digits model."
+    "A LeNet .npz from `convfx train`, 'photos', 'digits' or 'shapes' (the shipped models), or any .npz/.safetensors "
+    "file with --key naming a 4-D conv weight (F, C, kh, kw).  Default: the shipped photos model."
 )
 
 
@@ -49,6 +49,49 @@ def _match_table(result: compare.Comparison) -> Table:
         cells += [plain.name, f"{plain.similarity:.3f}"]
         table.add_row(*cells)
     return table
+
+
+def _class_table(result: compare.Comparison) -> Table:
+    """Each kernel's class with the numbers that decided it (:mod:`convfx.kernel_classes`)."""
+    from rich.table import Table
+
+    from ..kernel_classes import MEAN_RATIO_LIMIT, MINORITY_LIMIT, SIMILARITY_LIMIT
+
+    caption = (
+        f"edge detector: zero-mean ratio |sum w| / sum |w| <= {MEAN_RATIO_LIMIT:g} and similarity >= {SIMILARITY_LIMIT:g} "
+        f"with a derivative; smoothing: weaker sign <= {MINORITY_LIMIT:g} of sum |w| and similarity >= "
+        f"{SIMILARITY_LIMIT:g} with a blur; else other.  Similarity: |cosine|, best over rotations, flips and sign"
+        + ("; colour kernels read colour-free (their best colour times pattern)." if result.weights.channels > 1 else ".")
+    )
+    table = Table(title="kernel classes", title_justify="left", caption=caption, caption_justify="left")
+    columns = ("kernel", "class", "zero-mean ratio", "closest derivative", "similarity", "weaker sign", "closest blur", "similarity")
+    for name in (*columns, "norm (of largest)"):
+        table.add_column(name, justify="left" if name in ("class", "closest derivative", "closest blur") else "right")
+    for found in result.classes:
+        kind = found.kind + (" (colour-opponent)" if found.opponent and found.kind == "edge detector" else "")
+        derivative = found.derivative + ("" if found.derivative_transform == "identity" else f", {found.derivative_transform}")
+        table.add_row(
+            f"#{found.index}",
+            kind,
+            f"{found.mean_ratio:.3f}",
+            derivative,
+            f"{found.derivative_similarity:.3f}",
+            f"{found.minority:.3f}",
+            found.blur,
+            f"{found.blur_similarity:.3f}",
+            f"{found.norm:.3g} ({found.relative_norm:.2f})",
+        )
+    return table
+
+
+def _count_line(result: compare.Comparison) -> str:
+    """``"5 of 6 kernels are edge detectors (random initialisations: 0.09 of 6)"``, with the baseline's own shape."""
+    f, c, kh, kw = result.class_baseline.shape
+    random = "random initialisations" if (kh, kw) == (5, 5) else f"random {kh}x{kw} initialisations"
+    line = f"{result.edge_detectors} of {f} kernels are edge detectors ({random}: {result.class_baseline})"
+    if (kh, kw) != (5, 5):
+        line += "; the rule's thresholds are set for 5x5 kernels, so compare with this baseline"
+    return line
 
 
 @app.command("compare")
@@ -83,17 +126,19 @@ def compare_command(
     The similarity is |cosine| of the flattened kernels (channel mean for RGB), best
     over every classic kernel and its 8 rotations/flips; the baseline is the same
     score for random kernels from the training initialisation.  The plain column is
-    |cosine| against the standard 5x5 set without rotations.
+    |cosine| against the standard 5x5 set without rotations.  Each kernel is also
+    classed as an edge detector, smoothing or other, and the number of edge
+    detectors is put next to that of random kernels.
 
     Examples:
 
-        convfx compare                                   (the shipped digits model -> compare.png)
+        convfx compare                                   (the shipped photos model -> compare.png)
 
         convfx compare model.npz --image photo.jpg -o compare.png
 
         convfx compare resnet18.safetensors --key conv1.weight -o resnet.png
 
-        convfx compare digits --evolution -o evolution.gif
+        convfx compare photos --evolution -o evolution.gif
     """
     from .. import compare
 
@@ -107,9 +152,13 @@ def compare_command(
 
         written = plots.save_compare_figures(result, destination, image=photo, evolution=evolution, overwrite=force)
     console.print(_match_table(result))
+    console.print(_class_table(result))
     if evolution and result.evolution is not None:
         epochs = ", ".join(f"{e}: {score:.2f}" for e, score in enumerate(result.evolution[:, 0]))
         say(f"score per epoch (0 = initialisation): {epochs}")
+        counts = ", ".join(f"{e}: {count:.0f}" for e, count in enumerate(result.evolution[:, 2]))
+        say(f"edge detectors per epoch: {counts}")
+    say(_count_line(result))
     accuracy = "" if result.accuracy is None else f"held-out accuracy {result.accuracy:.2%}; "
     say(
         f"{accuracy}mean best similarity {result.score:.3f} (random kernels {result.baseline}, "

@@ -16,7 +16,8 @@ from .. import imageio
 from .app import app, console, reporting_errors, say
 
 _MODEL_HELP = (
-    "A model file from `convfx train`, or 'digits' or 'shapes' (the shipped models).  Default: the shipped digits model."
+    "A model file from `convfx train`, or 'photos', 'digits' or 'shapes' (the shipped models).  "
+    "Default: the shipped photos model."
 )
 
 
@@ -94,14 +95,16 @@ def summary_command(
 @app.command("tour")
 def tour_command(
     image: Annotated[
-        str,
+        Optional[str],
         typer.Option(
             "--image",
             "-i",
-            help="A photo (resized to 32x32; gray for a gray model) or digit:N, the N-th held-out bundled digit.",
+            help="A photo (resized to 32x32; gray for a gray model), digit:N (the N-th held-out bundled digit) "
+            "or photo:N (the N-th held-out patch of the bundled photos).  Default: a held-out image of the data "
+            "the model was trained on (photos, digits).",
             show_default=False,
         ),
-    ],
+    ] = None,
     model_path: Annotated[
         Optional[Path], typer.Argument(metavar="MODEL", help=_MODEL_HELP, show_default=False)
     ] = None,
@@ -115,7 +118,9 @@ def tour_command(
 
     Examples:
 
-        convfx tour --image digit:7 -o tour.png
+        convfx tour                                   (the photos model on a held-out photo patch)
+
+        convfx tour digits --image digit:7 -o tour.png
 
         convfx tour shapes --image samples/rocket.jpg -o rocket_tour.png
     """
@@ -126,4 +131,5 @@ def tour_command(
         result = nn_inspect.tour_file(model_path, image, max_pixels=max_pixels)
         written = plots.save_tour(result, output, overwrite=force)
     best = result.prediction
-    say(f"{image}: predicted {result.class_names[best]!r} (p = {result.probabilities[best]:.2f}); wrote {written}")
+    truth = "" if result.true_label is None else f", true label {result.true_label!r}"
+    say(f"{result.source}: predicted {result.class_names[best]!r} (p = {result.probabilities[best]:.2f}){truth}; wrote {written}")

@@ -1,6 +1,10 @@
 """The LeNet-5 models shipped with convfx, by name (``tools/ship_models.py`` in the
 repository retrains them with the project's own ``convfx train``).
 
+:data:`DEFAULT_MODEL` (``photos``, trained on patches of natural photos, whose
+first layer is mostly edge detectors) is what ``convfx compare``, ``convfx tour``,
+``summary`` and ``learned:`` use when no model is named.
+
 Only data and its names live here; loading goes through
 :meth:`convfx.nn.LeNet.load`.  Importing this package must stay free of numpy
 and the network code.
@@ -13,17 +17,24 @@ from pathlib import Path
 
 from ..errors import ParameterError
 
-__all__ = ["DIRECTORY", "SHIPPED_MODELS", "shipped_model", "resolve_model"]
+__all__ = ["DIRECTORY", "SHIPPED_MODELS", "DEFAULT_MODEL", "shipped_model", "resolve_model"]
 
 DIRECTORY = Path(__file__).resolve().parent
 
 #: The models shipped with convfx, by the short name that ``learned:``,
 #: ``convfx compare``, ``summary`` and ``tour`` accept in place of a path:
+#: ``"photos"`` (gray, 14 classes: which bundled photo a patch comes from),
 #: ``"digits"`` (gray, 10 classes) and ``"shapes"`` (RGB, 8 classes).
-SHIPPED_MODELS = {"digits": DIRECTORY / "lenet_digits.npz", "shapes": DIRECTORY / "lenet_shapes.npz"}
+SHIPPED_MODELS = {
+    "photos": DIRECTORY / "lenet_photos.npz",
+    "digits": DIRECTORY / "lenet_digits.npz",
+    "shapes": DIRECTORY / "lenet_shapes.npz",
+}
+#: The shipped model used when none is named.
+DEFAULT_MODEL = "photos"
 
 
-def shipped_model(name: str = "digits") -> Path:
+def shipped_model(name: str = DEFAULT_MODEL) -> Path:
     """The path of a shipped model (it may be missing from a source checkout)."""
     if name not in SHIPPED_MODELS:
         raise ParameterError(f"model: invalid value {name!r}; expected one of {list(SHIPPED_MODELS)} or a file")
@@ -31,13 +42,13 @@ def shipped_model(name: str = "digits") -> Path:
 
 
 def resolve_model(model: str | os.PathLike | None) -> Path:
-    """A model file from a path or a shipped model's name (``None``: the digits model).
+    """A model file from a path or a shipped model's name (``None``: :data:`DEFAULT_MODEL`).
 
     The one rule wherever a model is named (``compare``, ``learned:``,
     ``summary``, ``tour``, ``evaluate``): a path that exists wins over a shipped name.
     """
     if model is None:
-        return shipped_model("digits")
+        return shipped_model(DEFAULT_MODEL)
     path = Path(model)
     if not path.exists() and str(model) in SHIPPED_MODELS:
         return SHIPPED_MODELS[str(model)]

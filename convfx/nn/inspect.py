@@ -4,8 +4,10 @@
 of LeCun et al. (1998) -- ``C1 6@28x28``, ``S2 6@14x14`` ... -- its hyper-parameters
 and its parameter count, like a framework's model summary.  :func:`tour` runs one
 image through the network and keeps what every layer produced, for
-:func:`convfx.plots.tour_figure`.  :func:`load_tour_image` turns a photo (or a
-bundled test digit, ``"digit:N"``) into the network's ``(C, 32, 32)`` input.
+:func:`convfx.plots.tour_figure`.  :func:`tour_input` turns a photo, a bundled
+held-out digit (``"digit:N"``) or a held-out patch of the bundled photos
+(``"photo:N"``) into the network's ``(C, 32, 32)`` input, with its true label
+where one is known; :func:`default_tour_image` picks one for a shipped model.
 
 This module only reads a model and runs its layers' ``forward`` in order (the same
 loop as :meth:`LeNet.forward`); it does not train, change weights, draw or print.
@@ -22,7 +24,7 @@ import numpy as np
 from .. import imageio
 from ..color import to_luminance
 from ..errors import FileError, ParameterError
-from ..models import SHIPPED_MODELS, resolve_model
+from ..models import DEFAULT_MODEL, SHIPPED_MODELS, resolve_model
 from .data import IMAGE_SIZE, load_digits, square_resize
 from .layers import AvgPool2d, Conv2d, MaxPool2d, softmax
 from .lenet import LeNet
@@ -36,6 +38,9 @@ __all__ = [
     "summarize",
     "total_parameters",
     "feature_maps",
+    "DEFAULT_TOUR_IMAGES",
+    "default_tour_image",
+    "tour_input",
     "load_tour_image",
     "tour",
     "tour_file",
@@ -129,7 +134,10 @@ class Tour:
     class_names : list of str
         ``K`` names from the model.
     source : str
-        Where the image came from (a path or ``"digit:N"``), for titles.
+        Where the image came from (a path, ``"digit:N"`` or ``"photo:N"``), for titles.
+    true_label : str or None
+        The image's class where it is known (a held-out digit or photo patch),
+        else None (a photo of one's own).  It need not be one of ``class_names``.
     """
 
     image: np.ndarray
@@ -137,6 +145,7 @@ class Tour:
     probabilities: np.ndarray
     class_names: list[str]
     source: str = ""
+    true_label: str | None = None
 
     @property
     def prediction(self) -> int:
@@ -165,16 +174,17 @@ def load_model(path: str | os.PathLike | None = None) -> LeNet:
     Parameters
     ----------
     path : str, path-like or None, optional
-        A model file, or ``"digits"`` / ``"shapes"`` (:data:`convfx.models.SHIPPED_MODELS`);
-        None is the shipped digits model.  A file that exists wins over a shipped
-        name, as everywhere a model is named (:func:`convfx.models.resolve_model`).
+        A model file, or a shipped model's name (:data:`convfx.models.SHIPPED_MODELS`);
+        None is the default shipped model (:data:`convfx.models.DEFAULT_MODEL`).  A
+        file that exists wins over a shipped name, as everywhere a model is named
+        (:func:`convfx.models.resolve_model`).
 
     Raises
     ------
     FileError
         If the file is missing or not a LeNet model (one line, naming the file).
     """
-    name = "digits" if path is None else str(path)
+    name = DEFAULT_MODEL if path is None else str(path)
     resolved = resolve_model(path)
     if name in SHIPPED_MODELS and resolved == SHIPPED_MODELS[name] and not resolved.is_file():
         raise FileError(
@@ -281,47 +291,81 @@ def feature_maps(model: LeNet, image: np.ndarray) -> list[FeatureMap]:
     ]
 
 
-def tour(model: LeNet, image: np.ndarray, *, source: str = "") -> Tour:
+def tour(model: LeNet, image: np.ndarray, *, source: str = "", true_label: str | None = None) -> Tour:
     """Run one ``(C, 32, 32)`` image through ``model``, keeping every layer's output.
 
-    See :func:`feature_maps` for the parameters; ``source`` names the image in titles.
+    See :func:`feature_maps` for the parameters; ``source`` names the image in
+    titles, ``true_label`` is its class where known.
     """
     maps = feature_maps(model, image)
     probabilities = softmax(maps[-1].values[None])[0]
-    return Tour(np.asarray(image, dtype=np.float64), maps, probabilities, list(model.class_names), source)
+    return Tour(np.asarray(image, dtype=np.float64), maps, probabilities, list(model.class_names), source, true_label)
 
 
-def _digit(spec: str) -> np.ndarray:
-    data = load_digits()
-    text = spec.partition(":")[2]
+#: The image ``convfx tour`` shows when none is given, by the data set the model was
+#: trained on: a held-out 7, or the astronaut's smile from a held-out region.
+DEFAULT_TOUR_IMAGES = {"digits": "digit:5", "photos": "photo:1", "photos-rgb": "photo:1"}
+
+
+def default_tour_image(model: LeNet) -> str:
+    """The held-out image to tour ``model`` with when none is named (:data:`DEFAULT_TOUR_IMAGES`).
+
+    Raises
+    ------
+    ParameterError
+        If the model was trained on a data set without a default image.
+    """
+    dataset = model.metadata.get("dataset")
+    if dataset not in DEFAULT_TOUR_IMAGES:
+        raise ParameterError(
+            f"image: expected an image for a model trained on {dataset!r}; one is chosen only for models "
+            f"trained on {', '.join(DEFAULT_TOUR_IMAGES)}"
+        )
+    return DEFAULT_TOUR_IMAGES[str(dataset)]
+
+
+def _held_out(spec: str, *, channels: int) -> tuple[np.ndarray, str]:
+    """``digit:N`` or ``photo:N``: the N-th held-out image of the bundled digits or photos, and its class name."""
+    kind, _, text = spec.partition(":")
+    if kind == "digit":
+        data = load_digits()
+    else:
+        from .photos import load_photos
+
+        data = load_photos(color=channels == 3, exposure=False)  # held-out patches are never varied
     count = len(data.test_labels)
-    try:
-        index = int(text)
-    except ValueError:
-        index = -1
+    index = int(text) if text.isdigit() else -1
     if not 0 <= index < count:
-        raise ParameterError(f"image: {spec!r}: expected digit:N with N in 0..{count - 1} (a test-set digit)")
-    return data.test_images[index]
+        what = "a test-set digit" if kind == "digit" else "a held-out patch of the bundled photos"
+        raise ParameterError(f"image: {spec!r}: expected {kind}:N with N in 0..{count - 1} ({what})")
+    return data.test_images[index], data.class_names[int(data.test_labels[index])]
 
 
-def load_tour_image(
+def tour_input(
     spec: str | os.PathLike,
     *,
     channels: int,
     max_pixels: int = imageio.DEFAULT_MAX_PIXELS,
-) -> np.ndarray:
-    """An image as a LeNet input: ``(channels, 32, 32)`` float32 in [0, 1].
+) -> tuple[np.ndarray, str | None]:
+    """An image as a LeNet input, ``(channels, 32, 32)`` float32 in [0, 1], and its true label.
 
     Parameters
     ----------
     spec : str or path
-        An image file, or ``"digit:N"``: the N-th held-out image of the bundled
-        digits (:func:`convfx.nn.load_digits`).
+        An image file; ``"digit:N"``, the N-th held-out image of the bundled
+        digits (:func:`convfx.nn.load_digits`); or ``"photo:N"``, the N-th
+        held-out patch of the bundled photos (:func:`convfx.nn.photos.load_photos`).
     channels : {1, 3}
         The model's input channels: a colour photo becomes gray (luminance) for 1;
         a gray image is repeated to RGB for 3.
     max_pixels : int, optional
         Decompression-bomb guard of :func:`convfx.imageio.read_image`.
+
+    Returns
+    -------
+    image : ndarray, shape (channels, 32, 32)
+    true_label : str or None
+        The class name of a held-out digit or patch; None for a file.
 
     Notes
     -----
@@ -334,37 +378,52 @@ def load_tour_image(
     FileError
         If the file cannot be read.
     ParameterError
-        For a bad ``digit:N`` or ``channels``.
+        For a bad ``digit:N`` / ``photo:N`` or ``channels``.
     """
     if channels not in (1, 3):
         raise ParameterError(f"channels: expected 1 (gray) or 3 (RGB), found {channels!r}")
-    if isinstance(spec, str) and spec.startswith("digit:"):
-        image = _digit(spec)  # (1, 32, 32)
-        return np.repeat(image, channels, axis=0) if channels == 3 else image
+    if isinstance(spec, str) and spec.startswith(("digit:", "photo:")):
+        image, label = _held_out(spec, channels=channels)
+        if image.shape[0] != channels:  # a gray digit for an RGB model
+            image = np.repeat(image, channels, axis=0)
+        return image, label
     picture = imageio.read_image(spec, max_pixels=max_pixels)
     pixels = picture.pixels.astype(np.float32) / picture.max_value
     if pixels.ndim == 3 and channels == 1:
         pixels = to_luminance(pixels)
     if pixels.ndim == 2:
         pixels = np.repeat(pixels[:, :, None], channels, axis=2)
-    return square_resize(pixels)
+    return square_resize(pixels), None
+
+
+def load_tour_image(
+    spec: str | os.PathLike,
+    *,
+    channels: int,
+    max_pixels: int = imageio.DEFAULT_MAX_PIXELS,
+) -> np.ndarray:
+    """The image of :func:`tour_input` without its label: ``(channels, 32, 32)`` float32 in [0, 1]."""
+    return tour_input(spec, channels=channels, max_pixels=max_pixels)[0]
 
 
 def tour_file(
     model: str | os.PathLike | None,
-    image: str | os.PathLike,
+    image: str | os.PathLike | None = None,
     *,
     max_pixels: int = imageio.DEFAULT_MAX_PIXELS,
 ) -> Tour:
-    """:func:`tour` of a model (see :func:`load_model`) on an image file or ``"digit:N"``.
+    """:func:`tour` of a model (see :func:`load_model`) on an image file, ``"digit:N"`` or ``"photo:N"``.
+
+    With no ``image``, the model's :func:`default_tour_image`.
 
     Raises
     ------
     FileError
         Missing or unreadable model or image.
     ParameterError
-        A bad ``digit:N``.
+        A bad ``digit:N`` / ``photo:N``; no image for a model without a default one.
     """
     network = load_model(model)
-    pixels = load_tour_image(image, channels=network.in_channels, max_pixels=max_pixels)
-    return tour(network, pixels, source=str(image))
+    spec = default_tour_image(network) if image is None else image
+    pixels, label = tour_input(spec, channels=network.in_channels, max_pixels=max_pixels)
+    return tour(network, pixels, source=str(spec), true_label=label)

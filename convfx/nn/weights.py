@@ -143,7 +143,8 @@ def load_weights(path: str | os.PathLike | None = None, *, key: str | None = Non
     path : path-like or str, optional
         A LeNet ``.npz`` from ``convfx train``, any ``.npz``, a ``.safetensors``
         file (read with ``safetensors.numpy``; no torch), or a shipped model's
-        name (``"digits"``, ``"shapes"``).  Default: the shipped digits model.
+        name (``"photos"``, ``"digits"``, ``"shapes"``).  Default: the default shipped
+        model (:data:`convfx.models.DEFAULT_MODEL`).
     key : str, optional
         The array to take, e.g. ``"conv1.weight"`` of a ResNet.  Default:
         ``conv1.weight`` if the file has it, else the file's only 4-D array.
