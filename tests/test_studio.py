@@ -144,7 +144,7 @@ def test_choices_list_the_image_the_samples_and_the_models(client):
     ids = [photo["id"] for photo in choices["photos"]]
     assert ids[0] == "image" and choices["default_photo"] == "image"
     assert {f"sample:{name}" for name in studio_photos.sample_files()} <= set(ids)
-    assert [model["key"] for model in choices["models"]] == ["digits", "shapes"]
+    assert [model["key"] for model in choices["models"]] == ["photos", "digits", "shapes"]
     assert choices["boundaries"] == list(convfx.conv.BOUNDARIES)
     assert choices["ranges"] == list(convfx.ranges.OUTPUT_RANGES) and choices["grid_sides"] == [3, 5, 7]
 
@@ -403,7 +403,7 @@ def test_learned_kernels_are_the_data_of_convfx_compare(client):
     for kernel, match in zip(described["kernels"], comparison.matches):
         assert kernel["match"]["name"] == match.name and kernel["match"]["similarity"] == pytest.approx(match.similarity)
         assert np.allclose(kernel["match"]["classic"], match.classic)
-        assert "class" in kernel  # the place for the kernel classes, not defined yet
+    assert [kernel["class"] for kernel in described["kernels"]] == [found.kind for found in comparison.classes]
     assert described["baseline"]["mean"] == pytest.approx(comparison.baseline.mean)
     assert_one_line_error(client.get("/api/learned", params={"model": "/etc/passwd"}), 404, "unknown model")
 
@@ -413,7 +413,7 @@ def test_a_model_from_the_command_line_is_offered_and_applied(tmp_path, photo_pn
     shutil.copyfile(models.SHIPPED_MODELS["digits"], model)
     with Workbench(photo_png, model=model) as bench:
         client = TestClient(create_app(bench, allowed_hosts=None))
-        assert [m["label"] for m in client.get("/api/choices").json()["models"]] == ["digits", "shapes", "my model.npz"]
+        assert [m["label"] for m in client.get("/api/choices").json()["models"]] == ["photos", "digits", "shapes", "my model.npz"]
         chosen = settings({"source": "learned", "model": "model", "index": 2})
         view = client.post("/api/kernel", json=chosen).json()
         assert f"learned:{model}#2" in shlex.split(view["command"])
@@ -802,13 +802,13 @@ def test_the_page_in_headless_chromium(tmp_path, browser, rng):
         wait_for_result(driver, fourth)
         assert np.array_equal(shown_result(driver), convfx.map_range(convfx.apply(pixels, "gaussian_blur:sigma=2"), "clip"))
 
-        # A learned kernel: click its card.
+        # A learned kernel of the first model offered, the default (photos): click its card.
         fifth = int(driver.find_element(By.ID, "result-image").get_attribute("data-generation"))
         WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, '.kernel-card[data-index="2"]'))
         driver.find_element(By.CSS_SELECTOR, '.kernel-card[data-index="2"]').click()
         wait_for_result(driver, fifth)
         assert driver.find_element(By.ID, "tab-learned").get_attribute("aria-selected") == "true"
-        assert np.array_equal(shown_result(driver), convfx.map_range(convfx.apply(pixels, "learned:digits#2"), "normalize"))
+        assert np.array_equal(shown_result(driver), convfx.map_range(convfx.apply(pixels, "learned:photos#2"), "normalize"))
 
         # An unreadable upload: a clear message in the page, and the photo stays.
         bad = tmp_path / "holiday.jpg"

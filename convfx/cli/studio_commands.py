@@ -41,7 +41,7 @@ def studio_command(
         Optional[str],
         typer.Option(
             help="A LeNet .npz (or .npz/.safetensors with a conv1.weight) whose learned kernels the page offers "
-            "beside the shipped digits and shapes models.",
+            "beside the shipped photos, digits and shapes models.",
             show_default=False,
         ),
     ] = None,

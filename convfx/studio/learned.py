@@ -1,14 +1,11 @@
 """Learned kernels for the page: a model's first-layer kernels beside their nearest classic kernels.
 
-The models on offer are the shipped ones (``digits``, ``shapes``) and the one file
-named with ``convfx studio --model``; a request picks one by key, never by path.
-Each is described from :func:`convfx.compare.compare_model`, the data behind
-``convfx compare``: per kernel its weights, bias and norm, its best classic match
-with the similarity, and a *class* (edge detector, smoothing, other).
-
-The class is :func:`kernel_class`, a placeholder until the library defines how a
-learned kernel is classified; the page shows "not classified yet" while it
-returns None.
+The models on offer are the shipped ones (``photos``, ``digits``, ``shapes``) and
+the one file named with ``convfx studio --model``; a request picks one by key,
+never by path.  Each is described from :func:`convfx.compare.compare_model`, the
+data behind ``convfx compare``: per kernel its weights, bias and norm, its best
+classic match with the similarity, and its class (edge detector, smoothing,
+other: :mod:`convfx.kernel_classes`).
 
 This module must not filter images, draw, or know about HTTP.
 """
@@ -22,10 +19,10 @@ from typing import Any
 import numpy as np
 
 from .. import compare
-from ..compare import Comparison, Match
+from ..compare import Comparison
 from ..models import SHIPPED_MODELS
 
-__all__ = ["offered_models", "kernel_class", "describe_model"]
+__all__ = ["offered_models", "describe_model"]
 
 
 def offered_models(model: str | os.PathLike | None = None) -> dict[str, str]:
@@ -46,23 +43,6 @@ def offered_models(model: str | os.PathLike | None = None) -> dict[str, str]:
     if model is not None and os.fspath(model) not in models:
         models["model"] = os.fspath(model)
     return models
-
-
-def kernel_class(match: Match, weights: np.ndarray) -> str | None:
-    """The class of one learned kernel: ``"edge detector"``, ``"smoothing"`` or ``"other"``.
-
-    A placeholder: convfx does not define the classes yet, so this returns None
-    and the page says "not classified yet".  When the library gains its
-    classifier, call it here; the page shows whatever string this returns.
-
-    Parameters
-    ----------
-    match : convfx.compare.Match
-        The kernel's best classic match.
-    weights : ndarray, shape (C, kh, kw)
-        The kernel.
-    """
-    return None
 
 
 def _matrix(array: np.ndarray) -> list[list[float]]:
@@ -87,12 +67,12 @@ def describe_model(key: str, model: str, comparison: Comparison | None = None) -
         JSON-ready: the model's label, shape, channels, accuracy, score and
         baseline, and per kernel its weights ``(C, kh, kw)``, channel mean, bias,
         norm, best match (name, similarity, transform, sign, the transformed
-        classic) and class.
+        classic) and class (:mod:`convfx.kernel_classes`: edge detector, smoothing or other).
     """
     result = comparison if comparison is not None else compare.compare_model(model)
     weights = result.weights
     kernels = []
-    for match, kernel, bias in zip(result.matches, np.asarray(weights.weight, dtype=np.float64), weights.bias):
+    for match, found, kernel, bias in zip(result.matches, result.classes, np.asarray(weights.weight, dtype=np.float64), weights.bias):
         kernels.append(
             {
                 "index": match.index,
@@ -108,7 +88,7 @@ def describe_model(key: str, model: str, comparison: Comparison | None = None) -
                     "classic": _matrix(match.classic),
                     "channel_similarity": list(match.channel_similarity),
                 },
-                "class": kernel_class(match, kernel),
+                "class": found.kind,
             }
         )
     return {
