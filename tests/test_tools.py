@@ -9,6 +9,7 @@ import importlib.util
 import json
 import os
 import shlex
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -25,6 +26,7 @@ def load_tool(name: str) -> ModuleType:
     spec = importlib.util.spec_from_file_location(f"convfx_tools_{name}", REPO / "tools" / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # as an import would: dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
@@ -53,3 +55,28 @@ def test_the_shipped_records_name_the_options_ship_models_trains_with():
         record = json.loads(path.with_suffix(".json").read_text())
         assert shlex.split(record["command"]) == ["convfx", "train", *options, "-o", f"convfx/models/lenet_{name}.npz", "--force"]
         assert record["dataset"] == name and len(record["first_losses"]) == ship_models.RECORDED_STEPS
+
+
+@pytest.mark.slow
+def test_the_study_tool_writes_its_table(tmp_path, capsys):
+    """A tiny run: two seeds on CIFAR-10 files of 40 and 20 random images in the binary layout."""
+    import numpy as np
+
+    study = load_tool("study")
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "cifar-10-batches-bin"
+    folder.mkdir()
+    for name, count in (("data_batch_1.bin", 40), ("test_batch.bin", 20)):
+        labels = np.arange(count, dtype=np.uint8)[:, None] % 10
+        records = np.concatenate([labels, rng.integers(0, 256, (count, 3072), dtype=np.uint8)], axis=1)
+        (folder / name).write_bytes(records.tobytes())
+    out = tmp_path / "study.md"
+    text = study.main(["--rows", "", "--cifar", str(tmp_path), "--seeds", "0,1", "--draws", "20", "--out", str(out)])
+    assert out.read_text(encoding="utf-8") == text
+    assert text.startswith(f"Command: `python tools/study.py --cifar {tmp_path} --seeds 0,1 --rows ` (")
+    lines = text.splitlines()
+    row = next(line for line in lines if line.startswith("| CIFAR-10 | 40 / 20 | 10 (10.0%) |"))
+    assert "12 epochs; first 10,000 training images" in row
+    assert sum(line.startswith("| CIFAR-10 | ") for line in lines) == 3  # the summary and one line per seed
+    with pytest.raises(SystemExit, match="unknown row"):
+        study.main(["--rows", "mnist", "--out", str(out)])
