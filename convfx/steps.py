@@ -203,7 +203,7 @@ def register_detector(detector: Detector) -> Detector:
 def get_detector(name: str) -> Detector:
     """The registered detector called ``name``; :class:`UnknownFilterError` if none."""
     if name not in _DETECTORS:
-        raise UnknownFilterError(f"effect: unknown detector {name!r}; {banks.closest_names(name, _DETECTORS)}")
+        raise UnknownFilterError(f"effect: unknown detector {name!r}; {banks.closest_names(name, _DETECTORS, listed_by='convfx.steps.list_detectors()')}")
     return _DETECTORS[name]
 
 

@@ -325,7 +325,7 @@ def _build_filters(
             target = filters.get(input_name) or fallback.get(input_name)
             if target is None:
                 known = set(filters) | set(fallback)
-                raise KernelFileError(f"{where}: inputs: unknown filter {input_name!r}; {closest_names(input_name, known)}")
+                raise KernelFileError(f"{where}: inputs: unknown filter {input_name!r}; {closest_names(input_name, known, listed_by=None)}")
             if target.combine is not None:
                 raise KernelFileError(f"{where}: inputs: {input_name!r} is itself combined; list its kernels instead")
             kernels.append(target.kernels[0])

@@ -183,8 +183,12 @@ def default_range(matrix: np.ndarray) -> str:
     return "abs" if abs(total) <= 1e-9 * spread else "clip"
 
 
-def closest_names(name: str, choices: Iterable[str]) -> str:
-    """The hint after an unknown name: ``"closest: sobel, sobel_x (`convfx filters` lists all 40)"``."""
+def closest_names(name: str, choices: Iterable[str], *, listed_by: str | None = "`convfx filters`") -> str:
+    """The hint after an unknown name: ``"closest: sobel, sobel_x (`convfx filters` lists all 41)"``.
+
+    ``listed_by`` names what lists exactly ``choices``, so that the count it quotes is
+    the count it lists; ``None`` quotes the count alone (``"(45 known)"``).
+    """
     choices = sorted(choices)
     by_lower = {choice.lower(): choice for choice in choices}
     wanted = name.lower().strip(" _-")  # "SOBEL" -> sobel, "canny_" -> canny
@@ -192,4 +196,4 @@ def closest_names(name: str, choices: Iterable[str]) -> str:
     if not close:  # prefixes catch "gauss" -> gaussian_blur that difflib scores low
         close = [c for c in choices if c.lower().startswith(wanted[:3])][:5]
     hint = f"closest: {', '.join(close)}" if close else "none is close"
-    return f"{hint} (`convfx filters` lists all {len(choices)})"
+    return f"{hint} ({listed_by} lists all {len(choices)})" if listed_by else f"{hint} ({len(choices)} known)"

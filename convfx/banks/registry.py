@@ -73,7 +73,8 @@ def get_filter(name: str) -> Filter:
         raise UnknownFilterError(f"effect: expected a filter name, found {name!r}")
     if name in filters:
         return filters[name]
-    raise UnknownFilterError(f"effect: unknown filter {name!r}; {closest_names(name, filters)}")
+    # The bank alone: convfx.list_filters() lists these (`convfx filters` adds the detectors).
+    raise UnknownFilterError(f"effect: unknown filter {name!r}; {closest_names(name, filters, listed_by='convfx.list_filters()')}")
 
 
 def with_parameters(filter: Filter, parameters: Mapping[str, float]) -> Filter:
