@@ -316,6 +316,16 @@ def convolve(
     string paddings the geometry is that of ``scipy.signal.convolve2d``.  The
     plain-loop definition is :func:`convfx.reference.convolve`.
 
+    Parameters
+    ----------
+    image, kernel, bias, stride, padding, boundary, cval, dilation, backend
+        As for :func:`correlate`.
+
+    Returns
+    -------
+    ndarray
+        As :func:`correlate` returns it, for the kernel rotated 180 degrees.
+
     Examples
     --------
     >>> import numpy as np

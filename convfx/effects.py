@@ -99,6 +99,13 @@ class Effect:
         What the user wrote (or a label for arrays and filters).
     steps : tuple of Filter or Detector
         Applied left to right; each sees the response of the previous one.
+
+    Examples
+    --------
+    >>> from convfx.effects import parse_effect
+    >>> effect = parse_effect("gaussian_blur:sigma=2,sobel")
+    >>> [step.name for step in effect.steps]
+    ['gaussian_blur', 'sobel']
     """
 
     spec: str

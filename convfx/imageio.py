@@ -112,6 +112,14 @@ class Picture:
         Opacity, kept apart so that filters pass it through untouched.
     icc_profile : bytes or None
         The embedded colour profile, written back to the output where possible.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convfx.imageio import Picture
+    >>> picture = Picture(np.zeros((2, 3, 3), dtype=np.uint8))
+    >>> picture.pixels.shape, picture.alpha is None
+    ((2, 3, 3), True)
     """
 
     pixels: np.ndarray
@@ -172,6 +180,19 @@ def read_image(path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS)
         pixel type, truncated or corrupt data, or more than ``max_pixels``.
     ParameterError
         If ``max_pixels`` is not a positive integer.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import skimage.data
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import convfx
+    >>> path = Path(tempfile.mkdtemp()) / "camera.png"
+    >>> _ = convfx.write_image(path, skimage.data.camera())
+    >>> picture = convfx.read_image(path)
+    >>> picture.pixels.shape, picture.pixels.dtype, picture.alpha is None
+    ((512, 512), dtype('uint8'), True)
     """
     path = check_source(path)
     checked_int(max_pixels, "max_pixels", minimum=1, type_error=ParameterError)
@@ -619,6 +640,24 @@ def write_image(
         format or not encodable.
     OutputExistsError
         ``path`` exists and ``overwrite`` is false.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import convfx
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> pixels = np.linspace(0, 65535, 64, dtype=np.uint16).reshape(8, 8)
+    >>> convfx.write_image(folder / "ramp.png", pixels).name    # 16-bit PNG
+    'ramp.png'
+    >>> convfx.read_image(folder / "ramp.png").pixels.dtype
+    dtype('uint16')
+    >>> try:
+    ...     convfx.write_image(folder / "ramp.png", pixels)      # an existing file
+    ... except convfx.FileError:
+    ...     print("refused")
+    refused
     """
     path = check_destination(path, overwrite=overwrite)
     try:

@@ -157,6 +157,19 @@ def render_file(
     FileError
         The input cannot be read or the output cannot be written (exit code 1);
         :class:`convfx.imageio.OutputExistsError` if it exists and not ``overwrite``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import skimage.data
+    >>> import convfx
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = convfx.write_image(folder / "cat.png", skimage.data.chelsea())
+    >>> convfx.render_file(folder / "cat.png", None, "sobel").name   # next to the input
+    'cat_sobel.png'
+    >>> convfx.render_file(folder / "cat.png", folder / "edges.jpg", "canny:sigma=2").suffix
+    '.jpg'
     """
     parsed = effects.parse_effect(effect)
     policy = parsed.output_range if output_range is None else output_range

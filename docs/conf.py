@@ -57,6 +57,8 @@ numpydoc_xref_param_type = False
 # A public docstring without Parameters, Returns or Examples is a build warning,
 # and -W makes it an error: the API reference cannot lose them unnoticed.
 numpydoc_validation_checks = {"PR01", "RT01", "EX01"}
+# A dataclass documents its fields once, as Attributes: they are its parameters too.
+numpydoc_validation_overrides = {"PR01": [r"\n\s*Attributes\n\s*-{5,}"]}
 numpydoc_validation_exclude = {
     r"\.__init__$",  # the class docstring documents the constructor
     r"\.__\w+__$",  # dunder methods are not part of the reading path

@@ -274,7 +274,8 @@ DOCUMENTED = documented_objects()
 @pytest.mark.parametrize("name, value", DOCUMENTED, ids=[name for name, _ in DOCUMENTED])
 def test_docstring_example_runs(name: str, value: object, sample_folder: Path) -> None:
     finder = doctest.DocTestFinder(recurse=False)
-    tests = [test for test in finder.find(value, name, globs={}) if test.examples]
+    module = importlib.import_module(value.__module__)  # as doctest-modules: the defining module's names
+    tests = [test for test in finder.find(value, name, globs=dict(vars(module))) if test.examples]
     if not tests:
         pytest.skip("no example in this docstring (numpydoc's check in the docs build requires one)")
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)

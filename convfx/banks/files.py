@@ -160,6 +160,17 @@ def load_bank(path: str | Path) -> dict[str, Filter]:
         Missing, empty or too large file; not valid TOML/JSON/NPY/NPZ; pickled
         objects; ragged rows, non-numbers, NaN/inf, empty or oversized kernels;
         unknown keys.  The message names the file and the entry.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import convfx
+    >>> path = Path(tempfile.mkdtemp()) / "mine.toml"
+    >>> _ = path.write_text('[edge]\\nmatrix = [[1, 0, -1]]\\n')
+    >>> bank = convfx.load_bank(path)
+    >>> list(bank), bank["edge"].kernels[0].weights
+    (['edge'], array([[ 1.,  0., -1.]]))
     """
     path = Path(path)
     suffix = path.suffix.lower()

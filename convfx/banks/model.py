@@ -44,7 +44,17 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 class UnknownFilterError(ParameterError):
-    """No filter has this name; the message lists the closest names."""
+    """No filter has this name; the message lists the closest names.
+
+    Examples
+    --------
+    >>> import convfx
+    >>> try:
+    ...     convfx.get_filter("sobelx")
+    ... except convfx.UnknownFilterError as error:
+    ...     print("sobel_x" in str(error))
+    True
+    """
 
 
 class KernelFileError(ParameterError):
@@ -70,6 +80,13 @@ class Kernel:
     operation : {"correlate", "convolve"}
         What ``values`` is written for.  A convolution kernel is rotated by 180
         degrees to become the correlation kernel that is applied.
+
+    Examples
+    --------
+    >>> import convfx
+    >>> kernel = convfx.get_filter("sobel_x").kernels[0]
+    >>> kernel.operation, kernel.weights.shape
+    ('correlate', (3, 3))
     """
 
     name: str
@@ -122,6 +139,13 @@ class Filter:
         Kernel family that :func:`with_parameters` rebuilds it with.
     parameters : dict
         The parameters it was built with (empty for a bank entry as written).
+
+    Examples
+    --------
+    >>> import convfx
+    >>> sobel = convfx.get_filter("sobel")
+    >>> sobel.combine, [kernel.name for kernel in sobel.kernels], sobel.output_range
+    ('magnitude', ['sobel_x', 'sobel_y'], 'abs')
     """
 
     name: str

@@ -55,6 +55,16 @@ def list_filters(family: str | None = None) -> list[Filter]:
 def get_filter(name: str) -> Filter:
     """The shipped filter called ``name``.
 
+    Parameters
+    ----------
+    name : str
+        A shipped filter's name, as :func:`list_filters` lists them.
+
+    Returns
+    -------
+    Filter
+        The bank entry (its kernels, default output range, description...).
+
     Raises
     ------
     UnknownFilterError
