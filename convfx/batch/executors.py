@@ -56,7 +56,18 @@ _TERMINATE_GRACE = 2.0
 
 
 class SchedulerError(ConvfxError):
-    """Dask is not installed, or its scheduler cannot be reached (exit code 2)."""
+    """Dask is not installed, or its scheduler cannot be reached (exit code 2).
+
+    Examples
+    --------
+    >>> from convfx.batch.executors import check_scheduler_address
+    >>> from convfx.batch import SchedulerError
+    >>> try:
+    ...     check_scheduler_address("not an address")
+    ... except SchedulerError as error:
+    ...     print(error.exit_code)
+    2
+    """
 
 
 # --------------------------------------------------------------------------- one file (runs in workers)

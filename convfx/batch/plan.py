@@ -45,6 +45,20 @@ class BatchJob:
         manifest key.
     size, mtime_ns : int or None
         ``stat`` of the source when planned (``None`` if it could not be read).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import skimage.data
+    >>> import convfx
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> (folder / "photos").mkdir()
+    >>> _ = convfx.write_image(folder / "photos" / "cat.png", skimage.data.chelsea())
+    >>> from convfx.batch import plan_batch
+    >>> job = plan_batch("sobel", [folder / "photos"], folder / "edges")[0]
+    >>> job.source.name, job.output
+    ('cat.png', 'cat_sobel.png')
     """
 
     source: Path
@@ -116,6 +130,21 @@ def plan_batch(
     keeps the name, each following one gets its source suffix in the name,
     ``a_png_sobel.png``, and, if that is taken too, ``-2``, ``-3``, ... before
     ``.png``.  The same set of sources always gives the same names.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import skimage.data
+    >>> import convfx
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> (folder / "photos").mkdir()
+    >>> _ = convfx.write_image(folder / "photos" / "cat.png", skimage.data.chelsea())
+    >>> (folder / "photos" / "2024").mkdir()
+    >>> _ = convfx.write_image(folder / "photos" / "2024" / "dog.jpg", skimage.data.astronaut())
+    >>> from convfx.batch import plan_batch
+    >>> [job.output for job in plan_batch("gaussian_blur,sobel", [folder / "photos"], folder / "out")]
+    ['2024/dog_gaussian_blur-sobel.png', 'cat_gaussian_blur-sobel.png']
     """
     return plan_inputs(effects.parse_effect(effect), inputs, outdir, include=include, exclude=exclude).jobs
 

@@ -60,6 +60,20 @@ class FileOutcome:
     status : {"done", "skipped", "failed"}
     reason : str
         Why it failed (one line naming the file), or why it was skipped.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import skimage.data
+    >>> import convfx
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> (folder / "photos").mkdir()
+    >>> _ = convfx.write_image(folder / "photos" / "cat.png", skimage.data.chelsea())
+    >>> from convfx.batch import run_batch
+    >>> outcome = run_batch("sobel", [folder / "photos"], folder / "edges", workers=1).done[0]
+    >>> outcome.status, outcome.destination.name
+    ('done', 'cat_sobel.png')
     """
 
     source: Path
@@ -82,6 +96,22 @@ class BatchSummary:
         The run was stopped by Ctrl-C / SIGTERM before every file was tried.
     seconds : float
         Wall-clock time of the run.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import skimage.data
+    >>> import convfx
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> (folder / "photos").mkdir()
+    >>> _ = convfx.write_image(folder / "photos" / "cat.png", skimage.data.chelsea())
+    >>> from convfx.batch import run_batch
+    >>> summary = run_batch("sobel", [folder / "photos"], folder / "edges", workers=1)
+    >>> len(summary.done), len(summary.skipped), summary.ok, summary.manifest.name
+    (1, 0, True, 'convfx-manifest.json')
+    >>> len(run_batch("sobel", [folder / "photos"], folder / "edges", workers=1).skipped)   # resumed
+    1
     """
 
     outdir: Path
@@ -99,7 +129,22 @@ class BatchSummary:
 
 
 class BatchInterrupted(KeyboardInterrupt):
-    """Ctrl-C or SIGTERM stopped the run; ``summary`` says what was finished."""
+    """Ctrl-C or SIGTERM stopped the run; ``summary`` says what was finished.
+
+    Parameters
+    ----------
+    summary : BatchSummary
+        What was done, skipped and failed before the run stopped; files in
+        progress stay ``pending`` in the manifest.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from convfx.batch import BatchInterrupted, BatchSummary
+    >>> stopped = BatchInterrupted(BatchSummary(Path("edges"), Path("edges/convfx-manifest.json"), interrupted=True))
+    >>> isinstance(stopped, KeyboardInterrupt), stopped.summary.ok
+    (True, False)
+    """
 
     def __init__(self, summary: BatchSummary) -> None:
         super().__init__("interrupted")
@@ -119,6 +164,16 @@ def parse_byte_size(text: str | int) -> int:
     ``k``/``KB``, ``M``/``MB``, ``G``/``GB``, ``T``/``TB`` are powers of 1000;
     ``KiB``, ``MiB``, ``GiB``, ``TiB`` powers of 1024; a bare number is bytes.
     Case and spaces do not matter.
+
+    Parameters
+    ----------
+    text : str or int
+        A size with an optional unit, or a number of bytes.
+
+    Returns
+    -------
+    int
+        Bytes, > 0.
 
     Raises
     ------
@@ -149,6 +204,16 @@ def format_byte_size(value: int) -> str:
 
     The inverse of :func:`parse_byte_size` for whole numbers of bytes; what
     ``convfx batch --help`` shows as the default budget.
+
+    Parameters
+    ----------
+    value : int
+        Bytes, >= 0.
+
+    Returns
+    -------
+    str
+        The number and its unit, without a space (``"512MB"``).
 
     Examples
     --------

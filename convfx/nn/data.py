@@ -108,6 +108,13 @@ class Dataset:
         int64 class indices in ``[0, K)``.
     class_names : tuple of str
         ``K`` names, index = label.
+
+    Examples
+    --------
+    >>> from convfx.nn import load_digits
+    >>> data = load_digits()
+    >>> data.train_images.shape, data.test_images.shape, data.channels, data.num_classes
+    ((1438, 1, 32, 32), (359, 1, 32, 32), 1, 10)
     """
 
     name: str
@@ -146,10 +153,21 @@ def load_dataset(spec: str | os.PathLike, *, seed: int = 0) -> Dataset:
         Seed of the generated ``shapes`` and of a folder's train/test split (the
         digits split is fixed).
 
+    Returns
+    -------
+    Dataset
+        Train and test images ``(N, C, 32, 32)`` float32 in [0, 1], with labels.
+
     Raises
     ------
     FileError
         If ``spec`` is neither a known name nor a readable folder of images.
+
+    Examples
+    --------
+    >>> import convfx
+    >>> convfx.load_dataset("digits")
+    Dataset('digits': 1438 train + 359 test images, 1x32x32, 10 classes)
     """
     if str(spec) == "digits":
         return load_digits()
@@ -188,7 +206,20 @@ def stratified_split(labels: np.ndarray, *, test_fraction: float = TEST_FRACTION
 
 
 def load_digits() -> Dataset:
-    """scikit-learn's 8x8 digits, enlarged to 32x32, with the fixed split (see module doc)."""
+    """scikit-learn's 8x8 digits, enlarged to 32x32, with the fixed split (see module doc).
+
+    Returns
+    -------
+    Dataset
+        1,438 training and 359 test images ``(N, 1, 32, 32)``, 10 classes.
+
+    Examples
+    --------
+    >>> from convfx.nn import load_digits
+    >>> data = load_digits()
+    >>> float(data.train_images.min()), float(data.train_images.max()), data.class_names[:3]
+    (0.0, 1.0, ('0', '1', '2'))
+    """
     from scipy.ndimage import zoom
     from sklearn.datasets import load_digits as sklearn_digits
 
@@ -247,6 +278,16 @@ def make_shapes(count: int, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
         float32 in [0, 1].
     labels : ndarray, shape (count,)
         int64 indices into :data:`SHAPE_CLASSES`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convfx.nn import make_shapes
+    >>> images, labels = make_shapes(16, seed=0)
+    >>> images.shape, images.dtype, labels.shape
+    ((16, 3, 32, 32), dtype('float32'), (16,))
+    >>> bool(np.array_equal(images, make_shapes(16, seed=0)[0]))      # deterministic by seed
+    True
     """
     count = checked_int(count, "count", minimum=0, type_error=ParameterError)
     rng = np.random.default_rng(seed)
@@ -326,6 +367,24 @@ def load_shapes(*, train_per_class: int = 500, test_per_class: int = 125, seed: 
     The two halves use independent generators spawned from ``seed``, so no test
     image is a copy of a training image.  Defaults: 4,000 training and 1,000 test
     images in 8 classes.
+
+    Parameters
+    ----------
+    train_per_class, test_per_class : int, optional
+        Images of each of the 8 classes in each half.
+    seed : int, optional
+        Seed of both halves' generators.
+
+    Returns
+    -------
+    Dataset
+        RGB images ``(N, 3, 32, 32)`` float32 in [0, 1], 8 classes.
+
+    Examples
+    --------
+    >>> from convfx.nn import load_shapes
+    >>> load_shapes(train_per_class=4, test_per_class=2)
+    Dataset('shapes': 32 train + 16 test images, 3x32x32, 8 classes)
     """
     train_seed, test_seed = np.random.SeedSequence(seed).spawn(2)
     k = len(SHAPE_CLASSES)
@@ -344,12 +403,42 @@ def load_folder(root: str | os.PathLike, *, seed: int = 0, test_fraction: float 
     8- or 16-bit, alpha ignored).  The data set's ``name`` is the folder's absolute
     path, so that a model trained on it records where its data is.
 
+    Parameters
+    ----------
+    root : path-like
+        A folder of class sub-folders (``root/<class>/*.png``), or with ``train/``
+        and ``test/`` folders of them.
+    seed : int, optional
+        Seed of the per-class split when there is no ``train/`` and ``test/``.
+    test_fraction : float, optional
+        The share of each class held out then.
+
+    Returns
+    -------
+    Dataset
+        Gray ``(N, 1, 32, 32)`` if every image is gray, else RGB ``(N, 3, 32, 32)``.
+
     Raises
     ------
     FileError
         If there are no class sub-folders with images, an image cannot be decoded,
         ``train/`` and ``test/`` name different classes, or (without them) a class
         has a single image, which would leave it nothing to hold out.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> import convfx
+    >>> from convfx.nn import load_folder
+    >>> root = Path(tempfile.mkdtemp())
+    >>> for name, value in [("dark", 20), ("light", 230)]:
+    ...     (root / name).mkdir()
+    ...     for index in range(5):
+    ...         _ = convfx.write_image(root / name / f"{index}.png", np.full((40, 48), value + index, np.uint8))
+    >>> load_folder(root).class_names
+    ('dark', 'light')
     """
     root = Path(root)
     name = str(root.resolve())
@@ -442,6 +531,11 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     The format: two zero bytes, a type byte, the number of dimensions ``d``, then
     ``d`` big-endian uint32 sizes, then the data in C order.
 
+    Parameters
+    ----------
+    path : path-like
+        An IDX file, optionally gzip-compressed (``.gz``).
+
     Returns
     -------
     ndarray
@@ -452,6 +546,16 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     FileError
         Missing file, corrupt gzip data, bad magic number, unknown type, or a size
         that does not match the header.
+
+    Examples
+    --------
+    >>> import struct, tempfile
+    >>> from pathlib import Path
+    >>> from convfx.nn import read_idx
+    >>> path = Path(tempfile.mkdtemp()) / "labels-idx1-ubyte"
+    >>> _ = path.write_bytes(struct.pack(">BBBBI", 0, 0, 8, 1, 3) + bytes([7, 2, 1]))
+    >>> read_idx(path)
+    array([7, 2, 1], dtype=uint8)
     """
     path = Path(path)
     try:
@@ -489,10 +593,38 @@ def load_idx_folder(root: str | os.PathLike) -> Dataset:
 
     The data set's ``name`` is the folder's absolute path.
 
+    Parameters
+    ----------
+    root : path-like
+        The folder holding ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
+        ``t10k-images-idx3-ubyte`` and ``t10k-labels-idx1-ubyte`` (each may end in ``.gz``).
+
+    Returns
+    -------
+    Dataset
+        The files' own train/test split, 28x28 images centred in 32x32.
+
     Raises
     ------
     FileError
         If one of the four files is missing or the image and label counts differ.
+
+    Examples
+    --------
+    >>> import gzip, struct, tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> from convfx.nn import load_idx_folder
+    >>> root = Path(tempfile.mkdtemp())
+    >>> def write(name, array):
+    ...     header = struct.pack(">BBBB", 0, 0, 8, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    ...     (root / name).write_bytes(gzip.compress(header + array.astype(np.uint8).tobytes()))
+    >>> for split, count in [("train", 6), ("t10k", 4)]:
+    ...     write(f"{split}-images-idx3-ubyte.gz", np.zeros((count, 28, 28)))
+    ...     write(f"{split}-labels-idx1-ubyte.gz", np.arange(count) % 2)
+    >>> data = load_idx_folder(root)
+    >>> data.train_images.shape, data.test_images.shape
+    ((6, 1, 32, 32), (4, 1, 32, 32))
     """
     root = Path(root)
     arrays = {}

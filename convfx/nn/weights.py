@@ -42,6 +42,13 @@ class ConvWeights:
     model : LeNet or None
         The whole model when the file is a convfx LeNet (for its input
         normalisation, activation, accuracy and snapshots).
+
+    Examples
+    --------
+    >>> from convfx.nn import load_weights
+    >>> weights = load_weights("digits")
+    >>> weights.weight.shape, weights.bias.shape, weights.key
+    ((6, 1, 5, 5), (6,), 'conv1.weight')
     """
 
     weight: np.ndarray
@@ -159,6 +166,17 @@ def load_weights(path: str | os.PathLike | None = None, *, key: str | None = Non
     FileError
         Missing or unreadable file, unknown key (the message lists the 4-D keys),
         an array that is not 4-D or not finite, a bias of the wrong shape.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> from convfx.nn import load_weights
+    >>> path = Path(tempfile.mkdtemp()) / "any.npz"
+    >>> np.savez(path, **{"features.0.weight": np.ones((8, 3, 3, 3), np.float32)})
+    >>> load_weights(path).weight.shape                   # the file's only 4-D array
+    (8, 3, 3, 3)
     """
     path = resolve_model(path)
     arrays = _read_arrays(path)
