@@ -37,7 +37,8 @@ extensions = [
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
-exclude_patterns = ["_build", "examples/README.txt", "**/GALLERY_HEADER.rst"]
+# sg_execution_times.rst: sphinx-gallery's timing page loads DataTables from a CDN
+exclude_patterns = ["_build", "**/GALLERY_HEADER.rst", "sg_execution_times.rst"]
 templates_path = ["_templates"]
 root_doc = "index"
 
@@ -88,12 +89,13 @@ sphinx_gallery_conf = {
 }
 
 # --- CLI reference (sphinxcontrib-typer) -----------------------------------------
-typer_render_target = "text"
+# (the directive asks for plain text: no SVG, whose web font would come from a CDN)
 
 # --- HTML ---------------------------------------------------------------------------
 html_theme = "pydata_sphinx_theme"
 html_title = f"convfx {release}"
 html_static_path = ["_static"]
+html_css_files = ["convfx.css"]
 html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,
