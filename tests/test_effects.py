@@ -257,3 +257,71 @@ def test_map_range_abs_fast_path_equals_the_general_path(shape, special):
     general = map_range(response.astype(np.float64), "abs")
     assert fast.dtype == np.uint8 and fast.shape == response.shape
     np.testing.assert_array_equal(fast, general)
+
+
+# --------------------------------------------------------------------------- gradient magnitudes
+
+
+def misaligned_copy(array: np.ndarray, offset: int) -> np.ndarray:
+    """A C-contiguous copy of ``array`` whose data starts ``offset`` items past an allocation's start."""
+    buffer = np.empty(array.size + 16, dtype=array.dtype)
+    view = buffer[offset : offset + array.size].reshape(array.shape)
+    view[...] = array
+    return view
+
+
+def random_floats(shape, dtype, seed) -> np.ndarray:
+    """Every finite bit pattern is equally likely: tiny, huge, subnormal, negative zero."""
+    rng = np.random.default_rng(seed)
+    unsigned = np.uint32 if dtype == np.float32 else np.uint64
+    bits = rng.integers(0, np.iinfo(unsigned).max, size=shape, dtype=unsigned, endpoint=True)
+    values = bits.view(dtype)
+    values[~np.isfinite(values)] = 1.5
+    return values
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("count", [2, 3])
+def test_magnitude_is_ieee_arithmetic_at_every_alignment(dtype, count):
+    """sqrt(r0*r0 + r1*r1 + ...), each operation rounded once, whatever the buffers' addresses."""
+    from convfx.effects import magnitude
+
+    shape = (37, 53, 3)
+    # Photo-like values (where the squares stay finite) and arbitrary bit patterns.
+    responses = [np.random.default_rng(i).normal(0, 3000, shape).astype(dtype) for i in range(count)]
+    patterns = [random_floats(shape, dtype, seed=10 + i) for i in range(count)]
+    for inputs in (responses, patterns):
+        with np.errstate(over="ignore"):
+            expected = inputs[0] * inputs[0]
+            for response in inputs[1:]:
+                expected = expected + response * response
+            expected = np.sqrt(expected)
+        results = set()
+        for offset in range(8):
+            copies = [misaligned_copy(inputs[i], (offset + 3 * i) % 8) for i in range(count)]
+            result = magnitude(copies)
+            assert result.dtype == dtype and result.shape == shape
+            np.testing.assert_array_equal(result, expected)
+            results.add(result.tobytes())
+        assert len(results) == 1
+
+
+def test_magnitude_of_many_channels_and_of_non_contiguous_responses():
+    from convfx.effects import magnitude
+
+    gx = np.random.default_rng(0).normal(0, 100, (20, 30, 7)).astype(np.float32)
+    gy = np.random.default_rng(1).normal(0, 100, (30, 20, 7)).astype(np.float32).transpose(1, 0, 2)
+    expected = np.sqrt(gx * gx + gy * gy)
+    np.testing.assert_array_equal(magnitude([gx.copy(), gy]), expected)
+
+
+@pytest.mark.parametrize("name", ["sobel", "scharr", "prewitt", "roberts", "farid"])
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_gradient_magnitudes_repeat_bit_for_bit_and_match_their_pair(name, dtype):
+    """The same photo gives the same bits on every call, equal to sqrt(x^2 + y^2) of the _x/_y pair."""
+    rng = np.random.default_rng(3)
+    image = rng.integers(0, np.iinfo(dtype).max, (61, 83, 3), dtype=dtype, endpoint=True)
+    kept = [convfx.apply(misaligned_copy(image, offset), name) for offset in range(8)]
+    assert len({response.tobytes() for response in kept}) == 1
+    pair = [convfx.apply(image, kernel.weights) for kernel in convfx.get_filter(name).kernels]
+    np.testing.assert_array_equal(kept[0], np.sqrt(pair[0] * pair[0] + pair[1] * pair[1]))

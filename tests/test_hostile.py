@@ -1449,9 +1449,6 @@ _REPEATABILITY_SCRIPT = textwrap.dedent(
     """
 )
 
-_MAGNITUDES = ("sobel", "scharr", "prewitt", "roberts", "farid")  # cv2.magnitude: results depend on alignment
-
-
 def _repeatability_names() -> list[str]:
     return [item.name for item in convfx.list_filters()] + detector_names()
 
@@ -1479,18 +1476,7 @@ def _glibc() -> bool:
 
 
 @pytest.mark.skipif(not _glibc(), reason="the alignments are made with glibc's mallopt")
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(
-            name,
-            marks=[pytest.mark.xfail(strict=True, reason="cv2.magnitude (IPP) rounds differently with the output's alignment")]
-            if name in _MAGNITUDES
-            else [],
-        )
-        for name in _repeatability_names()
-    ],
-)
+@pytest.mark.parametrize("name", _repeatability_names())
 def test_same_input_same_bytes_at_any_alignment_and_in_strips(name: str, repeatability_failures) -> None:
     assert name not in repeatability_failures, "; ".join(repeatability_failures[name])
 
