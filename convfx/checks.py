@@ -42,9 +42,30 @@ __all__ = [
     "is_number_text",
     "parse_number",
     "real_array",
+    "quoted",
 ]
 
-_NUMBER_TEXT = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
+# Linear: no two parts can match the same characters (``\d+\.?\d*`` could, and
+# backtracked quadratically over a long run of digits).
+_NUMBER_TEXT = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
+
+#: Characters of a user's text that a message quotes.
+QUOTE_LIMIT = 60
+
+
+def quoted(value: Any, limit: int = QUOTE_LIMIT) -> str:
+    """``repr(value)`` for a one-line message, cut after ``limit`` characters.
+
+    >>> quoted("sobel")
+    "'sobel'"
+    >>> quoted("x" * 100, limit=10)
+    "'xxxxxxxxx... (100 characters)"
+    """
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    size = f" ({len(value):,} characters)" if isinstance(value, str) else ""
+    return f"{text[:limit]}...{size}"
 
 
 def choice(value: Any, name: str, choices: Collection[str], *, error: type[ConvfxError] = ParameterError) -> Any:
@@ -57,7 +78,7 @@ def choice(value: Any, name: str, choices: Collection[str], *, error: type[Convf
         :class:`~convfx.banks.KernelFileError` for a bad key in a kernel file).
     """
     if not isinstance(value, str) or value not in choices:
-        raise error(f"{name}: invalid value {value!r}; expected one of {list(choices)}")
+        raise error(f"{name}: invalid value {quoted(value)}; expected one of {list(choices)}")
     return value
 
 
@@ -185,10 +206,10 @@ def parse_number(text: str, name: str, *, error: type[ParameterError] = Paramete
     is what a bad text raises (a kernel string's :class:`~convfx.banks.KernelFileError`).
     """
     if not is_number_text(text):
-        raise error(f"{name}: expected a number, found {text!r}")
+        raise error(f"{name}: expected a number, found {quoted(text)}")
     number = float(text)
     if not math.isfinite(number):  # 1e999
-        raise error(f"{name}: expected a finite number, found {text!r}")
+        raise error(f"{name}: expected a finite number, found {quoted(text)}")
     return number
 
 

@@ -38,11 +38,12 @@ import numpy as np
 
 from . import banks, steps
 from .banks import Filter, KernelFileError, UnknownFilterError
-from .checks import choice, parse_number, real_array, real_number
+from .checks import choice, parse_number, quoted, real_array, real_number
 from .color import to_luminance
 from .conv import BOUNDARIES, compute_dtype, correlate
 from .errors import ParameterError, ParameterTypeError
 from .kernels import format_number
+from .limits import MAX_EFFECT_SPEC_CHARS
 from .ranges import dtype_full_scale
 from .steps import Detector, get_detector, list_detectors
 
@@ -127,8 +128,11 @@ class Effect:
 
 EffectLike = Union[str, os.PathLike, np.ndarray, Filter, Detector, Effect]
 
-_PARAMETER = re.compile(r"^\s*(?P<key>[A-Za-z_]\w*)\s*=\s*(?P<value>[^=]*?)\s*$")
-_STEP_WITH_PARAMETER = re.compile(r"^(?P<target>.+?):(?P<first>\s*[A-Za-z_]\w*\s*=.*)$")
+# Linear patterns: no two parts can match the same characters, so nothing
+# backtracks over a long run of spaces.  A value is taken whole and stripped.
+_PARAMETER = re.compile(r"\s*(?P<key>[A-Za-z_]\w*)\s*=(?P<value>[^=]*)$")  # used with match()
+# The colon that starts a step's parameters: the first one followed by ``key=``.
+_PARAMETERS_COLON = re.compile(r":(?=\s*[A-Za-z_]\w*\s*=)")
 
 
 def parse_effect(effect: EffectLike) -> Effect:
@@ -171,6 +175,11 @@ def parse_effect(effect: EffectLike) -> Effect:
         raise ParameterTypeError(
             f"effect: expected a filter name, chain, kernel file, ImageMagick string or 2-D array, found {type(effect).__name__}"
         )
+    if len(effect) > MAX_EFFECT_SPEC_CHARS:  # before any pattern sees it
+        raise ParameterError(
+            f"effect: expected at most {MAX_EFFECT_SPEC_CHARS:,} characters (convfx.limits.MAX_EFFECT_SPEC_CHARS), "
+            f"found {quoted(effect)}"
+        )
     text = effect.strip()
     if not text:
         raise ParameterError("effect: expected a filter name such as 'sobel', found an empty string")
@@ -189,19 +198,19 @@ def _split_steps(text: str) -> list[tuple[str, dict[str, str]]]:
     for piece in text.split(","):
         parameter = _PARAMETER.match(piece)
         if parameter and steps and steps[-1][1]:
-            _add_parameter(steps[-1], parameter["key"], parameter["value"])
+            _add_parameter(steps[-1], parameter["key"], parameter["value"].strip())
             continue
-        with_parameter = _STEP_WITH_PARAMETER.match(piece)
-        if with_parameter:
-            step: tuple[str, dict[str, str]] = (with_parameter["target"].strip(), {})
-            first = _PARAMETER.match(with_parameter["first"])
+        colon = _PARAMETERS_COLON.search(piece, 1)  # a target has at least one character
+        if colon:
+            step: tuple[str, dict[str, str]] = (piece[: colon.start()].strip(), {})
+            first = _PARAMETER.match(piece, colon.end())
             if first is None:
-                raise ParameterError(f"effect: expected key=number after ':' in {piece.strip()!r}")
-            _add_parameter(step, first["key"], first["value"])
+                raise ParameterError(f"effect: expected key=number after ':' in {quoted(piece.strip())}")
+            _add_parameter(step, first["key"], first["value"].strip())
         else:
             step = (piece.strip(), {})
         if not step[0]:
-            raise ParameterError(f"effect: empty step in {text!r}; expected names separated by single commas")
+            raise ParameterError(f"effect: empty step in {quoted(text)}; expected names separated by single commas")
         steps.append(step)
     return steps
 
@@ -210,7 +219,7 @@ def _add_parameter(step: tuple[str, dict[str, str]], key: str, value: str) -> No
     # Values stay text until the target is known: filters take numbers, detectors words too.
     target, parameters = step
     if key in parameters:
-        raise ParameterError(f"effect {target!r}: parameter {key} given twice")
+        raise ParameterError(f"effect {quoted(target)}: parameter {quoted(key)} given twice")
     parameters[key] = value
 
 
@@ -220,13 +229,13 @@ def _is_kernel_path(target: str) -> bool:
 
 
 def _resolve_step(target: str, parameters: dict[str, str], spec: str) -> Filter | Detector:
-    where = f"effect {target!r}"
+    where = f"effect {quoted(target)}"
     # Prefixes first: learned:model.npz names a model, not a kernel file.
     detector = steps.prefixed_step(target)
     if detector is None and _is_kernel_path(target):
         step = _file_step(target)
     elif detector is None and banks.looks_like_imagemagick(target):
-        raise ParameterError(f"effect: an ImageMagick kernel must be the whole effect, not part of the chain {spec!r}")
+        raise ParameterError(f"effect: an ImageMagick kernel must be the whole effect, not part of the chain {quoted(spec)}")
     elif detector is not None or steps.is_detector(target):
         detector = detector or get_detector(target)
         options = {option.name: option for option in detector.options}
@@ -238,7 +247,7 @@ def _resolve_step(target: str, parameters: dict[str, str], spec: str) -> Filter 
             step = banks.get_filter(target)
         except UnknownFilterError:
             names = [*banks.builtin_filters(), *(d.name for d in list_detectors())]
-            raise UnknownFilterError(f"effect: unknown filter {target!r}; {banks.closest_names(target, names)}") from None
+            raise UnknownFilterError(f"effect: unknown filter {quoted(target)}; {banks.closest_names(target, names)}") from None
     return banks.with_parameters(step, {key: parse_number(text, f"{where}: parameter {key}") for key, text in parameters.items()})
 
 
@@ -344,7 +353,7 @@ def _with_keyword_parameters(effect: Effect, parameters: Mapping[str, Any]) -> E
     if len(effect.steps) != 1:
         raise ParameterError(
             f"parameters: keywords ({', '.join(parameters)}) need a single named effect, "
-            f"found {len(effect.steps)} steps in {effect.spec!r}"
+            f"found {len(effect.steps)} steps in {quoted(effect.spec)}"
         )
     step = effect.steps[0]
     where = f"effect {step.name!r}"

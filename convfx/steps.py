@@ -24,7 +24,7 @@ import numpy as np
 
 from . import banks
 from .banks import Kernel, UnknownFilterError
-from .checks import choice, flag, parse_number, real_number
+from .checks import choice, flag, parse_number, quoted, real_number
 from .errors import ParameterError
 
 __all__ = [
@@ -70,7 +70,7 @@ class DetectorParameter:
         if isinstance(self.default, bool):
             if text.lower() in _TRUE_WORDS or text.lower() in _FALSE_WORDS:
                 return text.lower() in _TRUE_WORDS
-            raise ParameterError(f"{where}: parameter {self.name}: expected true or false (1 or 0), found {text!r}")
+            raise ParameterError(f"{where}: parameter {self.name}: expected true or false (1 or 0), found {quoted(text)}")
         if self.choices:
             return self.check(text, where)
         if self.default is None and text.lower() == "auto":
@@ -203,7 +203,7 @@ def register_detector(detector: Detector) -> Detector:
 def get_detector(name: str) -> Detector:
     """The registered detector called ``name``; :class:`UnknownFilterError` if none."""
     if name not in _DETECTORS:
-        raise UnknownFilterError(f"effect: unknown detector {name!r}; {banks.closest_names(name, _DETECTORS)}")
+        raise UnknownFilterError(f"effect: unknown detector {quoted(name)}; {banks.closest_names(name, _DETECTORS)}")
     return _DETECTORS[name]
 
 

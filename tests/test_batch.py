@@ -485,10 +485,17 @@ def test_parse_byte_size(text, expected):
     assert batch.parse_byte_size(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "lots", "-5MB", "0", "12 parsecs", "5ib", "3 i", True])
+@pytest.mark.parametrize("text", ["", "lots", "-5MB", "0", "12 parsecs", "5ib", "3 i", True, "1" + " " * 100_000 + "x"])
 def test_parse_byte_size_refuses_non_sizes(text):
-    with pytest.raises(ParameterError, match="memory_budget"):
+    with pytest.raises(ParameterError, match="memory_budget") as info:
         batch.parse_byte_size(text)
+    assert len(str(info.value)) < 150
+
+
+def test_parse_byte_size_reads_a_size_within_spaces_and_no_longer_text():
+    assert batch.parse_byte_size(" " * 30 + "2 GiB" + " " * 29) == 2 * 1024**3  # 64 characters
+    with pytest.raises(ParameterError, match="memory_budget"):
+        batch.parse_byte_size(" " * 30 + "2 GiB" + " " * 30)
 
 
 @pytest.mark.parametrize(

@@ -115,6 +115,25 @@ def test_is_number_text(text, answer):
     assert checks.is_number_text(text) is answer
 
 
+def test_is_number_text_takes_linear_time():
+    """A long run of digits must not be split between two patterns every way (seconds for 4,000 digits)."""
+    import time
+
+    started = time.monotonic()
+    assert not checks.is_number_text("1" * 200_000 + "x")
+    assert checks.is_number_text("1" * 200_000 + ".5e3")
+    assert time.monotonic() - started < 1
+
+
+def test_quoted_keeps_messages_short():
+    assert checks.quoted("sobel") == "'sobel'"
+    long = checks.quoted("a" + " " * 10_000)
+    assert long.startswith("'a   ") and long.endswith("... (10,001 characters)") and len(long) < 90
+    with pytest.raises(ParameterError) as info:
+        checks.parse_number("9" * 5000 + "x", "sigma")
+    assert len(str(info.value)) < 120
+
+
 @pytest.mark.parametrize(("text", "number"), [("2", 2.0), ("-0.5", -0.5), (".5", 0.5), ("1e-3", 0.001), ("+3.", 3.0)])
 def test_parse_number_reads_decimal_notation(text, number):
     assert checks.parse_number(text, "sigma") == number

@@ -135,6 +135,39 @@ def test_bad_specs(spec, error, match):
     assert "\n" not in str(info.value)
 
 
+def test_spaces_around_keys_values_and_steps_are_ignored():
+    effect = parse_effect("  gaussian_blur : sigma = 2 ,  size=9 , sobel ")
+    assert [s.name for s in effect.steps] == ["gaussian_blur", "sobel"]
+    assert dict(effect.steps[0].parameters) == {"sigma": 2.0, "size": 9.0}
+    assert parse_effect("canny: mode = per_channel , low = 0.05").steps[0].settings["mode"] == "per_channel"
+
+
+def test_a_spec_longer_than_the_limit_is_refused_before_parsing():
+    from convfx.limits import MAX_EFFECT_SPEC_CHARS
+
+    parse_effect("sobel" + " " * (MAX_EFFECT_SPEC_CHARS - 5))  # at the limit: parsed
+    with pytest.raises(convfx.ParameterError) as info:
+        parse_effect("sobel:x=a" + " " * MAX_EFFECT_SPEC_CHARS + "b")
+    message = str(info.value)
+    assert message.startswith("effect: expected at most 4,096 characters") and "'sobel:x=a " in message
+    assert len(message) < 200 and "(4,106 characters)" in message
+
+
+@pytest.mark.parametrize("spec", ["sobel:x=a{}b", "gaussian_blur:sigma=1,size={}x", "{}:{}", "sobel{},x"])
+def test_parsing_takes_linear_time_and_messages_quote_a_little(monkeypatch, spec):
+    """200,000 spaces where a backtracking pattern would split them every way (minutes); quoted in 60 characters."""
+    import time
+
+    from convfx import effects
+
+    monkeypatch.setattr(effects, "MAX_EFFECT_SPEC_CHARS", 10**6)
+    started = time.monotonic()
+    with pytest.raises(convfx.ConvfxError) as info:
+        parse_effect(spec.replace("{}", " " * 200_000))
+    assert time.monotonic() - started < 2
+    assert len(str(info.value)) < 300
+
+
 def test_kernel_files_and_imagemagick_in_specs(tmp_path, gray_image):
     np.save(tmp_path / "lap.npy", convfx.get_filter("laplacian").kernels[0].weights)
     expected = convfx.apply(gray_image, "laplacian")

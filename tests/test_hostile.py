@@ -951,7 +951,6 @@ CASES = [
         absent=("out",),
         max_extra_seconds=1.0,
         max_line=500,
-        xfail="_PARAMETER's lazy [^=]*? then \\s*$ backtracks quadratically; the message echoes every space",
         slow=True,
     ),
     Case(
@@ -962,7 +961,6 @@ CASES = [
         r"memory.budget",
         max_extra_seconds=1.0,
         max_line=500,
-        xfail="_SIZE's \\s* around an optional unit backtracks quadratically; the message echoes every space",
         slow=True,
     ),
     # ---- 8. silent wrong results
@@ -1226,7 +1224,6 @@ API_CASES = [
         "convfx.apply(np.zeros((8, 8)), 'sobel:x=a' + ' ' * 15000 + 'b')",
         raises=r"sobel",
         max_seconds=0.2,
-        xfail="quadratic backtracking in the parameter regex: about 2 s for 15,000 spaces",
         slow=True,
     ),
     ApiCase(

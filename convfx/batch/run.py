@@ -27,8 +27,10 @@ import numpy as np
 
 from .. import effects, imageio
 from ..ranges import OUTPUT_RANGES
+from ..checks import quoted
 from ..conv import BOUNDARIES
 from ..errors import FileError, ParameterError
+from ..limits import MAX_BYTE_SIZE_CHARS
 from ..render import DEFAULT_MEMORY_BUDGET
 from .executors import RenderSettings, RenderTask, check_scheduler_address, executor_for
 from .manifest import MANIFEST_NAME, Manifest, file_entry, fingerprint_parameters, locked_folder, manifest_header, still_done
@@ -109,7 +111,9 @@ class BatchInterrupted(KeyboardInterrupt):
 # --------------------------------------------------------------------------- sizes
 
 
-_SIZE = re.compile(r"^\s*(?P<number>\d+(?:\.\d+)?|\.\d+)\s*(?P<unit>(?:[kmgt]i?)?b?)\s*$", re.IGNORECASE)
+# Matched against the stripped text: no two parts can match the same characters,
+# so nothing backtracks over a long run of spaces.
+_SIZE = re.compile(r"^(?P<number>\d+(?:\.\d+)?|\.\d+)\s*(?P<unit>(?:[kmgt]i?)?b?)$", re.IGNORECASE)
 _UNIT_POWERS = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4}
 
 
@@ -133,14 +137,15 @@ def parse_byte_size(text: str | int) -> int:
     if isinstance(text, (int, np.integer)) and not isinstance(text, bool):
         value = int(text)
     else:
-        match = _SIZE.match(str(text))
+        text = str(text)
+        match = _SIZE.match(text.strip()) if len(text) <= MAX_BYTE_SIZE_CHARS else None
         if match is None:
-            raise ParameterError(f"memory_budget: expected a size such as '512MB' or '2GiB', found {text!r}")
+            raise ParameterError(f"memory_budget: expected a size such as '512MB' or '2GiB', found {quoted(text)}")
         unit = match["unit"].lower()
         base = 1024 if "i" in unit else 1000
         value = int(float(match["number"]) * base ** _UNIT_POWERS[unit.rstrip("ib")])
     if value < 1:
-        raise ParameterError(f"memory_budget: expected at least 1 byte, found {text!r}")
+        raise ParameterError(f"memory_budget: expected at least 1 byte, found {quoted(text)}")
     return value
 
 
