@@ -44,7 +44,7 @@ from .conv import BOUNDARIES, compute_dtype, correlate
 from .errors import ParameterError, ParameterTypeError
 from .kernels import format_number
 from .limits import MAX_EFFECT_SPEC_CHARS
-from .ranges import dtype_full_scale
+from .ranges import OUTPUT_RANGES, dtype_full_scale
 from .steps import Detector, get_detector, list_detectors
 
 __all__ = [
@@ -115,6 +115,32 @@ class Effect:
     def gray(self) -> bool:
         """Default for luminance-only filtering: true if any step asks for it."""
         return any(step.gray for step in self.steps)
+
+    @property
+    def edge_map(self) -> bool:
+        """Whether the effect ends in an edge detector, whose output is a bool edge map."""
+        last = self.steps[-1]
+        return isinstance(last, Detector) and last.output_range == "binary"
+
+    def resolve_output_range(self, output_range: str | None = None) -> str:
+        """The output range that renders this effect: ``output_range`` (checked), or the effect's own.
+
+        Raises
+        ------
+        ParameterError
+            An unknown range, or ``binary`` for an effect that does not end in an
+            edge detector: thresholding a blur or a gradient at 0 would make it
+            white wherever it is positive, nearly everywhere.
+        """
+        policy = self.output_range if output_range is None else output_range
+        choice(policy, "output_range", OUTPUT_RANGES)
+        if policy == "binary" and not self.edge_map:
+            others = ", ".join(name for name in OUTPUT_RANGES if name != "binary")
+            raise ParameterError(
+                f"output_range: 'binary' is for edge maps, effects that end in an edge detector such as canny; "
+                f"found {quoted(self.spec)}, which ends in {quoted(self.steps[-1].name)}; choose one of {others}"
+            )
+        return policy
 
     @property
     def slug(self) -> str:

@@ -180,6 +180,8 @@ def test_missing_input_and_bad_options_are_usage_errors(tmp_path):
         batch.run_batch("sobel", [photos], tmp_path / "out", memory_budget="lots")
     with pytest.raises(ParameterError):
         batch.run_batch("no_such_filter", [photos], tmp_path / "out")
+    with pytest.raises(ParameterError, match="'binary' is for edge maps"):
+        batch.run_batch("gaussian_blur", [photos], tmp_path / "out", output_range="binary")
     assert not (tmp_path / "out").exists()
 
 

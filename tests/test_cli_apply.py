@@ -134,6 +134,18 @@ def test_unknown_effect_is_a_usage_error(tmp_path, photo_png):
     assert snapshot(tmp_path) == before
 
 
+def test_binary_range_is_refused_for_an_effect_that_is_not_an_edge_detector(tmp_path, photo_png):
+    before = snapshot(tmp_path)
+    for effect in ("gaussian_blur", "sobel", "canny,gaussian_blur"):
+        assert_one_line_error(
+            run("apply", effect, photo_png, "--range", "binary"), 2, "output_range: 'binary' is for edge maps", "canny"
+        )
+    assert snapshot(tmp_path) == before
+    for effect in ("canny", "gaussian_blur,marr_hildreth"):
+        assert run("apply", effect, photo_png, "--range", "binary", "-o", tmp_path / "edges.png", "-f").exit_code == 0
+        assert set(np.unique(imageio.read_image(tmp_path / "edges.png").pixels)) <= {0, 255}
+
+
 def test_unwritable_or_missing_output_folder(tmp_path, photo_png):
     from test_imageio import unwritable_folder
 

@@ -225,7 +225,9 @@ def test_range_policies_never_wrap():
     np.testing.assert_array_equal(map_range(r, "abs"), [255, 255, 10, 0, 10, 255, 255])
     np.testing.assert_array_equal(map_range(r, "clip"), [0, 0, 0, 0, 10, 255, 255])
     np.testing.assert_array_equal(map_range(r, "signed"), [0, 0, 123, 128, 133, 255, 255])
-    np.testing.assert_array_equal(map_range(r, "normalize")[[0, 3, -1]], [0, 128, 255])
+    np.testing.assert_array_equal(map_range(r, "minmax")[[0, 3, -1]], [0, 128, 255])
+    # Of 7 values, the 0.5th percentile (rank floor(0.005 * 6) = 0) is the minimum.
+    np.testing.assert_array_equal(map_range(r, "normalize"), map_range(r, "minmax"))
     np.testing.assert_array_equal(map_range(r, "clip", dtype=np.uint16), [0, 0, 0, 0, 10, 300, 65535])
     assert map_range(r, "signed", dtype=np.uint16)[3] == 32768
 
@@ -238,8 +240,67 @@ def test_range_rescales_from_the_source_depth():
     )
 
 
-def test_normalize_of_a_flat_response_is_black():
-    np.testing.assert_array_equal(map_range(np.full((3, 3), 7.0), "normalize"), 0)
+@pytest.mark.parametrize("stretch", ["normalize", "minmax"])
+def test_a_flat_or_empty_response_stretches_to_black(stretch):
+    np.testing.assert_array_equal(map_range(np.full((3, 3), 7.0), stretch), 0)
+    np.testing.assert_array_equal(map_range(np.full((3, 3), np.nan), stretch), 0)
+    assert map_range(np.zeros((0, 3)), stretch).shape == (0, 3)
+
+
+def float32_percentiles(values: np.ndarray) -> tuple[float, float]:
+    """numpy's own 0.5th ('lower') and 99.5th ('higher') percentiles of the values as float32, NaN left out."""
+    finite = values.astype(np.float32).ravel()
+    finite = finite[~np.isnan(finite)]
+    return float(np.percentile(finite, 0.5, method="lower")), float(np.percentile(finite, 99.5, method="higher"))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_normalize_stretches_between_the_percentiles_whatever_the_pieces(rng, dtype):
+    from convfx.ranges import stretch_limits
+
+    values = (rng.standard_normal((97, 61, 3)) * 40).astype(dtype)
+    flat = values.reshape(-1)
+    flat[:40] = [1e6, -1e6, np.inf, -np.inf, np.nan, -0.0, 0.0, 1e-40, -1e-40] + [5e5] * 31  # extremes and oddities
+    expected = float32_percentiles(values)
+    assert stretch_limits(lambda: [values]) == expected
+    cuts = sorted(rng.choice(np.arange(1, 97), size=9, replace=False))
+    pieces = np.split(values, cuts)  # strips of uneven heights, one of them possibly empty
+    assert stretch_limits(lambda: iter(pieces)) == expected
+    assert stretch_limits(lambda: [values], "minmax") == (-np.inf, np.inf)
+    finite = values[np.isfinite(values)]
+    assert stretch_limits(lambda: [finite], "minmax") == (float(finite.min()), float(finite.max()))
+    low, high = expected
+    scale = np.float64(255) / (high - low)
+    mapped = map_range(values, "normalize")
+    reference = np.clip(np.rint(np.nan_to_num((values - dtype(low)) * dtype(scale), nan=0.0, posinf=255, neginf=0)), 0, 255)
+    np.testing.assert_array_equal(mapped, reference)
+    np.testing.assert_array_equal(map_range(values[:50], "normalize", limits=expected), mapped[:50])
+
+
+def test_normalize_falls_back_to_the_extremes_when_the_percentiles_meet():
+    """A response that is 0 nearly everywhere (an edge map): its few edges stay white."""
+    response = np.zeros((100, 100), np.float32)
+    response[50, :20] = 3.0  # 0.2 %: both percentiles are 0
+    pixels = map_range(response, "normalize")
+    assert pixels.max() == 255 and (pixels[50, :20] == 255).all() and pixels.sum() == 20 * 255
+
+
+@pytest.mark.parametrize("effect", ["laplacian", "dog", "log"])
+@pytest.mark.parametrize("sample", ["chelsea.jpg", "camera.png", "coffee.jpg", "moon"])
+def test_normalize_makes_weak_responses_visible_on_the_samples(effect, sample):
+    """Measured contrast: minmax leaves 6-13 grey levels of spread; normalize gives 24-35."""
+    from conftest import SAMPLES
+
+    if sample == "moon":
+        import skimage.data
+
+        pixels = skimage.data.moon()
+    else:
+        pixels = convfx.read_image(SAMPLES / sample).pixels
+    response = convfx.apply(pixels, effect)
+    stretched, extremes = map_range(response, "normalize"), map_range(response, "minmax")
+    assert stretched.std() >= 20, f"{stretched.std():.1f} grey levels"
+    assert stretched.std() >= 2 * extremes.std()
 
 
 def test_bad_range_arguments():

@@ -26,7 +26,6 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from .. import effects, imageio
-from ..ranges import OUTPUT_RANGES
 from ..checks import quoted
 from ..conv import BOUNDARIES
 from ..errors import FileError, ParameterError
@@ -285,9 +284,7 @@ def run_batch(
     """
     started = time.monotonic()
     parsed = effects.parse_effect(effect)
-    policy = parsed.output_range if output_range is None else output_range
-    if policy not in OUTPUT_RANGES:
-        raise ParameterError(f"output_range: invalid value {policy!r}; expected one of {list(OUTPUT_RANGES)}")
+    policy = parsed.resolve_output_range(output_range)
     if boundary not in BOUNDARIES:
         raise ParameterError(f"boundary: invalid value {boundary!r}; expected one of {list(BOUNDARIES)}")
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1):
