@@ -27,6 +27,7 @@ print anything, or name the modules that implement detectors and prefixed steps
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ from .ranges import OUTPUT_RANGES, dtype_full_scale
 from .steps import Detector, get_detector, list_detectors
 
 __all__ = [
+    "MAX_SLUG_CHARS",
     "Effect",
     "EffectLike",
     "format_step",
@@ -89,6 +91,10 @@ def format_step(step: Filter | Detector) -> str:
 
 
 # --------------------------------------------------------------------------- effects
+
+
+#: Characters of an effect's label in output names (``<stem>_<label>.png``).
+MAX_SLUG_CHARS = 100
 
 
 @dataclass(frozen=True, eq=False)
@@ -144,12 +150,22 @@ class Effect:
 
     @property
     def slug(self) -> str:
-        """A file-name-safe label, e.g. ``gaussian_blur_sigma2-sobel``."""
+        """A file-name-safe label, e.g. ``gaussian_blur_sigma2-sobel``, of at most :data:`MAX_SLUG_CHARS`.
+
+        A longer one (a long chain) keeps its beginning and ends in ``-`` and the
+        first 8 hex digits of the whole label's SHA-256, so that different effects
+        still get different names and a file name stays within the 255 bytes
+        file systems allow.
+        """
         parts = []
         for step in self.steps:
             part = step.name + "".join(f"_{k}{_format_value(v)}" for k, v in step.parameters.items())
             parts.append(part)
-        return re.sub(r"[^A-Za-z0-9_.=-]+", "_", "-".join(parts))
+        slug = re.sub(r"[^A-Za-z0-9_.=-]+", "_", "-".join(parts))
+        if len(slug) <= MAX_SLUG_CHARS:
+            return slug
+        digest = hashlib.sha256(slug.encode("ascii")).hexdigest()[:8]
+        return f"{slug[: MAX_SLUG_CHARS - 9]}-{digest}"
 
 
 EffectLike = Union[str, os.PathLike, np.ndarray, Filter, Detector, Effect]

@@ -26,7 +26,7 @@ import numpy as np
 
 from . import effects, imageio, ranges
 from .conv import BOUNDARIES
-from .errors import ParameterError
+from .errors import FileError, ParameterError
 
 __all__ = [
     "DEFAULT_MEMORY_BUDGET",
@@ -52,6 +52,8 @@ def default_output_path(source: str | os.PathLike, effect: effects.EffectLike) -
     """Where ``convfx apply`` writes by default: ``<stem>_<effect>.png`` next to ``source``.
 
     PNG because it is lossless (edge maps are ruined by JPEG) and keeps 16 bits.
+    The effect's label is at most :data:`convfx.effects.MAX_SLUG_CHARS`
+    characters (a long chain's ends in a hash, see :attr:`convfx.effects.Effect.slug`).
 
     >>> from convfx.render import default_output_path
     >>> default_output_path("photos/cat.jpg", "gaussian_blur,sobel").as_posix()
@@ -163,7 +165,11 @@ def render_file(
         raise ParameterError(f"boundary: invalid value {boundary!r}; expected one of {list(BOUNDARIES)}")
     source = imageio.check_source(source)
     destination = default_output_path(source, parsed) if destination is None else Path(destination)
-    if (destination.exists() and os.path.samefile(source, destination)) or destination.resolve() == source.resolve():
+    try:
+        same = (destination.exists() and os.path.samefile(source, destination)) or destination.resolve() == source.resolve()
+    except OSError as exc:  # a name too long for the file system, a folder that cannot be entered
+        raise FileError(f"{destination}: cannot use this output name: {exc.strerror or exc}") from None
+    if same:
         raise ParameterError(f"output: {destination} is the input file; convfx never overwrites its input")
     imageio.check_destination(destination, overwrite=overwrite)
     picture = imageio.read_image(source, max_pixels=max_pixels)

@@ -27,6 +27,21 @@ def test_default_output_path_names_the_effect_next_to_the_source():
     assert render.default_output_path("cat.tif", "sobel").as_posix() == "cat_sobel.png"
 
 
+def test_a_long_chain_gets_a_short_output_name_that_still_tells_effects_apart(tmp_path, photo_png):
+    chain = ",".join(["gaussian_blur_3"] * 30)
+    path = render.default_output_path(photo_png, chain)
+    label = path.name[len("photo_") : -len(".png")]
+    assert len(label) == effects.MAX_SLUG_CHARS and label.startswith("gaussian_blur_3-gaussian_blur_3-")
+    assert render.default_output_path(photo_png, ",".join(["gaussian_blur_3"] * 31)) != path
+    assert render.default_output_path(photo_png, "gaussian_blur,sobel").name == "photo_gaussian_blur-sobel.png"
+    assert render_file(photo_png, None, chain) == path and path.is_file()
+
+
+def test_an_output_name_the_file_system_refuses_is_one_line(tmp_path, photo_png):
+    with pytest.raises(convfx.FileError, match=r"cannot use this output name: File name too long"):
+        render_file(photo_png, tmp_path / ("x" * 300 + ".png"), "sobel")
+
+
 def test_filter_and_map_is_apply_then_map_range(photo):
     expected = map_range(convfx.apply(photo, "laplacian", boundary="wrap"), "normalize", dtype=np.uint16)
     pixels = render.filter_and_map(photo, "laplacian", boundary="wrap", output_range="normalize", dtype=np.uint16)
