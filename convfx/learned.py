@@ -3,8 +3,8 @@
 ``learned:MODEL`` (every feature map, side by side) and ``learned:MODEL#k`` (map
 ``k``) are effect steps like ``canny``: :func:`learned_step` builds one per model
 and registers the ``learned:`` prefix with :mod:`convfx.steps` when this module is
-imported (``import convfx`` does), so effects, the command line and batch workers
-resolve it without naming this module.  :func:`learned_responses` is what the
+imported (the first lookup of a step does, :data:`convfx.steps.STEP_PROVIDERS`), so
+effects, the command line and batch workers resolve it without naming this module.  :func:`learned_responses` is what the
 layer computes at every pixel, through :func:`convfx.correlate` exactly as the
 conv layer does; :func:`montage` lays maps out in a grid.
 

@@ -106,6 +106,7 @@ def render_file(
     max_pixels: int = imageio.DEFAULT_MAX_PIXELS,
     overwrite: bool = False,
     render: Callable[..., np.ndarray] | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> Path:
     """Read one image, apply an effect, map the range and write the result atomically.
 
@@ -144,6 +145,10 @@ def render_file(
         default :func:`filter_and_map`.  :func:`render_file_in_tiles` passes
         :func:`render_in_tiles` here, so that checks, reading and writing stay
         the same for images too large to filter in one piece.
+    warn : callable, optional
+        Called, after the file is written, with one line for anything the output
+        lost without failing: the input's alpha channel in a JPEG or BMP, which
+        have none (``convfx apply`` prints it as a warning).
 
     Returns
     -------
@@ -180,7 +185,15 @@ def render_file(
     )
     # A montage of feature maps (learned:MODEL) is not the photo's shape: its alpha would not fit.
     alpha = picture.alpha if picture.alpha is None or pixels.shape[:2] == picture.alpha.shape[:2] else None
-    return imageio.write_image(destination, pixels, alpha=alpha, icc_profile=picture.icc_profile, overwrite=overwrite)
+    written = imageio.write_image(destination, pixels, alpha=alpha, icc_profile=picture.icc_profile, overwrite=overwrite)
+    format = imageio.WRITE_FORMATS.get(destination.suffix.lower())
+    if alpha is not None and format in _FORMATS_WITHOUT_ALPHA and warn is not None:
+        warn(f"{destination}: {format} has no alpha channel; the input's transparency was dropped")
+    return written
+
+
+#: Output formats that hold no alpha channel (imageio drops it when writing them).
+_FORMATS_WITHOUT_ALPHA = ("JPEG", "BMP")
 
 
 # --------------------------------------------------------------------------- strips with a halo

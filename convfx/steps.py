@@ -5,18 +5,21 @@ montage) with typed parameters, usable by name in every effect once registered:
 ``canny:sigma=2``, ``gaussian_blur,canny``.  Two registries resolve names:
 
 * detectors by name (:func:`register_detector`): :mod:`convfx.edges` registers
-  ``canny`` and ``marr_hildreth`` when ``convfx`` is imported;
+  ``canny`` and ``marr_hildreth`` when it is imported;
 * steps by prefix (:func:`register_prefix`): ``learned:MODEL[#k]`` is built per
-  model by :mod:`convfx.learned`, which registers ``learned:`` when ``convfx`` is
-  imported.
+  model by :mod:`convfx.learned`, which registers ``learned:`` when it is imported.
 
+The modules that register steps are listed in :data:`STEP_PROVIDERS` and
+imported on the first lookup, as Pillow imports its format plugins on first use:
+``import convfx`` stays cheap, and whoever resolves a step finds every one.
 :mod:`convfx.effects` resolves every step through these registries, so it never
-names the modules that implement them.  This module must not filter images,
-read files or import those modules.
+names the modules that implement them.  This module must not filter images or
+read files, and imports those modules only by name, on a lookup (they sit above it).
 """
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping
 
@@ -28,6 +31,7 @@ from .checks import choice, flag, parse_number, quoted, real_number
 from .errors import ParameterError
 
 __all__ = [
+    "STEP_PROVIDERS",
     "DetectorParameter",
     "Detector",
     "register_detector",
@@ -182,12 +186,31 @@ class Detector:
 
 _DETECTORS: dict[str, Detector] = {}
 
+#: Modules that register detectors or prefixes when imported; imported by name on
+#: the first lookup (:func:`get_detector`, :func:`list_detectors`,
+#: :func:`is_detector`, :func:`prefixed_step`).
+STEP_PROVIDERS = ["convfx.edges", "convfx.learned"]
+_providers_loaded = False
+
+
+def _load_providers() -> None:
+    global _providers_loaded
+    if _providers_loaded:
+        return
+    _providers_loaded = True  # before importing: a provider's own lookups must not come back here
+    try:
+        for name in STEP_PROVIDERS:
+            importlib.import_module(name)
+    except BaseException:
+        _providers_loaded = False  # an interrupted import is tried again next time
+        raise
+
 
 def register_detector(detector: Detector) -> Detector:
     """Make ``detector`` usable by name in every effect (``convfx apply``, chains, batch).
 
-    :mod:`convfx.edges` registers ``canny`` and ``marr_hildreth`` this way when
-    ``convfx`` is imported.  Registering a name again replaces the detector.
+    :mod:`convfx.edges` registers ``canny`` and ``marr_hildreth`` this way when it
+    is imported (see :data:`STEP_PROVIDERS`).  Registering a name again replaces the detector.
 
     Raises
     ------
@@ -202,6 +225,7 @@ def register_detector(detector: Detector) -> Detector:
 
 def get_detector(name: str) -> Detector:
     """The registered detector called ``name``; :class:`UnknownFilterError` if none."""
+    _load_providers()
     if name not in _DETECTORS:
         raise UnknownFilterError(f"effect: unknown detector {quoted(name)}; {banks.closest_names(name, _DETECTORS)}")
     return _DETECTORS[name]
@@ -209,12 +233,14 @@ def get_detector(name: str) -> Detector:
 
 def list_detectors(family: str | None = None) -> list[Detector]:
     """The registered detectors sorted by family then name (only ``family``'s if given)."""
+    _load_providers()
     detectors = sorted(_DETECTORS.values(), key=lambda d: (d.family, d.name))
     return [d for d in detectors if family is None or d.family == family]
 
 
 def is_detector(name: str) -> bool:
     """Whether a detector is registered under ``name``."""
+    _load_providers()
     return name in _DETECTORS
 
 
@@ -235,6 +261,7 @@ def register_prefix(prefix: str, build: Callable[[str], Detector]) -> None:
 
 def prefixed_step(target: str) -> Detector | None:
     """The step built for ``target`` by the builder of its prefix, or None if no prefix matches."""
+    _load_providers()
     for prefix, build in _PREFIXES.items():
         if target.startswith(prefix):
             return build(target)

@@ -180,6 +180,13 @@ def test_missing_input_and_bad_options_are_usage_errors(tmp_path):
         batch.run_batch("sobel", [photos], tmp_path / "out", memory_budget="lots")
     with pytest.raises(ParameterError):
         batch.run_batch("no_such_filter", [photos], tmp_path / "out")
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "a.txt").write_text("no images here\n")
+    with pytest.raises(ParameterError, match=r"^inputs: found no images in \S*notes \(folders are searched .*nothing to do$"):
+        batch.run_batch("sobel", [tmp_path / "notes"], tmp_path / "out")
+    with pytest.raises(ParameterError, match="found no images that match --include/--exclude"):
+        batch.run_batch("sobel", [photos], tmp_path / "out", include=["*.gif"])
+    assert batch.plan_batch("sobel", [photos], tmp_path / "out", include=["*.gif"]) == []  # planning itself says nothing
     with pytest.raises(ParameterError, match="'binary' is for edge maps"):
         batch.run_batch("gaussian_blur", [photos], tmp_path / "out", output_range="binary")
     assert not (tmp_path / "out").exists()

@@ -80,6 +80,21 @@ def test_render_file_refuses_existing_output_and_the_input(photo_png):
     assert photo_png.read_bytes() == original
 
 
+def test_dropping_alpha_is_reported_through_warn(tmp_path, photo, rng):
+    source = tmp_path / "rgba.png"
+    imageio.write_image(source, photo, alpha=rng.integers(0, 256, photo.shape[:2], dtype=np.uint8))
+    opaque = tmp_path / "rgb.png"
+    imageio.write_image(opaque, photo)
+    for suffix, dropped in ((".jpg", True), (".bmp", True), (".png", False), (".webp", False), (".tif", False)):
+        warnings: list[str] = []
+        render_file(source, tmp_path / f"out{suffix}", "sobel", warn=warnings.append)
+        expected = [f"{tmp_path / f'out{suffix}'}: {imageio.WRITE_FORMATS[suffix]} has no alpha channel; the input's transparency was dropped"]
+        assert warnings == (expected if dropped else [])
+        render_file(opaque, tmp_path / f"opaque{suffix}", "sobel", warn=warnings.append)
+        assert warnings == (expected if dropped else [])  # nothing to drop, nothing said
+    render_file(source, tmp_path / "quiet.jpg", "sobel")  # no callback: nothing to report to
+
+
 def test_alpha_passes_through_unfiltered(tmp_path, photo, rng):
     alpha = rng.integers(0, 256, photo.shape[:2], dtype=np.uint8)
     Image.fromarray(np.dstack([photo, alpha])).save(tmp_path / "a.png")

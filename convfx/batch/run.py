@@ -33,7 +33,7 @@ from ..limits import MAX_BYTE_SIZE_CHARS
 from ..render import DEFAULT_MEMORY_BUDGET
 from .executors import RenderSettings, RenderTask, check_scheduler_address, executor_for
 from .manifest import MANIFEST_NAME, Manifest, file_entry, fingerprint_parameters, locked_folder, manifest_header, still_done
-from .plan import plan_inputs
+from .plan import IMAGE_SUFFIXES, plan_inputs
 
 __all__ = [
     "FileOutcome",
@@ -202,6 +202,17 @@ def _signals_held() -> Iterator[None]:
 # --------------------------------------------------------------------------- the run
 
 
+def _nothing_found(inputs: Sequence[str | os.PathLike], include: Sequence[str], exclude: Sequence[str]) -> str:
+    """The one line that says a run found no image to render, and where it looked."""
+    names = [os.fspath(item) for item in ([inputs] if isinstance(inputs, (str, os.PathLike)) else inputs)]
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    patterns = " that match --include/--exclude" if include or exclude else ""
+    return (
+        f"inputs: found no images{patterns} in {shown} (folders are searched for {' '.join(IMAGE_SUFFIXES)}, "
+        "any case); nothing to do"
+    )
+
+
 def run_batch(
     effect: effects.EffectLike,
     inputs: Sequence[str | os.PathLike],
@@ -265,7 +276,8 @@ def run_batch(
     Raises
     ------
     ParameterError
-        Bad effect or option, no inputs, a missing input, ``outdir`` inside an input.
+        Bad effect or option, no inputs, a missing input, ``outdir`` inside an
+        input, or inputs that hold no image to render (nothing is created then).
     FileError
         ``outdir`` cannot be created, its manifest is not readable, or another
         run holds it.
@@ -298,6 +310,8 @@ def run_batch(
         check_scheduler_address(scheduler)  # before anything is created
     resolved_gray = parsed.gray if gray is None else bool(gray)
     plan = plan_inputs(parsed, inputs, outdir, include=include, exclude=exclude)
+    if not plan.jobs and not plan.unlisted:  # before the output folder is created
+        raise ParameterError(_nothing_found(inputs, include, exclude))
     outdir = Path(os.path.abspath(outdir))
     try:
         outdir.mkdir(parents=True, exist_ok=True)
