@@ -168,6 +168,28 @@ def test_outputs_that_would_land_in_an_input_folder_inside_the_output_folder_are
     assert [job.output for job in batch.plan_batch("sobel", [work / "photos"], work)] == ["a_sobel.png"]
 
 
+@pytest.mark.parametrize("link", ["same", "symlink", "hardlink"])
+@pytest.mark.parametrize("force", [False, True])
+def test_an_input_file_that_an_output_would_replace_is_refused(tmp_path, link, force):
+    make_image(tmp_path / "in" / "a.jpg", 1)
+    out = tmp_path / "out"
+    make_image(out / "a_sobel.png", 2)  # the output name of in/a.jpg, given as an input too
+    victim = out / "a_sobel.png"
+    given = {"same": victim, "symlink": tmp_path / "link.png", "hardlink": tmp_path / "hard.png"}[link]
+    if link == "symlink":
+        given.symlink_to(victim)
+    elif link == "hardlink":
+        os.link(victim, given)
+    before = snapshot(out)
+    with pytest.raises(ParameterError, match=r"^output: .*a_sobel\.png is also an input.*never writes over its inputs"):
+        batch.run_batch("sobel", [tmp_path / "in" / "a.jpg", given], out, force=force, workers=1)
+    assert snapshot(out) == before  # nothing written, not even a manifest
+    # Given alone, a file in OUTDIR is only read: its output has another name.
+    summary = batch.run_batch("sobel", [given], out, force=force, workers=1)
+    assert [o.destination.name for o in summary.done] == [f"{given.stem}_sobel.png"]
+    assert victim.read_bytes() == before["a_sobel.png"][0]
+
+
 def test_missing_input_and_bad_options_are_usage_errors(tmp_path):
     photos = make_tree(tmp_path)
     with pytest.raises(ParameterError, match="no such file or folder"):
