@@ -17,6 +17,7 @@ print.
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,7 +32,7 @@ from .steps import Detector, DetectorParameter, register_prefix
 if TYPE_CHECKING:  # the network code is imported when a model is named, not with convfx
     from .nn.weights import ConvWeights
 
-__all__ = ["PREFIX", "learned_bank", "learned_responses", "montage", "learned_step"]
+__all__ = ["PREFIX", "learned_bank", "learned_responses", "montage", "learned_step", "weights_fingerprint"]
 
 #: What a learned effect step starts with.
 PREFIX = "learned:"
@@ -129,6 +130,25 @@ def montage(maps: np.ndarray, *, columns: int | None = None, gap: int | None = N
     return out
 
 
+def weights_fingerprint(weights: ConvWeights) -> str:
+    """``"sha256:"`` and the digest of everything in ``weights`` that changes a learned step's maps.
+
+    The conv weight and bias, the input normalisation, and the activation with
+    its parameters (PReLU slopes), each with its dtype and shape: a retrained or
+    edited model gives another digest, the same file read again the same one.
+    """
+    digest = hashlib.sha256()
+    model = weights.model
+    activation = model.layers["act1"] if model is not None else None
+    digest.update(f"activation {model.activation if model is not None else 'relu'}\n".encode())
+    arrays = [weights.weight, weights.bias, weights.input_mean, weights.input_std]
+    arrays += [value for _, value in sorted(activation.params.items())] if activation is not None else []
+    for array in arrays:
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype.str} {array.shape}\n".encode() + array.tobytes())
+    return "sha256:" + digest.hexdigest()
+
+
 def _learned_maps(
     image: np.ndarray, *, weights: ConvWeights, index: int | None, boundary: str, full_scale: float, activation: bool
 ) -> np.ndarray:
@@ -167,6 +187,7 @@ def learned_step(target: str) -> Detector:
 
     label = Path(model).stem + (f"#{index}" if index is not None else "")
     return Detector(
+        fingerprint=weights_fingerprint(weights),
         name=f"learned:{label}",
         description=f"first-layer filters of {weights.source} ({count} maps{'' if index is None else f', map {index}'})",
         # A partial of a module-level function, not a closure: batch workers get the step pickled.

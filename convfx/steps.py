@@ -126,6 +126,10 @@ class Detector:
         Listed with this bank by ``convfx filters``.
     parameters : mapping of str to value
         The values set in the effect; the others take their defaults.
+    fingerprint : str
+        What else decides its output besides its settings and :attr:`kernels`,
+        as a digest: a learned step's weights.  A batch run's manifest holds it,
+        so that a changed model redoes the files (empty when nothing else does).
     """
 
     name: str
@@ -137,6 +141,7 @@ class Detector:
     output_range: str = "binary"
     family: str = "edges"
     parameters: Mapping[str, Any] = field(default_factory=dict)
+    fingerprint: str = ""
 
     # The attributes a chain reads from every step (see Filter): a detector applies
     # no luminance conversion of its own choosing and combines no responses.

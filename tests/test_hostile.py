@@ -1375,11 +1375,6 @@ def test_an_interruption_during_start_up_exits_130_in_one_line(command: str, sig
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="the manifest fingerprint of a learned: step holds its settings, not the model's weights: "
-    "a retrained model reports '0 done, 3 skipped' and keeps the old outputs",
-)
 def test_resume_redoes_a_learned_effect_after_its_model_is_retrained(tmp_path: Path) -> None:
     names = b_folder_of_photos(3)(tmp_path)
     model = tmp_path / "m.npz"

@@ -77,7 +77,7 @@ def test_render_file_writes_the_montage(tmp_path, gray_model):
 
 
 def test_the_prefix_is_registered_without_importing_the_network():
-    """`import convfx` registers learned: (batch workers resolve it) and loads the network only when a model is named."""
+    """The first lookup of a step registers learned: (batch workers resolve it); the network loads only when a model is named."""
     code = (
         "import sys, convfx\n"
         "print('convfx.nn.lenet' in sys.modules, 'convfx.nn.weights' in sys.modules)\n"
@@ -87,3 +87,34 @@ def test_the_prefix_is_registered_without_importing_the_network():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split("\n")[:2] == ["False False", "learned:digits#1 True"]
+
+
+def test_a_learned_steps_fingerprint_follows_the_weights_that_make_its_maps(tmp_path):
+    """What a batch manifest holds: the same for the same model, another for any change to its first layer."""
+
+    def fingerprint(model: LeNet, name: str) -> str:
+        path = model.save(tmp_path / name)
+        step = effects.parse_effect(f"learned:{path}#0").steps[0]
+        assert step.fingerprint == learned.weights_fingerprint(load_weights(path))
+        return step.fingerprint
+
+    reference = fingerprint(LeNet(1, 10, seed=0), "a.npz")
+    assert reference.startswith("sha256:") and fingerprint(LeNet(1, 10, seed=0), "same.npz") == reference
+    assert effects.parse_effect(f"learned:{tmp_path / 'a.npz'}#0:activation=true").steps[0].fingerprint == reference
+    changed = []
+    for edit in ("conv1.weight", "conv1.bias", "input_mean", "fc1.weight"):
+        model = LeNet(1, 10, seed=0)
+        if edit == "input_mean":
+            model = LeNet(1, 10, seed=0, input_mean=[0.25])
+        else:
+            layer, key = edit.split(".")
+            model.layers[layer].params[key][...] += 0.5
+        changed.append(fingerprint(model, f"{edit}.npz"))
+    assert len({reference, *changed[:3]}) == 4  # the first layer and its input: new maps
+    assert changed[3] == reference  # a later layer changes no learned map
+    prelu = LeNet(1, 10, seed=0, activation="prelu")
+    before = fingerprint(prelu, "prelu.npz")
+    prelu.layers["act1"].params["weight"][...] = 0.5
+    assert fingerprint(prelu, "prelu2.npz") != before
+    assert effects.parse_effect("canny").steps[0].fingerprint == ""
+

@@ -6,7 +6,8 @@ The manifest
 (format version 1), ``convfx_version``, the ``effect`` as written, its resolved
 ``parameters`` (steps with their kernel sizes, ``boundary``, ``output_range``,
 ``gray``) and their ``fingerprint`` (SHA-256 of the kernels' exact weights,
-detectors' settings and the options that change pixels), ``updated`` (UTC, ISO
+detectors' settings and fingerprints (a learned step's weights) and the options
+that change pixels), ``updated`` (UTC, ISO
 8601), and ``files``: output path relative to the output folder -> ``source``
 (absolute), ``size`` and ``mtime_ns`` of the source when planned,
 ``fingerprint``, ``status`` (``done``, ``failed`` with a ``reason``, or
@@ -75,6 +76,8 @@ def fingerprint_parameters(effect: effects.Effect, boundary: str, output_range: 
         if isinstance(step, steps.Detector):
             # Its thresholds and modes change the pixels, not only its kernels.
             digest.update(f"detector {step.name} {json.dumps(step.settings, sort_keys=True)}\n".encode())
+            if step.fingerprint:  # and a learned step's weights
+                digest.update(f"detector fingerprint {step.fingerprint}\n".encode())
         digest.update(f"step {step.combine}\n".encode())
         for kernel in step.kernels:
             weights = np.ascontiguousarray(kernel.weights, dtype=np.float64)
