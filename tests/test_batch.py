@@ -8,6 +8,7 @@ rendering itself is tested in ``test_render.py``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import shutil
@@ -381,6 +382,43 @@ def test_a_worker_that_dies_fails_only_its_file_and_is_replaced(tmp_path, monkey
     assert [o.source.name for o in summary.failed] == ["b.png"]
     assert "killed by SIGKILL" in summary.failed[0].reason and "b.png" in summary.failed[0].reason
     assert len(summary.done) == 4 and len(outputs(tmp_path / "out")) == 4
+
+
+def open_files(pid: int) -> set[str]:
+    """What the descriptors of process ``pid`` refer to (``socket:[123]``, a path), from /proc."""
+    found = set()
+    for entry in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            found.add(os.readlink(entry))
+    return found
+
+
+@pytest.mark.skipif(
+    not Path("/proc/self/fd").is_dir() or multiprocessing.get_start_method() != "fork",
+    reason="reads forked workers' descriptors in /proc",
+)
+def test_workers_hold_neither_the_parents_pipe_ends_nor_the_folder_lock(tmp_path):
+    """So that a worker whose parent was killed reads end-of-file and the next run can lock the folder."""
+    photos = make_tree(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    tasks = [batch.executors.RenderTask(i, photos / "a.jpg", out / f"{i}.png", False, None) for i in range(3)]
+    with batch.manifest.locked_folder(out):
+        pool = batch.executors._ProcessPool(tasks, 3)
+        try:
+            parent_ends = {os.readlink(f"/proc/self/fd/{worker.connection.fileno()}") for worker in pool.pool}
+            assert len(parent_ends) == 3 and all(end.startswith("socket:") for end in parent_ends)
+            for worker in pool.pool:
+                deadline = time.monotonic() + 10  # the worker closes them as it starts
+                while (held := open_files(worker.process.pid)) & parent_ends and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                assert not held & parent_ends, "a worker holds a parent's end of a pipe"
+                assert str(out) not in held, "a worker holds the output folder's lock"
+                assert any(name.startswith("socket:") for name in held)  # its own end
+        finally:
+            pool.close()
+    with batch.manifest.locked_folder(out):  # released with the parent's descriptor
+        pass
 
 
 @pytest.mark.slow

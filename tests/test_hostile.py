@@ -1306,11 +1306,6 @@ def _outputs(folder: Path) -> dict[str, bytes]:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="forked workers hold their own pipe's parent end and the OUTDIR lock: after kill -9 of the parent they "
-    "live on as orphans, and every rerun fails with 'another convfx batch run is writing to this folder'",
-)
 def test_a_batch_killed_outright_leaves_no_workers_and_the_next_run_finishes(tmp_path: Path) -> None:
     names = b_folder_of_photos(6, (200, 300, 3))(tmp_path)
     argv = ["batch", "kirsch", names["in"], "-o", names["out"], "--workers", "2", "--quiet"]

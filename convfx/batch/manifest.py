@@ -196,9 +196,29 @@ def still_done(entry: dict[str, Any], job: BatchJob, fingerprint: str) -> bool:
     )
 
 
+# The descriptors of the folder locks this process holds.  A forked child (a batch
+# worker) closes its copies at once: a flock belongs to the open file, shared by
+# every copy, so a child that kept one would keep the folder locked after the run.
+_HELD_LOCKS: set[int] = set()
+
+
+def _drop_inherited_locks() -> None:
+    for descriptor in _HELD_LOCKS:
+        with contextlib.suppress(OSError):
+            os.close(descriptor)
+    _HELD_LOCKS.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_drop_inherited_locks)
+
+
 @contextlib.contextmanager
 def locked_folder(folder: Path) -> Iterator[None]:
     """Hold an exclusive lock on the output folder: one batch run writes there at a time.
+
+    The lock is this process's own: processes forked while it is held (the
+    workers) do not keep it.
 
     Raises
     ------
@@ -216,6 +236,8 @@ def locked_folder(folder: Path) -> Iterator[None]:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             raise FileError(f"{folder}: another convfx batch run is writing to this folder") from None
+        _HELD_LOCKS.add(descriptor)
         yield
     finally:
+        _HELD_LOCKS.discard(descriptor)
         os.close(descriptor)  # releases the lock
