@@ -37,6 +37,9 @@ from PIL import Image, UnidentifiedImageError
 
 from .checks import checked_int
 from .errors import FileError, ParameterError
+# DEFAULT_MAX_PIXELS is read_image's default, and importable from here by every caller
+# that passes a max_pixels on to it.
+from .limits import DEFAULT_MAX_PIXELS, MAX_ARRAY_VALUES
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -50,17 +53,11 @@ __all__ = [
     "write_bytes_atomically",
     "remove_partial_writes",
     "read_arrays",
-    "DEFAULT_MAX_ARRAY_VALUES",
     "check_source",
     "check_destination",
     "output_dtype",
     "convert_depth",
 ]
-
-#: Images with more pixels than this are refused before decoding (override with
-#: ``max_pixels=`` / ``--max-pixels``).  64 megapixels covers every current camera
-#: up to 8000 x 8000; one float32 RGB copy of such an image is already 768 MB.
-DEFAULT_MAX_PIXELS = 64_000_000
 
 #: Pillow formats tried on reading (the JPEG reader also takes cameras' MPO files).
 READ_FORMATS = ("JPEG", "PNG", "TIFF", "BMP", "WEBP")
@@ -155,7 +152,7 @@ def read_image(path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS)
         The image file.
     max_pixels : int, optional
         Refuse images with more pixels than this, checked from the header before
-        decoding (default :data:`DEFAULT_MAX_PIXELS`).
+        decoding (default :data:`convfx.limits.DEFAULT_MAX_PIXELS`).
 
     Returns
     -------
@@ -708,17 +705,12 @@ def remove_partial_writes(paths: Iterable[str | os.PathLike]) -> list[Path]:
     return removed
 
 
-#: Largest array :func:`read_arrays` decompresses (2**26 values, 256 MB of float32):
-#: a few kilobytes of ``.npz`` can otherwise inflate to gigabytes.
-DEFAULT_MAX_ARRAY_VALUES = 2**26
-
-
 def read_arrays(
     path: str | os.PathLike,
     *,
     what: str = ".npz file",
     error: type[FileError] | type[ParameterError] = FileError,
-    max_values: int = DEFAULT_MAX_ARRAY_VALUES,
+    max_values: int = MAX_ARRAY_VALUES,
 ) -> dict[str, np.ndarray]:
     """Every array of a ``.npz`` file (or the one array of a ``.npy``, under the file's stem), never unpickling.
 

@@ -8,7 +8,7 @@ the banks, whose entries say ``factory = "gaussian"`` to be rebuilt with other
 parameters (:func:`convfx.banks.with_parameters`).
 
 This module must not filter images, read files or know the banks; it imports
-numpy, OpenCV and :mod:`convfx.checks` only.
+numpy, OpenCV, :mod:`convfx.checks` and :mod:`convfx.limits` only.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ import numpy as np
 
 from .checks import finite_float, in_range
 from .errors import ParameterError
+from .limits import MAX_KERNEL_SIDE
 
 __all__ = [
-    "MAX_KERNEL_SIDE",
     "FACTORIES",
     "KernelFactory",
     "gaussian_kernel",
@@ -34,11 +34,6 @@ __all__ = [
     "dog_kernels",
     "format_number",
 ]
-
-#: Largest kernel side accepted from a file or a factory.  255 x 255 taps is already
-#: far beyond any photographic filter (a Gaussian of sigma 40); larger "kernels" are
-#: almost always a wrong file (an image saved as .npy) and would take minutes per photo.
-MAX_KERNEL_SIDE = 255
 
 
 def _odd_size(value: float, name: str) -> int:

@@ -42,7 +42,8 @@ import numpy as np
 
 from .. import imageio
 from ..checks import choice
-from ..kernels import FACTORIES, MAX_KERNEL_SIDE, format_number
+from ..kernels import FACTORIES, format_number
+from ..limits import MAX_KERNEL_FILE_BYTES, MAX_KERNEL_SIDE
 from ..ranges import OUTPUT_RANGES
 from .model import (
     COMBINE_RULES,
@@ -64,7 +65,6 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 __all__ = [
-    "MAX_KERNEL_FILE_BYTES",
     "KERNEL_FILE_SUFFIXES",
     "bank_directory",
     "builtin_filters",
@@ -73,8 +73,6 @@ __all__ = [
     "filter_from_array",
 ]
 
-#: Largest kernel file read (16 MiB): a 255 x 255 float64 kernel is 0.5 MiB.
-MAX_KERNEL_FILE_BYTES = 16 * 1024 * 1024
 KERNEL_FILE_SUFFIXES = (".toml", ".json", ".npy", ".npz")
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
