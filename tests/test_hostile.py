@@ -709,7 +709,9 @@ CASES = [
             absent=() if label.startswith("batch") else ("out",),  # a batch's {out} is its OUTDIR
             max_extra_seconds=3,
             fifo="fifo",
-            xfail=f"{label.replace('-', ' ')}: the FIFO is opened, then read forever when no writer comes (here the test's writer ends the wait)",
+            xfail=f"{label.replace('-', ' ')}: the FIFO is opened, then read forever when no writer comes (here the test's writer ends the wait)"
+            if label in ("apply-learned-model", "batch-manifest")
+            else None,
         )
         for label, build, argv, code, name in (
             ("compare-model", b_fifo("m.npz"), ("compare", "{fifo}", "-o", "{out}"), 1, r"m\.npz"),
@@ -733,7 +735,6 @@ CASES = [
         r"k\.npz",
         absent=("out",),
         max_rss_mb=150,
-        xfail="the format-3.0 header reader has no length limit: 0.1 MB of file reads 100 MiB of header (~270 MB)",
         slow=True,
     ),
     Case(
@@ -787,14 +788,14 @@ CASES = [
         slow=True,
     ),
     Case(
+        # Decoded: Pillow reads only as far as the image's end marker (the whole-file
+        # fast path takes files no larger than about twice their pixels).
         "apply-an-8x8-jpeg-followed-by-a-3GB-hole",
         b_jpeg_with_sparse_tail,
         ("apply", "sobel", "{img}", "-o", "{out}"),
-        (0, 1),
-        r"tiny\.jpg",
+        0,
         address_space=2 * GB,
         max_rss_mb=200,
-        xfail="the fast JPEG path reads the whole file into memory: MemoryError traceback",
     ),
     Case(
         "batch-manifest-of-150MB",
@@ -879,29 +880,25 @@ CASES = [
         r"(too long|name)",
         xfail="the default output name (255+ bytes) fails in os.stat with an uncaught OSError",
     ),
+    # A damaged EXIF block says nothing about the pixels: they are read as stored
+    # (orientation 1), exit 0, as viewers show such files.
     Case(
         "apply-png-with-an-exif-chunk-of-only-MM-0-star",
         b_exif_png,
         ("apply", "sobel", "{img}", "-o", "{out}"),
-        (0, 1),
-        r"exif\.png",
-        xfail="Pillow's getexif() raises struct.error on a 4-byte EXIF, outside read_image's handled errors",
+        0,
     ),
     Case(
         "apply-webp-with-an-exif-of-only-MM-0-star",
         b_exif_webp,
         ("apply", "sobel", "{img}", "-o", "{out}"),
-        (0, 1),
-        r"exif\.webp",
-        xfail="the same struct.error from a WebP's EXIF",
+        0,
     ),
     Case(
         "train-on-a-folder-holding-a-png-with-a-broken-exif",
         b_dataset("exif"),
         ("train", "--dataset", "{data}", "--epochs", "1", "-o", "{model}"),
-        (0, 1),
-        r"x\.png",
-        xfail="the data-set reader meets the same struct.error",
+        0,
     ),
     *[
         Case(
@@ -971,10 +968,8 @@ CASES = [
         b_truncated_jpeg_with_end_marker,
         ("apply", "sobel", "{img}", "-o", "{out}"),
         1,
-        r"cut\.jpg.*(truncated|corrupt)",
-        strict=False,  # libjpeg may print its own warning first
+        r"cut\.jpg.*(truncated|corrupt)",  # libjpeg's own warning is caught, not printed
         absent=("out",),
-        xfail="the file ends with an end marker, so OpenCV decodes it with only a libjpeg warning: exit 0, grey half",
     ),
     Case(
         "evaluate-model-with-all-nan-fc1-weight",
@@ -1090,7 +1085,7 @@ def _format(argv: tuple[str, ...], names: dict[str, Path]) -> list[str]:
 
 
 #: Names a row's builder gives to what the run may write; everything else is input.
-OUTPUT_NAMES = ("out", "outdir")
+OUTPUT_NAMES = ("out", "outdir", "model")
 
 
 def inputs_snapshot(names: dict[str, Path]) -> dict[Path, tuple]:

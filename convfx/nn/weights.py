@@ -76,10 +76,7 @@ class ConvWeights:
 
 
 def _read_arrays(path: Path) -> dict[str, np.ndarray]:
-    if not path.exists():
-        raise FileError(f"{path}: no such file")
-    if path.is_dir():
-        raise FileError(f"{path}: is a folder, expected a .npz or .safetensors file")
+    imageio.check_regular_file(path, what="a .npz or .safetensors file")
     suffix = path.suffix.lower()
     if suffix == ".safetensors":
         from safetensors import SafetensorError
