@@ -710,7 +710,7 @@ CASES = [
             max_extra_seconds=3,
             fifo="fifo",
             xfail=f"{label.replace('-', ' ')}: the FIFO is opened, then read forever when no writer comes (here the test's writer ends the wait)"
-            if label in ("apply-learned-model", "batch-manifest")
+            if label in ("batch-manifest",)
             else None,
         )
         for label, build, argv, code, name in (
@@ -766,7 +766,6 @@ CASES = [
         2,
         r"m\.npz",
         absent=("out",),
-        xfail="a 640-byte model asks for one feature map per kernel (100,000 of them): MemoryError traceback",
     ),
     Case(
         "compare-model-with-20000-5x5-kernels",
@@ -982,7 +981,6 @@ CASES = [
         2,
         r"missing\.npz",
         absent=("out",),
-        xfail="load_weights raises FileError (exit 1) for a file named in the effect, a usage error (2)",
     ),
     Case(
         "apply-learned-image-as-model",
@@ -991,7 +989,6 @@ CASES = [
         2,
         r"photo\.png",
         absent=("out",),
-        xfail="the same: an unsupported weights file in the effect exits 1, not 2",
     ),
     Case(
         "apply-unreadable-input",
