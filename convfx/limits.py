@@ -108,9 +108,10 @@ MAX_LEARNED_MAPS = 256
 #: correlation (2**28: 1 GiB of float32, as much again for the montage).
 MAX_FEATURE_MAP_VALUES = 2**28
 
-#: Kernels of one conv weight that ``convfx compare`` matches (its random baseline
-#: draws a thousand banks of that size).  A ResNet's conv1 has 64.
-MAX_COMPARED_KERNELS = 4096
+#: Kernels of one conv weight that ``convfx compare`` matches: its random baseline
+#: draws and scores a thousand banks of that size (about 10 s for 1,024 5x5 kernels,
+#: in bounded memory).  A ResNet's conv1 has 64, a ViT-B/16's patch embedding 768.
+MAX_COMPARED_KERNELS = 1024
 
 # --------------------------------------------------------------------------- the engine and effect strings
 

@@ -774,7 +774,6 @@ CASES = [
         1,
         r"m\.npz",
         absent=("out",),
-        xfail="a 2 kB model's baseline draws 1,000 random banks of its size (3.7 GB): MemoryError traceback",
     ),
     Case(
         "apply-kirsch-on-a-legal-2400x2400-png-within-1.6GB",
