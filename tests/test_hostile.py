@@ -756,7 +756,6 @@ CASES = [
         absent=("model",),
         address_space=int(1.5 * GB),
         max_rss_mb=200,
-        xfail="read_idx inflates the whole file before checking its header, then converts to float64: MemoryError traceback",
         slow=True,
     ),
     Case(
@@ -899,7 +898,6 @@ CASES = [
             (command, "{model}", *extra),
             1,
             r"class_names",
-            xfail="LeNet.load iterates over convfx.meta.class_names without checking it is 1-D: TypeError",
         )
         for command, extra in (("compare", ("-o", "{out}")), ("evaluate", ("--dataset", "{data}")), ("summary", ()))
     ],
@@ -910,7 +908,6 @@ CASES = [
         1,
         r"train-images",
         absent=("model",),
-        xfail="np.prod(shape, int64) wraps to 0, matches the empty data, then reshape raises ValueError",
     ),
     Case(
         "train-on-a-data-set-with-an-unreadable-class-folder",
@@ -920,7 +917,6 @@ CASES = [
         r"(permission|cannot read).*\bc\b|\bc\b.*(permission|cannot read)",
         absent=("model",),
         drop_dac=True,
-        xfail="listing a class folder raises PermissionError, which load_folder does not catch",
     ),
     Case(
         "batch-manifest-nested-100000-deep",
@@ -969,7 +965,6 @@ CASES = [
         ("evaluate", "{model}", "--dataset", "{data}"),
         1,
         r"fc1\.weight.*(nan|finite)|(nan|finite).*fc1\.weight",
-        xfail="LeNet.load checks dtypes but not finiteness: 'accuracy 10.03%' with exit 0",
         slow=True,
     ),
     # ---- 10. exit codes and noise
