@@ -709,9 +709,6 @@ CASES = [
             absent=() if label.startswith("batch") else ("out",),  # a batch's {out} is its OUTDIR
             max_extra_seconds=3,
             fifo="fifo",
-            xfail=f"{label.replace('-', ' ')}: the FIFO is opened, then read forever when no writer comes (here the test's writer ends the wait)"
-            if label in ("batch-manifest",)
-            else None,
         )
         for label, build, argv, code, name in (
             ("compare-model", b_fifo("m.npz"), ("compare", "{fifo}", "-o", "{out}"), 1, r"m\.npz"),
@@ -800,7 +797,6 @@ CASES = [
         1,
         r"convfx-manifest\.json",
         max_rss_mb=200,
-        xfail="the manifest is read whole, whatever its size: 150 MB of file, 370 MB of memory",
         slow=True,
     ),
     Case(
@@ -811,7 +807,6 @@ CASES = [
         r"convfx-manifest\.json",
         address_space=1 * GB,
         max_rss_mb=200,
-        xfail="a manifest that is a device is read until memory runs out: MemoryError traceback",
         slow=True,
     ),
     # ---- 6. tracebacks instead of one line
@@ -924,7 +919,6 @@ CASES = [
         ("batch", "sobel", "{in}", "-o", "{out}", "--workers", "1", "--quiet"),
         1,
         r"convfx-manifest\.json",
-        xfail="json.loads raises RecursionError, which the manifest reader does not catch",
     ),
     # ---- 7. quadratic regex backtracking
     Case(
