@@ -24,6 +24,7 @@ __all__ = [
     "MAX_ARRAY_VALUES",
     "MAX_ARRAY_FILE_BYTES",
     "MAX_NPY_HEADER_BYTES",
+    "MAX_SAFETENSORS_HEADER_BYTES",
     "MAX_KERNEL_SIDE",
     "MAX_KERNEL_FILE_BYTES",
     "MAX_BANK_ENTRIES",
@@ -67,6 +68,10 @@ MAX_ARRAY_FILE_BYTES = 1024 * _MiB
 #: Length of a ``.npy`` header (numpy's own ``max_header_size``); the format allows
 #: 4 GiB, a real header is about 128 bytes.
 MAX_NPY_HEADER_BYTES = 10_000
+
+#: Length of a ``.safetensors`` header, the JSON table of its tensors (a large
+#: model's shard lists a few hundred in about 50 kB); only the tensors needed are read.
+MAX_SAFETENSORS_HEADER_BYTES = 16 * _MiB
 
 # --------------------------------------------------------------------------- kernels and banks
 
