@@ -361,16 +361,16 @@ def _turn_upright(
     return np.ascontiguousarray(turn(pixels)), None if alpha is None else np.ascontiguousarray(turn(alpha))
 
 
-def _whole_file_bytes(image: Image.Image) -> int:
+def _whole_file_bytes(image: Image.Image, *, sample_bytes: int) -> int:
     """The most bytes a decoder that reads the whole file accepts for ``image``.
 
-    Twice the pixels' bytes at 16 bits a sample, plus
+    Twice the pixels' bytes (``sample_bytes`` a sample) plus
     :data:`~convfx.limits.MAX_IMAGE_EXTRA_BYTES`: room for metadata and a camera's
-    second picture, not for gigabytes of padding after the image (which Pillow,
-    reading as it decodes, never touches).
+    second picture (a JPEG of pure noise at quality 100 is 1.4 times its pixels),
+    not for gigabytes of padding after the image (which Pillow, reading as it
+    decodes, never touches).
     """
-    raw = image.width * image.height * len(image.getbands()) * 2
-    return 2 * raw + MAX_IMAGE_EXTRA_BYTES
+    return 2 * image.width * image.height * len(image.getbands()) * sample_bytes + MAX_IMAGE_EXTRA_BYTES
 
 
 def _read_whole(path: Path, limit: int, *, end: bytes = b"") -> np.ndarray | None:
@@ -408,7 +408,7 @@ def _decode_jpeg_with_opencv(image: Image.Image, path: Path) -> np.ndarray | Non
     """
     if image.format != "JPEG" or image.mode not in ("L", "RGB"):
         return None
-    data = _read_whole(path, _whole_file_bytes(image), end=b"\xff\xd9")
+    data = _read_whole(path, _whole_file_bytes(image, sample_bytes=1), end=b"\xff\xd9")
     if data is None or data.size < 4:
         return None
     gray = image.mode == "L"
@@ -561,11 +561,12 @@ def _bits_per_sample(image: Image.Image, path: Path) -> int:
 def _decode_16bit_colour(image: Image.Image, path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     mode = image.mode
     # Read whole (not cv2.imread: it fails on non-ASCII paths on Windows), so bounded.
-    data = _read_whole(path, _whole_file_bytes(image))
+    limit = _whole_file_bytes(image, sample_bytes=2)
+    data = _read_whole(path, limit)
     if data is None:
         raise FileError(
             f"{path}: the file is far larger than its {image.width}x{image.height} pixels need "
-            f"(over {_whole_file_bytes(image):,} bytes); refused rather than read whole"
+            f"(over {limit:,} bytes); refused rather than read whole"
         )
     try:
         array = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)

@@ -49,9 +49,9 @@ _MiB = 2**20
 DEFAULT_MAX_PIXELS = 64_000_000
 
 #: The decoders that read a whole image file into memory (JPEG through OpenCV, 16-bit
-#: colour PNG and TIFF) accept a file of at most twice its pixels' bytes (at 16 bits a
-#: sample) plus this much: room for metadata and a camera's second picture (MPO), not
-#: for a file padded with gigabytes.  A larger JPEG is decoded by Pillow, which streams; a larger
+#: colour PNG and TIFF) accept a file of at most twice its pixels' bytes plus this
+#: much: room for metadata and a camera's second picture (MPO), not for a file padded
+#: with gigabytes.  A larger JPEG is decoded by Pillow, which streams; a larger
 #: 16-bit colour file is refused.
 MAX_IMAGE_EXTRA_BYTES = 64 * _MiB
 
