@@ -158,7 +158,8 @@ class Manifest:
             if nesting_depth(data, MAX_NESTING_DEPTH) > MAX_NESTING_DEPTH:
                 raise ValueError(f"nested more than {MAX_NESTING_DEPTH} deep")
         except RecursionError:
-            raise FileError(f"{self.path}: cannot read the run manifest (nested more than {MAX_NESTING_DEPTH} deep); {afresh}") from None
+            reason = f"nested more than {MAX_NESTING_DEPTH} deep"
+            raise FileError(f"{self.path}: cannot read the run manifest ({reason}); {afresh}") from None
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
             raise FileError(f"{self.path}: cannot read the run manifest ({reason}); {afresh}") from None
