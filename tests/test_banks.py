@@ -431,3 +431,20 @@ def test_a_fifo_is_not_a_kernel_file(tmp_path):
     os.mkfifo(tmp_path / "k.toml")
     with pytest.raises(KernelFileError, match=r"k\.toml: not a regular file \(a FIFO\), expected a kernel file"):
         convfx.load_bank(tmp_path / "k.toml")
+
+
+def test_a_toml_bank_of_too_many_entries_is_refused_before_it_is_parsed(tmp_path, monkeypatch):
+    """TOML parses slowly: tables and dotted keys are counted first, and a huge bank is refused unparsed."""
+    from convfx.banks import files
+    from convfx.limits import MAX_BANK_ENTRIES
+
+    def no_parsing(text):
+        raise AssertionError("the file was parsed")
+
+    monkeypatch.setattr(files.tomllib, "loads", no_parsing)
+    count = MAX_BANK_ENTRIES + 1
+    (tmp_path / "headers.toml").write_text("".join(f"[k{i}]  # one tap\nmatrix = [[1]]\n" for i in range(count)))
+    (tmp_path / "dotted.toml").write_text("".join(f"k{i}.matrix = [[1]]\nk{i}.scale = 2\n" for i in range(count)))
+    for name in ("headers.toml", "dotted.toml"):
+        with pytest.raises(KernelFileError, match=f"holds {count} filters, more than {MAX_BANK_ENTRIES}.*: \\[k0\\], \\[k1\\]"):
+            convfx.load_bank(tmp_path / name)

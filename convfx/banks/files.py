@@ -220,6 +220,8 @@ def _check_kernel_file(path: Path) -> None:
 # A TOML table header naming a filter, "[name]" alone on its line (matrix rows, which
 # may also start a line with "[", start with a number, a sign or another "[").
 _TOML_HEADER = re.compile(r"""^[ \t]*\[[ \t]*([A-Za-z_"'][^\]\n]*)\][ \t]*(?:#[^\n]*)?$""", re.MULTILINE)
+# A dotted key at the start of a line, "name.matrix = ...": a filter defined without a header.
+_TOML_DOTTED = re.compile(r"^[ \t]*([A-Za-z_][A-Za-z0-9_-]*)[ \t]*\.", re.MULTILINE)
 
 
 def _read_tables(path: Path) -> Mapping[str, Any]:
@@ -229,8 +231,9 @@ def _read_tables(path: Path) -> Mapping[str, Any]:
     would otherwise refuse past 4,300 digits) read as infinity, which the
     matrix check refuses with the entry's name.  Nesting deeper than
     :data:`~convfx.limits.MAX_NESTING_DEPTH` is refused, however deep.  A TOML
-    file's table headers are counted before it is parsed: TOML parses slowly,
-    and a file of a million one-tap tables is refused at once rather than read.
+    file's table headers (and dotted keys) are counted before it is parsed: TOML
+    parses slowly, and a file of a million one-tap tables is refused at once
+    rather than read.
     """
     kind = "JSON" if path.suffix.lower() == ".json" else "TOML"
     try:
@@ -247,6 +250,9 @@ def _read_tables(path: Path) -> Mapping[str, Any]:
         headers = _TOML_HEADER.findall(text)
         if len(headers) > MAX_BANK_ENTRIES:
             _refuse_entries(path, [header.strip() for header in headers])
+        dotted = list(dict.fromkeys(_TOML_DOTTED.findall(text)))
+        if len(dotted) > MAX_BANK_ENTRIES:
+            _refuse_entries(path, dotted)
     try:
         if kind == "JSON":
             tables = json.loads(text, parse_int=float)
