@@ -42,6 +42,7 @@ __all__ = [
     "is_number_text",
     "parse_number",
     "real_array",
+    "nesting_depth",
     "quoted",
 ]
 
@@ -226,3 +227,26 @@ def real_array(value: Any, name: str) -> np.ndarray:
     if array.size == 0:
         raise ParameterError(f"{name}: expected a non-empty array, found shape {array.shape}")
     return array
+
+
+def nesting_depth(value: Any, limit: int) -> int:
+    """How deeply lists, tuples and dicts nest in ``value`` (a scalar is 0, ``[1]`` is 1), counted up to ``limit + 1``.
+
+    For what a JSON or TOML parser returned: the walk uses no recursion and stops
+    as soon as the depth passes ``limit``, so a hostile document costs no more
+    than its first ``limit + 1`` levels.
+    """
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = item.values()
+        elif not isinstance(item, (list, tuple)):
+            continue
+        depth += 1
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            return deepest
+        stack.extend((child, depth) for child in item if isinstance(child, (list, tuple, dict)))
+    return deepest

@@ -25,19 +25,26 @@ come from the banks), read or write files, or draw.
 
 from __future__ import annotations
 
+import contextvars
+import itertools
 import math
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
+import cv2
 import numpy as np
 
-from . import banks, effects, kernels
+from . import banks, effects
 from .banks import Filter, Kernel
 from .checks import choice, finite_float, flag, in_range, real_array
 from .color import to_luminance
 from .conv import BOUNDARIES, compute_dtype
 from .errors import ParameterError
+from .limits import MAX_KERNEL_SIDE
 from .ranges import resolve_full_scale
 from .steps import Detector, DetectorParameter, register_detector
 
@@ -78,9 +85,14 @@ MARR_HILDRETH_AUTO = 0.75
 # that rounding would otherwise split at random from row to row.
 _TIE_EPSILONS = 64
 
+# Canny works on bands of rows of about this many pixels (their temporaries stay
+# in cache), and on one thread below the second number (threads cost more).
+_BAND_PIXELS = 1 << 16
+_PARALLEL_MIN_PIXELS = 1 << 17
+
 # The Gaussian may not outgrow the largest kernel a bank accepts.
-_MAX_SIGMA = (kernels.MAX_KERNEL_SIDE // 2) / CANNY_TRUNCATE
-_MAX_LOG_SIGMA = (kernels.MAX_KERNEL_SIDE // 2) / 3.0  # the log factory spans +-3 sigma
+_MAX_SIGMA = (MAX_KERNEL_SIDE // 2) / CANNY_TRUNCATE
+_MAX_LOG_SIGMA = (MAX_KERNEL_SIDE // 2) / 3.0  # the log factory spans +-3 sigma
 
 
 # --------------------------------------------------------------------------- checks
@@ -293,7 +305,7 @@ def canny(
        OpenCV does, strictly on the up/left side, so a step between columns
        ``c - 1`` and ``c`` is marked once, at ``c - 1``.
     4. Double threshold, then hysteresis: the candidates (suppressed, ``>= low``)
-       are labelled in 8-connected components (``scipy.ndimage.label``) and a
+       are labelled in 8-connected components (``cv2.connectedComponents``) and a
        component is kept if it holds a strong pixel (``>= high``).
 
     Differences from ``skimage.feature.canny`` with the same sigma and
@@ -348,7 +360,7 @@ def canny_stages(
         smoothed, gx, gy, magnitude, direction, suppressed, low, high, strong,
         weak and edges.
     """
-    return _canny(image, sigma, low, high, quantile, mode, boundary, full_scale, every_maximum=True)
+    return _canny(image, sigma, low, high, quantile, mode, boundary, full_scale, every_maximum=True).stages()
 
 
 def _canny(
@@ -362,107 +374,408 @@ def _canny(
     full_scale: float | None,
     *,
     every_maximum: bool,
-) -> CannyStages:
+) -> _CannyRun:
     # every_maximum: suppress at every pixel, for the stages; else only where the
-    # magnitude reaches ``low`` (a fifth to a half of a photo), which is all the
-    # edges depend on.
+    # magnitude reaches ``low``, which is all the edges depend on.
     sigma, low, high = _check_canny(sigma=sigma, low=low, high=high, quantile=quantile, mode=mode)
     choice(boundary, "boundary", BOUNDARIES)
     array = _checked_image(image)
     scale = resolve_full_scale(full_scale, array.dtype)
-    if mode == "luminance" or array.ndim == 2:
-        work = _gray(array, "; use mode='per_channel' for other channel counts")
-    else:
-        work = array.astype(compute_dtype(array.dtype), copy=False)
-    # In fractions of full scale, the units the thresholds are written in.
-    work = work / scale
-    smoothed = effects.apply(work, canny_smoothing(sigma), boundary=boundary) if sigma > 0 else work
-    gx = effects.apply(smoothed, banks.get_filter("sobel_x"), boundary=boundary)
-    gy = effects.apply(smoothed, banks.get_filter("sobel_y"), boundary=boundary)
-    squared = gx * gx + gy * gy
-    if squared.ndim == 3:
-        strongest = np.argmax(squared, axis=2)[:, :, None]
-        gx, gy, squared = (np.take_along_axis(a, strongest, axis=2)[:, :, 0] for a in (gx, gy, squared))
-    magnitude = np.sqrt(squared, out=squared)
-    if quantile:
-        low, high = (float(q) for q in np.quantile(magnitude, [low, high]))
-    # A magnitude within rounding of zero is no edge, whatever the thresholds
-    # (quantiles of a flat image are rounding noise).  The Gaussian sums to 1,
-    # so the bound is that of the Sobel kernels, sum |k| = 8, on the image.
-    noise = _rounding(work.dtype, 8 * float(np.abs(work).max()))
-    tested = magnitude > noise
-    if not every_maximum:
-        tested &= magnitude >= low
-    suppressed = _non_maximum_suppression(magnitude, gx, gy, boundary, tested)
-    candidates = (suppressed >= low) & (suppressed > noise)
-    strong = candidates & (suppressed >= high)
-    return CannyStages(
-        smoothed=smoothed,
-        gx=gx,
-        gy=gy,
-        magnitude=magnitude,
-        suppressed=suppressed,
-        low=float(low),
-        high=float(high),
-        strong=strong,
-        weak=candidates & ~strong,
-        edges=_hysteresis(candidates, strong),
-    )
+    height, width = array.shape[:2]
+    with _Bands(height, width) as bands:
+        # In fractions of full scale, the units the thresholds are written in.
+        work, peak = _canny_input(array, mode, scale, bands)
+        smoothed = effects.apply(work, canny_smoothing(sigma), boundary=boundary) if sigma > 0 else work
+        gx = effects.apply(smoothed, banks.get_filter("sobel_x"), boundary=boundary)
+        gy = effects.apply(smoothed, banks.get_filter("sobel_y"), boundary=boundary)
+        padded: np.ndarray | None = None  # the edges alone: each band computes the magnitude it needs
+        magnitude: np.ndarray | None = None
+        if every_maximum or quantile or gx.ndim == 3:
+            padded, gx, gy = _padded_magnitude(gx, gy, boundary, bands)
+            magnitude = padded[1:-1, 1:-1]
+            if quantile:
+                low, high = (float(q) for q in np.quantile(magnitude, [low, high]))
+        # A magnitude within rounding of zero is no edge, whatever the thresholds
+        # (quantiles of a flat image are rounding noise).  The Gaussian sums to 1,
+        # so the bound is that of the Sobel kernels, sum |k| = 8, on the image.
+        noise = _rounding(work.dtype, 8 * peak)
+        candidates, flat, seeds, strong, suppressed = _non_maximum_suppression(
+            gx, gy, padded, boundary, low=low, high=high, noise=noise, bands=bands, every_maximum=every_maximum
+        )
+        edges = _hysteresis(candidates, flat, seeds)
+    return _CannyRun(smoothed, gx, gy, magnitude, suppressed, float(low), float(high), candidates, strong, edges)
+
+
+class _CannyRun(NamedTuple):
+    """What one run of :func:`_canny` computed; :meth:`stages` makes the public record."""
+
+    smoothed: np.ndarray
+    gx: np.ndarray
+    gy: np.ndarray
+    # Computed whole only for the stages, quantiles or per_channel; else None.
+    magnitude: np.ndarray | None  # a view into the padded magnitude
+    # Only with every_maximum, for the stages:
+    suppressed: np.ndarray | None
+    low: float
+    high: float
+    candidates: np.ndarray
+    strong: np.ndarray | None
+    edges: np.ndarray
+
+    def stages(self) -> CannyStages:
+        assert self.suppressed is not None and self.strong is not None, "run with every_maximum=True"
+        return CannyStages(
+            smoothed=self.smoothed,
+            gx=self.gx,
+            gy=self.gy,
+            magnitude=np.ascontiguousarray(self.magnitude),
+            suppressed=self.suppressed,
+            low=self.low,
+            high=self.high,
+            strong=self.strong,
+            weak=self.candidates & ~self.strong,
+            edges=self.edges,
+        )
+
+
+class _Bands:
+    """Bands of whole rows of an ``(H, W)`` image, worked on by several threads.
+
+    Per-pixel stages run band by band: a band of some ten thousand pixels keeps
+    its temporaries in cache, not main memory; and numpy and OpenCV release the
+    GIL, so the bands spread over as many threads as OpenCV uses
+    (``cv2.getNumThreads()``, which ``convfx batch`` lowers in its workers).
+    Every band writes only its own rows, so the result does not depend on which
+    thread did which band.  Use as a context manager: the threads live for one
+    detector call (a pool kept between calls would not survive a fork).
+    """
+
+    def __init__(self, height: int, width: int) -> None:
+        rows = max(1, _BAND_PIXELS // (width + 2))
+        self.slices = [slice(start, min(start + rows, height)) for start in range(0, height, rows)]
+        threads = cv2.getNumThreads() if height * width >= _PARALLEL_MIN_PIXELS else 1
+        self.threads = max(1, min(threads, len(self.slices)))
+        self._pool: ThreadPoolExecutor | None = None
+
+    def __enter__(self) -> _Bands:
+        if self.threads > 1:
+            self._pool = ThreadPoolExecutor(self.threads - 1, thread_name_prefix="convfx-canny")
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    def map(self, task: Callable[[slice], Any]) -> list[Any]:
+        """``[task(rows) for rows in self.slices]``, the bands shared among the threads."""
+        results: list[Any] = [None] * len(self.slices)
+        if self._pool is None:
+            return [task(rows) for rows in self.slices]
+        lock = threading.Lock()
+        taken = itertools.count()
+
+        def work() -> None:
+            while True:
+                with lock:
+                    index = next(taken)
+                if index >= len(self.slices):
+                    return
+                results[index] = task(self.slices[index])
+
+        # The helpers run in a copy of this thread's context (numpy's errstate lives there).
+        helpers = [self._pool.submit(contextvars.copy_context().run, work) for _ in range(self.threads - 1)]
+        try:
+            work()
+        finally:
+            for helper in helpers:
+                helper.result()
+        return results
+
+
+def _canny_input(array: np.ndarray, mode: str, scale: float, bands: _Bands) -> tuple[np.ndarray, float]:
+    """The image Canny smooths, in fractions of full scale, and its largest absolute value.
+
+    The luminance (or every channel in ``per_channel`` mode) of ``array``, divided
+    by ``scale`` in the compute dtype, band by band; a new array, never ``array``.
+    """
+    hint = "; use mode='per_channel' for other channel counts"
+    luminance = mode == "luminance" or array.ndim == 2
+    dtype = compute_dtype(array.dtype)
+    shape = array.shape[:2] if luminance else array.shape
+    work = np.empty(shape, dtype=dtype)
+    unsigned = array.dtype.kind in "bu"  # then the image is >= 0, its own absolute value
+
+    def convert(rows: slice) -> Any:
+        band = _gray(array[rows], hint) if luminance else array[rows].astype(dtype, copy=False)
+        out = np.divide(band, scale, out=work[rows])
+        return out.max() if unsigned else np.abs(out).max()
+
+    if luminance and array.ndim == 3 and array.shape[2] not in (1, 3):
+        _gray(array, hint)  # raises: the luminance needs RGB
+    peaks = bands.map(convert)
+    # np.max propagates NaN, as the maximum over the whole image would.
+    return work, float(np.max(peaks))
+
+
+def _padded_magnitude(
+    gx: np.ndarray, gy: np.ndarray, boundary: str, bands: _Bands
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The magnitude ``sqrt(gx^2 + gy^2)`` with a one-pixel frame, ``gx`` and ``gy``.
+
+    The frame is what ``numpy.pad(magnitude, 1, mode=boundary)`` adds, so that
+    non-maximum suppression finds every neighbour in one array.  With
+    ``(H, W, C)`` gradients (``per_channel``) each pixel keeps the channel with
+    the largest magnitude (the first of equals), and its ``gx`` and ``gy`` are
+    returned as ``(H, W)``.
+    """
+    height, width = gx.shape[:2]
+    padded = np.empty((height + 2, width + 2), dtype=gx.dtype)
+    channels = gx.ndim == 3
+    picked_x, picked_y = (np.empty((height, width), dtype=gx.dtype) for _ in range(2)) if channels else (gx, gy)
+
+    def magnitude(rows: slice) -> None:
+        out = padded[rows.start + 1 : rows.stop + 1, 1:-1]
+        x, y = gx[rows], gy[rows]
+        if channels:
+            squared = x * x
+            squared += y * y
+            # The flat indices of the picked samples.
+            strongest = np.arange(0, squared.size, squared.shape[2])
+            strongest += _first_largest(np.ascontiguousarray(np.moveaxis(squared, 2, 0))).ravel()
+            picked_x[rows] = np.take(x.ravel(), strongest).reshape(out.shape)
+            picked_y[rows] = np.take(y.ravel(), strongest).reshape(out.shape)
+            np.sqrt(np.take(squared.ravel(), strongest).reshape(out.shape), out=out)
+        else:
+            _magnitude(x, y, out)
+
+    bands.map(magnitude)
+    for row, outside in ((0, -1), (height + 1, height)):
+        source = _beyond(outside, height, boundary)
+        padded[row, 1:-1] = 0 if source is None else padded[source + 1, 1:-1]
+    _fill_columns(padded, boundary)
+    return padded, picked_x, picked_y
+
+
+def _first_largest(planes: np.ndarray) -> np.ndarray:
+    """``np.argmax(planes, axis=0)`` for (C, H, W) values: the first largest channel, or the first NaN.
+
+    Plane by plane, with whole-plane comparisons: numpy's argmax along a short
+    axis runs one small loop per pixel.  The index has the smallest unsigned
+    dtype that holds C - 1.
+    """
+    largest = planes[0]
+    for plane in planes[1:]:
+        largest = np.maximum(largest, plane)  # NaN wherever a channel is NaN
+    index = np.zeros(planes.shape[1:], dtype=np.min_scalar_type(len(planes) - 1))
+    unmatched = np.ones(planes.shape[1:], dtype=bool)  # no earlier channel was the largest (or NaN)
+    for plane in planes[:-1]:
+        unmatched &= plane != largest
+        unmatched &= plane == plane  # noqa: PLR0124 (false for NaN only)
+        index += unmatched
+    return index
+
+
+def _magnitude(gx: np.ndarray, gy: np.ndarray, out: np.ndarray) -> None:
+    """``out = sqrt(gx * gx + gy * gy)``, rounded step by step as numpy writes it."""
+    np.multiply(gx, gx, out=out)
+    out += gy * gy
+    np.sqrt(out, out=out)
+
+
+def _magnitude_window(gx: np.ndarray, gy: np.ndarray, rows: slice, boundary: str) -> tuple[np.ndarray, np.ndarray]:
+    """Rows ``rows.start - 1`` to ``rows.stop`` of the padded magnitude (:func:`_padded_magnitude`).
+
+    Computed from ``gx`` and ``gy`` (H, W) for one band.
+
+    Returns
+    -------
+    window : ndarray, shape (rows.stop - rows.start + 2, W + 2)
+        The padded magnitude.
+    inside : ndarray, shape (rows.stop - rows.start, W)
+        Its band without the frame, C-contiguous (numpy's loops are quicker on it than on a view).
+    """
+    (top, bottom), (height, width) = (rows.start, rows.stop), gx.shape
+    magnitude = np.empty((bottom - top + 2, width), dtype=gx.dtype)
+    first, last = max(top - 1, 0), min(bottom + 1, height)
+    _magnitude(gx[first:last], gy[first:last], magnitude[first - top + 1 : last - top + 1])
+    for row, outside in ((0, top - 1), (len(magnitude) - 1, bottom)):
+        if 0 <= outside < height:
+            continue
+        source = _beyond(outside, height, boundary)
+        if source is None:
+            magnitude[row] = 0
+        else:
+            _magnitude(gx[source : source + 1], gy[source : source + 1], magnitude[row : row + 1])
+    window = np.empty((bottom - top + 2, width + 2), dtype=gx.dtype)
+    window[:, 1:-1] = magnitude
+    _fill_columns(window, boundary)
+    return window, magnitude[1:-1]
+
+
+def _beyond(index: int, length: int, boundary: str) -> int | None:
+    """The index ``numpy.pad(mode=boundary)`` copies to ``index``, -1 or ``length``; None for zeros."""
+    if boundary == "constant":
+        return None
+    first = index < 0
+    if boundary == "wrap":
+        return length - 1 if first else 0
+    if boundary == "reflect" and length > 1:
+        return 1 if first else length - 2
+    return 0 if first else length - 1  # "edge", "symmetric", and "reflect" of a single pixel
+
+
+def _fill_columns(padded: np.ndarray, boundary: str) -> None:
+    """Set the first and last columns of ``padded`` from the columns between them, as ``numpy.pad``.
+
+    Over the full height: numpy pads the rows first, so the corners come from the padded rows.
+    """
+    width = padded.shape[1] - 2
+    for column, outside in ((0, -1), (width + 1, width)):
+        source = _beyond(outside, width, boundary)
+        padded[:, column] = 0 if source is None else padded[:, source + 1]
 
 
 def _non_maximum_suppression(
-    magnitude: np.ndarray, gx: np.ndarray, gy: np.ndarray, boundary: str, where: np.ndarray
-) -> np.ndarray:
-    """``magnitude`` where it is a maximum along the gradient (tested ``where`` True), 0 elsewhere.
+    gx: np.ndarray,
+    gy: np.ndarray,
+    padded: np.ndarray | None,
+    boundary: str,
+    *,
+    low: float,
+    high: float,
+    noise: float,
+    bands: _Bands,
+    every_maximum: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Local maxima along the gradient, and the double threshold.
 
     Along the gradient, one pixel away on each side, the magnitude is
     interpolated between the axial neighbour (above/below for a mostly vertical
     gradient, else left/right) and the diagonal one, with weight
     ``min(|gx|, |gy|) / max(|gx|, |gy|)`` on the diagonal: scikit-image's
-    ``_nonmaximum_suppression_bilinear``, vectorised over the tested pixels.
-    The image continues beyond the border as ``boundary`` says.
+    ``_nonmaximum_suppression_bilinear``, vectorised.  ``padded`` is the
+    magnitude with the one-pixel frame the boundary gives (:func:`_padded_magnitude`),
+    or None to compute it band by band (:func:`_magnitude_window`).
+
+    Only pixels whose magnitude exceeds ``noise`` are tested, and unless
+    ``every_maximum`` only those that reach ``low`` (all the edges depend on).
+
+    Returns
+    -------
+    candidates : ndarray of bool, shape (H, W)
+        Maxima with ``noise < magnitude`` and ``low <= magnitude``.
+    flat : ndarray of int, shape (N,)
+        The flat indices of the candidates, in order.
+    seeds : ndarray of int, shape (S,)
+        The flat indices of the candidates with ``high <= magnitude``: the strong pixels.
+    strong : ndarray of bool, shape (H, W), or None
+        With ``every_maximum``: the strong pixels as a map.
+    suppressed : ndarray, shape (H, W), or None
+        With ``every_maximum``: the magnitude at every maximum, 0 elsewhere.
     """
-    height, width = magnitude.shape
-    stride = width + 2  # a row of the padded magnitude
-    padded = np.pad(magnitude, 1, mode=boundary).ravel()
-    flat = np.flatnonzero(where)
-    centre = flat + (flat // width) * 2 + stride + 1  # the same pixel in the padded array
-    value, x, y = magnitude.ravel()[flat], gx.ravel()[flat], gy.ravel()[flat]
-    abs_x, abs_y = np.abs(x), np.abs(y)
-    steep = abs_y >= abs_x
-    # Offsets of the forward neighbours; the backward ones are their negatives.
-    # A gradient towards down-right or up-left has its diagonal at +-(stride + 1),
-    # one towards down-left or up-right at +-(stride - 1); a zero component gets
-    # weight 0 below, so which way it counts does not matter.
-    axial = np.where(steep, stride, 1)
-    falling = (x > 0) == (y > 0)
-    diagonal = np.where(falling, stride + 1, np.where(steep, stride - 1, 1 - stride))
-    weight = np.minimum(abs_x, abs_y)
-    larger = np.maximum(abs_x, abs_y)
-    np.divide(weight, larger, out=weight, where=larger > 0)
-    complement = 1 - weight
-    # The same expression as scikit-image, so float64 results compare bit for bit.
-    forward = padded[centre + diagonal] * weight + padded[centre + axial] * complement
-    backward = padded[centre - diagonal] * weight + padded[centre - axial] * complement
+    height, width = gx.shape
+    candidates = np.empty((height, width), dtype=bool)
+    strong = np.empty((height, width), dtype=bool) if every_maximum else None
+    suppressed = np.zeros((height, width), dtype=gx.dtype) if every_maximum else None
     # Strict on the backward (up/left) side: of two equal pixels across an edge
     # only one survives, as in OpenCV, so edges are one pixel wide.  "Equal"
     # allows for rounding, so that the same pixel wins on every row.
-    tie = _TIE_EPSILONS * np.finfo(magnitude.dtype).eps
-    keep = (value >= forward * (1 - tie)) & (value > backward * (1 + tie))
-    suppressed = np.zeros_like(magnitude)
-    suppressed.ravel()[flat[keep]] = value[keep]
-    return suppressed
+    tie = _TIE_EPSILONS * np.finfo(gx.dtype).eps
+    forward_tie, backward_tie = 1 - tie, 1 + tie
+    # numpy compares the magnitude with a Python float in the magnitude's dtype:
+    # when low is above noise there, magnitude >= low says magnitude > noise too.
+    with np.errstate(over="ignore"):
+        low_here, noise_here = gx.dtype.type(low), gx.dtype.type(noise)
+    single_test = not every_maximum and bool(noise_here < low_here < np.inf)
+
+    def suppress(rows: slice) -> tuple[np.ndarray, np.ndarray]:
+        if padded is None:
+            window, value = _magnitude_window(gx, gy, rows, boundary)
+        else:
+            window = padded[rows.start : rows.stop + 2]
+            value = np.ascontiguousarray(window[1:-1, 1:-1])
+        above, level, below = window[:-2], window[1:-1], window[2:]
+        x, y = gx[rows], gy[rows]
+        if single_test:
+            tested = value >= low
+        else:
+            tested = value > noise
+            if not every_maximum:
+                tested &= value >= low
+        start = rows.start * width
+        if not tested.any():  # a flat band: nothing to suppress
+            candidates[rows] = False
+            if strong is not None:
+                strong[rows] = False
+            return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.intp)
+        abs_x, abs_y = np.abs(x), np.abs(y)
+        steep = (abs_y >= abs_x).view(np.uint8)
+        falling = np.equal(x > 0, y > 0).view(np.uint8)
+        weight = np.minimum(abs_x, abs_y)
+        larger = np.maximum(abs_x, abs_y, out=abs_x)
+        # 0 / 0 only where the magnitude is 0, which is never tested.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            np.divide(weight, larger, out=weight)
+        complement = np.subtract(1, weight, out=abs_y)
+        # The neighbours along the gradient.  Forward: the axial one below (steep)
+        # or right; the diagonal one down-right for a gradient towards down-right
+        # or up-left ("falling"), else down-left (steep) or up-right.  Backward:
+        # the opposite pixels.  cv2.copyTo picks them: numpy.where branches on
+        # every pixel, and the masks are random.
+        # Interpolated as scikit-image writes it, diagonal * weight + axial *
+        # (1 - weight), each step rounded as numpy does, so float64 results
+        # compare bit for bit.
+        forward, backward, axial = (np.empty_like(value) for _ in range(3))
+        np.copyto(forward, above[:, 2:])
+        cv2.copyTo(below[:, :-2], steep, forward)
+        cv2.copyTo(below[:, 2:], falling, forward)
+        np.copyto(backward, below[:, :-2])
+        cv2.copyTo(above[:, 2:], steep, backward)
+        cv2.copyTo(above[:, :-2], falling, backward)
+        forward *= weight
+        backward *= weight
+        np.copyto(axial, level[:, 2:])
+        cv2.copyTo(below[:, 1:-1], steep, axial)
+        axial *= complement
+        forward += axial
+        forward *= forward_tie
+        keep = np.greater_equal(value, forward)
+        np.copyto(axial, level[:, :-2])
+        cv2.copyTo(above[:, 1:-1], steep, axial)
+        axial *= complement
+        backward += axial
+        backward *= backward_tie
+        keep &= value > backward
+        if suppressed is not None:  # every_maximum
+            keep &= tested
+            cv2.copyTo(value, keep.view(np.uint8), suppressed[rows])
+            tested = value >= low
+        kept = np.logical_and(keep, tested, out=candidates[rows])
+        strong_rows = np.greater_equal(value, high, out=None if strong is None else strong[rows])
+        strong_rows &= kept
+        return np.flatnonzero(kept) + start, np.flatnonzero(strong_rows) + start
+
+    found = bands.map(suppress)
+    flat, seeds = (np.concatenate(indices) for indices in zip(*found))
+    return candidates, flat, seeds, strong, suppressed
 
 
-def _hysteresis(candidates: np.ndarray, strong: np.ndarray) -> np.ndarray:
-    """Candidates in an 8-connected component that holds a strong pixel."""
-    from scipy import ndimage  # imported here: `import convfx` stays quick for batch workers
+def _hysteresis(candidates: np.ndarray, flat: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+    """Candidates in an 8-connected component that holds a seed.
 
-    labels, count = ndimage.label(candidates, structure=np.ones((3, 3), dtype=bool))
-    keep = np.zeros(count + 1, dtype=bool)
-    keep[labels[strong]] = True
-    keep[0] = False  # the background
-    return keep[labels]
+    ``flat`` and ``seeds`` are the flat indices of the candidates and of the
+    strong ones among them.  Only the candidates' labels are looked up: a
+    fraction of the image, and numpy's take would convert every int32 label.
+    """
+    # Every algorithm finds the same components; Wu's (SAUF) is the quickest on thin edges.
+    count, labels = cv2.connectedComponentsWithAlgorithm(candidates.view(np.uint8), 8, cv2.CV_32S, cv2.CCL_SAUF)
+    labels = labels.ravel()
+    keep = np.zeros(count, dtype=bool)  # label 0, the background, holds no seed
+    keep[np.take(labels, seeds)] = True
+    edges = np.zeros(candidates.shape, dtype=bool)
+    edges.ravel()[flat[np.take(keep, np.take(labels, flat))]] = True
+    return edges
 
 
 # --------------------------------------------------------------------------- Marr-Hildreth and DoG

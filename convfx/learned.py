@@ -26,16 +26,28 @@ import numpy as np
 
 from .color import to_luminance
 from .conv import correlate
-from .errors import ParameterError
+from .errors import FileError, ParameterError
+from .limits import MAX_FEATURE_MAP_VALUES, MAX_LEARNED_MAPS
 from .steps import Detector, DetectorParameter, register_prefix
 
 if TYPE_CHECKING:  # the network code is imported when a model is named, not with convfx
     from .nn.weights import ConvWeights
 
-__all__ = ["PREFIX", "learned_bank", "learned_responses", "montage", "learned_step", "weights_fingerprint"]
+__all__ = ["PREFIX", "ModelFileError", "learned_bank", "learned_responses", "montage", "learned_step", "weights_fingerprint"]
 
 #: What a learned effect step starts with.
 PREFIX = "learned:"
+
+
+class ModelFileError(ParameterError, FileError):
+    """The model named in a ``learned:`` effect is missing, unreadable or unusable.
+
+    A usage error (exit code 2), since the file is part of the effect the user
+    wrote, like a kernel file; still a :class:`~convfx.errors.FileError` (an
+    ``OSError``) for library callers that catch those.
+    """
+
+    exit_code = 2
 
 
 def learned_bank(weights: ConvWeights) -> np.ndarray:
@@ -76,10 +88,25 @@ def learned_responses(
     Returns
     -------
     ndarray, shape (H, W, F), float32 (float64 for a float64 model)
+
+    Raises
+    ------
+    ParameterError
+        An image that is not gray or RGB, weights of other than 1 or 3 channels,
+        or maps of more than :data:`~convfx.limits.MAX_FEATURE_MAP_VALUES` values
+        (``H * W * F``), refused before they are computed.
     """
     pixels = np.asarray(image)
     if pixels.ndim == 3 and pixels.shape[2] not in (1, 3):
         raise ParameterError(f"image: expected (H, W) or (H, W, 3), found shape {pixels.shape}")
+    if pixels.ndim in (2, 3):
+        height, width = pixels.shape[:2]
+        count = int(weights.weight.shape[0])
+        if height * width * count > MAX_FEATURE_MAP_VALUES:
+            raise ParameterError(
+                f"image: {width}x{height} pixels x {count} feature maps = {height * width * count:,} values, "
+                f"over the limit of {MAX_FEATURE_MAP_VALUES:,} (convfx.limits.MAX_FEATURE_MAP_VALUES); use a smaller image"
+            )
     if weights.channels not in (1, 3):
         raise ParameterError(f"weights: a filter needs 1 or 3 input channels, found {weights.channels}")
     dtype = weights.weight.dtype
@@ -170,6 +197,15 @@ def learned_step(target: str) -> Detector:
     -------
     convfx.steps.Detector
         A non-linear step (a montage is not a filter of the image in place).
+
+    Raises
+    ------
+    ModelFileError
+        The model is missing, unreadable, not a model, or has more than
+        :data:`~convfx.limits.MAX_LEARNED_MAPS` first-layer kernels; a usage
+        error naming the effect and the file.
+    ParameterError
+        No model, or a map index out of range.
     """
     from .nn.weights import load_weights  # the network is imported only when a model is named
 
@@ -177,8 +213,16 @@ def learned_step(target: str) -> Detector:
     model, _, index_text = spec.partition("#")
     if not model:
         raise ParameterError(f"effect {target!r}: expected learned:MODEL or learned:MODEL#k, e.g. learned:digits#3")
-    weights = load_weights(model)
+    try:
+        weights = load_weights(model)
+    except FileError as error:
+        raise ModelFileError(f"effect {target!r}: {error}") from None
     count = weights.weight.shape[0]
+    if count > MAX_LEARNED_MAPS:
+        raise ModelFileError(
+            f"effect {target!r}: {weights.source}: {weights.key!r} has {count:,} kernels; a learned: effect takes "
+            f"at most {MAX_LEARNED_MAPS} (convfx.limits.MAX_LEARNED_MAPS)"
+        )
     index = None
     if index_text:
         if not index_text.isdigit() or int(index_text) >= count:

@@ -158,3 +158,18 @@ def test_real_array():
         checks.real_array(np.zeros((0, 3)), "kernel")
     with pytest.raises(ParameterError, match=r"^kernel: expected a rectangular numeric array"):
         checks.real_array([[1, 2], [3]], "kernel")
+
+
+@pytest.mark.parametrize(
+    ("value", "depth"),
+    [(1, 0), ("text", 0), ([], 1), ([1, 2], 1), ({"a": [[1]]}, 3), ([[], [[{}]]], 4), ((1, (2,)), 2)],
+)
+def test_nesting_depth(value, depth):
+    assert checks.nesting_depth(value, 10) == depth
+
+
+def test_nesting_depth_stops_past_the_limit_without_recursion():
+    deep: list = []
+    for _ in range(100_000):  # far past the recursion limit
+        deep = [deep]
+    assert checks.nesting_depth(deep, 32) == 33

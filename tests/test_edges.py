@@ -101,6 +101,17 @@ def test_thresholds_are_fractions_of_full_scale(dtype):
     assert convfx.canny(scaled(step("right"), np.uint8, 0.04), full_scale=51).any()
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+def test_a_magnitude_equal_to_a_threshold_reaches_it(dtype):
+    # Without smoothing a step of 1/8 has Sobel magnitude 4/8, exactly, on both sides.
+    image = (step("right") / 8).astype(dtype)
+    assert convfx.canny_stages(image, sigma=0).magnitude.max() == 0.5
+    np.testing.assert_array_equal(convfx.canny(image, sigma=0, low=0.5, high=0.5), step_edge_line("right"))
+    above = float(np.nextafter(dtype(0.5), dtype(1)))
+    assert not convfx.canny(image, sigma=0, low=0.4, high=above).any()  # not strong
+    assert not convfx.canny(image, sigma=0, low=above, high=above).any()
+
+
 def test_hysteresis_keeps_weak_pixels_connected_to_strong_ones():
     rows, cols = np.mgrid[0:60, 0:60]
     # A straight edge whose contrast grows slowly downwards (magnitude 2.56 x contrast:
@@ -180,6 +191,187 @@ def test_per_channel_takes_the_strongest_channel(photo):
     per_channel = [convfx.canny_stages(photo[:, :, c], full_scale=255).magnitude for c in range(3)]
     np.testing.assert_allclose(stages.magnitude, np.max(per_channel, axis=0), rtol=1e-6)
     assert stages.smoothed.shape == photo.shape
+
+
+# --------------------------------------------------------------------------- the fast path against plain loops
+
+
+def reference_suppression(stages: edges.CannyStages, boundary: str, noise: float) -> np.ndarray:
+    """Non-maximum suppression written pixel by pixel, as the docstring states it.
+
+    Every pixel whose magnitude exceeds ``noise`` is compared with the magnitude
+    one pixel away along the gradient on each side, interpolated between the
+    axial neighbour (below/above when |gy| >= |gx|, else right/left) and the
+    diagonal one next to it on the gradient's side, with weight
+    min(|gx|, |gy|) / max(|gx|, |gy|) on the diagonal.  It stays if it is at
+    least the forward value and above the backward one, each within the tie
+    tolerance.  Arithmetic on numpy scalars of the magnitude's dtype.
+    """
+    magnitude, gx, gy = stages.magnitude, stages.gx, stages.gy
+    padded = np.pad(magnitude, 1, mode=boundary)
+    tie = edges._TIE_EPSILONS * np.finfo(magnitude.dtype).eps
+    suppressed = np.zeros_like(magnitude)
+    for row in range(magnitude.shape[0]):
+        for col in range(magnitude.shape[1]):
+            value, x, y = magnitude[row, col], gx[row, col], gy[row, col]
+            if not value > noise:
+                continue
+            same_signs = (x > 0) == (y > 0)  # a gradient towards down-right or up-left
+            if abs(y) >= abs(x):
+                axial, diagonal = (1, 0), ((1, 1) if same_signs else (1, -1))
+            else:
+                axial, diagonal = (0, 1), ((1, 1) if same_signs else (-1, 1))
+            weight = min(abs(x), abs(y)) / max(abs(x), abs(y))
+            centre = np.array([row + 1, col + 1])
+            forward = padded[tuple(centre + diagonal)] * weight + padded[tuple(centre + axial)] * (1 - weight)
+            backward = padded[tuple(centre - diagonal)] * weight + padded[tuple(centre - axial)] * (1 - weight)
+            if value >= forward * (1 - tie) and value > backward * (1 + tie):
+                suppressed[row, col] = value
+    return suppressed
+
+
+def reference_hysteresis(candidates: np.ndarray, strong: np.ndarray) -> np.ndarray:
+    """Candidates reached from a strong pixel through 8-connected candidates: a flood fill."""
+    height, width = candidates.shape
+    kept = np.zeros_like(candidates)
+    stack = [tuple(pixel) for pixel in np.argwhere(strong & candidates)]
+    while stack:
+        row, col = stack.pop()
+        if kept[row, col]:
+            continue
+        kept[row, col] = True
+        for d_row in (-1, 0, 1):
+            for d_col in (-1, 0, 1):
+                r, c = row + d_row, col + d_col
+                if 0 <= r < height and 0 <= c < width and candidates[r, c] and not kept[r, c]:
+                    stack.append((r, c))
+    return kept
+
+
+def random_canny_case(rng: np.random.Generator) -> tuple[np.ndarray, dict]:
+    """A small image with ties, flat parts or noise, and random Canny parameters."""
+    height, width = (int(n) for n in rng.choice([1, 2, 3, 7, 16, 29], size=2))
+    kind = rng.choice(["noise", "levels", "blocks"])
+    if kind == "noise":
+        image = rng.random((height, width))
+    elif kind == "levels":  # a few grey levels: equal magnitudes everywhere
+        image = rng.integers(0, 3, (height, width)) / 2
+    else:  # flat blocks: symmetric steps and flat regions
+        image = np.kron(rng.integers(0, 2, (height // 4 + 1, width // 4 + 1)), np.ones((4, 4)))[:height, :width]
+    if rng.random() < 0.25:
+        image = np.stack([image, image[::-1], image[:, ::-1]], axis=2)
+    dtype = rng.choice(["uint8", "float32", "float64"])
+    image = np.round(image * 255).astype(np.uint8) if dtype == "uint8" else image.astype(dtype)
+    low, high = sorted(rng.choice([0.0, 0.02, 0.1, 0.3], size=2))
+    parameters = {
+        "sigma": float(rng.choice([0.0, 0.6, 1.0, 2.0])),
+        "boundary": str(rng.choice(["reflect", "constant", "edge", "symmetric", "wrap"])),
+        "mode": "per_channel" if image.ndim == 3 and rng.random() < 0.5 else "luminance",
+    }
+    if rng.random() < 0.2:
+        parameters.update(quantile=True, low=float(rng.choice([0.5, 0.8])), high=0.9)
+    else:
+        parameters.update(low=float(low), high=float(high))
+    return image, parameters
+
+
+@pytest.mark.parametrize("bands", ["default", "tiny"])
+def test_fast_path_matches_plain_loops(rng, monkeypatch, bands):
+    if bands == "tiny":  # a band per row or two, and threads even for small images
+        monkeypatch.setattr(edges, "_BAND_PIXELS", 40)
+        monkeypatch.setattr(edges, "_PARALLEL_MIN_PIXELS", 0)
+    for _ in range(60):
+        image, parameters = random_canny_case(rng)
+        stages = convfx.canny_stages(image, **parameters)
+        work = color.to_luminance(image) if parameters["mode"] == "luminance" else image
+        work = work.astype(stages.magnitude.dtype) / ranges.dtype_full_scale(image.dtype)
+        noise = edges._rounding(work.dtype, 8 * float(np.abs(work).max()))
+        suppressed = reference_suppression(stages, parameters["boundary"], noise)
+        np.testing.assert_array_equal(stages.suppressed, suppressed, err_msg=str(parameters))
+        candidates = (suppressed >= stages.low) & (suppressed > noise)
+        strong = candidates & (suppressed >= stages.high)
+        np.testing.assert_array_equal(stages.strong, strong, err_msg=str(parameters))
+        np.testing.assert_array_equal(stages.weak, candidates & ~strong, err_msg=str(parameters))
+        expected = reference_hysteresis(candidates, strong)
+        np.testing.assert_array_equal(stages.edges, expected, err_msg=str(parameters))
+        np.testing.assert_array_equal(convfx.canny(image, **parameters), expected, err_msg=str(parameters))
+
+
+def test_hysteresis_is_a_flood_fill_over_8_neighbours(rng):
+    for density in [0.2, 0.45, 0.6]:  # thin and diagonal links, and large blobs
+        candidates = rng.random((37, 41)) < density
+        strong = candidates & (rng.random(candidates.shape) < 0.05)
+        found = edges._hysteresis(candidates, np.flatnonzero(candidates), np.flatnonzero(strong))
+        expected = reference_hysteresis(candidates, strong)
+        assert expected.any() and (candidates & ~expected).any()
+        np.testing.assert_array_equal(found, expected)
+
+
+def test_per_channel_picks_the_first_largest_channel_as_argmax_does(rng):
+    for channels in [1, 2, 3, 4]:
+        values = rng.integers(0, 3, (9, 11, channels)).astype(np.float32)  # many ties
+        values[rng.random(values.shape) < 0.1] = np.nan
+        values[0, 0] = [np.nan] * channels
+        expected = np.argmax(values, axis=2)
+        np.testing.assert_array_equal(edges._first_largest(np.moveaxis(values, 2, 0)), expected)
+        gx, gy = rng.standard_normal((2, 9, 11, channels)).astype(np.float32)
+        gx[np.isnan(values)] = np.nan
+        with edges._Bands(9, 11) as bands:
+            padded, picked_x, picked_y = edges._padded_magnitude(gx, gy, "reflect", bands)
+        squared = gx * gx + gy * gy
+        strongest = np.argmax(squared, axis=2)[:, :, None]
+        magnitude = np.sqrt(np.take_along_axis(squared, strongest, axis=2)[:, :, 0])
+        assert padded[1:-1, 1:-1].tobytes() == magnitude.tobytes()
+        for picked, gradient in [(picked_x, gx), (picked_y, gy)]:
+            np.testing.assert_array_equal(picked, np.take_along_axis(gradient, strongest, axis=2)[:, :, 0])
+
+
+@pytest.mark.parametrize("boundary", ["reflect", "constant", "edge", "symmetric", "wrap"])
+def test_magnitude_frames_are_numpy_pad(rng, boundary):
+    for height, width in [(1, 1), (1, 5), (4, 1), (2, 2), (9, 6)]:
+        gx, gy = (rng.standard_normal((height, width)).astype(np.float32) for _ in range(2))
+        expected = np.pad(np.sqrt(gx * gx + gy * gy), 1, mode=boundary)
+        with edges._Bands(height, width) as bands:
+            padded, _, _ = edges._padded_magnitude(gx, gy, boundary, bands)
+        np.testing.assert_array_equal(padded, expected)
+        for top in range(height):  # every band, from one row to all
+            for bottom in range(top + 1, height + 1):
+                window, inside = edges._magnitude_window(gx, gy, slice(top, bottom), boundary)
+                np.testing.assert_array_equal(window, expected[top : bottom + 2])
+                np.testing.assert_array_equal(inside, expected[top + 1 : bottom + 1, 1:-1])
+
+
+def test_same_bytes_whatever_the_bands_threads_and_alignment(monkeypatch):
+    rows, cols = np.mgrid[0:150, 0:230]
+    noise = np.random.default_rng(5).normal(0, 20, (150, 230, 3))
+    image = np.clip(noise + np.stack([rows, cols, rows + cols], axis=2) % 97 * 2.5, 0, 255).astype(np.uint8)
+    for mode in ["luminance", "per_channel"]:
+        expected = convfx.canny(image, mode=mode)
+        assert expected.any() and not expected.all()
+        stages = convfx.canny_stages(image, mode=mode)
+        np.testing.assert_array_equal(stages.edges, expected)
+        for offset in range(1, 4):  # the same pixels at another address
+            moved = np.frombuffer(bytearray(image.nbytes + offset), np.uint8, image.size, offset).reshape(image.shape)
+            moved[...] = image
+            np.testing.assert_array_equal(convfx.canny(moved, mode=mode), expected)
+        with monkeypatch.context() as patch:
+            patch.setattr(edges, "_BAND_PIXELS", 700)
+            patch.setattr(edges, "_PARALLEL_MIN_PIXELS", 0)
+            np.testing.assert_array_equal(convfx.canny(image, mode=mode), expected)
+            again = convfx.canny_stages(image, mode=mode)
+        for name in ("smoothed", "gx", "gy", "magnitude", "suppressed", "strong", "weak", "edges"):
+            assert getattr(again, name).tobytes() == getattr(stages, name).tobytes(), name
+        with monkeypatch.context() as patch:
+            patch.setattr(edges.cv2, "getNumThreads", lambda: 1)  # one thread, as in batch workers
+            np.testing.assert_array_equal(convfx.canny(image, mode=mode), expected)
+
+
+def test_canny_leaves_its_input_alone(rng):
+    for image in [rng.random((40, 50)).astype(np.float32), rng.random((40, 50, 3)), rng.random((30, 20, 1))]:
+        before = image.copy()
+        convfx.canny(image, mode="per_channel")
+        convfx.canny_stages(image)
+        np.testing.assert_array_equal(image, before)
 
 
 # --------------------------------------------------------------------------- bad parameters

@@ -118,3 +118,43 @@ def test_a_learned_steps_fingerprint_follows_the_weights_that_make_its_maps(tmp_
     assert fingerprint(prelu, "prelu2.npz") != before
     assert effects.parse_effect("canny").steps[0].fingerprint == ""
 
+
+# --------------------------------------------------------------------------- files named in the effect
+
+
+def test_a_bad_model_in_the_effect_is_a_usage_error_naming_effect_and_file(tmp_path):
+    """The model is part of EFFECT: exit 2, like a kernel file; still a FileError for library callers."""
+    (tmp_path / "photo.png").write_bytes(b"\x89PNG not really")
+    import os
+
+    os.mkfifo(tmp_path / "pipe.npz")
+    cases = {
+        "missing.npz": r"missing\.npz: no such file",
+        "photo.png": r"photo\.png: unsupported weights file type '\.png'",
+        "pipe.npz": r"pipe\.npz: not a regular file \(a FIFO\)",
+    }
+    for name, words in cases.items():
+        spec = f"learned:{tmp_path / name}"
+        with pytest.raises(learned.ModelFileError, match=rf"^effect '{spec}': .*{words}") as info:
+            effects.parse_effect(spec)
+        assert info.value.exit_code == 2
+        assert isinstance(info.value, FileError) and isinstance(info.value, ParameterError)
+
+
+def test_a_model_with_too_many_kernels_is_refused_from_its_shape(tmp_path):
+    from convfx.limits import MAX_LEARNED_MAPS
+
+    np.savez(tmp_path / "wide.npz", **{"conv1.weight": np.ones((MAX_LEARNED_MAPS + 1, 1, 1, 1), np.float32)})
+    with pytest.raises(learned.ModelFileError, match=rf"'conv1.weight' has {MAX_LEARNED_MAPS + 1} kernels; a learned: effect takes at most {MAX_LEARNED_MAPS}"):
+        effects.parse_effect(f"learned:{tmp_path / 'wide.npz'}")
+    np.savez(tmp_path / "most.npz", **{"conv1.weight": np.ones((MAX_LEARNED_MAPS, 1, 1, 1), np.float32)})
+    assert effects.parse_effect(f"learned:{tmp_path / 'most.npz'}#255")
+
+
+def test_feature_maps_over_the_limit_are_refused_before_correlating(monkeypatch, gray_model):
+    weights = load_weights(gray_model)  # 6 maps
+    monkeypatch.setattr(learned, "MAX_FEATURE_MAP_VALUES", 6 * 20 * 30 - 1)
+    with pytest.raises(ParameterError, match=r"^image: 30x20 pixels x 6 feature maps = 3,600 values, over the limit of 3,599"):
+        learned.learned_responses(np.zeros((20, 30), np.uint8), weights)
+    monkeypatch.setattr(learned, "MAX_FEATURE_MAP_VALUES", 6 * 20 * 30)
+    assert learned.learned_responses(np.zeros((20, 30), np.uint8), weights).shape == (20, 30, 6)

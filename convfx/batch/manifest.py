@@ -39,7 +39,9 @@ from typing import Any, Iterator
 import numpy as np
 
 from .. import __version__, effects, imageio, steps
+from ..checks import nesting_depth
 from ..errors import FileError
+from ..limits import MAX_MANIFEST_BYTES, MAX_NESTING_DEPTH
 from .plan import BatchJob
 
 __all__ = [
@@ -129,7 +131,10 @@ class Manifest:
     Raises
     ------
     FileError
-        The file exists but is not a readable convfx manifest.
+        The file exists but is not a readable convfx manifest: not a regular file
+        (a FIFO, a device), over :data:`~convfx.limits.MAX_MANIFEST_BYTES`, not
+        JSON, nested deeper than :data:`~convfx.limits.MAX_NESTING_DEPTH`, or not
+        a convfx manifest.  The message says to move it away; it is never changed.
     """
 
     def __init__(self, path: Path, header: dict[str, Any]) -> None:
@@ -142,10 +147,25 @@ class Manifest:
             self.files = self._read()
 
     def _read(self) -> dict[str, dict[str, Any]]:
+        afresh = "move it away to start afresh"
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            imageio.check_regular_file(self.path, what="a run manifest", max_bytes=MAX_MANIFEST_BYTES)
+        except FileError as exc:
+            raise FileError(f"{exc}; {afresh}") from None
+        try:
+            with open(self.path, "rb") as stream:
+                text = stream.read(MAX_MANIFEST_BYTES + 1)
+            if len(text) > MAX_MANIFEST_BYTES:  # it grew since it was checked
+                raise ValueError(f"more than {MAX_MANIFEST_BYTES:,} bytes")
+            data = json.loads(text.decode("utf-8"))
+            if nesting_depth(data, MAX_NESTING_DEPTH) > MAX_NESTING_DEPTH:
+                raise ValueError(f"nested more than {MAX_NESTING_DEPTH} deep")
+        except RecursionError:
+            reason = f"nested more than {MAX_NESTING_DEPTH} deep"
+            raise FileError(f"{self.path}: cannot read the run manifest ({reason}); {afresh}") from None
         except (OSError, UnicodeDecodeError, ValueError) as exc:
-            raise FileError(f"{self.path}: cannot read the run manifest ({exc}); move it away to start afresh") from None
+            reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+            raise FileError(f"{self.path}: cannot read the run manifest ({reason}); {afresh}") from None
         files = data.get("files") if isinstance(data, dict) else None
         if not isinstance(data, dict) or data.get("convfx_manifest") != MANIFEST_FORMAT or not isinstance(files, dict):
             raise FileError(f"{self.path}: not a convfx run manifest (format {MANIFEST_FORMAT}); move it away to start afresh")
