@@ -205,9 +205,9 @@ def _refuse_inputs_as_outputs(jobs: list[BatchJob], input_files: list[Path]) -> 
         if source is None and identities:
             try:
                 info = job.destination.stat()
-            except OSError:
-                info = None  # no such output yet: it cannot be an input
-            source = identities.get((info.st_dev, info.st_ino)) if info is not None else None
+            except OSError:  # no such output yet: it cannot be an input
+                continue
+            source = identities.get((info.st_dev, info.st_ino))
         if source is not None:
             named = "" if source == job.destination else f" (given as {source})"
             raise ParameterError(
