@@ -20,6 +20,7 @@ read files, and imports those modules only by name, on a lookup (they sit above 
 from __future__ import annotations
 
 import importlib
+import threading
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping
 
@@ -196,19 +197,19 @@ _DETECTORS: dict[str, Detector] = {}
 #: :func:`is_detector`, :func:`prefixed_step`).
 STEP_PROVIDERS = ["convfx.edges", "convfx.learned"]
 _providers_loaded = False
+# Another thread's first lookup waits until every provider has registered; a
+# provider that looks a step up while it imports gets its own partial module back.
+_providers_lock = threading.RLock()
 
 
 def _load_providers() -> None:
     global _providers_loaded
     if _providers_loaded:
         return
-    _providers_loaded = True  # before importing: a provider's own lookups must not come back here
-    try:
+    with _providers_lock:
         for name in STEP_PROVIDERS:
             importlib.import_module(name)
-    except BaseException:
-        _providers_loaded = False  # an interrupted import is tried again next time
-        raise
+        _providers_loaded = True  # not before: an interrupted import is tried again next time
 
 
 def register_detector(detector: Detector) -> Detector:
