@@ -15,6 +15,7 @@ import shutil
 import os
 import signal
 import subprocess
+import tempfile
 import sys
 import threading
 import time
@@ -445,6 +446,28 @@ def test_without_dask_the_scheduler_option_says_what_to_install(tmp_path, monkey
 
 
 # --------------------------------------------------------------------------- interruption
+
+
+def test_a_manifest_write_interrupted_before_its_own_cleanup_leaves_no_temporary_file(tmp_path, monkeypatch):
+    """Ctrl-C just after the manifest's temporary file is made, before the code that would remove it."""
+    from convfx import imageio
+
+    photos = make_tree(tmp_path)
+    write = imageio.write_bytes_atomically
+    calls = []
+
+    def interrupted_once(path, data, **options):
+        calls.append(path)
+        if len(calls) == 1:
+            tempfile.mkstemp(dir=Path(path).parent, prefix=f".{Path(path).name}.", suffix=".part")
+            raise KeyboardInterrupt
+        return write(path, data, **options)
+
+    monkeypatch.setattr(imageio, "write_bytes_atomically", interrupted_once)
+    with pytest.raises(batch.BatchInterrupted):
+        batch.run_batch("sobel", [photos], tmp_path / "out", workers=1)
+    assert not list((tmp_path / "out").glob(".*.part"))
+    assert (tmp_path / "out" / batch.MANIFEST_NAME).is_file()  # written whole afterwards
 
 _INTERRUPT_SCRIPT = """
 import sys

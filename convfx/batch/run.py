@@ -367,8 +367,10 @@ def run_batch(
         except BaseException as error:
             with _signals_held():
                 executor.close()  # ends the workers at once unless they had finished
-                # A worker ended mid-write leaves its temporary file: remove it.
-                imageio.remove_partial_writes([jobs[index].destination for index in executor.running])
+                # A worker ended mid-write leaves its temporary file, and so does a
+                # manifest write interrupted between creating its file and the
+                # cleanup that guards it: remove them.
+                imageio.remove_partial_writes([jobs[index].destination for index in executor.running] + [summary.manifest])
                 summary.interrupted = isinstance(error, KeyboardInterrupt)
                 summary.seconds = time.monotonic() - started
                 with contextlib.suppress(Exception):  # keep the first error
