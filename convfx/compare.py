@@ -47,7 +47,8 @@ import numpy as np
 
 from . import banks, imageio
 from .checks import checked_int, choice
-from .errors import ParameterError
+from .errors import FileError, ParameterError
+from .limits import MAX_COMPARED_KERNELS
 from .nn.layers import initialize  # the training initialisation itself, not a copy of it
 from .nn.weights import ConvWeights, load_weights
 
@@ -558,6 +559,13 @@ def baseline(
     -------
     Baseline
 
+    Notes
+    -----
+    The ``draws * F`` random kernels are drawn and scored a slice at a time
+    (about :data:`_BASELINE_SLICE_VALUES` numbers each) from one generator, which
+    gives the numbers of drawing them all at once: memory stays bounded for any
+    ``F`` and ``draws``; the time grows with their product.
+
     Examples
     --------
     Random 5x5 kernels score well below a trained model's first layer (about 0.4
@@ -573,13 +581,23 @@ def baseline(
     draws = checked_int(draws, "draws", minimum=2, type_error=ParameterError)
     f, c, kh, kw = (int(n) for n in shape)
     candidates, _ = _candidates(_resolve_classics(classics, (kh, kw)), (kh, kw), transforms)
-    random = initialize(
-        (draws * f, c, kh, kw), fan_in=c * kh * kw, fan_out=f * kh * kw, method=init, rng=seed, dtype=np.float64
-    )
-    mean, _ = _unit_rows(random.mean(axis=1).reshape(draws * f, -1))
-    best = np.abs(mean @ candidates.T).max(axis=1)
+    generator = np.random.default_rng(seed)
+    kernels = draws * f
+    step = max(1, _BASELINE_SLICE_VALUES // (c * kh * kw + len(candidates)))
+    best = np.empty(kernels)
+    for start in range(0, kernels, step):
+        count = min(step, kernels - start)
+        random = initialize(
+            (count, c, kh, kw), fan_in=c * kh * kw, fan_out=f * kh * kw, method=init, rng=generator, dtype=np.float64
+        )
+        mean, _ = _unit_rows(random.mean(axis=1).reshape(count, -1))
+        best[start : start + count] = np.abs(mean @ candidates.T).max(axis=1)
     scores = best.reshape(draws, f).mean(axis=1)
     return Baseline(float(scores.mean()), float(scores.std(ddof=1)), int(draws), init, (f, c, kh, kw))
+
+
+# Numbers drawn and scored at once by baseline(): 32 MB of float64 per slice.
+_BASELINE_SLICE_VALUES = 2**22
 
 
 # --------------------------------------------------------------------------- comparison
@@ -681,6 +699,12 @@ def compare_model(
     -------
     Comparison
 
+    Raises
+    ------
+    FileError
+        The file cannot be read (see :func:`~convfx.nn.weights.load_weights`), or
+        its weight has more than :data:`~convfx.limits.MAX_COMPARED_KERNELS` kernels.
+
     Examples
     --------
     >>> from convfx.compare import compare_model
@@ -689,6 +713,11 @@ def compare_model(
     (0.946, 0.758)
     """
     weights = load_weights(model, key=key)
+    if weights.weight.shape[0] > MAX_COMPARED_KERNELS:
+        raise FileError(
+            f"{weights.source}: {weights.key!r} has {weights.weight.shape[0]:,} kernels; convfx compare matches at most "
+            f"{MAX_COMPARED_KERNELS:,} (convfx.limits.MAX_COMPARED_KERNELS)"
+        )
     shape = tuple(int(n) for n in weights.weight.shape)
     matches = match_kernels(weights.weight)
     plain = match_kernels(weights.weight, classics="standard", transforms=False)

@@ -38,12 +38,13 @@ from typing import Any, NamedTuple
 import cv2
 import numpy as np
 
-from . import banks, effects, kernels
+from . import banks, effects
 from .banks import Filter, Kernel
 from .checks import choice, finite_float, flag, in_range, real_array
 from .color import to_luminance
 from .conv import BOUNDARIES, compute_dtype
 from .errors import ParameterError
+from .limits import MAX_KERNEL_SIDE
 from .ranges import resolve_full_scale
 from .steps import Detector, DetectorParameter, register_detector
 
@@ -90,8 +91,8 @@ _BAND_PIXELS = 1 << 16
 _PARALLEL_MIN_PIXELS = 1 << 17
 
 # The Gaussian may not outgrow the largest kernel a bank accepts.
-_MAX_SIGMA = (kernels.MAX_KERNEL_SIDE // 2) / CANNY_TRUNCATE
-_MAX_LOG_SIGMA = (kernels.MAX_KERNEL_SIDE // 2) / 3.0  # the log factory spans +-3 sigma
+_MAX_SIGMA = (MAX_KERNEL_SIDE // 2) / CANNY_TRUNCATE
+_MAX_LOG_SIGMA = (MAX_KERNEL_SIDE // 2) / 3.0  # the log factory spans +-3 sigma
 
 
 # --------------------------------------------------------------------------- checks

@@ -16,11 +16,10 @@ from typing import Iterable, Mapping
 import numpy as np
 
 from ..errors import ParameterError
-from ..kernels import MAX_KERNEL_SIDE
+from ..limits import MAX_KERNEL_SIDE
 from ..ranges import OUTPUT_RANGES
 
 __all__ = [
-    "MAX_KERNEL_SIDE",
     "OPERATIONS",
     "OUTPUT_RANGES",
     "COMBINE_RULES",
@@ -180,7 +179,7 @@ def frozen_copy(array: np.ndarray) -> np.ndarray:
 
 
 def checked_matrix(array: np.ndarray, where: str) -> np.ndarray:
-    """``array`` as a float64 kernel: 2-D, non-empty, at most :data:`MAX_KERNEL_SIDE` a side, finite, within float32.
+    """``array`` as a float64 kernel: 2-D, non-empty, at most :data:`~convfx.limits.MAX_KERNEL_SIDE` a side, finite, within float32.
 
     ``where`` starts the :class:`KernelFileError` message (the file and entry).
     """

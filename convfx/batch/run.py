@@ -26,13 +26,14 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from .. import effects, imageio
-from ..ranges import OUTPUT_RANGES
+from ..checks import quoted
 from ..conv import BOUNDARIES
 from ..errors import FileError, ParameterError
+from ..limits import MAX_BYTE_SIZE_CHARS
 from ..render import DEFAULT_MEMORY_BUDGET
 from .executors import RenderSettings, RenderTask, check_scheduler_address, executor_for
 from .manifest import MANIFEST_NAME, Manifest, file_entry, fingerprint_parameters, locked_folder, manifest_header, still_done
-from .plan import plan_inputs
+from .plan import IMAGE_SUFFIXES, plan_inputs
 
 __all__ = [
     "FileOutcome",
@@ -154,7 +155,9 @@ class BatchInterrupted(KeyboardInterrupt):
 # --------------------------------------------------------------------------- sizes
 
 
-_SIZE = re.compile(r"^\s*(?P<number>\d+(?:\.\d+)?|\.\d+)\s*(?P<unit>(?:[kmgt]i?)?b?)\s*$", re.IGNORECASE)
+# Matched against the stripped text: no two parts can match the same characters,
+# so nothing backtracks over a long run of spaces.
+_SIZE = re.compile(r"^(?P<number>\d+(?:\.\d+)?|\.\d+)\s*(?P<unit>(?:[kmgt]i?)?b?)$", re.IGNORECASE)
 _UNIT_POWERS = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4}
 
 
@@ -188,14 +191,15 @@ def parse_byte_size(text: str | int) -> int:
     if isinstance(text, (int, np.integer)) and not isinstance(text, bool):
         value = int(text)
     else:
-        match = _SIZE.match(str(text))
+        text = str(text)
+        match = _SIZE.match(text.strip()) if len(text) <= MAX_BYTE_SIZE_CHARS else None
         if match is None:
-            raise ParameterError(f"memory_budget: expected a size such as '512MB' or '2GiB', found {text!r}")
+            raise ParameterError(f"memory_budget: expected a size such as '512MB' or '2GiB', found {quoted(text)}")
         unit = match["unit"].lower()
         base = 1024 if "i" in unit else 1000
         value = int(float(match["number"]) * base ** _UNIT_POWERS[unit.rstrip("ib")])
     if value < 1:
-        raise ParameterError(f"memory_budget: expected at least 1 byte, found {text!r}")
+        raise ParameterError(f"memory_budget: expected at least 1 byte, found {quoted(text)}")
     return value
 
 
@@ -263,6 +267,17 @@ def _signals_held() -> Iterator[None]:
 # --------------------------------------------------------------------------- the run
 
 
+def _nothing_found(inputs: Sequence[str | os.PathLike], include: Sequence[str], exclude: Sequence[str]) -> str:
+    """The one line that says a run found no image to render, and where it looked."""
+    names = [os.fspath(item) for item in ([inputs] if isinstance(inputs, (str, os.PathLike)) else inputs)]
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    patterns = " that match --include/--exclude" if include or exclude else ""
+    return (
+        f"inputs: found no images{patterns} in {shown} (folders are searched for {' '.join(IMAGE_SUFFIXES)}, "
+        "any case); nothing to do"
+    )
+
+
 def run_batch(
     effect: effects.EffectLike,
     inputs: Sequence[str | os.PathLike],
@@ -326,7 +341,8 @@ def run_batch(
     Raises
     ------
     ParameterError
-        Bad effect or option, no inputs, a missing input, ``outdir`` inside an input.
+        Bad effect or option, no inputs, a missing input, ``outdir`` inside an
+        input, or inputs that hold no image to render (nothing is created then).
     FileError
         ``outdir`` cannot be created, its manifest is not readable, or another
         run holds it.
@@ -345,9 +361,7 @@ def run_batch(
     """
     started = time.monotonic()
     parsed = effects.parse_effect(effect)
-    policy = parsed.output_range if output_range is None else output_range
-    if policy not in OUTPUT_RANGES:
-        raise ParameterError(f"output_range: invalid value {policy!r}; expected one of {list(OUTPUT_RANGES)}")
+    policy = parsed.resolve_output_range(output_range)
     if boundary not in BOUNDARIES:
         raise ParameterError(f"boundary: invalid value {boundary!r}; expected one of {list(BOUNDARIES)}")
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1):
@@ -361,6 +375,8 @@ def run_batch(
         check_scheduler_address(scheduler)  # before anything is created
     resolved_gray = parsed.gray if gray is None else bool(gray)
     plan = plan_inputs(parsed, inputs, outdir, include=include, exclude=exclude)
+    if not plan.jobs and not plan.unlisted:  # before the output folder is created
+        raise ParameterError(_nothing_found(inputs, include, exclude))
     outdir = Path(os.path.abspath(outdir))
     try:
         outdir.mkdir(parents=True, exist_ok=True)
@@ -416,8 +432,10 @@ def run_batch(
         except BaseException as error:
             with _signals_held():
                 executor.close()  # ends the workers at once unless they had finished
-                # A worker ended mid-write leaves its temporary file: remove it.
-                imageio.remove_partial_writes([jobs[index].destination for index in executor.running])
+                # A worker ended mid-write leaves its temporary file, and so does a
+                # manifest write interrupted between creating its file and the
+                # cleanup that guards it: remove them.
+                imageio.remove_partial_writes([jobs[index].destination for index in executor.running] + [summary.manifest])
                 summary.interrupted = isinstance(error, KeyboardInterrupt)
                 summary.seconds = time.monotonic() - started
                 with contextlib.suppress(Exception):  # keep the first error

@@ -148,7 +148,12 @@ def train_command(
 def evaluate_command(
     model_path: Annotated[
         Path,
-        typer.Argument(metavar="MODEL", help="A model file from `convfx train`, or 'digits' / 'shapes' (shipped).", show_default=False),
+        typer.Argument(
+            metavar="MODEL",
+            help="A model file from `convfx train`, or 'digits' / 'shapes' (shipped).",
+            show_default=False,
+            readable=False,
+        ),
     ],
     dataset: Annotated[
         Optional[str],

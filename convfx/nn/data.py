@@ -35,6 +35,7 @@ This module reads and makes data; it knows nothing of models or training.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import zlib
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ import numpy as np
 from .. import imageio
 from ..checks import checked_int
 from ..errors import FileError, ParameterError
+from ..limits import MAX_IDX_VALUES
 
 __all__ = [
     "IMAGE_SIZE",
@@ -471,14 +473,28 @@ def load_folder(root: str | os.PathLike, *, seed: int = 0, test_fraction: float 
 
 
 def _class_files(root: Path) -> tuple[list[tuple[Path, int]], list[str]]:
-    """``(path, label)`` of every image under ``root/<class>/``, classes sorted by name."""
-    folders = sorted(entry for entry in root.iterdir() if entry.is_dir() and not entry.name.startswith("."))
-    files_by_class = {folder.name: sorted(path for path in folder.iterdir() if _is_image(path)) for folder in folders}
+    """``(path, label)`` of every image under ``root/<class>/``, classes sorted by name.
+
+    Raises
+    ------
+    FileError
+        A folder that cannot be listed (no permission), naming it.
+    """
+    folders = sorted(entry for entry in _entries(root) if entry.is_dir() and not entry.name.startswith("."))
+    files_by_class = {folder.name: sorted(path for path in _entries(folder) if _is_image(path)) for folder in folders}
     classes = [name for name, paths in files_by_class.items() if paths]
     if not classes:
         raise FileError(f"{root}: expected class sub-folders of images (root/<class>/*.png ...), found none")
     files = [(path, label) for label, name in enumerate(classes) for path in files_by_class[name]]
     return files, classes
+
+
+def _entries(folder: Path) -> list[Path]:
+    """What ``folder`` holds; a FileError naming it if it cannot be listed."""
+    try:
+        return list(folder.iterdir())
+    except OSError as error:
+        raise FileError(f"{folder}: cannot read: {error.strerror or error}") from None
 
 
 def _is_image(path: Path) -> bool:
@@ -529,7 +545,10 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     """Read an IDX file (the MNIST format), gzip-compressed if its name ends in ``.gz``.
 
     The format: two zero bytes, a type byte, the number of dimensions ``d``, then
-    ``d`` big-endian uint32 sizes, then the data in C order.
+    ``d`` big-endian uint32 sizes, then the data in C order.  The header is read
+    and checked first (at most :data:`~convfx.limits.MAX_IDX_VALUES` values), then
+    exactly the data it announces: a small gzipped file that inflates to
+    gigabytes is refused before it is inflated.
 
     Parameters
     ----------
@@ -544,8 +563,9 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     Raises
     ------
     FileError
-        Missing file, corrupt gzip data, bad magic number, unknown type, or a size
-        that does not match the header.
+        Missing or not a regular file, corrupt gzip data, bad magic number,
+        unknown type, more values than the limit, or data that does not match
+        the header's size.
 
     Examples
     --------
@@ -558,25 +578,34 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     array([7, 2, 1], dtype=uint8)
     """
     path = Path(path)
+    imageio.check_regular_file(path, what="an IDX file")
     try:
         with (gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")) as stream:
-            data = stream.read()
-    except FileNotFoundError:
-        raise FileError(f"{path}: no such file") from None
+            magic = stream.read(4)
+            if len(magic) < 4 or magic[0] != 0 or magic[1] != 0 or magic[2] not in _IDX_TYPES:
+                raise FileError(f"{path}: not an IDX file (expected magic 00 00 <type> <ndim>, found {magic.hex(' ')})")
+            dtype = np.dtype(_IDX_TYPES[magic[2]])
+            sides = stream.read(4 * magic[3])
+            if len(sides) < 4 * magic[3]:
+                raise FileError(f"{path}: truncated IDX header")
+            shape = tuple(int(v) for v in np.frombuffer(sides, dtype=">u4"))
+            values = math.prod(shape)
+            if values > MAX_IDX_VALUES:
+                raise FileError(
+                    f"{path}: IDX header says shape {shape}, {values:,} values, more than {MAX_IDX_VALUES:,} "
+                    "(convfx.limits.MAX_IDX_VALUES; refused before reading the data)"
+                )
+            expected = values * dtype.itemsize
+            data = stream.read(expected)
+            extra = stream.read(1)
+    except FileError:
+        raise
     except (OSError, EOFError, zlib.error) as error:  # BadGzipFile is an OSError; a corrupt stream, zlib.error
         raise FileError(f"{path}: cannot read ({error})") from None
-    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_TYPES:
-        raise FileError(f"{path}: not an IDX file (expected magic 00 00 <type> <ndim>, found {data[:4].hex(' ')})")
-    dtype = np.dtype(_IDX_TYPES[data[2]])
-    ndim = data[3]
-    header = 4 + 4 * ndim
-    if len(data) < header:
-        raise FileError(f"{path}: truncated IDX header")
-    shape = tuple(int(v) for v in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if len(data) - header != expected:
-        raise FileError(f"{path}: IDX header says shape {shape} ({expected} bytes), found {len(data) - header} bytes of data")
-    return np.frombuffer(data, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+    if len(data) != expected or extra:
+        found = f"{len(data)} bytes" if not extra else f"more than {expected} bytes"
+        raise FileError(f"{path}: IDX header says shape {shape} ({expected} bytes), found {found} of data")
+    return np.frombuffer(data, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
 
 
 def _find_idx(root: Path, split: str, kind: str) -> Path | None:
@@ -646,7 +675,9 @@ def load_idx_folder(root: str | os.PathLike) -> Dataset:
         if images.shape[1] > IMAGE_SIZE or images.shape[2] > IMAGE_SIZE:
             raise FileError(f"{image_path}: expected images of at most 32x32, found {images.shape[1:]}")
         scale = 255.0 if images.dtype == np.uint8 else max(float(images.max()), 1.0)
-        parts.append((_centre((images / scale).astype(np.float32)[:, None]), labels.astype(np.int64)))
+        # In float32 from the start: MNIST's training images are 188 MB of it, 376 MB of float64.
+        # (For uint8, float32(x) / 255 rounds as (x / 255) in float64 then float32 would.)
+        parts.append((_centre(np.divide(images, scale, dtype=np.float32)[:, None]), labels.astype(np.int64)))
     (train_images, train_labels), (test_images, test_labels) = parts
     k = int(max(train_labels.max(initial=0), test_labels.max(initial=0))) + 1
     if "fashion" in root.resolve().name.lower() and k == len(FASHION_CLASSES):
