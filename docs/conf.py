@@ -51,7 +51,10 @@ autosummary_generate = True
 autosummary_imported_members = True
 autodoc_typehints = "none"  # numpydoc's Parameters section says the types
 autodoc_default_options = {"inherited-members": False}
-numpydoc_show_class_members = False  # the class template lists them once
+# Class pages (docs/_templates/autosummary/class.rst) name their public methods and
+# render the class docstring only; the methods' own docstrings are not rendered, so
+# the check below does not reach them yet.
+numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_attributes_as_param_list = True
 numpydoc_xref_param_type = False

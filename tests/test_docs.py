@@ -186,16 +186,19 @@ def effect_count() -> int:
     return len(convfx.list_filters()) + len(steps.list_detectors())
 
 
-def test_the_command_line_counts_what_convfx_filters_lists(capsys: pytest.CaptureFixture) -> None:
+def test_the_command_line_counts_what_convfx_filters_lists(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """`convfx filters` prints every bank filter and detector, and the CLI's hint counts those rows."""
+    from convfx import steps
     from convfx.cli import main
 
     with pytest.raises(SystemExit):
         main(["filters"])
     table = capsys.readouterr().out
-    rows = [name for name in [f.name for f in convfx.list_filters()] if re.search(rf"\b{re.escape(name)}\b", table)]
-    assert len(rows) == len(convfx.list_filters())
+    names = [f.name for f in convfx.list_filters()] + [d.name for d in steps.list_detectors()]
+    missing = [name for name in names if not re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", table)]
+    assert not missing and len(names) == effect_count()
     with pytest.raises(SystemExit):
-        main(["apply", "sobelx", str(SAMPLES / "camera.png"), "-o", "unused.png"])
+        main(["apply", "sobelx", str(SAMPLES / "camera.png"), "-o", str(tmp_path / "unused.png")])
     message = capsys.readouterr().err
     assert f"lists all {effect_count()})" in message, message
 
