@@ -1318,6 +1318,13 @@ def test_ctrl_c_mid_batch_exits_130_and_the_rerun_finishes_byte_identical(tmp_pa
     assert len(_outputs(tmp_path / "clean")) == 6
 
 
+def _read_or_empty(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:  # the process has already ended
+        return ""
+
+
 @pytest.mark.parametrize(
     "command, sig, delay",
     [
@@ -1332,7 +1339,13 @@ def test_an_interruption_during_start_up_exits_130_in_one_line(command: str, sig
     argv = ["apply", "sobel", names["in"] / "p00.png", "-o", tmp_path / "out.png"] if command == "apply" else [
         "batch", "sobel", names["in"], "-o", names["out"], "--workers", "1"]
     started = Started(argv, cwd=tmp_path)
-    time.sleep(delay)
+    # Python's own start-up (before any convfx code runs) cannot be protected; on a
+    # loaded machine it can outlast a fixed delay.  So the delay counts from the moment
+    # the child is importing numpy, which convfx's entry point does after installing
+    # its signal handling: the signal lands in the middle of convfx's imports.
+    maps = Path(f"/proc/{started.process.pid}/maps")
+    assert _wait_for(lambda: "numpy" in _read_or_empty(maps), 30), "the child never started importing numpy"
+    time.sleep(delay / 3)
     os.kill(started.process.pid, sig)
     run = started.finish(30)
     assert run.code == 130, f"exit {run.code}; stderr: {run.stderr[-1500:]!r}"
