@@ -42,9 +42,31 @@ __all__ = [
     "is_number_text",
     "parse_number",
     "real_array",
+    "nesting_depth",
+    "quoted",
 ]
 
-_NUMBER_TEXT = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
+# Linear: no two parts can match the same characters (``\d+\.?\d*`` could, and
+# backtracked quadratically over a long run of digits).
+_NUMBER_TEXT = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
+
+#: Characters of a user's text that a message quotes.
+QUOTE_LIMIT = 60
+
+
+def quoted(value: Any, limit: int = QUOTE_LIMIT) -> str:
+    """``repr(value)`` for a one-line message, cut after ``limit`` characters.
+
+    >>> quoted("sobel")
+    "'sobel'"
+    >>> quoted("x" * 100, limit=10)
+    "'xxxxxxxxx... (100 characters)"
+    """
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    size = f" ({len(value):,} characters)" if isinstance(value, str) else ""
+    return f"{text[:limit]}...{size}"
 
 
 def choice(value: Any, name: str, choices: Collection[str], *, error: type[ConvfxError] = ParameterError) -> Any:
@@ -57,7 +79,7 @@ def choice(value: Any, name: str, choices: Collection[str], *, error: type[Convf
         :class:`~convfx.banks.KernelFileError` for a bad key in a kernel file).
     """
     if not isinstance(value, str) or value not in choices:
-        raise error(f"{name}: invalid value {value!r}; expected one of {list(choices)}")
+        raise error(f"{name}: invalid value {quoted(value)}; expected one of {list(choices)}")
     return value
 
 
@@ -185,10 +207,10 @@ def parse_number(text: str, name: str, *, error: type[ParameterError] = Paramete
     is what a bad text raises (a kernel string's :class:`~convfx.banks.KernelFileError`).
     """
     if not is_number_text(text):
-        raise error(f"{name}: expected a number, found {text!r}")
+        raise error(f"{name}: expected a number, found {quoted(text)}")
     number = float(text)
     if not math.isfinite(number):  # 1e999
-        raise error(f"{name}: expected a finite number, found {text!r}")
+        raise error(f"{name}: expected a finite number, found {quoted(text)}")
     return number
 
 
@@ -205,3 +227,26 @@ def real_array(value: Any, name: str) -> np.ndarray:
     if array.size == 0:
         raise ParameterError(f"{name}: expected a non-empty array, found shape {array.shape}")
     return array
+
+
+def nesting_depth(value: Any, limit: int) -> int:
+    """How deeply lists, tuples and dicts nest in ``value`` (a scalar is 0, ``[1]`` is 1), counted up to ``limit + 1``.
+
+    For what a JSON or TOML parser returned: the walk uses no recursion and stops
+    as soon as the depth passes ``limit``, so a hostile document costs no more
+    than its first ``limit + 1`` levels.
+    """
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = item.values()
+        elif not isinstance(item, (list, tuple)):
+            continue
+        depth += 1
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            return deepest
+        stack.extend((child, depth) for child in item if isinstance(child, (list, tuple, dict)))
+    return deepest

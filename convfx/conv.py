@@ -18,8 +18,8 @@ The definition every backend is tested against is: pad the image with
 plain loops, the formula on one line, in :func:`convfx.reference.correlate`.
 
 It must not know about files, colour spaces or filter names, and imports only
-numpy besides :mod:`convfx.backends`, :mod:`convfx.checks`, :mod:`convfx.errors`
-and :mod:`convfx.im2col`.
+numpy besides :mod:`convfx.backends`, :mod:`convfx.checks`, :mod:`convfx.errors`,
+:mod:`convfx.limits` and :mod:`convfx.im2col`.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from . import backends
 from .checks import choice, finite_float, int_pair, nonnegative_int, positive_int, real_array
 from .errors import ParameterError, ParameterTypeError
 from .im2col import output_length
+from .limits import MAX_PADDED_VALUES
 
 __all__ = [
     "BOUNDARIES",
@@ -186,8 +187,13 @@ def _padding_pair(padding):
 
 
 def compute_dtype(dtype: np.dtype) -> np.dtype:
-    """The dtype convfx computes and returns in: float64 for float64 input, else float32."""
-    return np.dtype(np.float64) if np.dtype(dtype) == np.float64 else np.dtype(np.float32)
+    """The dtype convfx computes and returns in: float64 for float64 input, else float32.
+
+    Always in the machine's byte order: a big-endian float64 (``'>f8'``) is
+    float64 too, computed and returned as a native float64.
+    """
+    dtype = np.dtype(dtype)
+    return np.dtype(np.float64) if dtype.kind == "f" and dtype.itemsize == 8 else np.dtype(np.float32)
 
 
 # --------------------------------------------------------------------------- public API
@@ -316,6 +322,16 @@ def convolve(
     string paddings the geometry is that of ``scipy.signal.convolve2d``.  The
     plain-loop definition is :func:`convfx.reference.convolve`.
 
+    Parameters
+    ----------
+    image, kernel, bias, stride, padding, boundary, cval, dilation, backend
+        As for :func:`correlate`.
+
+    Returns
+    -------
+    ndarray
+        As :func:`correlate` returns it, for the kernel rotated 180 degrees.
+
     Examples
     --------
     >>> import numpy as np
@@ -362,6 +378,7 @@ def _filter(image, kernel, bias, stride, padding, boundary, cval, dilation, back
     height, width = image.shape[:2]
     out_h = _axis_output(height, kh, sh, top + bottom, dh, axis="axis 0 (height)")
     out_w = _axis_output(width, kw, sw, left + right, dw, axis="axis 1 (width)")
+    _check_sizes(image.shape, (kh, kw), (dh, dw), (top, bottom, left, right), (out_h, out_w), kernel.shape[0] if bank else 0)
 
     # Work with (H, W, C) images and (F, kh, kw, C) kernels, or per-channel (kh, kw).
     x = np.asarray(image, dtype=dtype)
@@ -397,6 +414,50 @@ def _filter(image, kernel, bias, stride, padding, boundary, cval, dilation, back
     if b is not None:
         out += b.astype(dtype) if out.ndim == 3 else b.astype(dtype)[0]
     return out
+
+
+def _check_sizes(
+    image_shape: tuple[int, ...],
+    kernel_size: tuple[int, int],
+    dilation: tuple[int, int],
+    pads: tuple[int, int, int, int],
+    out_size: tuple[int, int],
+    filters: int,
+) -> None:
+    """Refuse, before any allocation, a call whose arrays would exceed :data:`~convfx.limits.MAX_PADDED_VALUES`.
+
+    The dilated kernel, and the padded image together with the output, are what
+    the backends allocate; the message names the parameter that made them large
+    (``dilation``, ``padding``, or the kernel bank's size).
+    """
+    limit = MAX_PADDED_VALUES
+    (kh, kw), (dh, dw) = kernel_size, dilation
+    extent = ((kh - 1) * dh + 1, (kw - 1) * dw + 1)
+    if extent[0] * extent[1] > limit:
+        raise ParameterError(
+            f"dilation: expected a dilated kernel of at most {limit:,} taps (convfx.limits.MAX_PADDED_VALUES), "
+            f"found {kh}x{kw} dilated by ({dh}, {dw}), spanning {extent[0]:,} x {extent[1]:,}"
+        )
+    height, width = image_shape[:2]
+    channels = image_shape[2] if len(image_shape) == 3 else 1
+    top, bottom, left, right = pads
+    padded = (height + top + bottom) * (width + left + right) * channels
+    output = out_size[0] * out_size[1] * (filters or channels)
+    if padded + output <= limit:
+        return
+    found = f"a padded image of {padded:,} values and an output of {output:,}"
+    # Whom to blame: the padding if the image and a same-sized output would fit.
+    unpadded = height * width * (channels + (filters or channels))
+    if top + bottom + left + right and unpadded <= limit:
+        name = "padding"
+    elif filters:
+        name = "kernel"
+    else:
+        name = "image"
+    raise ParameterError(
+        f"{name}: expected at most {limit:,} values in the padded image and the output together "
+        f"(convfx.limits.MAX_PADDED_VALUES), found {found}"
+    )
 
 
 def _check_float32_range(values: np.ndarray, name: str, image_dtype: np.dtype) -> None:

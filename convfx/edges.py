@@ -38,12 +38,13 @@ from typing import Any, NamedTuple
 import cv2
 import numpy as np
 
-from . import banks, effects, kernels
+from . import banks, effects
 from .banks import Filter, Kernel
 from .checks import choice, finite_float, flag, in_range, real_array
 from .color import to_luminance
 from .conv import BOUNDARIES, compute_dtype
 from .errors import ParameterError
+from .limits import MAX_KERNEL_SIDE
 from .ranges import resolve_full_scale
 from .steps import Detector, DetectorParameter, register_detector
 
@@ -90,8 +91,8 @@ _BAND_PIXELS = 1 << 16
 _PARALLEL_MIN_PIXELS = 1 << 17
 
 # The Gaussian may not outgrow the largest kernel a bank accepts.
-_MAX_SIGMA = (kernels.MAX_KERNEL_SIDE // 2) / CANNY_TRUNCATE
-_MAX_LOG_SIGMA = (kernels.MAX_KERNEL_SIDE // 2) / 3.0  # the log factory spans +-3 sigma
+_MAX_SIGMA = (MAX_KERNEL_SIDE // 2) / CANNY_TRUNCATE
+_MAX_LOG_SIGMA = (MAX_KERNEL_SIDE // 2) / 3.0  # the log factory spans +-3 sigma
 
 
 # --------------------------------------------------------------------------- checks
@@ -198,6 +199,15 @@ class CannyStages:
         connected to a strong pixel.
     edges : ndarray of bool, shape (H, W)
         The result: strong pixels and the weak pixels 8-connected to them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import convfx
+    >>> step = np.zeros((32, 32)); step[:, 16:] = 1.0
+    >>> stages = convfx.canny_stages(step)
+    >>> stages.magnitude.shape, stages.edges.dtype, bool(stages.edges[:, 15].all())
+    ((32, 32), dtype('bool'), True)
     """
 
     smoothed: np.ndarray
@@ -353,11 +363,25 @@ def canny_stages(
     Same parameters and errors as :func:`canny`; ``canny_stages(...).edges`` is
     ``canny(...)``.
 
+    Parameters
+    ----------
+    image, sigma, low, high, quantile, mode, boundary, full_scale
+        As for :func:`canny`.
+
     Returns
     -------
     CannyStages
         smoothed, gx, gy, magnitude, direction, suppressed, low, high, strong,
         weak and edges.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import convfx
+    >>> step = np.zeros((32, 32)); step[:, 16:] = 1.0
+    >>> stages = convfx.canny_stages(step, sigma=1)
+    >>> np.array_equal(stages.edges, convfx.canny(step, sigma=1))
+    True
     """
     return _canny(image, sigma, low, high, quantile, mode, boundary, full_scale, every_maximum=True).stages()
 
@@ -824,6 +848,15 @@ def marr_hildreth(
     ----------
     .. [1] D. Marr and E. Hildreth, "Theory of edge detection", Proc. R. Soc.
        Lond. B 207, 187-217, 1980.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import convfx
+    >>> step = np.zeros((32, 32)); step[:, 16:] = 1.0
+    >>> edges = convfx.marr_hildreth(step, sigma=2)
+    >>> edges.shape, edges.dtype, np.unique(np.nonzero(edges)[1])
+    ((32, 32), dtype('bool'), array([15]))
     """
     sigma, threshold = _check_marr_hildreth(sigma=sigma, threshold=threshold)
     choice(boundary, "boundary", BOUNDARIES)
@@ -897,6 +930,14 @@ def dog(image: np.ndarray, *, sigma: float = 1.0, k: float = 1.6, boundary: str 
     -------
     ndarray, shape of ``image``
         float32 (float64 for float64 input), in the image's units; signed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import convfx
+    >>> flat = np.full((16, 16), 0.5)
+    >>> float(np.abs(convfx.dog(flat, sigma=1.0)).max()) < 1e-6    # no response on a flat image
+    True
     """
     return effects.apply(image, "dog", boundary=boundary, sigma=finite_float(sigma, "sigma"), k=finite_float(k, "k"))
 

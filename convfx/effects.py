@@ -27,6 +27,7 @@ print anything, or name the modules that implement detectors and prefixed steps
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from dataclasses import dataclass
@@ -38,20 +39,23 @@ import numpy as np
 
 from . import banks, steps
 from .banks import Filter, KernelFileError, UnknownFilterError
-from .checks import choice, parse_number, real_array, real_number
+from .checks import choice, parse_number, quoted, real_array, real_number
 from .color import to_luminance
 from .conv import BOUNDARIES, compute_dtype, correlate
 from .errors import ParameterError, ParameterTypeError
 from .kernels import format_number
-from .ranges import dtype_full_scale
+from .limits import MAX_EFFECT_SPEC_CHARS
+from .ranges import OUTPUT_RANGES, dtype_full_scale
 from .steps import Detector, get_detector, list_detectors
 
 __all__ = [
+    "MAX_SLUG_CHARS",
     "Effect",
     "EffectLike",
     "format_step",
     "parse_effect",
     "apply",
+    "magnitude",
 ]
 
 
@@ -89,6 +93,10 @@ def format_step(step: Filter | Detector) -> str:
 # --------------------------------------------------------------------------- effects
 
 
+#: Characters of an effect's label in output names (``<stem>_<label>.png``).
+MAX_SLUG_CHARS = 100
+
+
 @dataclass(frozen=True, eq=False)
 class Effect:
     """A parsed effect: filters applied one after the other.
@@ -99,6 +107,13 @@ class Effect:
         What the user wrote (or a label for arrays and filters).
     steps : tuple of Filter or Detector
         Applied left to right; each sees the response of the previous one.
+
+    Examples
+    --------
+    >>> from convfx.effects import parse_effect
+    >>> effect = parse_effect("gaussian_blur:sigma=2,sobel")
+    >>> [step.name for step in effect.steps]
+    ['gaussian_blur', 'sobel']
     """
 
     spec: str
@@ -115,19 +130,58 @@ class Effect:
         return any(step.gray for step in self.steps)
 
     @property
+    def edge_map(self) -> bool:
+        """Whether the effect ends in an edge detector, whose output is a bool edge map."""
+        last = self.steps[-1]
+        return isinstance(last, Detector) and last.output_range == "binary"
+
+    def resolve_output_range(self, output_range: str | None = None) -> str:
+        """The output range that renders this effect: ``output_range`` (checked), or the effect's own.
+
+        Raises
+        ------
+        ParameterError
+            An unknown range, or ``binary`` for an effect that does not end in an
+            edge detector: thresholding a blur or a gradient at 0 would make it
+            white wherever it is positive, nearly everywhere.
+        """
+        policy = self.output_range if output_range is None else output_range
+        choice(policy, "output_range", OUTPUT_RANGES)
+        if policy == "binary" and not self.edge_map:
+            others = ", ".join(name for name in OUTPUT_RANGES if name != "binary")
+            raise ParameterError(
+                f"output_range: 'binary' is for edge maps, effects that end in an edge detector such as canny; "
+                f"found {quoted(self.spec)}, which ends in {quoted(self.steps[-1].name)}; choose one of {others}"
+            )
+        return policy
+
+    @property
     def slug(self) -> str:
-        """A file-name-safe label, e.g. ``gaussian_blur_sigma2-sobel``."""
+        """A file-name-safe label, e.g. ``gaussian_blur_sigma2-sobel``, of at most :data:`MAX_SLUG_CHARS`.
+
+        A longer one (a long chain) keeps its beginning and ends in ``-`` and the
+        first 8 hex digits of the whole label's SHA-256, so that different effects
+        still get different names and a file name stays within the 255 bytes
+        file systems allow.
+        """
         parts = []
         for step in self.steps:
             part = step.name + "".join(f"_{k}{_format_value(v)}" for k, v in step.parameters.items())
             parts.append(part)
-        return re.sub(r"[^A-Za-z0-9_.=-]+", "_", "-".join(parts))
+        slug = re.sub(r"[^A-Za-z0-9_.=-]+", "_", "-".join(parts))
+        if len(slug) <= MAX_SLUG_CHARS:
+            return slug
+        digest = hashlib.sha256(slug.encode("ascii")).hexdigest()[:8]
+        return f"{slug[: MAX_SLUG_CHARS - 9]}-{digest}"
 
 
 EffectLike = Union[str, os.PathLike, np.ndarray, Filter, Detector, Effect]
 
-_PARAMETER = re.compile(r"^\s*(?P<key>[A-Za-z_]\w*)\s*=\s*(?P<value>[^=]*?)\s*$")
-_STEP_WITH_PARAMETER = re.compile(r"^(?P<target>.+?):(?P<first>\s*[A-Za-z_]\w*\s*=.*)$")
+# Linear patterns: no two parts can match the same characters, so nothing
+# backtracks over a long run of spaces.  A value is taken whole and stripped.
+_PARAMETER = re.compile(r"\s*(?P<key>[A-Za-z_]\w*)\s*=(?P<value>[^=]*)$")  # used with match()
+# The colon that starts a step's parameters: the first one followed by ``key=``.
+_PARAMETERS_COLON = re.compile(r":(?=\s*[A-Za-z_]\w*\s*=)")
 
 
 def parse_effect(effect: EffectLike) -> Effect:
@@ -170,6 +224,11 @@ def parse_effect(effect: EffectLike) -> Effect:
         raise ParameterTypeError(
             f"effect: expected a filter name, chain, kernel file, ImageMagick string or 2-D array, found {type(effect).__name__}"
         )
+    if len(effect) > MAX_EFFECT_SPEC_CHARS:  # before any pattern sees it
+        raise ParameterError(
+            f"effect: expected at most {MAX_EFFECT_SPEC_CHARS:,} characters (convfx.limits.MAX_EFFECT_SPEC_CHARS), "
+            f"found {quoted(effect)}"
+        )
     text = effect.strip()
     if not text:
         raise ParameterError("effect: expected a filter name such as 'sobel', found an empty string")
@@ -188,19 +247,19 @@ def _split_steps(text: str) -> list[tuple[str, dict[str, str]]]:
     for piece in text.split(","):
         parameter = _PARAMETER.match(piece)
         if parameter and steps and steps[-1][1]:
-            _add_parameter(steps[-1], parameter["key"], parameter["value"])
+            _add_parameter(steps[-1], parameter["key"], parameter["value"].strip())
             continue
-        with_parameter = _STEP_WITH_PARAMETER.match(piece)
-        if with_parameter:
-            step: tuple[str, dict[str, str]] = (with_parameter["target"].strip(), {})
-            first = _PARAMETER.match(with_parameter["first"])
+        colon = _PARAMETERS_COLON.search(piece, 1)  # a target has at least one character
+        if colon:
+            step: tuple[str, dict[str, str]] = (piece[: colon.start()].strip(), {})
+            first = _PARAMETER.match(piece, colon.end())
             if first is None:
-                raise ParameterError(f"effect: expected key=number after ':' in {piece.strip()!r}")
-            _add_parameter(step, first["key"], first["value"])
+                raise ParameterError(f"effect: expected key=number after ':' in {quoted(piece.strip())}")
+            _add_parameter(step, first["key"], first["value"].strip())
         else:
             step = (piece.strip(), {})
         if not step[0]:
-            raise ParameterError(f"effect: empty step in {text!r}; expected names separated by single commas")
+            raise ParameterError(f"effect: empty step in {quoted(text)}; expected names separated by single commas")
         steps.append(step)
     return steps
 
@@ -209,7 +268,7 @@ def _add_parameter(step: tuple[str, dict[str, str]], key: str, value: str) -> No
     # Values stay text until the target is known: filters take numbers, detectors words too.
     target, parameters = step
     if key in parameters:
-        raise ParameterError(f"effect {target!r}: parameter {key} given twice")
+        raise ParameterError(f"effect {quoted(target)}: parameter {quoted(key)} given twice")
     parameters[key] = value
 
 
@@ -219,13 +278,13 @@ def _is_kernel_path(target: str) -> bool:
 
 
 def _resolve_step(target: str, parameters: dict[str, str], spec: str) -> Filter | Detector:
-    where = f"effect {target!r}"
+    where = f"effect {quoted(target)}"
     # Prefixes first: learned:model.npz names a model, not a kernel file.
     detector = steps.prefixed_step(target)
     if detector is None and _is_kernel_path(target):
         step = _file_step(target)
     elif detector is None and banks.looks_like_imagemagick(target):
-        raise ParameterError(f"effect: an ImageMagick kernel must be the whole effect, not part of the chain {spec!r}")
+        raise ParameterError(f"effect: an ImageMagick kernel must be the whole effect, not part of the chain {quoted(spec)}")
     elif detector is not None or steps.is_detector(target):
         detector = detector or get_detector(target)
         options = {option.name: option for option in detector.options}
@@ -237,7 +296,7 @@ def _resolve_step(target: str, parameters: dict[str, str], spec: str) -> Filter 
             step = banks.get_filter(target)
         except UnknownFilterError:
             names = [*banks.builtin_filters(), *(d.name for d in list_detectors())]
-            raise UnknownFilterError(f"effect: unknown filter {target!r}; {banks.closest_names(target, names)}") from None
+            raise UnknownFilterError(f"effect: unknown filter {quoted(target)}; {banks.closest_names(target, names)}") from None
     return banks.with_parameters(step, {key: parse_number(text, f"{where}: parameter {key}") for key, text in parameters.items()})
 
 
@@ -343,7 +402,7 @@ def _with_keyword_parameters(effect: Effect, parameters: Mapping[str, Any]) -> E
     if len(effect.steps) != 1:
         raise ParameterError(
             f"parameters: keywords ({', '.join(parameters)}) need a single named effect, "
-            f"found {len(effect.steps)} steps in {effect.spec!r}"
+            f"found {len(effect.steps)} steps in {quoted(effect.spec)}"
         )
     step = effect.steps[0]
     where = f"effect {step.name!r}"
@@ -365,17 +424,50 @@ def _apply_filter(image: np.ndarray, filter: Filter, boundary: str) -> np.ndarra
     responses = [correlate(image, kernel.weights, boundary=boundary) for kernel in filter.kernels]
     if filter.combine is None:
         return responses[0]
-    if filter.combine == "magnitude" and len(responses) == 2 and (responses[0].ndim == 2 or responses[0].shape[-1] <= 4):
-        # sqrt(gx^2 + gy^2) in one OpenCV pass instead of three numpy passes
-        # (it may differ from them in the last bit of float32).
-        return cv2.magnitude(responses[0], responses[1])
     if filter.combine == "magnitude":
-        total = responses[0] * responses[0]
-        for response in responses[1:]:
-            total += response * response
-        return np.sqrt(total, out=total)
+        return magnitude(responses)
     if filter.combine == "max":
         return np.maximum.reduce(responses)
     return responses[0] - responses[1]  # "difference"; banks allows no other rule
 
 
+#: Values per block of :func:`magnitude` (512 kB of float32 per array), so that the
+#: passes over a block run in the cache instead of streaming the whole image each time.
+_MAGNITUDE_BLOCK = 1 << 17
+
+
+def magnitude(responses: list[np.ndarray]) -> np.ndarray:
+    """:math:`\\sqrt{\\sum_i r_i^2}`, rounded the same way whatever the arrays' addresses.
+
+    Every element is ``sqrt(r0*r0 + r1*r1 + ...)`` in the responses' own dtype,
+    each product, sum and square root correctly rounded (IEEE 754), left to right:
+    the same bits in every call, whole or in strips.  ``cv2.magnitude`` is not
+    used because its result depends on the output buffer's alignment (Intel
+    IPP treats an unaligned head differently), so the same input could give two
+    answers; OpenCV's ``multiply``, ``add`` and ``sqrt`` are exact element-wise
+    IEEE operations (``tests/test_effects.py`` checks them against numpy at every
+    alignment) and, on blocks that stay in the cache, nearly as fast.
+
+    Parameters
+    ----------
+    responses : list of ndarray, same shape and float dtype
+        Fresh arrays this call may overwrite (the responses of one combined
+        filter); the first one is returned, holding the magnitude.
+
+    Returns
+    -------
+    ndarray, the shape and dtype of ``responses[0]``
+    """
+    total = np.ascontiguousarray(responses[0])
+    others = [np.ascontiguousarray(response) for response in responses[1:]]
+    flat = total.reshape(-1)
+    flat_others = [other.reshape(-1) for other in others]
+    for start in range(0, flat.size, _MAGNITUDE_BLOCK):
+        block = flat[start : start + _MAGNITUDE_BLOCK]
+        cv2.multiply(block, block, dst=block)
+        for other in flat_others:
+            part = other[start : start + _MAGNITUDE_BLOCK]
+            cv2.multiply(part, part, dst=part)
+            cv2.add(block, part, dst=block)
+        cv2.sqrt(block, dst=block)
+    return total

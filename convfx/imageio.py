@@ -7,6 +7,10 @@ against a pixel limit (a decompression-bomb guard).  Writing encodes in memory,
 writes a temporary file in the destination folder and renames it over the target,
 so that a failure or Ctrl-C never leaves a half-written image behind.
 
+Every reader of a file in convfx first checks that it is a regular file
+(:func:`check_regular_file`: a FIFO would block, a device never end), and no read
+here takes more than the file's header promises within :mod:`convfx.limits`.
+
 Pillow decodes and encodes everything except 16-bit colour, which Pillow narrows
 to 8 bits; OpenCV handles that, and its BGR channel order never leaves this module.
 This module must not filter or change pixel values beyond bit-depth conversion,
@@ -22,6 +26,10 @@ import hashlib
 import io
 import math
 import os
+import re
+import stat
+import struct
+import sys
 import tempfile
 import threading
 import warnings
@@ -29,14 +37,17 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterable, Iterator
+from typing import BinaryIO, Callable, Iterable, Iterator, TypeVar
 
 import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from .checks import checked_int
-from .errors import FileError, ParameterError
+from .errors import ConvfxError, FileError, ParameterError
+# DEFAULT_MAX_PIXELS is read_image's default, and importable from here by every caller
+# that passes a max_pixels on to it.
+from .limits import DEFAULT_MAX_PIXELS, MAX_ARRAY_FILE_BYTES, MAX_ARRAY_VALUES, MAX_IMAGE_EXTRA_BYTES, MAX_NPY_HEADER_BYTES
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -50,17 +61,12 @@ __all__ = [
     "write_bytes_atomically",
     "remove_partial_writes",
     "read_arrays",
-    "DEFAULT_MAX_ARRAY_VALUES",
+    "check_regular_file",
     "check_source",
     "check_destination",
     "output_dtype",
     "convert_depth",
 ]
-
-#: Images with more pixels than this are refused before decoding (override with
-#: ``max_pixels=`` / ``--max-pixels``).  64 megapixels covers every current camera
-#: up to 8000 x 8000; one float32 RGB copy of such an image is already 768 MB.
-DEFAULT_MAX_PIXELS = 64_000_000
 
 #: Pillow formats tried on reading (the JPEG reader also takes cameras' MPO files).
 READ_FORMATS = ("JPEG", "PNG", "TIFF", "BMP", "WEBP")
@@ -80,8 +86,9 @@ _ALPHA_FORMATS = ("PNG", "TIFF", "WEBP")
 # Widest and tallest image each format can hold (libjpeg, libwebp); the others allow 2**31.
 _MAX_SIDE = {"JPEG": 65_500, "WEBP": 16_383}
 
-# What a damaged file makes Pillow or zlib raise while decoding.
-_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, zlib.error, IndexError, KeyError, TypeError)
+# What a damaged file makes Pillow or zlib raise while decoding (struct.error: a
+# short EXIF block).
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, zlib.error, IndexError, KeyError, TypeError, struct.error)
 
 _ORIENTATION_TAG = 0x0112
 # EXIF orientation -> how to turn the stored pixels upright (as PIL.ImageOps.exif_transpose).
@@ -112,6 +119,14 @@ class Picture:
         Opacity, kept apart so that filters pass it through untouched.
     icc_profile : bytes or None
         The embedded colour profile, written back to the output where possible.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convfx.imageio import Picture
+    >>> picture = Picture(np.zeros((2, 3, 3), dtype=np.uint8))
+    >>> picture.pixels.shape, picture.alpha is None
+    ((2, 3, 3), True)
     """
 
     pixels: np.ndarray
@@ -127,21 +142,69 @@ class Picture:
 # --------------------------------------------------------------------------- reading
 
 
+_FILE_TYPES = {
+    stat.S_IFIFO: "a FIFO",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+}
+
+
+def check_regular_file(
+    path: str | os.PathLike,
+    *,
+    what: str,
+    error: type[ConvfxError] = FileError,
+    max_bytes: int | None = None,
+) -> int:
+    """The size in bytes of ``path`` if it is a regular file (or a link to one), within ``max_bytes``.
+
+    Every reader of a file calls this before it opens it: opening a FIFO waits
+    for a writer that may never come, and a device such as ``/dev/zero`` never
+    ends.  Cheap: one ``stat``.  An empty file passes (its size is 0); what that
+    means is the caller's to say.
+
+    Parameters
+    ----------
+    path : path-like
+    what : str
+        What was expected, with its article, for the messages (``"an image file"``).
+    error : ConvfxError subclass, optional
+        Raised on failure: :class:`FileError` (exit code 1) for files being
+        processed, a usage error (exit code 2) for a file named as an option.
+    max_bytes : int, optional
+        Refuse a larger file.
+
+    Raises
+    ------
+    error
+        ``path: no such file``, ``path: cannot read: Permission denied``,
+        ``path: is a folder, expected ...``, ``path: not a regular file (a FIFO),
+        expected ...``, or ``path: 150,000,000 bytes is over the limit of ...``.
+    """
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise error(f"{path}: no such file") from None
+    except OSError as exc:
+        raise error(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise error(f"{path}: is a folder, expected {what}")
+    if not stat.S_ISREG(info.st_mode):
+        kind = _FILE_TYPES.get(stat.S_IFMT(info.st_mode), "a special file")
+        raise error(f"{path}: not a regular file ({kind}), expected {what}")
+    if max_bytes is not None and info.st_size > max_bytes:
+        raise error(f"{path}: {info.st_size:,} bytes is over the limit of {max_bytes:,} bytes for {what}")
+    return info.st_size
+
+
 def check_source(path: str | os.PathLike) -> Path:
-    """``path`` as a Path if it is an existing, non-empty file; else a FileError.
+    """``path`` as a Path if it is an existing, non-empty regular file; else a FileError.
 
     Cheap (one ``stat``), so callers can fail before any expensive work.
     """
     path = Path(path)
-    try:
-        info = path.stat()
-    except FileNotFoundError:
-        raise FileError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise FileError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    if path.is_dir():
-        raise FileError(f"{path}: is a folder, expected an image file")
-    if info.st_size == 0:
+    if check_regular_file(path, what="an image file") == 0:
         raise FileError(f"{path}: empty file (0 bytes), expected an image")
     return path
 
@@ -155,7 +218,7 @@ def read_image(path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS)
         The image file.
     max_pixels : int, optional
         Refuse images with more pixels than this, checked from the header before
-        decoding (default :data:`DEFAULT_MAX_PIXELS`).
+        decoding (default :data:`convfx.limits.DEFAULT_MAX_PIXELS`).
 
     Returns
     -------
@@ -172,6 +235,19 @@ def read_image(path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS)
         pixel type, truncated or corrupt data, or more than ``max_pixels``.
     ParameterError
         If ``max_pixels`` is not a positive integer.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import skimage.data
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import convfx
+    >>> path = Path(tempfile.mkdtemp()) / "camera.png"
+    >>> _ = convfx.write_image(path, skimage.data.camera())
+    >>> picture = convfx.read_image(path)
+    >>> picture.pixels.shape, picture.pixels.dtype, picture.alpha is None
+    ((512, 512), dtype('uint8'), True)
     """
     path = check_source(path)
     checked_int(max_pixels, "max_pixels", minimum=1, type_error=ParameterError)
@@ -262,7 +338,7 @@ def _decode_upright(image: Image.Image, path: Path) -> tuple[np.ndarray, np.ndar
     ``IMREAD_UNCHANGED``) ignore EXIF.  So the tag is read before decoding and
     applied only to pixels that are still as stored.
     """
-    orientation = image.getexif().get(_ORIENTATION_TAG, 1)
+    orientation = _orientation(image)
     pixels = _decode_jpeg_with_opencv(image, path)
     if pixels is not None:
         return _turn_upright(pixels, None, orientation)
@@ -272,14 +348,28 @@ def _decode_upright(image: Image.Image, path: Path) -> tuple[np.ndarray, np.ndar
         # damaged file fails here with a clean message instead of libpng printing
         # to stderr, then take the full 16 bits from OpenCV.
         image.load()
-        pixels, alpha = _decode_16bit_colour(path, mode)
+        pixels, alpha = _decode_16bit_colour(image, path)
         if image.format == "TIFF":
             return pixels, alpha  # already upright: OpenCV applied the TIFF tag
         return _turn_upright(pixels, alpha, orientation)
     pixels, alpha = _decode(image, path)
-    if image.getexif().get(_ORIENTATION_TAG, 1) != orientation:
+    if _orientation(image) != orientation:
         return pixels, alpha  # Pillow's loader turned them and removed the tag (TIFF)
     return _turn_upright(pixels, alpha, orientation)
+
+
+def _orientation(image: Image.Image) -> int:
+    """The EXIF orientation of an opened image: 1 (as stored) when it has none or its EXIF is unreadable.
+
+    Pillow raises whatever its EXIF parser meets (``struct.error`` for a block of
+    four bytes, ``SyntaxError`` for a bad byte order); a damaged EXIF block says
+    nothing about the pixels, which decode as stored.
+    """
+    try:
+        value = image.getexif().get(_ORIENTATION_TAG, 1)
+    except Exception:  # noqa: BLE001 - any failure of the metadata parser means "no orientation"
+        return 1
+    return value if isinstance(value, int) else 1
 
 
 def _turn_upright(
@@ -292,6 +382,36 @@ def _turn_upright(
     return np.ascontiguousarray(turn(pixels)), None if alpha is None else np.ascontiguousarray(turn(alpha))
 
 
+def _whole_file_bytes(image: Image.Image, *, sample_bytes: int) -> int:
+    """The most bytes a decoder that reads the whole file accepts for ``image``.
+
+    Twice the pixels' bytes (``sample_bytes`` a sample) plus
+    :data:`~convfx.limits.MAX_IMAGE_EXTRA_BYTES`: room for metadata and a camera's
+    second picture (a JPEG of pure noise at quality 100 is 1.4 times its pixels),
+    not for gigabytes of padding after the image (which Pillow, reading as it
+    decodes, never touches).
+    """
+    return 2 * image.width * image.height * len(image.getbands()) * sample_bytes + MAX_IMAGE_EXTRA_BYTES
+
+
+def _read_whole(path: Path, limit: int, *, end: bytes = b"") -> np.ndarray | None:
+    """The bytes of ``path`` as uint8, or None if it holds more than ``limit`` or does not end with ``end``.
+
+    The size and the end are checked with a seek, before anything is read.
+    """
+    with open(path, "rb") as stream:
+        size = os.fstat(stream.fileno()).st_size
+        if size > limit or size < len(end):
+            return None
+        if end:
+            stream.seek(size - len(end))
+            if stream.read(len(end)) != end:
+                return None
+            stream.seek(0)
+        data = stream.read(size)
+    return np.frombuffer(data, dtype=np.uint8) if len(data) == size else None
+
+
 def _decode_jpeg_with_opencv(image: Image.Image, path: Path) -> np.ndarray | None:
     """A complete 8-bit gray or RGB JPEG decoded by OpenCV, or None for Pillow to do it.
 
@@ -299,28 +419,97 @@ def _decode_jpeg_with_opencv(image: Image.Image, path: Path) -> np.ndarray | Non
     (``tests/test_imageio.py`` checks), but OpenCV hands them over without
     Pillow's two extra copies: 5 ms instead of 20 ms for a 1920x1080 photo, which
     is a tenth of a batch run.  Only files that end with the JPEG end-of-image
-    marker take this path, so a truncated file still fails in Pillow with its
-    clean message.  The pixels are as stored (EXIF orientation ignored), as
-    Pillow's JPEG loader gives them.
+    marker, and are not much larger than their pixels (:func:`_whole_file_bytes`),
+    take this path, so a file cut short still fails in Pillow with its clean
+    message.  A file cut short *and* given an end marker decodes with only a
+    libjpeg warning and grey where the data stopped (Pillow accepts it silently):
+    that warning is caught (:func:`_libjpeg_warnings`) and makes it a FileError.
+    The pixels are as stored (EXIF orientation ignored), as Pillow's JPEG loader
+    gives them.
     """
     if image.format != "JPEG" or image.mode not in ("L", "RGB"):
         return None
-    with open(path, "rb") as stream:
-        data = np.frombuffer(stream.read(), dtype=np.uint8)
-    if data.size < 4 or data[-2] != 0xFF or data[-1] != 0xD9:
+    data = _read_whole(path, _whole_file_bytes(image, sample_bytes=1), end=b"\xff\xd9")
+    if data is None or data.size < 4:
         return None
     gray = image.mode == "L"
     flags = (cv2.IMREAD_GRAYSCALE if gray else cv2.IMREAD_COLOR) | cv2.IMREAD_IGNORE_ORIENTATION
     try:
-        pixels = cv2.imdecode(data, flags)
+        pixels, corrupt = _libjpeg_warnings(lambda: cv2.imdecode(data, flags))
     except cv2.error:
         # Over OpenCV's own pixel limit (CV_IO_MAX_IMAGE_PIXELS, 2**30 unless the
         # OPENCV_IO_MAX_IMAGE_PIXELS environment variable says otherwise), which
         # convfx's max_pixels may allow; Pillow has no such limit.
         return None
+    if corrupt:
+        raise FileError(f"{path}: truncated or corrupt image data (libjpeg: {corrupt})")
     if pixels is None or pixels.shape[:2] != (image.height, image.width):
         return None
     return pixels if gray else cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB)
+
+
+# libjpeg's warnings (jerror.h) that mean pixels are missing or wrong: the data
+# ends early, cannot be decoded, or is out of order.  Its other warnings
+# ("extraneous bytes before marker", "bad ICC marker", an unknown JFIF revision)
+# leave every pixel decoded and are not reported.
+_LIBJPEG_CORRUPT = re.compile(
+    r"premature end|bad huffman code|instead of rst|invalid sos parameters|inconsistent progression|arithcode", re.IGNORECASE
+)
+_LIBJPEG_WARNING = re.compile(
+    r"^(Corrupt JPEG data|Premature end of JPEG file|Invalid SOS|Inconsistent progression|Warning: unknown JFIF|"
+    r"Application transferred too|Unsupported marker)",
+    re.IGNORECASE,
+)
+_STDERR_LOCK = threading.Lock()
+_stderr_scratch: tuple[int, BinaryIO] | None = None  # (process id, file): a forked child makes its own
+
+_Result = TypeVar("_Result")
+
+
+def _libjpeg_warnings(decode: Callable[[], _Result]) -> tuple[_Result, str]:
+    """``decode()``'s result and the first libjpeg warning it printed that means corrupt data ('' if none).
+
+    libjpeg (inside OpenCV) reports a damaged file it can still decode only by
+    printing its first warning on file descriptor 2, so that descriptor points at
+    a scratch file while ``decode`` runs (a few microseconds of system calls
+    around a decode of milliseconds).  What else lands there meanwhile (another
+    thread's output, libjpeg's harmless warnings aside) is written back to
+    stderr.  Threads take turns, as they share the descriptor.
+    """
+    global _stderr_scratch
+    with _STDERR_LOCK:
+        if _stderr_scratch is None or _stderr_scratch[0] != os.getpid():
+            _stderr_scratch = (os.getpid(), tempfile.TemporaryFile())
+        scratch = _stderr_scratch[1].fileno()
+        try:
+            saved = os.dup(2)
+        except OSError:  # no stderr at all: nothing can be printed, nothing caught
+            return decode(), ""
+        os.ftruncate(scratch, 0)
+        os.lseek(scratch, 0, os.SEEK_SET)
+        try:
+            os.dup2(scratch, 2)
+            try:
+                result = decode()
+            finally:
+                os.dup2(saved, 2)
+        finally:
+            os.close(saved)
+        length = os.lseek(scratch, 0, os.SEEK_CUR)
+        if not length:
+            return result, ""
+        os.lseek(scratch, 0, os.SEEK_SET)
+        printed = os.read(scratch, min(length, 1 << 16)).decode("utf-8", "replace")
+    corrupt, other = "", []
+    for line in printed.splitlines(keepends=True):
+        if _LIBJPEG_CORRUPT.search(line) and _LIBJPEG_WARNING.match(line.strip()):
+            corrupt = corrupt or line.strip()
+        elif not _LIBJPEG_WARNING.match(line.strip()):
+            other.append(line)
+    if other:
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.write("".join(other))
+    return result, corrupt
 
 
 def _decode(image: Image.Image, path: Path) -> tuple[np.ndarray, np.ndarray | None]:
@@ -390,8 +579,16 @@ def _bits_per_sample(image: Image.Image, path: Path) -> int:
     return 8
 
 
-def _decode_16bit_colour(path: Path, mode: str) -> tuple[np.ndarray, np.ndarray | None]:
-    data = np.fromfile(path, dtype=np.uint8)  # not cv2.imread: it fails on non-ASCII paths on Windows
+def _decode_16bit_colour(image: Image.Image, path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    mode = image.mode
+    # Read whole (not cv2.imread: it fails on non-ASCII paths on Windows), so bounded.
+    limit = _whole_file_bytes(image, sample_bytes=2)
+    data = _read_whole(path, limit)
+    if data is None:
+        raise FileError(
+            f"{path}: the file is far larger than its {image.width}x{image.height} pixels need "
+            f"(over {limit:,} bytes); refused rather than read whole"
+        )
     try:
         array = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     except cv2.error as exc:
@@ -619,6 +816,24 @@ def write_image(
         format or not encodable.
     OutputExistsError
         ``path`` exists and ``overwrite`` is false.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import convfx
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> pixels = np.linspace(0, 65535, 64, dtype=np.uint16).reshape(8, 8)
+    >>> convfx.write_image(folder / "ramp.png", pixels).name    # 16-bit PNG
+    'ramp.png'
+    >>> convfx.read_image(folder / "ramp.png").pixels.dtype
+    dtype('uint16')
+    >>> try:
+    ...     convfx.write_image(folder / "ramp.png", pixels)      # an existing file
+    ... except convfx.FileError:
+    ...     print("refused")
+    refused
     """
     path = check_destination(path, overwrite=overwrite)
     try:
@@ -708,28 +923,28 @@ def remove_partial_writes(paths: Iterable[str | os.PathLike]) -> list[Path]:
     return removed
 
 
-#: Largest array :func:`read_arrays` decompresses (2**26 values, 256 MB of float32):
-#: a few kilobytes of ``.npz`` can otherwise inflate to gigabytes.
-DEFAULT_MAX_ARRAY_VALUES = 2**26
-
-
 def read_arrays(
     path: str | os.PathLike,
     *,
     what: str = ".npz file",
     error: type[FileError] | type[ParameterError] = FileError,
-    max_values: int = DEFAULT_MAX_ARRAY_VALUES,
+    max_values: int = MAX_ARRAY_VALUES,
+    max_bytes: int = MAX_ARRAY_FILE_BYTES,
+    max_arrays: int | None = None,
 ) -> dict[str, np.ndarray]:
     """Every array of a ``.npz`` file (or the one array of a ``.npy``, under the file's stem), never unpickling.
 
     The one reader of numpy files behind models (:meth:`convfx.nn.LeNet.load`),
     conv weights (:func:`convfx.nn.weights.load_weights`) and kernel files
     (:func:`convfx.load_bank`): ``np.load(..., allow_pickle=False)``, with every
-    way it can fail turned into one line naming the file.
+    way it can fail turned into one line naming the file.  Every array's header is
+    read first and checked against the limits below, before any data is
+    decompressed: a few kilobytes of ``.npz`` can otherwise inflate to gigabytes.
 
     Parameters
     ----------
     path : path-like
+        A regular file (:func:`check_regular_file`).
     what : str, optional
         What the caller expected, for the messages (".npz model file", ...).
     error : exception class, optional
@@ -737,34 +952,63 @@ def read_arrays(
         processed, :class:`~convfx.banks.KernelFileError` (exit code 2) for a file
         the user named as an option.
     max_values : int, optional
-        Refuse an array with more values than this, from the header of its
-        ``.npz`` member, before decompressing it (a decompression-bomb guard).
+        Refuse an array with more values than this.
+    max_bytes : int, optional
+        Refuse a file whose arrays together decode to more bytes than this (wide
+        items such as 2 kB records count here, not in ``max_values``).
+    max_arrays : int, optional
+        Refuse an ``.npz`` with more arrays than this.
 
     Returns
     -------
     dict of str to ndarray
         In the file's order; empty for an empty ``.npz``.
+
+    Raises
+    ------
+    error
+        Not a regular file; not a numpy file; pickled objects; a header over
+        :data:`~convfx.limits.MAX_NPY_HEADER_BYTES` or unreadable; an array or the
+        file over the limits.
     """
     path = Path(path)
+    check_regular_file(path, what=f"a {what}", error=error)
+    total = 0
 
-    def check(key: str, shape: tuple[int, ...]) -> None:
-        if math.prod(shape) > max_values:
-            raise error(f"{path}: array {key!r} has shape {shape}, more than {max_values:,} values (refused before reading it)")
+    def check(key: str, header: _NpyHeader) -> None:
+        nonlocal total
+        if header.dtype.hasobject:
+            raise error(f"{path}: holds pickled Python objects, which convfx never loads")
+        values = header.values
+        if values > max_values:
+            raise error(
+                f"{path}: array {key!r} has shape {header.shape}, more than {max_values:,} values (refused before reading it)"
+            )
+        total += values * header.dtype.itemsize
+        if total > max_bytes:
+            raise error(
+                f"{path}: array {key!r} of shape {header.shape} and dtype {header.dtype.str} takes the file's arrays "
+                f"past {max_bytes:,} bytes (refused before reading it)"
+            )
 
     try:
         with open(path, "rb") as stream:
             if stream.read(6) == b"\x93NUMPY":  # a .npy: numpy would allocate what its header claims
                 stream.seek(0)
-                check(path.stem, _npy_header_shape(stream))
+                check(path.stem, _read_npy_header(stream))
         loaded = np.load(path, allow_pickle=False)
         if not isinstance(loaded, np.lib.npyio.NpzFile):
             return {path.stem: loaded}
         with loaded:
+            if max_arrays is not None and len(loaded.files) > max_arrays:
+                raise error(f"{path}: holds {len(loaded.files):,} arrays, more than {max_arrays:,}")
             for key in loaded.files:
-                check(key, _npz_member_shape(loaded, key))
+                check(key, _npz_member_header(loaded, key))
             return {key: loaded[key] for key in loaded.files}
-    except (FileError, ParameterError):  # ours, from the size check
+    except (FileError, ParameterError):  # ours, from the checks
         raise
+    except _BadHeader as exc:
+        raise error(f"{path}: {exc}") from None
     except MemoryError:
         raise error(f"{path}: not enough memory to read it") from None
     except FileNotFoundError:
@@ -780,33 +1024,66 @@ def read_arrays(
         raise error(f"{path}: not a readable {what} ({type(exc).__name__}: {exc})") from None
 
 
-def _npz_member_shape(archive: np.lib.npyio.NpzFile, key: str) -> tuple[int, ...]:
-    """The shape in an ``.npz`` member's ``.npy`` header, read without decompressing the data."""
+class _BadHeader(Exception):
+    """A ``.npy`` header that is refused: too long, unreadable, or describing no array."""
+
+
+@dataclass(frozen=True)
+class _NpyHeader:
+    """What a ``.npy`` header says: the array's shape and dtype."""
+
+    shape: tuple[int, ...]
+    dtype: np.dtype
+
+    @property
+    def values(self) -> int:
+        return math.prod(self.shape)
+
+
+def _npz_member_header(archive: np.lib.npyio.NpzFile, key: str) -> _NpyHeader:
+    """The ``.npy`` header of an ``.npz`` member, read without decompressing the data."""
     member = key + ".npy" if key + ".npy" in archive.zip.namelist() else key
     with archive.zip.open(member) as stream:
-        return _npy_header_shape(stream)
+        try:
+            return _read_npy_header(stream, key)
+        except ValueError as exc:  # the member is no .npy at all
+            raise _BadHeader(f"member {member!r} is not a numpy array ({exc})") from None
 
 
-def _npy_header_shape(stream: BinaryIO) -> tuple[int, ...]:
-    """The shape in the ``.npy`` header at the start of ``stream`` (the data is not read)."""
-    version = np.lib.format.read_magic(stream)
-    if version == (1, 0):
-        return np.lib.format.read_array_header_1_0(stream)[0]
-    if version == (2, 0):
-        return np.lib.format.read_array_header_2_0(stream)[0]
-    if version != (3, 0):
-        raise ValueError(f"unsupported .npy format version {version}")
-    # 3.0 is 2.0 with a UTF-8 header (numpy has no public reader for it): a length,
-    # then a Python dict literal, read with literal_eval as numpy does.
-    length = int.from_bytes(stream.read(4), "little")
+def _read_npy_header(stream: BinaryIO, key: str | None = None) -> _NpyHeader:
+    """The header at the start of ``stream``, in any ``.npy`` format version; the data is not read.
+
+    The header's length (2 bytes in format 1.0, 4 in 2.0 and 3.0, which allow
+    4 GiB) is checked against :data:`~convfx.limits.MAX_NPY_HEADER_BYTES` before
+    the header is read; then it is a Python dict literal, read with
+    ``ast.literal_eval`` as numpy does (Latin-1 before 3.0, UTF-8 in 3.0).
+    """
+    where = f"array {key!r}: " if key is not None else ""
+    magic = stream.read(8)
+    if len(magic) < 8 or magic[:6] != b"\x93NUMPY":
+        raise ValueError("no .npy magic number")
+    major, minor = magic[6], magic[7]
+    if major not in (1, 2, 3) or minor != 0:
+        raise _BadHeader(f"{where}unsupported .npy format version {major}.{minor}")
+    field = stream.read(2 if major == 1 else 4)
+    length = int.from_bytes(field, "little")
+    if length > MAX_NPY_HEADER_BYTES:
+        raise _BadHeader(f"{where}a .npy header of {length:,} bytes is over the limit of {MAX_NPY_HEADER_BYTES:,}")
+    text = stream.read(length)
+    if len(field) != (2 if major == 1 else 4) or len(text) != length:
+        raise _BadHeader(f"{where}the .npy header is cut short")
     try:
-        header = ast.literal_eval(stream.read(length).decode("utf-8"))
+        header = ast.literal_eval(text.decode("utf-8" if major == 3 else "latin1"))
     except (SyntaxError, ValueError, MemoryError, RecursionError) as exc:
-        raise ValueError(f"unreadable .npy header ({type(exc).__name__})") from None
+        raise _BadHeader(f"{where}unreadable .npy header ({type(exc).__name__})") from None
     shape = header.get("shape") if isinstance(header, dict) else None
     if not isinstance(shape, tuple) or not all(isinstance(side, int) and side >= 0 for side in shape):
-        raise ValueError(f"no valid shape in the .npy header {header!r:.80}")
-    return shape
+        raise _BadHeader(f"{where}no valid shape in the .npy header {header!r:.80}")
+    try:
+        dtype = np.lib.format.descr_to_dtype(header.get("descr"))
+    except (TypeError, ValueError, KeyError) as exc:
+        raise _BadHeader(f"{where}no valid dtype in the .npy header ({type(exc).__name__})") from None
+    return _NpyHeader(shape, dtype)
 
 
 def _temporary_stem(name: str) -> str:

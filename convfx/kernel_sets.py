@@ -116,6 +116,13 @@ def standard_kernels() -> dict[str, np.ndarray]:
     Returns
     -------
     dict of str to ndarray, each shape (5, 5), float64
+
+    Examples
+    --------
+    >>> from convfx.compare import standard_kernels
+    >>> kernels = standard_kernels()
+    >>> sorted(kernels), kernels["sobel5_x"].shape
+    (['gaussian5', 'laplacian5', 'sobel5_antidiag', 'sobel5_diag', 'sobel5_x', 'sobel5_y'], (5, 5))
     """
     s, d = STANDARD_SMOOTHING, STANDARD_DERIVATIVE
     sobel_x, sobel_y = np.outer(s, d), np.outer(d, s)
@@ -177,6 +184,13 @@ def derivative_kernels(shape: tuple[int, int] = (5, 5)) -> dict[str, np.ndarray]
     Returns
     -------
     dict of str to ndarray, each of ``shape``, float64
+
+    Examples
+    --------
+    >>> from convfx.kernel_sets import derivative_kernels
+    >>> kernels = derivative_kernels()
+    >>> len(kernels), kernels["sobel5 0deg"][2].tolist(), bool(abs(kernels["log sigma 1"].sum()) < 1e-12)
+    (55, [-6.0, -12.0, 0.0, 12.0, 6.0], True)
     """
     kernels: dict[str, np.ndarray] = {}
     for name, (smoothing, derivative) in _FIRST_DERIVATIVE_PIECES.items():
@@ -209,6 +223,12 @@ def smoothing_kernels(shape: tuple[int, int] = (5, 5)) -> dict[str, np.ndarray]:
     Returns
     -------
     dict of str to ndarray, each of ``shape``, float64, every tap >= 0
+
+    Examples
+    --------
+    >>> from convfx.kernel_sets import smoothing_kernels
+    >>> list(smoothing_kernels())
+    ['gaussian sigma 0.5', 'gaussian sigma 1', 'gaussian sigma 1.5', 'gaussian sigma 2', 'binomial5', 'box5', 'disc radius 2']
     """
     y, x = np.mgrid[-2:3, -2:3].astype(float)
     kernels = {f"gaussian sigma {s:g}": np.exp(-(x**2 + y**2) / (2 * s**2)) for s in (0.5, 1.0, 1.5, 2.0)}
@@ -249,6 +269,13 @@ def resample_kernel(kernel: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     Returns
     -------
     ndarray, shape ``shape``, float64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convfx.compare import resample_kernel
+    >>> resample_kernel(np.array([[-1.0, 0.0, 1.0]]), (1, 5))
+    array([[-1. , -0.5,  0. ,  0.5,  1. ]])
     """
     kernel = np.asarray(kernel, dtype=np.float64)
     if kernel.ndim != 2 or kernel.size == 0:
@@ -262,7 +289,28 @@ def resample_kernel(kernel: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 
 def transform_kernel(kernel: np.ndarray, transform: str, sign: int = 1) -> np.ndarray:
-    """``sign * TRANSFORMS[transform](kernel)``: how a match maps its reference kernel onto the learned one."""
+    """``sign * TRANSFORMS[transform](kernel)``: how a match maps its reference kernel onto the learned one.
+
+    Parameters
+    ----------
+    kernel : ndarray, shape (kh, kw)
+    transform : str
+        A key of :data:`TRANSFORMS`: ``"identity"``, ``"rot90"``, ``"flip_lr"``...
+    sign : {1, -1}, optional
+
+    Returns
+    -------
+    ndarray
+        The kernel turned or flipped, times ``sign``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convfx.compare import transform_kernel
+    >>> transform_kernel(np.array([[1.0, 2.0], [3.0, 4.0]]), "flip_lr", -1)
+    array([[-2., -1.],
+           [-4., -3.]])
+    """
     choice(transform, "transform", TRANSFORMS)
     return sign * np.ascontiguousarray(TRANSFORMS[transform](np.asarray(kernel, dtype=np.float64)))
 
@@ -286,6 +334,14 @@ def candidate_vectors(
         Unit rows; zero kernels are left out (their cosine is undefined).
     labels : list of (str, str)
         ``(kernel name, transform)`` of each row.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convfx.kernel_sets import candidate_vectors
+    >>> vectors, labels = candidate_vectors({"step": np.array([[-1.0, 1.0], [-1.0, 1.0]])}, (2, 2))
+    >>> vectors.shape, labels[1], vectors[1].tolist()
+    ((8, 4), ('step', 'rot90'), [0.5, 0.5, -0.5, -0.5])
     """
     if not transforms:
         names: tuple[str, ...] = ("identity",)

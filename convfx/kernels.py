@@ -8,7 +8,7 @@ the banks, whose entries say ``factory = "gaussian"`` to be rebuilt with other
 parameters (:func:`convfx.banks.with_parameters`).
 
 This module must not filter images, read files or know the banks; it imports
-numpy, OpenCV and :mod:`convfx.checks` only.
+numpy, OpenCV, :mod:`convfx.checks` and :mod:`convfx.limits` only.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from typing import Callable, NamedTuple
 import cv2
 import numpy as np
 
-from .checks import finite_float, in_range
+from .checks import finite_float, in_range, real_number
 from .errors import ParameterError
+from .limits import MAX_KERNEL_SIDE
 
 __all__ = [
-    "MAX_KERNEL_SIDE",
     "FACTORIES",
     "KernelFactory",
     "gaussian_kernel",
@@ -35,19 +35,22 @@ __all__ = [
     "format_number",
 ]
 
-#: Largest kernel side accepted from a file or a factory.  255 x 255 taps is already
-#: far beyond any photographic filter (a Gaussian of sigma 40); larger "kernels" are
-#: almost always a wrong file (an image saved as .npy) and would take minutes per photo.
-MAX_KERNEL_SIDE = 255
+
+#: How many sigmas a Gaussian spans on each side when only its sigma is given (OpenCV's rule).
+_RADIUS_SIGMAS = 3.0
+# The smallest sigma of a Laplacian of Gaussian: its centre weight, -1 / (pi sigma**4),
+# stays within float32 (photos are filtered in float32) down to about 1.7e-10.
+_MIN_LOG_SIGMA = 1e-9
 
 
 def _odd_size(value: float, name: str) -> int:
-    if value != int(value) or int(value) < 1 or int(value) % 2 == 0 or int(value) > MAX_KERNEL_SIDE:
-        raise ParameterError(f"{name}: expected an odd integer from 1 to {MAX_KERNEL_SIDE}, found {value:g}")
-    return int(value)
+    number = real_number(value, name)
+    if not math.isfinite(number) or number != int(number) or not 1 <= number <= MAX_KERNEL_SIDE or int(number) % 2 == 0:
+        raise ParameterError(f"{name}: expected an odd integer from 1 to {MAX_KERNEL_SIDE}, found {number:g}")
+    return int(number)
 
 
-def _sigma_and_size(sigma: float | None, size: float | None, *, radius_sigmas: float = 3.0) -> tuple[float, int]:
+def _sigma_and_size(sigma: float | None, size: float | None, *, radius_sigmas: float = _RADIUS_SIGMAS) -> tuple[float, int]:
     # OpenCV's conventions, so that gaussian_blur:sigma=s,size=n equals
     # cv2.GaussianBlur(img, (n, n), s): a missing size covers +-3 sigma, a missing
     # sigma is 0.3*((size-1)*0.5 - 1) + 0.8.
@@ -56,13 +59,16 @@ def _sigma_and_size(sigma: float | None, size: float | None, *, radius_sigmas: f
     if sigma is not None:
         sigma = in_range(sigma, "sigma", low=0, above_low=True, expected="a finite number > 0")
     if size is None:
-        size = 2 * math.ceil(radius_sigmas * sigma) + 1
-        if size > MAX_KERNEL_SIDE:
+        half = radius_sigmas * sigma  # compared before any rounding: 3 * 1e308 is inf
+        if half > (MAX_KERNEL_SIDE - 1) / 2:
             largest = (MAX_KERNEL_SIDE - 1) / (2 * radius_sigmas)
+            side = 2 * math.ceil(half) + 1 if half < 1e15 else None
+            kernel = f"a {side}x{side} kernel" if side is not None else "a kernel of over 10**15 taps a side"
             raise ParameterError(
-                f"sigma: {sigma:g} needs a {size}x{size} kernel (+-{radius_sigmas:g} sigma), more than "
+                f"sigma: {sigma:g} needs {kernel} (+-{radius_sigmas:g} sigma), more than "
                 f"{MAX_KERNEL_SIDE} per side; expected sigma <= {largest:g}, or give a size"
             )
+        size = 2 * math.ceil(half) + 1
     size = _odd_size(size, "size")
     if sigma is None:
         sigma = 0.3 * ((size - 1) * 0.5 - 1) + 0.8
@@ -95,11 +101,18 @@ def box_kernel(*, size: float = 3) -> np.ndarray:
 
 
 def log_kernel(*, sigma: float = 1.0, size: float | None = None) -> np.ndarray:
-    """Laplacian of a normalised Gaussian, made zero-sum; negative centre like ``laplacian``."""
+    """Laplacian of a normalised Gaussian, made zero-sum; negative centre like ``laplacian``.
+
+    ``sigma`` is at least 1e-9: below that the centre weight, ``-1 / (pi sigma**4)``,
+    leaves float32's range (and ``sigma**6`` underflows to 0 around 1e-54).
+    """
     sigma, size = _sigma_and_size(sigma, size)
+    if sigma < _MIN_LOG_SIGMA:
+        raise ParameterError(f"sigma: expected a number >= {_MIN_LOG_SIGMA:g} for a Laplacian of Gaussian, found {sigma:g}")
     x = np.arange(size) - (size - 1) / 2
     r2 = x[:, None] ** 2 + x[None, :] ** 2
-    kernel = (r2 - 2 * sigma**2) / (2 * math.pi * sigma**6) * np.exp(-r2 / (2 * sigma**2))
+    with np.errstate(under="ignore"):  # far taps of a narrow Gaussian are exactly 0
+        kernel = (r2 - 2 * sigma**2) / (2 * math.pi * sigma**6) * np.exp(-r2 / (2 * sigma**2))
     return kernel - kernel.mean()  # truncation leaves a small DC response; remove it
 
 
@@ -162,11 +175,19 @@ def dog_kernels(*, sigma: float = 1.0, k: float = 1.6) -> dict[str, np.ndarray]:
     """
     sigma = in_range(sigma, "sigma", low=0, above_low=True, expected="a finite number > 0")
     k = in_range(k, "k", low=1, above_low=True, expected="a finite number > 1 (the ratio of the two sigmas)")
+    narrow = gaussian_kernel(sigma=sigma)
     wide = sigma * k
-    return {
-        f"gaussian_sigma{format_number(sigma)}": gaussian_kernel(sigma=sigma),
-        f"gaussian_sigma{format_number(round(wide, 6))}": gaussian_kernel(sigma=wide),
-    }
+    if _RADIUS_SIGMAS * wide > (MAX_KERNEL_SIDE - 1) / 2:  # the wide Gaussian is too large: k's doing
+        largest = (MAX_KERNEL_SIDE - 1) / (2 * _RADIUS_SIGMAS) / sigma
+        raise ParameterError(
+            f"k: {k:g} makes the wide Gaussian's sigma {wide:g}, which needs more than {MAX_KERNEL_SIDE} taps a side "
+            f"(+-{_RADIUS_SIGMAS:g} sigma); expected k <= {largest:g} with sigma={sigma:g}"
+        )
+    narrow_name = f"gaussian_sigma{format_number(sigma)}"
+    wide_name = f"gaussian_sigma{format_number(round(wide, 6))}"
+    if wide_name == narrow_name:  # k within 1e-6 of 1: the rounded names would collide
+        wide_name = f"gaussian_sigma{format_number(wide)}"
+    return {narrow_name: narrow, wide_name: gaussian_kernel(sigma=wide)}
 
 
 class KernelFactory(NamedTuple):

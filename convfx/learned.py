@@ -3,8 +3,8 @@
 ``learned:MODEL`` (every feature map, side by side) and ``learned:MODEL#k`` (map
 ``k``) are effect steps like ``canny``: :func:`learned_step` builds one per model
 and registers the ``learned:`` prefix with :mod:`convfx.steps` when this module is
-imported (``import convfx`` does), so effects, the command line and batch workers
-resolve it without naming this module.  :func:`learned_responses` is what the
+imported (the first lookup of a step does, :data:`convfx.steps.STEP_PROVIDERS`), so
+effects, the command line and batch workers resolve it without naming this module.  :func:`learned_responses` is what the
 layer computes at every pixel, through :func:`convfx.correlate` exactly as the
 conv layer does; :func:`montage` lays maps out in a grid.
 
@@ -17,6 +17,7 @@ print.
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,17 +26,29 @@ import numpy as np
 
 from .color import to_luminance
 from .conv import correlate
-from .errors import ParameterError
+from .errors import FileError, ParameterError
+from .limits import MAX_FEATURE_MAP_VALUES, MAX_LEARNED_MAPS
 from .models import DEFAULT_MODEL
 from .steps import Detector, DetectorParameter, register_prefix
 
 if TYPE_CHECKING:  # the network code is imported when a model is named, not with convfx
     from .nn.weights import ConvWeights
 
-__all__ = ["PREFIX", "learned_bank", "learned_responses", "montage", "learned_step"]
+__all__ = ["PREFIX", "ModelFileError", "learned_bank", "learned_responses", "montage", "learned_step", "weights_fingerprint"]
 
 #: What a learned effect step starts with.
 PREFIX = "learned:"
+
+
+class ModelFileError(ParameterError, FileError):
+    """The model named in a ``learned:`` effect is missing, unreadable or unusable.
+
+    A usage error (exit code 2), since the file is part of the effect the user
+    wrote, like a kernel file; still a :class:`~convfx.errors.FileError` (an
+    ``OSError``) for library callers that catch those.
+    """
+
+    exit_code = 2
 
 
 def learned_bank(weights: ConvWeights) -> np.ndarray:
@@ -76,10 +89,25 @@ def learned_responses(
     Returns
     -------
     ndarray, shape (H, W, F), float32 (float64 for a float64 model)
+
+    Raises
+    ------
+    ParameterError
+        An image that is not gray or RGB, weights of other than 1 or 3 channels,
+        or maps of more than :data:`~convfx.limits.MAX_FEATURE_MAP_VALUES` values
+        (``H * W * F``), refused before they are computed.
     """
     pixels = np.asarray(image)
     if pixels.ndim == 3 and pixels.shape[2] not in (1, 3):
         raise ParameterError(f"image: expected (H, W) or (H, W, 3), found shape {pixels.shape}")
+    if pixels.ndim in (2, 3):
+        height, width = pixels.shape[:2]
+        count = int(weights.weight.shape[0])
+        if height * width * count > MAX_FEATURE_MAP_VALUES:
+            raise ParameterError(
+                f"image: {width}x{height} pixels x {count} feature maps = {height * width * count:,} values, "
+                f"over the limit of {MAX_FEATURE_MAP_VALUES:,} (convfx.limits.MAX_FEATURE_MAP_VALUES); use a smaller image"
+            )
     if weights.channels not in (1, 3):
         raise ParameterError(f"weights: a filter needs 1 or 3 input channels, found {weights.channels}")
     dtype = weights.weight.dtype
@@ -130,6 +158,25 @@ def montage(maps: np.ndarray, *, columns: int | None = None, gap: int | None = N
     return out
 
 
+def weights_fingerprint(weights: ConvWeights) -> str:
+    """``"sha256:"`` and the digest of everything in ``weights`` that changes a learned step's maps.
+
+    The conv weight and bias, the input normalisation, and the activation with
+    its parameters (PReLU slopes), each with its dtype and shape: a retrained or
+    edited model gives another digest, the same file read again the same one.
+    """
+    digest = hashlib.sha256()
+    model = weights.model
+    activation = model.layers["act1"] if model is not None else None
+    digest.update(f"activation {model.activation if model is not None else 'relu'}\n".encode())
+    arrays = [weights.weight, weights.bias, weights.input_mean, weights.input_std]
+    arrays += [value for _, value in sorted(activation.params.items())] if activation is not None else []
+    for array in arrays:
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype.str} {array.shape}\n".encode() + array.tobytes())
+    return "sha256:" + digest.hexdigest()
+
+
 def _learned_maps(
     image: np.ndarray, *, weights: ConvWeights, index: int | None, boundary: str, full_scale: float, activation: bool
 ) -> np.ndarray:
@@ -143,8 +190,9 @@ def learned_step(target: str) -> Detector:
 
     ``MODEL`` is a LeNet ``.npz`` or a shipped model's name (``photos``,
     ``digits``, ``shapes``); ``learned:`` and ``learned:#k`` use the default
-    shipped model (:data:`convfx.models.DEFAULT_MODEL`).  The step takes one parameter, ``activation`` (``true``: after
-    the layer's activation), and maps to pixels with ``normalize`` by default.
+    shipped model (:data:`convfx.models.DEFAULT_MODEL`).  The step takes one
+    parameter, ``activation`` (``true``: after the layer's activation), and maps
+    to pixels with ``normalize`` by default.
     Registered for the ``learned:`` prefix (:func:`convfx.steps.register_prefix`),
     through which :func:`convfx.effects.parse_effect` finds it.
 
@@ -152,14 +200,31 @@ def learned_step(target: str) -> Detector:
     -------
     convfx.steps.Detector
         A non-linear step (a montage is not a filter of the image in place).
+
+    Raises
+    ------
+    ModelFileError
+        The model is missing, unreadable, not a model, or has more than
+        :data:`~convfx.limits.MAX_LEARNED_MAPS` first-layer kernels; a usage
+        error naming the effect and the file.
+    ParameterError
+        No model, or a map index out of range.
     """
     from .nn.weights import load_weights  # the network is imported only when a model is named
 
     spec = target[len(PREFIX) :] if target.startswith(PREFIX) else target
     model, _, index_text = spec.partition("#")
     model = model or DEFAULT_MODEL
-    weights = load_weights(model)
+    try:
+        weights = load_weights(model)
+    except FileError as error:
+        raise ModelFileError(f"effect {target!r}: {error}") from None
     count = weights.weight.shape[0]
+    if count > MAX_LEARNED_MAPS:
+        raise ModelFileError(
+            f"effect {target!r}: {weights.source}: {weights.key!r} has {count:,} kernels; a learned: effect takes "
+            f"at most {MAX_LEARNED_MAPS} (convfx.limits.MAX_LEARNED_MAPS)"
+        )
     index = None
     if index_text:
         if not index_text.isdigit() or int(index_text) >= count:
@@ -168,6 +233,7 @@ def learned_step(target: str) -> Detector:
 
     label = Path(model).stem + (f"#{index}" if index is not None else "")
     return Detector(
+        fingerprint=weights_fingerprint(weights),
         name=f"learned:{label}",
         description=f"first-layer filters of {weights.source} ({count} maps{'' if index is None else f', map {index}'})",
         # A partial of a module-level function, not a closure: batch workers get the step pickled.

@@ -18,7 +18,6 @@ folders or run workers (:mod:`convfx.batch`), or print.
 from __future__ import annotations
 
 import functools
-import math
 import os
 from pathlib import Path
 from typing import Callable
@@ -26,9 +25,8 @@ from typing import Callable
 import numpy as np
 
 from . import effects, imageio, ranges
-from .ranges import OUTPUT_RANGES
 from .conv import BOUNDARIES
-from .errors import ParameterError
+from .errors import FileError, ParameterError
 
 __all__ = [
     "DEFAULT_MEMORY_BUDGET",
@@ -54,6 +52,8 @@ def default_output_path(source: str | os.PathLike, effect: effects.EffectLike) -
     """Where ``convfx apply`` writes by default: ``<stem>_<effect>.png`` next to ``source``.
 
     PNG because it is lossless (edge maps are ruined by JPEG) and keeps 16 bits.
+    The effect's label is at most :data:`convfx.effects.MAX_SLUG_CHARS`
+    characters (a long chain's ends in a hash, see :attr:`convfx.effects.Effect.slug`).
 
     >>> from convfx.render import default_output_path
     >>> default_output_path("photos/cat.jpg", "gaussian_blur,sobel").as_posix()
@@ -90,8 +90,8 @@ def filter_and_map(
         Shaped as :func:`convfx.effects.apply` returns it.
     """
     parsed = effects.parse_effect(effect)
+    policy = parsed.resolve_output_range(output_range)
     response = effects.apply(pixels, parsed, boundary=boundary, gray=gray)
-    policy = parsed.output_range if output_range is None else output_range
     return ranges.map_range(response, policy, dtype=dtype, source_max=source_max)
 
 
@@ -106,6 +106,7 @@ def render_file(
     max_pixels: int = imageio.DEFAULT_MAX_PIXELS,
     overwrite: bool = False,
     render: Callable[..., np.ndarray] | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> Path:
     """Read one image, apply an effect, map the range and write the result atomically.
 
@@ -127,10 +128,11 @@ def render_file(
         See :func:`convfx.effects.parse_effect`.
     boundary : str, optional
         See :func:`convfx.effects.apply`.
-    output_range : {"abs", "clip", "signed", "normalize", "binary"}, optional
+    output_range : {"abs", "clip", "signed", "normalize", "minmax", "binary"}, optional
         Default: the effect's own (``abs`` for derivatives, ``clip`` for blurs
         and sharpen, ``binary`` for edge detectors); see :func:`convfx.ranges.map_range`.
-        ``binary`` maps are written as 8-bit 0/255 whatever the input depth.
+        ``binary`` is only for effects that end in an edge detector, and its maps
+        are written as 8-bit 0/255 whatever the input depth.
     gray : bool, optional
         Filter the luminance only; default: the effect's own choice.
     max_pixels : int, optional
@@ -143,6 +145,10 @@ def render_file(
         default :func:`filter_and_map`.  :func:`render_file_in_tiles` passes
         :func:`render_in_tiles` here, so that checks, reading and writing stay
         the same for images too large to filter in one piece.
+    warn : callable, optional
+        Called, after the file is written, with one line for anything the output
+        lost without failing: the input's alpha channel in a JPEG or BMP, which
+        have none (``convfx apply`` prints it as a warning).
 
     Returns
     -------
@@ -157,16 +163,31 @@ def render_file(
     FileError
         The input cannot be read or the output cannot be written (exit code 1);
         :class:`convfx.imageio.OutputExistsError` if it exists and not ``overwrite``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import skimage.data
+    >>> import convfx
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = convfx.write_image(folder / "cat.png", skimage.data.chelsea())
+    >>> convfx.render_file(folder / "cat.png", None, "sobel").name   # next to the input
+    'cat_sobel.png'
+    >>> convfx.render_file(folder / "cat.png", folder / "edges.jpg", "canny:sigma=2").suffix
+    '.jpg'
     """
     parsed = effects.parse_effect(effect)
-    policy = parsed.output_range if output_range is None else output_range
-    if policy not in OUTPUT_RANGES:
-        raise ParameterError(f"output_range: invalid value {policy!r}; expected one of {list(OUTPUT_RANGES)}")
+    policy = parsed.resolve_output_range(output_range)
     if boundary not in BOUNDARIES:
         raise ParameterError(f"boundary: invalid value {boundary!r}; expected one of {list(BOUNDARIES)}")
     source = imageio.check_source(source)
     destination = default_output_path(source, parsed) if destination is None else Path(destination)
-    if (destination.exists() and os.path.samefile(source, destination)) or destination.resolve() == source.resolve():
+    try:
+        same = (destination.exists() and os.path.samefile(source, destination)) or destination.resolve() == source.resolve()
+    except OSError as exc:  # a name too long for the file system, a folder that cannot be entered
+        raise FileError(f"{destination}: cannot use this output name: {exc.strerror or exc}") from None
+    if same:
         raise ParameterError(f"output: {destination} is the input file; convfx never overwrites its input")
     imageio.check_destination(destination, overwrite=overwrite)
     picture = imageio.read_image(source, max_pixels=max_pixels)
@@ -177,7 +198,15 @@ def render_file(
     )
     # A montage of feature maps (learned:MODEL) is not the photo's shape: its alpha would not fit.
     alpha = picture.alpha if picture.alpha is None or pixels.shape[:2] == picture.alpha.shape[:2] else None
-    return imageio.write_image(destination, pixels, alpha=alpha, icc_profile=picture.icc_profile, overwrite=overwrite)
+    written = imageio.write_image(destination, pixels, alpha=alpha, icc_profile=picture.icc_profile, overwrite=overwrite)
+    format = imageio.WRITE_FORMATS.get(destination.suffix.lower())
+    if alpha is not None and format in _FORMATS_WITHOUT_ALPHA and warn is not None:
+        warn(f"{destination}: {format} has no alpha channel; the input's transparency was dropped")
+    return written
+
+
+#: Output formats that hold no alpha channel (imageio drops it when writing them).
+_FORMATS_WITHOUT_ALPHA = ("JPEG", "BMP")
 
 
 # --------------------------------------------------------------------------- strips with a halo
@@ -203,18 +232,18 @@ def tileable(effect: effects.EffectLike) -> bool:
     return all(getattr(step, "local", True) for step in effects.parse_effect(effect).steps)
 
 
-def _bytes_per_sample(effect: effects.Effect, output_range: str) -> int:
+def _bytes_per_sample(effect: effects.Effect) -> int:
     """Estimated peak bytes per image sample while filtering and mapping an image.
 
     float32 throughout: the converted input, one response per kernel of the
     widest step (twice that for ``max``, which stacks them), the combined result
-    or mapping copy, the previous step's response in a chain, the strip's copy
-    for ``normalize``, and the 1-byte output.  Gray filtering needs about a
-    third; the estimate errs on the large side, and ``tests/test_render.py``
-    holds the tiled peak to the budget.
+    or mapping copy, the previous step's response in a chain, and the 1-byte
+    output (ranking a response for ``normalize`` works in fixed-size chunks).
+    Gray filtering needs about a third; the estimate errs on the large side, and
+    ``tests/test_render.py`` holds the tiled peak to the budget.
     """
     widest = max(len(step.kernels) * (2 if step.combine == "max" else 1) for step in effect.steps)
-    float_copies = 2 + widest + (len(effect.steps) > 1) + (output_range == "normalize")
+    float_copies = 2 + widest + (len(effect.steps) > 1)
     return 4 * float_copies + 1
 
 
@@ -236,7 +265,8 @@ def strip_rows(
     memory_budget : int, optional
         Bytes that filtering one strip (with its halo) may use.
     output_range : str, optional
-        Default: the effect's own.
+        Default: the effect's own.  Every range maps a strip in the same memory
+        (a float32 copy), so it does not change the answer.
 
     Returns
     -------
@@ -245,10 +275,9 @@ def strip_rows(
         rather than failing); at least ``H`` when the whole image fits.
     """
     parsed = effects.parse_effect(effect)
-    policy = parsed.output_range if output_range is None else output_range
     width = shape[1]
     channels = shape[2] if len(shape) == 3 else 1
-    row_bytes = width * channels * _bytes_per_sample(parsed, policy)
+    row_bytes = width * channels * _bytes_per_sample(parsed)
     return max(1, int(memory_budget // row_bytes) - 2 * tile_halo(parsed))
 
 
@@ -294,10 +323,11 @@ def render_in_tiles(
     transform can differ in the last bits of the float response, which can move
     a rare pixel by one grey level.
 
-    ``normalize`` needs the response's global minimum and maximum: they are
-    found in a first pass over the strips and the mapping is done in a second,
-    so that range costs twice the filtering (but never the memory of the whole
-    float response).
+    ``normalize`` and ``minmax`` stretch limits found in the whole response
+    (:func:`convfx.ranges.stretch_limits`): ``normalize``'s percentiles are
+    counted in two passes over the strips and ``minmax``'s extremes in one, and
+    the mapping is done in a last pass, so those ranges cost three (two) times
+    the filtering, but never the memory of the whole float response.
 
     An effect that is not :func:`tileable` (Canny's hysteresis follows edges
     across the whole image) is filtered in one piece, whatever the budget.
@@ -306,9 +336,7 @@ def render_in_tiles(
     sample); the input is held by the caller.
     """
     parsed = effects.parse_effect(effect)
-    policy = parsed.output_range if output_range is None else output_range
-    if policy not in OUTPUT_RANGES:
-        raise ParameterError(f"output_range: invalid value {policy!r}; expected one of {list(OUTPUT_RANGES)}")
+    policy = parsed.resolve_output_range(output_range)
     pixels = np.asarray(pixels)
     if pixels.ndim not in (2, 3):
         raise ParameterError(f"pixels: expected shape (H, W) or (H, W, C), found shape {pixels.shape}")
@@ -332,25 +360,13 @@ def render_in_tiles(
         return response[offset : offset + bottom - top]
 
     limits = None
-    if policy == "normalize":
-        low, high = math.inf, -math.inf
-        for top, bottom in strips:
-            response = strip_response(top, bottom)
-            low, high = min(low, float(response.min())), max(high, float(response.max()))
-            response_dtype = response.dtype
-            del response
-        limits = np.array([low, high], dtype=response_dtype)  # exact: they are response values
+    if policy in ranges.STRETCHES:
+        # The whole response's limits, found strip by strip (one or two passes).
+        limits = ranges.stretch_limits(lambda: (strip_response(top, bottom) for top, bottom in strips), policy)
     out: np.ndarray | None = None
     for top, bottom in strips:
         response = strip_response(top, bottom)
-        if limits is None:
-            mapped = ranges.map_range(response, policy, dtype=dtype, source_max=source_max)
-        else:
-            # map_range normalizes by the minimum and maximum of what it is given:
-            # appending the global ones makes a strip map exactly as the whole would.
-            values = np.concatenate([response.ravel(), limits])
-            mapped = ranges.map_range(values, policy, dtype=dtype, source_max=source_max)[:-2].reshape(response.shape)
-            del values
+        mapped = ranges.map_range(response, policy, dtype=dtype, source_max=source_max, limits=limits)
         if out is None:
             out = np.empty((height,) + mapped.shape[1:], dtype=mapped.dtype)
         out[top:bottom] = mapped

@@ -5,18 +5,22 @@ montage) with typed parameters, usable by name in every effect once registered:
 ``canny:sigma=2``, ``gaussian_blur,canny``.  Two registries resolve names:
 
 * detectors by name (:func:`register_detector`): :mod:`convfx.edges` registers
-  ``canny`` and ``marr_hildreth`` when ``convfx`` is imported;
+  ``canny`` and ``marr_hildreth`` when it is imported;
 * steps by prefix (:func:`register_prefix`): ``learned:MODEL[#k]`` is built per
-  model by :mod:`convfx.learned`, which registers ``learned:`` when ``convfx`` is
-  imported.
+  model by :mod:`convfx.learned`, which registers ``learned:`` when it is imported.
 
+The modules that register steps are listed in :data:`STEP_PROVIDERS` and
+imported on the first lookup, as Pillow imports its format plugins on first use:
+``import convfx`` stays cheap, and whoever resolves a step finds every one.
 :mod:`convfx.effects` resolves every step through these registries, so it never
-names the modules that implement them.  This module must not filter images,
-read files or import those modules.
+names the modules that implement them.  This module must not filter images or
+read files, and imports those modules only by name, on a lookup (they sit above it).
 """
 
 from __future__ import annotations
 
+import importlib
+import threading
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping
 
@@ -24,10 +28,11 @@ import numpy as np
 
 from . import banks
 from .banks import Kernel, UnknownFilterError
-from .checks import choice, flag, parse_number, real_number
+from .checks import choice, flag, parse_number, quoted, real_number
 from .errors import ParameterError
 
 __all__ = [
+    "STEP_PROVIDERS",
     "DetectorParameter",
     "Detector",
     "register_detector",
@@ -70,7 +75,7 @@ class DetectorParameter:
         if isinstance(self.default, bool):
             if text.lower() in _TRUE_WORDS or text.lower() in _FALSE_WORDS:
                 return text.lower() in _TRUE_WORDS
-            raise ParameterError(f"{where}: parameter {self.name}: expected true or false (1 or 0), found {text!r}")
+            raise ParameterError(f"{where}: parameter {self.name}: expected true or false (1 or 0), found {quoted(text)}")
         if self.choices:
             return self.check(text, where)
         if self.default is None and text.lower() == "auto":
@@ -122,6 +127,10 @@ class Detector:
         Listed with this bank by ``convfx filters``.
     parameters : mapping of str to value
         The values set in the effect; the others take their defaults.
+    fingerprint : str
+        What else decides its output besides its settings and :attr:`kernels`,
+        as a digest: a learned step's weights.  A batch run's manifest holds it,
+        so that a changed model redoes the files (empty when nothing else does).
     """
 
     name: str
@@ -133,6 +142,7 @@ class Detector:
     output_range: str = "binary"
     family: str = "edges"
     parameters: Mapping[str, Any] = field(default_factory=dict)
+    fingerprint: str = ""
 
     # The attributes a chain reads from every step (see Filter): a detector applies
     # no luminance conversion of its own choosing and combines no responses.
@@ -182,12 +192,31 @@ class Detector:
 
 _DETECTORS: dict[str, Detector] = {}
 
+#: Modules that register detectors or prefixes when imported; imported by name on
+#: the first lookup (:func:`get_detector`, :func:`list_detectors`,
+#: :func:`is_detector`, :func:`prefixed_step`).
+STEP_PROVIDERS = ["convfx.edges", "convfx.learned"]
+_providers_loaded = False
+# Another thread's first lookup waits until every provider has registered; a
+# provider that looks a step up while it imports gets its own partial module back.
+_providers_lock = threading.RLock()
+
+
+def _load_providers() -> None:
+    global _providers_loaded
+    if _providers_loaded:
+        return
+    with _providers_lock:
+        for name in STEP_PROVIDERS:
+            importlib.import_module(name)
+        _providers_loaded = True  # not before: an interrupted import is tried again next time
+
 
 def register_detector(detector: Detector) -> Detector:
     """Make ``detector`` usable by name in every effect (``convfx apply``, chains, batch).
 
-    :mod:`convfx.edges` registers ``canny`` and ``marr_hildreth`` this way when
-    ``convfx`` is imported.  Registering a name again replaces the detector.
+    :mod:`convfx.edges` registers ``canny`` and ``marr_hildreth`` this way when it
+    is imported (see :data:`STEP_PROVIDERS`).  Registering a name again replaces the detector.
 
     Raises
     ------
@@ -202,19 +231,24 @@ def register_detector(detector: Detector) -> Detector:
 
 def get_detector(name: str) -> Detector:
     """The registered detector called ``name``; :class:`UnknownFilterError` if none."""
+    _load_providers()
     if name not in _DETECTORS:
-        raise UnknownFilterError(f"effect: unknown detector {name!r}; {banks.closest_names(name, _DETECTORS)}")
+        raise UnknownFilterError(
+            f"effect: unknown detector {quoted(name)}; {banks.closest_names(name, _DETECTORS, listed_by='convfx.steps.list_detectors()')}"
+        )
     return _DETECTORS[name]
 
 
 def list_detectors(family: str | None = None) -> list[Detector]:
     """The registered detectors sorted by family then name (only ``family``'s if given)."""
+    _load_providers()
     detectors = sorted(_DETECTORS.values(), key=lambda d: (d.family, d.name))
     return [d for d in detectors if family is None or d.family == family]
 
 
 def is_detector(name: str) -> bool:
     """Whether a detector is registered under ``name``."""
+    _load_providers()
     return name in _DETECTORS
 
 
@@ -235,6 +269,7 @@ def register_prefix(prefix: str, build: Callable[[str], Detector]) -> None:
 
 def prefixed_step(target: str) -> Detector | None:
     """The step built for ``target`` by the builder of its prefix, or None if no prefix matches."""
+    _load_providers()
     for prefix, build in _PREFIXES.items():
         if target.startswith(prefix):
             return build(target)

@@ -361,3 +361,90 @@ def test_scale_times_matrix_beyond_float32_is_refused(tmp_path):
     (tmp_path / "s.toml").write_text("[k]\nmatrix = [[3e38, 0]]\nscale = 10\n")
     with pytest.raises(KernelFileError, match=r"s.toml.*scale x matrix reaches 3e\+39, beyond float32's range"):
         convfx.load_bank(tmp_path / "s.toml")
+
+
+# --------------------------------------------------------------------------- hostile kernel files
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "words"),
+    [
+        ("big.json", '{"k": {"matrix": [[1' + "0" * 400 + ", 1]]}}", r"big\.json: \[k\]: matrix: expected finite numbers"),
+        ("big.toml", "[k]\nmatrix = [[1" + "0" * 400 + ", 1]]\n", r"big\.toml: \[k\]: matrix: row 0, column 0: expected a number within float32's range .* an integer of about 401 digits"),
+        ("long.json", '{"k": {"matrix": [[1' + "0" * 4400 + ", 1]]}}", r"long\.json: \[k\]: matrix: expected finite numbers"),
+        ("long.toml", "[k]\nmatrix = [[1" + "0" * 4400 + ", 1]]\n", r"long\.toml: not valid TOML \(Exceeds the limit \(4300 digits\)"),
+        ("deep.json", '{"k": {"matrix": ' + "[" * 50_000 + "]" * 50_000 + "}}", r"deep\.json: not valid JSON \(nested more than 32 deep\)$"),
+        ("deep.toml", "[k]\nmatrix = " + "[" * 50_000 + "]" * 50_000 + "\n", r"deep\.toml: not valid TOML \(nested more than 32 deep\)$"),
+        ("forty.json", '{"k": {"matrix": ' + "[" * 40 + "]" * 40 + "}}", r"forty\.json: not valid JSON \(nested more than 32 deep\)$"),
+    ],
+)
+def test_hostile_numbers_and_nesting_are_one_line_errors(tmp_path, name, text, words):
+    """Integers beyond float range, past Python's 4,300-digit limit, and deep nesting: one line each."""
+    (tmp_path / name).write_text(text)
+    with pytest.raises(KernelFileError, match=words) as info:
+        convfx.load_bank(tmp_path / name)
+    assert "\n" not in str(info.value) and len(str(info.value)) < 400
+
+
+def test_a_json_integer_is_read_as_a_float(tmp_path):
+    (tmp_path / "k.json").write_text('{"k": {"matrix": [[1, 2], [3, 4]], "scale": 2}}')
+    kernel = banks.load_kernel_file(tmp_path / "k.json").kernels[0]
+    np.testing.assert_array_equal(kernel.weights, [[2, 4], [6, 8]])
+    assert kernel.scale_text == "2"
+
+
+def test_a_bank_of_too_many_entries_is_refused_before_it_is_built(tmp_path):
+    from convfx.limits import MAX_BANK_ENTRIES
+
+    count = MAX_BANK_ENTRIES + 1
+    (tmp_path / "many.toml").write_text("".join(f"[k{i}]\nmatrix = [[1]]\n" for i in range(count)))
+    with pytest.raises(KernelFileError) as info:
+        convfx.load_bank(tmp_path / "many.toml")
+    message = str(info.value)
+    assert message.startswith(f"{tmp_path / 'many.toml'}: holds {count} filters, more than {MAX_BANK_ENTRIES}")
+    assert "[k0], [k1]" in message and "[k9] ..." in message and "[k10]" not in message
+    # Written without table headers (dotted keys), in JSON, or as .npz arrays: the same limit.
+    (tmp_path / "dotted.toml").write_text("".join(f"k{i}.matrix = [[1]]\n" for i in range(count)))
+    (tmp_path / "many.json").write_text(json.dumps({f"k{i}": {"matrix": [[1]]} for i in range(count)}))
+    np.savez(tmp_path / "many.npz", **{f"k{i}": np.ones((1, 1)) for i in range(count)})
+    for name in ("dotted.toml", "many.json"):
+        with pytest.raises(KernelFileError, match=f"holds {count} filters, more than {MAX_BANK_ENTRIES}"):
+            convfx.load_bank(tmp_path / name)
+    with pytest.raises(KernelFileError, match=f"holds {count} arrays, more than {MAX_BANK_ENTRIES}"):
+        convfx.load_bank(tmp_path / "many.npz")
+    # Matrix rows on lines of their own are not table headers: 255 of them and 201 tables pass.
+    rows = "\n".join("  [1, 2]," for _ in range(255))
+    tables = "".join(f"[k{i}]\nmatrix = [[1]]\n" for i in range(200))
+    (tmp_path / "tall.toml").write_text(f"[tall]\nmatrix = [\n{rows}\n]\n{tables}")
+    assert len(banks.load_bank(tmp_path / "tall.toml")) == 201
+
+
+def test_npz_kernel_of_wide_items_is_refused_before_decompressing(tmp_path):
+    np.savez_compressed(tmp_path / "v.npz", k=np.zeros((255, 255), dtype="V300"))  # 19.5 MB decoded, a few kB stored
+    with pytest.raises(KernelFileError, match=r"v\.npz: array 'k' of shape \(255, 255\) and dtype \|V300 .* past 16,777,216 bytes"):
+        convfx.load_bank(tmp_path / "v.npz")
+
+
+def test_a_fifo_is_not_a_kernel_file(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "k.toml")
+    with pytest.raises(KernelFileError, match=r"k\.toml: not a regular file \(a FIFO\), expected a kernel file"):
+        convfx.load_bank(tmp_path / "k.toml")
+
+
+def test_a_toml_bank_of_too_many_entries_is_refused_before_it_is_parsed(tmp_path, monkeypatch):
+    """TOML parses slowly: tables and dotted keys are counted first, and a huge bank is refused unparsed."""
+    from convfx.banks import files
+    from convfx.limits import MAX_BANK_ENTRIES
+
+    def no_parsing(text):
+        raise AssertionError("the file was parsed")
+
+    monkeypatch.setattr(files.tomllib, "loads", no_parsing)
+    count = MAX_BANK_ENTRIES + 1
+    (tmp_path / "headers.toml").write_text("".join(f"[k{i}]  # one tap\nmatrix = [[1]]\n" for i in range(count)))
+    (tmp_path / "dotted.toml").write_text("".join(f"k{i}.matrix = [[1]]\nk{i}.scale = 2\n" for i in range(count)))
+    for name in ("headers.toml", "dotted.toml"):
+        with pytest.raises(KernelFileError, match=f"holds {count} filters, more than {MAX_BANK_ENTRIES}.*: \\[k0\\], \\[k1\\]"):
+            convfx.load_bank(tmp_path / name)

@@ -8,12 +8,14 @@ rendering itself is tested in ``test_render.py``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import shutil
 import os
 import signal
 import subprocess
+import tempfile
 import sys
 import threading
 import time
@@ -168,6 +170,28 @@ def test_outputs_that_would_land_in_an_input_folder_inside_the_output_folder_are
     assert [job.output for job in batch.plan_batch("sobel", [work / "photos"], work)] == ["a_sobel.png"]
 
 
+@pytest.mark.parametrize("link", ["same", "symlink", "hardlink"])
+@pytest.mark.parametrize("force", [False, True])
+def test_an_input_file_that_an_output_would_replace_is_refused(tmp_path, link, force):
+    make_image(tmp_path / "in" / "a.jpg", 1)
+    out = tmp_path / "out"
+    make_image(out / "a_sobel.png", 2)  # the output name of in/a.jpg, given as an input too
+    victim = out / "a_sobel.png"
+    given = {"same": victim, "symlink": tmp_path / "link.png", "hardlink": tmp_path / "hard.png"}[link]
+    if link == "symlink":
+        given.symlink_to(victim)
+    elif link == "hardlink":
+        os.link(victim, given)
+    before = snapshot(out)
+    with pytest.raises(ParameterError, match=r"^output: .*a_sobel\.png is also an input.*never writes over its inputs"):
+        batch.run_batch("sobel", [tmp_path / "in" / "a.jpg", given], out, force=force, workers=1)
+    assert snapshot(out) == before  # nothing written, not even a manifest
+    # Given alone, a file in OUTDIR is only read: its output has another name.
+    summary = batch.run_batch("sobel", [given], out, force=force, workers=1)
+    assert [o.destination.name for o in summary.done] == [f"{given.stem}_sobel.png"]
+    assert victim.read_bytes() == before["a_sobel.png"][0]
+
+
 def test_missing_input_and_bad_options_are_usage_errors(tmp_path):
     photos = make_tree(tmp_path)
     with pytest.raises(ParameterError, match="no such file or folder"):
@@ -180,6 +204,15 @@ def test_missing_input_and_bad_options_are_usage_errors(tmp_path):
         batch.run_batch("sobel", [photos], tmp_path / "out", memory_budget="lots")
     with pytest.raises(ParameterError):
         batch.run_batch("no_such_filter", [photos], tmp_path / "out")
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "a.txt").write_text("no images here\n")
+    with pytest.raises(ParameterError, match=r"^inputs: found no images in \S*notes \(folders are searched .*nothing to do$"):
+        batch.run_batch("sobel", [tmp_path / "notes"], tmp_path / "out")
+    with pytest.raises(ParameterError, match="found no images that match --include/--exclude"):
+        batch.run_batch("sobel", [photos], tmp_path / "out", include=["*.gif"])
+    assert batch.plan_batch("sobel", [photos], tmp_path / "out", include=["*.gif"]) == []  # planning itself says nothing
+    with pytest.raises(ParameterError, match="'binary' is for edge maps"):
+        batch.run_batch("gaussian_blur", [photos], tmp_path / "out", output_range="binary")
     assert not (tmp_path / "out").exists()
 
 
@@ -352,6 +385,43 @@ def test_a_worker_that_dies_fails_only_its_file_and_is_replaced(tmp_path, monkey
     assert len(summary.done) == 4 and len(outputs(tmp_path / "out")) == 4
 
 
+def open_files(pid: int) -> set[str]:
+    """What the descriptors of process ``pid`` refer to (``socket:[123]``, a path), from /proc."""
+    found = set()
+    for entry in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            found.add(os.readlink(entry))
+    return found
+
+
+@pytest.mark.skipif(
+    not Path("/proc/self/fd").is_dir() or multiprocessing.get_start_method() != "fork",
+    reason="reads forked workers' descriptors in /proc",
+)
+def test_workers_hold_neither_the_parents_pipe_ends_nor_the_folder_lock(tmp_path):
+    """So that a worker whose parent was killed reads end-of-file and the next run can lock the folder."""
+    photos = make_tree(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    tasks = [batch.executors.RenderTask(i, photos / "a.jpg", out / f"{i}.png", False, None) for i in range(3)]
+    with batch.manifest.locked_folder(out):
+        pool = batch.executors._ProcessPool(tasks, 3)
+        try:
+            parent_ends = {os.readlink(f"/proc/self/fd/{worker.connection.fileno()}") for worker in pool.pool}
+            assert len(parent_ends) == 3 and all(end.startswith("socket:") for end in parent_ends)
+            for worker in pool.pool:
+                deadline = time.monotonic() + 10  # the worker closes them as it starts
+                while (held := open_files(worker.process.pid)) & parent_ends and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                assert not held & parent_ends, "a worker holds a parent's end of a pipe"
+                assert str(out) not in held, "a worker holds the output folder's lock"
+                assert any(name.startswith("socket:") for name in held)  # its own end
+        finally:
+            pool.close()
+    with batch.manifest.locked_folder(out):  # released with the parent's descriptor
+        pass
+
+
 @pytest.mark.slow
 def test_dask_local_cluster_writes_the_same_bytes_as_a_local_run(tmp_path):
     distributed = pytest.importorskip("dask.distributed")
@@ -376,6 +446,28 @@ def test_without_dask_the_scheduler_option_says_what_to_install(tmp_path, monkey
 
 
 # --------------------------------------------------------------------------- interruption
+
+
+def test_a_manifest_write_interrupted_before_its_own_cleanup_leaves_no_temporary_file(tmp_path, monkeypatch):
+    """Ctrl-C just after the manifest's temporary file is made, before the code that would remove it."""
+    from convfx import imageio
+
+    photos = make_tree(tmp_path)
+    write = imageio.write_bytes_atomically
+    calls = []
+
+    def interrupted_once(path, data, **options):
+        calls.append(path)
+        if len(calls) == 1:
+            tempfile.mkstemp(dir=Path(path).parent, prefix=f".{Path(path).name}.", suffix=".part")
+            raise KeyboardInterrupt
+        return write(path, data, **options)
+
+    monkeypatch.setattr(imageio, "write_bytes_atomically", interrupted_once)
+    with pytest.raises(batch.BatchInterrupted):
+        batch.run_batch("sobel", [photos], tmp_path / "out", workers=1)
+    assert not list((tmp_path / "out").glob(".*.part"))
+    assert (tmp_path / "out" / batch.MANIFEST_NAME).is_file()  # written whole afterwards
 
 _INTERRUPT_SCRIPT = """
 import sys
@@ -485,10 +577,17 @@ def test_parse_byte_size(text, expected):
     assert batch.parse_byte_size(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "lots", "-5MB", "0", "12 parsecs", "5ib", "3 i", True])
+@pytest.mark.parametrize("text", ["", "lots", "-5MB", "0", "12 parsecs", "5ib", "3 i", True, "1" + " " * 100_000 + "x"])
 def test_parse_byte_size_refuses_non_sizes(text):
-    with pytest.raises(ParameterError, match="memory_budget"):
+    with pytest.raises(ParameterError, match="memory_budget") as info:
         batch.parse_byte_size(text)
+    assert len(str(info.value)) < 150
+
+
+def test_parse_byte_size_reads_a_size_within_spaces_and_no_longer_text():
+    assert batch.parse_byte_size(" " * 30 + "2 GiB" + " " * 29) == 2 * 1024**3  # 64 characters
+    with pytest.raises(ParameterError, match="memory_budget"):
+        batch.parse_byte_size(" " * 30 + "2 GiB" + " " * 30)
 
 
 @pytest.mark.parametrize(

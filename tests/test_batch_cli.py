@@ -82,10 +82,15 @@ def test_effect_options_are_passed_through(tmp_path):
         (["no_such_filter", "{photos}", "-o", "{tmp}/out"], ["no_such_filter"]),
         (["sobel", "{photos}", "-o", ""], ["output", "empty name"]),
         (["sobel", "{photos}", "-o", "{tmp}/out", "--scheduler", "nonsense"], ["not a Dask scheduler address"]),
+        # Nothing to do is said, not reported as "0 done": no images there, or none that the patterns keep.
+        (["sobel", "{photos}/.thumbnails/..", "-o", "{tmp}/out", "--include", "*.gif"], ["found no images", "--include"]),
+        (["sobel", "{tmp}/empty", "-o", "{tmp}/out"], ["found no images in", "empty", "nothing to do"]),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(tmp_path, arguments, words):
     photos = make_tree(tmp_path)
+    (tmp_path / "empty" / "sub").mkdir(parents=True)
+    (tmp_path / "empty" / "notes.txt").write_text("no images here\n")
     result = run("batch", *[a.format(photos=photos, tmp=tmp_path) for a in arguments])
     assert result.exit_code == 2, result.output
     lines = result.stderr.strip().splitlines()

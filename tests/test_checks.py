@@ -115,6 +115,25 @@ def test_is_number_text(text, answer):
     assert checks.is_number_text(text) is answer
 
 
+def test_is_number_text_takes_linear_time():
+    """A long run of digits must not be split between two patterns every way (seconds for 4,000 digits)."""
+    import time
+
+    started = time.monotonic()
+    assert not checks.is_number_text("1" * 200_000 + "x")
+    assert checks.is_number_text("1" * 200_000 + ".5e3")
+    assert time.monotonic() - started < 1
+
+
+def test_quoted_keeps_messages_short():
+    assert checks.quoted("sobel") == "'sobel'"
+    long = checks.quoted("a" + " " * 10_000)
+    assert long.startswith("'a   ") and long.endswith("... (10,001 characters)") and len(long) < 90
+    with pytest.raises(ParameterError) as info:
+        checks.parse_number("9" * 5000 + "x", "sigma")
+    assert len(str(info.value)) < 120
+
+
 @pytest.mark.parametrize(("text", "number"), [("2", 2.0), ("-0.5", -0.5), (".5", 0.5), ("1e-3", 0.001), ("+3.", 3.0)])
 def test_parse_number_reads_decimal_notation(text, number):
     assert checks.parse_number(text, "sigma") == number
@@ -139,3 +158,18 @@ def test_real_array():
         checks.real_array(np.zeros((0, 3)), "kernel")
     with pytest.raises(ParameterError, match=r"^kernel: expected a rectangular numeric array"):
         checks.real_array([[1, 2], [3]], "kernel")
+
+
+@pytest.mark.parametrize(
+    ("value", "depth"),
+    [(1, 0), ("text", 0), ([], 1), ([1, 2], 1), ({"a": [[1]]}, 3), ([[], [[{}]]], 4), ((1, (2,)), 2)],
+)
+def test_nesting_depth(value, depth):
+    assert checks.nesting_depth(value, 10) == depth
+
+
+def test_nesting_depth_stops_past_the_limit_without_recursion():
+    deep: list = []
+    for _ in range(100_000):  # far past the recursion limit
+        deep = [deep]
+    assert checks.nesting_depth(deep, 32) == 33

@@ -77,6 +77,18 @@ def test_apply_with_parameters_and_imagemagick(tmp_path, photo_png):
     assert (tmp_path / "photo_kernel.png").exists()
 
 
+def test_dropping_alpha_is_a_warning_that_quiet_silences(tmp_path, photo, rng):
+    source = tmp_path / "rgba.png"
+    imageio.write_image(source, photo, alpha=rng.integers(0, 256, photo.shape[:2], dtype=np.uint8))
+    result = run("apply", "sobel", source, "-o", tmp_path / "out.jpg")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == f"convfx: warning: {tmp_path / 'out.jpg'}: JPEG has no alpha channel; the input's transparency was dropped\n"
+    assert result.stdout.strip() == f"wrote {tmp_path / 'out.jpg'}"
+    quiet = run("apply", "sobel", source, "-o", tmp_path / "out.jpg", "--force", "--quiet")
+    assert quiet.exit_code == 0 and quiet.stderr == "" and quiet.stdout == ""
+    assert run("apply", "sobel", source, "-o", tmp_path / "out.png").stderr == ""  # PNG keeps it
+
+
 def test_existing_output_needs_force(tmp_path, photo_png):
     assert run("apply", "sobel", photo_png).exit_code == 0
     output = tmp_path / "photo_sobel.png"
@@ -134,6 +146,18 @@ def test_unknown_effect_is_a_usage_error(tmp_path, photo_png):
     assert snapshot(tmp_path) == before
 
 
+def test_binary_range_is_refused_for_an_effect_that_is_not_an_edge_detector(tmp_path, photo_png):
+    before = snapshot(tmp_path)
+    for effect in ("gaussian_blur", "sobel", "canny,gaussian_blur"):
+        assert_one_line_error(
+            run("apply", effect, photo_png, "--range", "binary"), 2, "output_range: 'binary' is for edge maps", "canny"
+        )
+    assert snapshot(tmp_path) == before
+    for effect in ("canny", "gaussian_blur,marr_hildreth"):
+        assert run("apply", effect, photo_png, "--range", "binary", "-o", tmp_path / "edges.png", "-f").exit_code == 0
+        assert set(np.unique(imageio.read_image(tmp_path / "edges.png").pixels)) <= {0, 255}
+
+
 def test_unwritable_or_missing_output_folder(tmp_path, photo_png):
     from test_imageio import unwritable_folder
 
@@ -157,6 +181,55 @@ def test_ctrl_c_exits_130_and_writes_nothing(tmp_path, photo_png, monkeypatch):
     result = run("apply", "sobel", photo_png)
     assert result.exit_code == 130 and "interrupted" in result.stderr
     assert snapshot(tmp_path) == before
+
+
+def test_running_out_of_memory_is_one_line_and_exit_1(tmp_path, photo_png, monkeypatch):
+    def exhausted(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(effects, "apply", exhausted)
+    before = snapshot(tmp_path)
+    assert_one_line_error(run("apply", "sobel", photo_png), 1, "out of memory")
+    assert snapshot(tmp_path) == before
+
+
+def test_main_turns_any_memory_error_into_one_line(monkeypatch, capsys):
+    import convfx.cli
+
+    def exhausted(**kwargs):
+        raise MemoryError  # outside every command's own reporting
+
+    monkeypatch.setattr(convfx.cli, "app", exhausted)
+    with pytest.raises(SystemExit) as info:
+        convfx.cli.main(["filters"])
+    assert info.value.code == 1
+    assert capsys.readouterr().err == f"convfx: error: {convfx.cli.OUT_OF_MEMORY}\n"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("where", ["main", "startup"])
+def test_an_interrupt_inside_exec_still_exits_130(tmp_path, where):
+    """CPython ends a ``python -m`` run by SIGINT after a KeyboardInterrupt escaped an exec'd
+    string (as when a dataclass is made while a module imports), even one that was caught;
+    convfx exits 130 all the same."""
+    if where == "main":
+        code = (
+            "import convfx.cli\n"
+            "def app(**kwargs):\n    exec('raise KeyboardInterrupt')\n"
+            "convfx.cli.app = app\nconvfx.cli.main(['filters'])\n"
+        )
+    else:  # during the imports that convfx.__main__ guards
+        code = (
+            "import sys, types\n"
+            "module = types.ModuleType('convfx.cli')\n"
+            "module.__getattr__ = lambda name: exec('raise KeyboardInterrupt')\n"
+            "sys.modules['convfx.cli'] = module\n"
+            "from convfx.__main__ import main\nmain()\n"
+        )
+    (tmp_path / "interrupted_run.py").write_text(code)
+    done = subprocess.run([sys.executable, "-m", "interrupted_run"], capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert done.returncode == 130, done
+    assert done.stderr == "convfx: interrupted\n"
 
 
 @pytest.mark.slow

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 import convfx
 from convfx import banks, compare, imageio, models
 from convfx.cli import app
-from convfx.errors import ParameterError
+from convfx.errors import FileError, ParameterError
 from convfx.kernel_classes import classify_kernels, count_edge_detectors, random_baseline
 from convfx.nn import LeNet, TrainConfig, load_dataset, evaluate, train
 from convfx.nn.weights import load_weights
@@ -166,6 +166,34 @@ def test_baseline_of_random_kernels():
     assert abs(uniform.mean - plain.mean) < 0.03
     with pytest.raises(ParameterError, match="draws"):
         compare.baseline((6, 1, 5, 5), draws=1)
+
+
+def test_baseline_in_slices_gives_the_numbers_of_one_draw(monkeypatch):
+    """The random kernels are drawn and scored a slice at a time, from one generator.
+
+    Held to the definition written out in one piece: every kernel drawn at once
+    from ``initialize`` with the seed, scored, averaged per bank.
+    """
+    from convfx.nn.layers import initialize
+
+    shape, draws, seed = (7, 2, 5, 5), 40, 3
+    candidates, _ = compare._candidates(compare.classic_kernels((5, 5)), (5, 5), True)
+    random = initialize((draws * 7, 2, 5, 5), fan_in=50, fan_out=175, method="he", rng=seed, dtype=np.float64)
+    rows = random.mean(axis=1).reshape(draws * 7, -1)
+    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+    scores = np.abs(rows @ candidates.T).max(axis=1).reshape(draws, 7).mean(axis=1)
+    for values in (10**9, 3_000, 1):  # one slice, slices that cut banks apart, one kernel at a time
+        monkeypatch.setattr(compare, "_BASELINE_SLICE_VALUES", values)
+        result = compare.baseline(shape, draws=draws, seed=seed)
+        assert result.mean == pytest.approx(scores.mean(), rel=1e-12)
+        assert result.sd == pytest.approx(scores.std(ddof=1), rel=1e-12)
+
+
+def test_compare_refuses_a_weight_of_too_many_kernels(tmp_path, monkeypatch):
+    np.savez(tmp_path / "wide.npz", **{"conv1.weight": np.ones((9, 1, 5, 5), np.float32)})
+    monkeypatch.setattr(compare, "MAX_COMPARED_KERNELS", 8)
+    with pytest.raises(FileError, match=r"wide\.npz: 'conv1.weight' has 9 kernels; convfx compare matches at most 8"):
+        compare.compare_model(tmp_path / "wide.npz", draws=2)
 
 
 # --------------------------------------------------------------------------- shipped names

@@ -329,6 +329,17 @@ def test_dtypes_of_results(rng):
         assert convfx.correlate(image, kernel).dtype == expected
 
 
+@pytest.mark.parametrize("function", [convfx.correlate, convfx.convolve])
+def test_big_endian_float64_is_computed_and_returned_as_float64(rng, function):
+    image = rng.standard_normal((9, 11)) * 1e-3 + 1.0  # differences below float32's resolution
+    kernel = np.array([[1.0, -1.0, 0.5]])
+    native = function(image, kernel)
+    swapped = function(image.astype(">f8"), kernel)
+    assert swapped.dtype == np.float64 and swapped.dtype.isnative
+    np.testing.assert_array_equal(swapped, native)
+    assert function(image.astype(">f4"), kernel).dtype == np.float32
+
+
 def test_integers_neither_wrap_nor_clip():
     image = np.full((5, 5), 255, dtype=np.uint8)
     out = convfx.correlate(image, np.ones((3, 3)), padding="valid")
@@ -533,6 +544,12 @@ def test_im2col_is_correlation_and_col2im_its_adjoint(rng):
         (np.zeros((5, 5)), np.ones((3, 3)), {"padding": -1}, ValueError, ["padding: expected an int >= 0, found -1"]),
         (np.zeros((5, 5)), np.ones((3, 3)), {"padding": (1, -2)}, ValueError, ["padding[1]", ">= 0", "-2"]),
         (np.zeros((5, 5, 3)), np.ones((3, 3, 3)), {"backend": "separable"}, ValueError, ["backend", "rank-1"]),
+        # Sizes beyond convfx.limits.MAX_PADDED_VALUES, refused before anything is allocated.
+        (np.zeros((16, 16)), np.ones((3, 3)), {"padding": 20000}, ValueError, ["padding", "2,147,483,648", "1,601,280,256"]),
+        (np.zeros((16, 16)), np.ones((3, 3)), {"padding": 10**9}, ValueError, ["padding", "MAX_PADDED_VALUES"]),
+        (np.zeros((16, 16)), np.ones((3, 3)), {"padding": (0, 10**9)}, ValueError, ["padding", "MAX_PADDED_VALUES"]),
+        (np.zeros((16, 16)), np.ones((3, 3)), {"dilation": 10**6}, ValueError, ["dilation", "2,000,001 x 2,000,001"]),
+        (np.zeros((16, 16)), np.ones((3, 3)), {"dilation": (1, 10**9)}, ValueError, ["dilation", "3 x 2,000,000,001"]),
     ],
 )
 def test_bad_input_names_the_parameter(image, kernel, options, error, words):
@@ -544,3 +561,18 @@ def test_bad_input_names_the_parameter(image, kernel, options, error, words):
         assert word in message, f"{word!r} not in {message!r}"
     assert isinstance(info.value, convfx.ConvfxError)
 
+
+def test_the_size_limit_is_checked_before_allocating(monkeypatch):
+    """The engine's bound is one number: lowered, it refuses what fits otherwise, naming the culprit."""
+    from convfx import conv
+
+    monkeypatch.setattr(conv, "MAX_PADDED_VALUES", 1000)
+    assert convfx.correlate(np.ones((20, 20)), np.ones((3, 3))).shape == (20, 20)  # 484 + 400 values
+    with pytest.raises(convfx.ParameterError, match=r"^padding: .* 1,000 "):
+        convfx.correlate(np.ones((20, 20)), np.ones((3, 3)), padding=5)
+    with pytest.raises(convfx.ParameterError, match=r"^image: "):
+        convfx.correlate(np.ones((30, 30)), np.ones((3, 3)), padding="valid")
+    with pytest.raises(convfx.ParameterError, match=r"^kernel: "):
+        convfx.correlate(np.ones((10, 10)), np.ones((20, 1, 1, 1)), padding="valid")
+    with pytest.raises(convfx.ParameterError, match=r"^dilation: "):
+        convfx.correlate(np.ones((10, 10)), np.ones((2, 2)), dilation=40)

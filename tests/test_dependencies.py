@@ -81,6 +81,29 @@ def test_filtering_commands_start_without_the_network_or_matplotlib():
     assert not heavy & loaded, f"imported at start-up: {sorted(heavy & loaded)}"
 
 
+def test_import_convfx_and_the_entry_point_load_nothing_heavy():
+    """The entry point installs its signal handling before numpy, OpenCV or typer load."""
+    for code in ("import convfx", "import convfx.__main__"):
+        loaded = modules_loaded_by(code)
+        convfx_modules = {name for name in loaded if name.startswith("convfx")}
+        assert convfx_modules <= {"convfx", "convfx.__main__"}, sorted(convfx_modules)
+        assert not {"numpy", "cv2", "typer", "rich", "PIL"} & loaded
+
+
+def test_public_names_and_registered_steps_load_on_first_use():
+    code = (
+        "import convfx\n"
+        "from convfx.effects import parse_effect\n"  # the steps are found without naming their modules
+        "print(parse_effect('gaussian_blur,canny').steps[-1].name, parse_effect('learned:digits#0').steps[0].name)\n"
+        "print(convfx.apply.__module__, convfx.render.__name__, convfx.ParameterError.__module__)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["canny", "learned:digits#0", "convfx.effects", "convfx.render", "convfx.errors"]
+    missing = subprocess.run([sys.executable, "-c", "import convfx; convfx.not_a_name"], capture_output=True, text=True)
+    assert "module 'convfx' has no attribute 'not_a_name'" in missing.stderr
+
+
 def test_show_imports_matplotlib_only_to_draw(tmp_path):
     run = "from convfx.cli import main\ntry:\n    main({arguments!r})\nexcept SystemExit:\n    pass"
     assert "matplotlib" not in modules_loaded_by(run.format(arguments=["show", "sobel"]))

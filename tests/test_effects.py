@@ -135,6 +135,39 @@ def test_bad_specs(spec, error, match):
     assert "\n" not in str(info.value)
 
 
+def test_spaces_around_keys_values_and_steps_are_ignored():
+    effect = parse_effect("  gaussian_blur : sigma = 2 ,  size=9 , sobel ")
+    assert [s.name for s in effect.steps] == ["gaussian_blur", "sobel"]
+    assert dict(effect.steps[0].parameters) == {"sigma": 2.0, "size": 9.0}
+    assert parse_effect("canny: mode = per_channel , low = 0.05").steps[0].settings["mode"] == "per_channel"
+
+
+def test_a_spec_longer_than_the_limit_is_refused_before_parsing():
+    from convfx.limits import MAX_EFFECT_SPEC_CHARS
+
+    parse_effect("sobel" + " " * (MAX_EFFECT_SPEC_CHARS - 5))  # at the limit: parsed
+    with pytest.raises(convfx.ParameterError) as info:
+        parse_effect("sobel:x=a" + " " * MAX_EFFECT_SPEC_CHARS + "b")
+    message = str(info.value)
+    assert message.startswith("effect: expected at most 4,096 characters") and "'sobel:x=a " in message
+    assert len(message) < 200 and "(4,106 characters)" in message
+
+
+@pytest.mark.parametrize("spec", ["sobel:x=a{}b", "gaussian_blur:sigma=1,size={}x", "{}:{}", "sobel{},x"])
+def test_parsing_takes_linear_time_and_messages_quote_a_little(monkeypatch, spec):
+    """200,000 spaces where a backtracking pattern would split them every way (minutes); quoted in 60 characters."""
+    import time
+
+    from convfx import effects
+
+    monkeypatch.setattr(effects, "MAX_EFFECT_SPEC_CHARS", 10**6)
+    started = time.monotonic()
+    with pytest.raises(convfx.ConvfxError) as info:
+        parse_effect(spec.replace("{}", " " * 200_000))
+    assert time.monotonic() - started < 2
+    assert len(str(info.value)) < 300
+
+
 def test_kernel_files_and_imagemagick_in_specs(tmp_path, gray_image):
     np.save(tmp_path / "lap.npy", convfx.get_filter("laplacian").kernels[0].weights)
     expected = convfx.apply(gray_image, "laplacian")
@@ -192,7 +225,9 @@ def test_range_policies_never_wrap():
     np.testing.assert_array_equal(map_range(r, "abs"), [255, 255, 10, 0, 10, 255, 255])
     np.testing.assert_array_equal(map_range(r, "clip"), [0, 0, 0, 0, 10, 255, 255])
     np.testing.assert_array_equal(map_range(r, "signed"), [0, 0, 123, 128, 133, 255, 255])
-    np.testing.assert_array_equal(map_range(r, "normalize")[[0, 3, -1]], [0, 128, 255])
+    np.testing.assert_array_equal(map_range(r, "minmax")[[0, 3, -1]], [0, 128, 255])
+    # Of 7 values, the 0.5th percentile (rank floor(0.005 * 6) = 0) is the minimum.
+    np.testing.assert_array_equal(map_range(r, "normalize"), map_range(r, "minmax"))
     np.testing.assert_array_equal(map_range(r, "clip", dtype=np.uint16), [0, 0, 0, 0, 10, 300, 65535])
     assert map_range(r, "signed", dtype=np.uint16)[3] == 32768
 
@@ -205,8 +240,67 @@ def test_range_rescales_from_the_source_depth():
     )
 
 
-def test_normalize_of_a_flat_response_is_black():
-    np.testing.assert_array_equal(map_range(np.full((3, 3), 7.0), "normalize"), 0)
+@pytest.mark.parametrize("stretch", ["normalize", "minmax"])
+def test_a_flat_or_empty_response_stretches_to_black(stretch):
+    np.testing.assert_array_equal(map_range(np.full((3, 3), 7.0), stretch), 0)
+    np.testing.assert_array_equal(map_range(np.full((3, 3), np.nan), stretch), 0)
+    assert map_range(np.zeros((0, 3)), stretch).shape == (0, 3)
+
+
+def float32_percentiles(values: np.ndarray) -> tuple[float, float]:
+    """numpy's own 0.5th ('lower') and 99.5th ('higher') percentiles of the values as float32, NaN left out."""
+    finite = values.astype(np.float32).ravel()
+    finite = finite[~np.isnan(finite)]
+    return float(np.percentile(finite, 0.5, method="lower")), float(np.percentile(finite, 99.5, method="higher"))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_normalize_stretches_between_the_percentiles_whatever_the_pieces(rng, dtype):
+    from convfx.ranges import stretch_limits
+
+    values = (rng.standard_normal((97, 61, 3)) * 40).astype(dtype)
+    flat = values.reshape(-1)
+    flat[:40] = [1e6, -1e6, np.inf, -np.inf, np.nan, -0.0, 0.0, 1e-40, -1e-40] + [5e5] * 31  # extremes and oddities
+    expected = float32_percentiles(values)
+    assert stretch_limits(lambda: [values]) == expected
+    cuts = sorted(rng.choice(np.arange(1, 97), size=9, replace=False))
+    pieces = np.split(values, cuts)  # strips of uneven heights, one of them possibly empty
+    assert stretch_limits(lambda: iter(pieces)) == expected
+    assert stretch_limits(lambda: [values], "minmax") == (-np.inf, np.inf)
+    finite = values[np.isfinite(values)]
+    assert stretch_limits(lambda: [finite], "minmax") == (float(finite.min()), float(finite.max()))
+    low, high = expected
+    scale = np.float64(255) / (high - low)
+    mapped = map_range(values, "normalize")
+    reference = np.clip(np.rint(np.nan_to_num((values - dtype(low)) * dtype(scale), nan=0.0, posinf=255, neginf=0)), 0, 255)
+    np.testing.assert_array_equal(mapped, reference)
+    np.testing.assert_array_equal(map_range(values[:50], "normalize", limits=expected), mapped[:50])
+
+
+def test_normalize_falls_back_to_the_extremes_when_the_percentiles_meet():
+    """A response that is 0 nearly everywhere (an edge map): its few edges stay white."""
+    response = np.zeros((100, 100), np.float32)
+    response[50, :20] = 3.0  # 0.2 %: both percentiles are 0
+    pixels = map_range(response, "normalize")
+    assert pixels.max() == 255 and (pixels[50, :20] == 255).all() and pixels.sum() == 20 * 255
+
+
+@pytest.mark.parametrize("effect", ["laplacian", "dog", "log"])
+@pytest.mark.parametrize("sample", ["chelsea.jpg", "camera.png", "coffee.jpg", "moon"])
+def test_normalize_makes_weak_responses_visible_on_the_samples(effect, sample):
+    """Measured contrast: minmax leaves 6-13 grey levels of spread; normalize gives 24-35."""
+    from conftest import SAMPLES
+
+    if sample == "moon":
+        import skimage.data
+
+        pixels = skimage.data.moon()
+    else:
+        pixels = convfx.read_image(SAMPLES / sample).pixels
+    response = convfx.apply(pixels, effect)
+    stretched, extremes = map_range(response, "normalize"), map_range(response, "minmax")
+    assert stretched.std() >= 20, f"{stretched.std():.1f} grey levels"
+    assert stretched.std() >= 2 * extremes.std()
 
 
 def test_bad_range_arguments():
@@ -257,3 +351,71 @@ def test_map_range_abs_fast_path_equals_the_general_path(shape, special):
     general = map_range(response.astype(np.float64), "abs")
     assert fast.dtype == np.uint8 and fast.shape == response.shape
     np.testing.assert_array_equal(fast, general)
+
+
+# --------------------------------------------------------------------------- gradient magnitudes
+
+
+def misaligned_copy(array: np.ndarray, offset: int) -> np.ndarray:
+    """A C-contiguous copy of ``array`` whose data starts ``offset`` items past an allocation's start."""
+    buffer = np.empty(array.size + 16, dtype=array.dtype)
+    view = buffer[offset : offset + array.size].reshape(array.shape)
+    view[...] = array
+    return view
+
+
+def random_floats(shape, dtype, seed) -> np.ndarray:
+    """Every finite bit pattern is equally likely: tiny, huge, subnormal, negative zero."""
+    rng = np.random.default_rng(seed)
+    unsigned = np.uint32 if dtype == np.float32 else np.uint64
+    bits = rng.integers(0, np.iinfo(unsigned).max, size=shape, dtype=unsigned, endpoint=True)
+    values = bits.view(dtype)
+    values[~np.isfinite(values)] = 1.5
+    return values
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("count", [2, 3])
+def test_magnitude_is_ieee_arithmetic_at_every_alignment(dtype, count):
+    """sqrt(r0*r0 + r1*r1 + ...), each operation rounded once, whatever the buffers' addresses."""
+    from convfx.effects import magnitude
+
+    shape = (37, 53, 3)
+    # Photo-like values (where the squares stay finite) and arbitrary bit patterns.
+    responses = [np.random.default_rng(i).normal(0, 3000, shape).astype(dtype) for i in range(count)]
+    patterns = [random_floats(shape, dtype, seed=10 + i) for i in range(count)]
+    for inputs in (responses, patterns):
+        with np.errstate(over="ignore"):
+            expected = inputs[0] * inputs[0]
+            for response in inputs[1:]:
+                expected = expected + response * response
+            expected = np.sqrt(expected)
+        results = set()
+        for offset in range(8):
+            copies = [misaligned_copy(inputs[i], (offset + 3 * i) % 8) for i in range(count)]
+            result = magnitude(copies)
+            assert result.dtype == dtype and result.shape == shape
+            np.testing.assert_array_equal(result, expected)
+            results.add(result.tobytes())
+        assert len(results) == 1
+
+
+def test_magnitude_of_many_channels_and_of_non_contiguous_responses():
+    from convfx.effects import magnitude
+
+    gx = np.random.default_rng(0).normal(0, 100, (20, 30, 7)).astype(np.float32)
+    gy = np.random.default_rng(1).normal(0, 100, (30, 20, 7)).astype(np.float32).transpose(1, 0, 2)
+    expected = np.sqrt(gx * gx + gy * gy)
+    np.testing.assert_array_equal(magnitude([gx.copy(), gy]), expected)
+
+
+@pytest.mark.parametrize("name", ["sobel", "scharr", "prewitt", "roberts", "farid"])
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_gradient_magnitudes_repeat_bit_for_bit_and_match_their_pair(name, dtype):
+    """The same photo gives the same bits on every call, equal to sqrt(x^2 + y^2) of the _x/_y pair."""
+    rng = np.random.default_rng(3)
+    image = rng.integers(0, np.iinfo(dtype).max, (61, 83, 3), dtype=dtype, endpoint=True)
+    kept = [convfx.apply(misaligned_copy(image, offset), name) for offset in range(8)]
+    assert len({response.tobytes() for response in kept}) == 1
+    pair = [convfx.apply(image, kernel.weights) for kernel in convfx.get_filter(name).kernels]
+    np.testing.assert_array_equal(kept[0], np.sqrt(pair[0] * pair[0] + pair[1] * pair[1]))

@@ -695,3 +695,153 @@ def test_read_arrays_checks_npy_headers_and_every_header_version(tmp_path):
         with pytest.raises(FileError, match=r"'w' has shape \(300, 300\), more than 65,025 values"):
             imageio.read_arrays(tmp_path / "v.npz", max_values=255 * 255)
         assert imageio.read_arrays(tmp_path / "v.npz")["w"].shape == (300, 300)
+
+
+# --------------------------------------------------------------------------- hostile files: types, sizes, damage
+
+
+def test_check_regular_file_refuses_fifos_devices_folders_and_oversize(tmp_path):
+    os.mkfifo(tmp_path / "pipe.png")
+    with pytest.raises(FileError, match=r"pipe\.png: not a regular file \(a FIFO\), expected an image file$"):
+        imageio.check_regular_file(tmp_path / "pipe.png", what="an image file")
+    with pytest.raises(FileError, match=r"null: not a regular file \(a character device\), expected a thing"):
+        imageio.check_regular_file("/dev/null", what="a thing")
+    (tmp_path / "zero.png").symlink_to("/dev/zero")  # a link is judged by what it points to
+    with pytest.raises(FileError, match="a character device"):
+        imageio.read_image(tmp_path / "zero.png")
+    with pytest.raises(FileError, match="is a folder, expected a thing"):
+        imageio.check_regular_file(tmp_path, what="a thing")
+    with pytest.raises(ParameterError, match="missing: no such file"):
+        imageio.check_regular_file(tmp_path / "missing", what="a thing", error=ParameterError)
+    (tmp_path / "ten").write_bytes(bytes(10))
+    assert imageio.check_regular_file(tmp_path / "ten", what="a thing", max_bytes=10) == 10
+    with pytest.raises(FileError, match="ten: 10 bytes is over the limit of 9 bytes for a thing"):
+        imageio.check_regular_file(tmp_path / "ten", what="a thing", max_bytes=9)
+
+
+def test_read_arrays_refuses_a_fifo_without_opening_it(tmp_path):
+    os.mkfifo(tmp_path / "m.npz")  # opening it would wait for a writer forever
+    with pytest.raises(FileError, match=r"m\.npz: not a regular file \(a FIFO\)"):
+        imageio.read_arrays(tmp_path / "m.npz")
+
+
+def _npz_member(path: Path, name: str, header: bytes, data: bytes = b"") -> Path:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(name, header + data)
+    return path
+
+
+@pytest.mark.parametrize("version", [2, 3])
+def test_read_arrays_refuses_a_long_npy_header_before_reading_it(tmp_path, version):
+    """Formats 2.0 and 3.0 give the header a 4-byte length: 4 GiB of dict literal, read before numpy checks it."""
+    text = b"{'descr': '<f8', 'fortran_order': False, 'shape': (3, 3), }" + b" " * 20_000 + b"\n"
+    header = b"\x93NUMPY" + bytes([version, 0]) + struct.pack("<I", len(text)) + text
+    path = _npz_member(tmp_path / "long.npz", "k.npy", header, np.ones((3, 3)).tobytes())
+    with pytest.raises(FileError, match=rf"long\.npz: array 'k': a \.npy header of {len(text):,} bytes is over the limit of 10,000"):
+        imageio.read_arrays(path)
+    # The same .npy on its own, not in an archive.
+    (tmp_path / "long.npy").write_bytes(header + np.ones((3, 3)).tobytes())
+    with pytest.raises(FileError, match=rf"long\.npy: a \.npy header of {len(text):,} bytes"):
+        imageio.read_arrays(tmp_path / "long.npy")
+
+
+def test_read_arrays_counts_bytes_not_only_values(tmp_path):
+    """Wide items (2 kB records) pass a count of values; the file's total bytes are bounded too."""
+    np.savez_compressed(tmp_path / "v.npz", k=np.zeros((100, 100), dtype="V2000"), other=np.zeros(3))
+    tracemalloc.start()
+    try:
+        with pytest.raises(FileError, match=r"array 'k' of shape \(100, 100\) and dtype \|V2000 takes the file's arrays past 1,000,000 bytes"):
+            imageio.read_arrays(tmp_path / "v.npz", max_bytes=1_000_000)
+        assert tracemalloc.get_traced_memory()[1] < 2_000_000  # the 20 MB were never decompressed
+    finally:
+        tracemalloc.stop()
+    assert imageio.read_arrays(tmp_path / "v.npz", max_bytes=20_000_024)["k"].shape == (100, 100)
+    # Several arrays add up.
+    np.savez(tmp_path / "two.npz", a=np.zeros(100), b=np.zeros(100))  # 800 bytes each
+    with pytest.raises(FileError, match=r"array 'b' .* past 1,000 bytes"):
+        imageio.read_arrays(tmp_path / "two.npz", max_bytes=1_000)
+    with pytest.raises(FileError, match="holds 2 arrays, more than 1"):
+        imageio.read_arrays(tmp_path / "two.npz", max_arrays=1)
+
+
+def test_read_arrays_refuses_object_arrays_from_their_header(tmp_path):
+    header = npy_header_bytes("|O", (2,))
+    path = _npz_member(tmp_path / "o.npz", "o.npy", header, b"\x80\x04junk")
+    with pytest.raises(FileError, match="holds pickled Python objects, which convfx never loads"):
+        imageio.read_arrays(path)
+    path = _npz_member(tmp_path / "raw.npz", "raw", b"not an array at all")
+    with pytest.raises(FileError, match=r"member 'raw' is not a numpy array"):
+        imageio.read_arrays(path)
+
+
+def npy_header_bytes(descr: str, shape: tuple[int, ...]) -> bytes:
+    """A format 1.0 ``.npy`` header (magic included)."""
+    text = repr({"descr": descr, "fortran_order": False, "shape": shape})
+    text += " " * (63 - (10 + len(text)) % 64) + "\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(text)) + text.encode()
+
+
+def test_jpeg_cut_short_and_given_an_end_marker_is_refused(tmp_path, capfd):
+    """libjpeg only warns and fills the rest with grey; Pillow is silent: the warning is caught."""
+    rows, cols = np.mgrid[0:192, 0:256]
+    pixels = np.clip(np.stack([rows, cols, rows + cols], axis=-1) + np.random.default_rng(1).normal(0, 12, (192, 256, 3)), 0, 255)
+    Image.fromarray(pixels.astype(np.uint8)).save(tmp_path / "full.jpg", quality=90)
+    data = (tmp_path / "full.jpg").read_bytes()
+    (tmp_path / "cut.jpg").write_bytes(data[: len(data) // 2] + b"\xff\xd9")
+    with pytest.raises(FileError, match=r"cut\.jpg: truncated or corrupt image data \(libjpeg: Corrupt JPEG data: premature end"):
+        read_image(tmp_path / "cut.jpg")
+    assert read_image(tmp_path / "full.jpg").pixels.shape == (192, 256, 3)
+    assert capfd.readouterr().err == ""  # the warning was caught, not printed
+
+
+def test_libjpeg_warnings_keeps_what_others_print_on_stderr(capfd):
+    def decode():
+        os.write(2, b"Corrupt JPEG data: 3 extraneous bytes before marker 0xd9\n")  # harmless: dropped
+        os.write(2, b"another thread's line\n")
+        return 7
+
+    assert imageio._libjpeg_warnings(decode) == (7, "")
+    assert capfd.readouterr().err == "another thread's line\n"
+    corrupt = imageio._libjpeg_warnings(lambda: os.write(2, b"Premature end of JPEG file\n"))
+    assert corrupt[1] == "Premature end of JPEG file"
+
+
+def test_a_jpeg_followed_by_a_sparse_gigabyte_is_not_read_whole(tmp_path):
+    path = tmp_path / "tiny.jpg"
+    Image.fromarray(np.full((8, 8, 3), 100, np.uint8)).save(path)
+    with open(path, "r+b") as stream:
+        stream.truncate(2**30)  # a hole: no disk used
+    tracemalloc.start()
+    try:
+        pixels = read_image(path).pixels
+        assert tracemalloc.get_traced_memory()[1] < 50_000_000
+    finally:
+        tracemalloc.stop()
+    assert pixels.shape == (8, 8, 3) and abs(int(pixels.mean()) - 100) <= 2
+
+
+def test_a_sixteen_bit_png_padded_with_a_sparse_gigabyte_is_refused(tmp_path):
+    path = tmp_path / "deep.png"
+    write_image(path, np.full((8, 8, 3), 40_000, np.uint16))
+    with open(path, "r+b") as stream:
+        stream.truncate(2**30)
+    with pytest.raises(FileError, match=r"deep\.png: the file is far larger than its 8x8 pixels need"):
+        read_image(path)
+
+
+@pytest.mark.parametrize("suffix", [".png", ".webp"])
+def test_an_exif_block_too_short_to_parse_means_no_orientation(tmp_path, photo, suffix):
+    """Pillow's EXIF parser raises struct.error on the 4 bytes "MM\\0*": the pixels read as stored."""
+    path = tmp_path / f"exif{suffix}"
+    if suffix == ".png":
+        Image.fromarray(photo).save(path)
+        data = path.read_bytes()
+        chunk = struct.pack(">I", 4) + b"eXIf" + b"MM\0*" + struct.pack(">I", zlib.crc32(b"eXIfMM\0*"))
+        path.write_bytes(data[:33] + chunk + data[33:])
+    else:
+        Image.fromarray(photo).save(path, lossless=True, exif=b"MM\0*")
+    with Image.open(path) as image, pytest.raises(struct.error):
+        image.getexif()  # the parser fails, as on the hostile files
+    np.testing.assert_array_equal(read_image(path).pixels, photo)

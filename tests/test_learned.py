@@ -90,7 +90,7 @@ def test_render_file_writes_the_montage(tmp_path, gray_model):
 
 
 def test_the_prefix_is_registered_without_importing_the_network():
-    """`import convfx` registers learned: (batch workers resolve it) and loads the network only when a model is named."""
+    """The first lookup of a step registers learned: (batch workers resolve it); the network loads only when a model is named."""
     code = (
         "import sys, convfx\n"
         "print('convfx.nn.lenet' in sys.modules, 'convfx.nn.weights' in sys.modules)\n"
@@ -100,3 +100,74 @@ def test_the_prefix_is_registered_without_importing_the_network():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split("\n")[:2] == ["False False", "learned:digits#1 True"]
+
+
+def test_a_learned_steps_fingerprint_follows_the_weights_that_make_its_maps(tmp_path):
+    """What a batch manifest holds: the same for the same model, another for any change to its first layer."""
+
+    def fingerprint(model: LeNet, name: str) -> str:
+        path = model.save(tmp_path / name)
+        step = effects.parse_effect(f"learned:{path}#0").steps[0]
+        assert step.fingerprint == learned.weights_fingerprint(load_weights(path))
+        return step.fingerprint
+
+    reference = fingerprint(LeNet(1, 10, seed=0), "a.npz")
+    assert reference.startswith("sha256:") and fingerprint(LeNet(1, 10, seed=0), "same.npz") == reference
+    assert effects.parse_effect(f"learned:{tmp_path / 'a.npz'}#0:activation=true").steps[0].fingerprint == reference
+    changed = []
+    for edit in ("conv1.weight", "conv1.bias", "input_mean", "fc1.weight"):
+        model = LeNet(1, 10, seed=0)
+        if edit == "input_mean":
+            model = LeNet(1, 10, seed=0, input_mean=[0.25])
+        else:
+            layer, key = edit.split(".")
+            model.layers[layer].params[key][...] += 0.5
+        changed.append(fingerprint(model, f"{edit}.npz"))
+    assert len({reference, *changed[:3]}) == 4  # the first layer and its input: new maps
+    assert changed[3] == reference  # a later layer changes no learned map
+    prelu = LeNet(1, 10, seed=0, activation="prelu")
+    before = fingerprint(prelu, "prelu.npz")
+    prelu.layers["act1"].params["weight"][...] = 0.5
+    assert fingerprint(prelu, "prelu2.npz") != before
+    assert effects.parse_effect("canny").steps[0].fingerprint == ""
+
+
+# --------------------------------------------------------------------------- files named in the effect
+
+
+def test_a_bad_model_in_the_effect_is_a_usage_error_naming_effect_and_file(tmp_path):
+    """The model is part of EFFECT: exit 2, like a kernel file; still a FileError for library callers."""
+    (tmp_path / "photo.png").write_bytes(b"\x89PNG not really")
+    import os
+
+    os.mkfifo(tmp_path / "pipe.npz")
+    cases = {
+        "missing.npz": r"missing\.npz: no such file",
+        "photo.png": r"photo\.png: unsupported weights file type '\.png'",
+        "pipe.npz": r"pipe\.npz: not a regular file \(a FIFO\)",
+    }
+    for name, words in cases.items():
+        spec = f"learned:{tmp_path / name}"
+        with pytest.raises(learned.ModelFileError, match=rf"^effect '{spec}': .*{words}") as info:
+            effects.parse_effect(spec)
+        assert info.value.exit_code == 2
+        assert isinstance(info.value, FileError) and isinstance(info.value, ParameterError)
+
+
+def test_a_model_with_too_many_kernels_is_refused_from_its_shape(tmp_path):
+    from convfx.limits import MAX_LEARNED_MAPS
+
+    np.savez(tmp_path / "wide.npz", **{"conv1.weight": np.ones((MAX_LEARNED_MAPS + 1, 1, 1, 1), np.float32)})
+    with pytest.raises(learned.ModelFileError, match=rf"'conv1.weight' has {MAX_LEARNED_MAPS + 1} kernels; a learned: effect takes at most {MAX_LEARNED_MAPS}"):
+        effects.parse_effect(f"learned:{tmp_path / 'wide.npz'}")
+    np.savez(tmp_path / "most.npz", **{"conv1.weight": np.ones((MAX_LEARNED_MAPS, 1, 1, 1), np.float32)})
+    assert effects.parse_effect(f"learned:{tmp_path / 'most.npz'}#255")
+
+
+def test_feature_maps_over_the_limit_are_refused_before_correlating(monkeypatch, gray_model):
+    weights = load_weights(gray_model)  # 6 maps
+    monkeypatch.setattr(learned, "MAX_FEATURE_MAP_VALUES", 6 * 20 * 30 - 1)
+    with pytest.raises(ParameterError, match=r"^image: 30x20 pixels x 6 feature maps = 3,600 values, over the limit of 3,599"):
+        learned.learned_responses(np.zeros((20, 30), np.uint8), weights)
+    monkeypatch.setattr(learned, "MAX_FEATURE_MAP_VALUES", 6 * 20 * 30)
+    assert learned.learned_responses(np.zeros((20, 30), np.uint8), weights).shape == (20, 30, 6)

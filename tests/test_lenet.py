@@ -240,3 +240,39 @@ def test_pytorch_textbook_lenet_gives_the_same_logits(tmp_path, rng):
     with torch.no_grad():
         theirs = net(torch.from_numpy((images - mean) / std)).numpy()
     np.testing.assert_allclose(model.forward(images), theirs, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "key, value, words",
+    [
+        ("convfx.meta.class_names", np.array("zero"), r"'convfx.meta.class_names' has shape \(\) and dtype <U4; expected a 1-D array of names"),
+        ("convfx.meta.class_names", np.zeros((2, 5)), r"'convfx.meta.class_names' has shape \(2, 5\) .* expected a 1-D array of names"),
+        ("convfx.meta.activation", np.array(["relu", "tanh"]), r"'convfx.meta.activation' has shape \(2,\) .* expected a single string or number"),
+        ("convfx.meta.test_accuracy", np.zeros(3), r"'convfx.meta.test_accuracy' has shape \(3,\)"),
+        ("convfx.meta.input_mean", np.zeros((1, 1)), r"'convfx.meta.input_mean' has shape \(1, 1\) .* expected at most 1-D"),
+        ("convfx.meta.input_std", np.array([np.inf]), r"'convfx.meta.input_std' holds NaN or inf, expected finite numbers"),
+        ("convfx.history.loss", np.zeros((2, 2)), r"'convfx.history.loss' has shape \(2, 2\); expected one value per step or epoch"),
+        ("convfx.snapshots.conv1.weight", np.zeros((3, 6, 1, 3, 3)), r"'convfx.snapshots.conv1.weight' has shape \(3, 6, 1, 3, 3\); expected \(E, 6, 1, 5, 5\)"),
+        ("convfx.snapshots.conv1.weight", np.full((2, 6, 1, 5, 5), np.nan), r"'convfx.snapshots.conv1.weight' holds NaN or inf"),
+        ("fc1.weight", np.full((120, 400), np.nan, np.float32), r"'fc1.weight' holds NaN or inf, expected finite numbers"),
+        ("conv2.bias", np.array([np.inf] * 16, np.float32), r"'conv2.bias' holds NaN or inf"),
+    ],
+)
+def test_load_checks_every_entry_it_reads(tmp_path, key, value, words):
+    """Metadata of the wrong shape ended in a TypeError; NaN weights evaluated to 'accuracy 10%'."""
+    state = LeNet(1, 10, seed=0).state_dict()
+    path = tmp_path / "odd.npz"
+    np.savez(path, **{**state, key: value})
+    with pytest.raises(FileError, match=rf"^{path}: {words}"):
+        LeNet.load(path)
+
+
+def test_load_keeps_what_training_writes(tmp_path):
+    model = LeNet(1, 10, seed=0)
+    model.metadata = {"dataset": "digits", "seed": 3, "lr": 0.05, "test_accuracy": 0.5}
+    model.history = {"loss": np.arange(5.0)}
+    model.snapshots = {"conv1.weight": np.zeros((2, 6, 1, 5, 5), np.float32), "conv1.bias": np.zeros((2, 6), np.float32)}
+    model.save(tmp_path / "m.npz")
+    loaded = LeNet.load(tmp_path / "m.npz")
+    assert loaded.metadata == model.metadata and loaded.class_names == [str(k) for k in range(10)]
+    assert loaded.snapshots["conv1.bias"].shape == (2, 6)

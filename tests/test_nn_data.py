@@ -238,3 +238,68 @@ def test_folder_data_sets_are_named_by_absolute_path(tmp_path, monkeypatch, rng)
     monkeypatch.chdir(tmp_path / "elsewhere")
     np.testing.assert_array_equal(load_dataset(folder.name).train_images, folder.train_images)
     np.testing.assert_array_equal(load_dataset(idx.name).test_labels, idx.test_labels)
+
+
+# --------------------------------------------------------------------------- hostile data sets
+
+
+def test_idx_header_is_checked_before_the_data_is_inflated(tmp_path, monkeypatch):
+    """A gzipped IDX file announcing more values than the limit is refused from its 16-byte header."""
+    import tracemalloc
+
+    from convfx.nn import data
+
+    monkeypatch.setattr(data, "MAX_IDX_VALUES", 1_000_000)
+    header = bytes([0, 0, 8, 3]) + np.array([2000, 28, 28], dtype=">u4").tobytes()  # 1,568,000 values
+    (tmp_path / "big-idx3.gz").write_bytes(gzip.compress(header + bytes(2000 * 28 * 28)))
+    tracemalloc.start()
+    try:
+        with pytest.raises(FileError, match=r"big-idx3\.gz: IDX header says shape \(2000, 28, 28\), 1,568,000 values, more than 1,000,000"):
+            read_idx(tmp_path / "big-idx3.gz")
+        assert tracemalloc.get_traced_memory()[1] < 500_000  # nothing was inflated
+    finally:
+        tracemalloc.stop()
+
+
+def test_idx_dimensions_whose_product_wraps_in_int64_are_refused(tmp_path):
+    (tmp_path / "wrap").write_bytes(bytes([0, 0, 8, 4]) + np.array([65536] * 4, dtype=">u4").tobytes())
+    with pytest.raises(FileError, match=r"wrap: IDX header says shape \(65536, 65536, 65536, 65536\), 18,446,744,073,709,551,616 values"):
+        read_idx(tmp_path / "wrap")
+
+
+def test_idx_data_beyond_the_header_is_refused(tmp_path):
+    (tmp_path / "long").write_bytes(_idx_bytes(np.zeros((2, 3), np.uint8)) + b"\0")
+    with pytest.raises(FileError, match=r"long: IDX header says shape \(2, 3\) \(6 bytes\), found more than 6 bytes of data"):
+        read_idx(tmp_path / "long")
+    import os
+
+    os.mkfifo(tmp_path / "pipe")
+    with pytest.raises(FileError, match=r"pipe: not a regular file \(a FIFO\), expected an IDX file"):
+        read_idx(tmp_path / "pipe")
+
+
+def test_idx_images_become_float32_without_a_float64_copy(tmp_path, rng):
+    images = rng.integers(0, 256, (4, 28, 28), dtype=np.uint8)
+    for split in ("train", "t10k"):
+        _write_idx(tmp_path, f"{split}-images-idx3-ubyte", images)
+        _write_idx(tmp_path, f"{split}-labels-idx1-ubyte", np.arange(4, dtype=np.uint8))
+    data = load_idx_folder(tmp_path)
+    # Exactly what dividing in float64 and rounding to float32 gives.
+    np.testing.assert_array_equal(data.train_images[:, 0, 2:30, 2:30], (images / 255.0).astype(np.float32))
+
+
+def test_an_unreadable_class_folder_is_named_in_one_line(tmp_path, rng, monkeypatch):
+    for label in ("a", "b", "c"):
+        (tmp_path / label).mkdir()
+        for i in range(2):
+            Image.fromarray(rng.integers(0, 256, (8, 8), dtype=np.uint8)).save(tmp_path / label / f"{i}.png")
+    real = type(tmp_path).iterdir
+
+    def iterdir(self):
+        if self.name == "c":  # as a folder of mode 000 does for anyone but root
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(type(tmp_path), "iterdir", iterdir)
+    with pytest.raises(FileError, match=rf"^{tmp_path / 'c'}: cannot read: Permission denied$"):
+        load_folder(tmp_path)

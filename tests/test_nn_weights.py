@@ -91,3 +91,67 @@ def test_bfloat16_safetensors_weights_are_widened_exactly(tmp_path, rng):
     with pytest.raises(FileError, match="tensor 'conv1.bias' has dtype F8_E4M3") as error:
         load_weights(path)
     assert "\n" not in str(error.value)
+
+
+def _safetensors(path, tensors: dict, data: bytes = b"", *, data_bytes: int | None = None) -> None:
+    """A .safetensors file of ``{name: (dtype, shape, nbytes)}`` laid out in order, then ``data``."""
+    import struct
+
+    header, offset = {}, 0
+    for name, (dtype, shape, nbytes) in tensors.items():
+        header[name] = {"dtype": dtype, "shape": list(shape), "data_offsets": [offset, offset + nbytes]}
+        offset += nbytes
+    text = json.dumps(header).encode()
+    with open(path, "wb") as stream:
+        stream.write(struct.pack("<Q", len(text)) + text + data)
+        stream.truncate(8 + len(text) + (offset if data_bytes is None else data_bytes))
+
+
+def test_safetensors_reads_only_the_tensors_it_needs(tmp_path, rng):
+    """A checkpoint of gigabytes (here a sparse file) costs its first layer: the rest is never read."""
+    import tracemalloc
+
+    weight = rng.normal(size=(4, 3, 3, 3)).astype("<f4")
+    _safetensors(
+        tmp_path / "big.safetensors",
+        {"conv1.weight": ("F32", weight.shape, weight.nbytes), "embed.weight": ("F32", (32768, 8192), 2**30)},
+        weight.tobytes(),
+    )
+    tracemalloc.start()
+    try:
+        loaded = load_weights(tmp_path / "big.safetensors")
+        assert tracemalloc.get_traced_memory()[1] < 10_000_000
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_array_equal(loaded.weight, weight)
+    with pytest.raises(FileError, match=r"'embed.weight' has shape \(32768, 8192\); expected a 4-D conv weight"):
+        load_weights(tmp_path / "big.safetensors", key="embed.weight")
+
+
+@pytest.mark.parametrize(
+    ("tensors", "data_bytes", "header_bytes", "words"),
+    [
+        ({"conv1.weight": ("F32", (6, 1, 5, 5), 600)}, 100, None, r"tensor 'conv1.weight': data_offsets \[0, 600\] run past the 100 bytes of data"),
+        ({"conv1.weight": ("F32", (6, 1, 5, 5), 100)}, None, None, r"tensor 'conv1.weight': 100 bytes of data for shape \(6, 1, 5, 5\) of F32"),
+        ({"conv1.weight": ("F32", (6, 1, 5, 5), 600)}, None, 2**40, r"its header claims 1,099,511,627,776 bytes, expected at most 16,777,216"),
+    ],
+)
+def test_safetensors_headers_are_checked_before_any_data_is_read(tmp_path, tensors, data_bytes, header_bytes, words):
+    import struct
+
+    path = tmp_path / "m.safetensors"
+    _safetensors(path, tensors, data_bytes=data_bytes)
+    if header_bytes is not None:
+        data = bytearray(path.read_bytes())
+        data[:8] = struct.pack("<Q", header_bytes)
+        path.write_bytes(bytes(data))
+    with pytest.raises(FileError, match=rf"m\.safetensors: not a readable \.safetensors file \({words}"):
+        load_weights(path)
+
+
+def test_a_fifo_is_not_a_weights_file(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "m.safetensors")
+    with pytest.raises(FileError, match=r"m\.safetensors: not a regular file \(a FIFO\), expected a \.npz or \.safetensors file"):
+        load_weights(tmp_path / "m.safetensors")

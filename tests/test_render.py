@@ -27,6 +27,21 @@ def test_default_output_path_names_the_effect_next_to_the_source():
     assert render.default_output_path("cat.tif", "sobel").as_posix() == "cat_sobel.png"
 
 
+def test_a_long_chain_gets_a_short_output_name_that_still_tells_effects_apart(tmp_path, photo_png):
+    chain = ",".join(["gaussian_blur_3"] * 30)
+    path = render.default_output_path(photo_png, chain)
+    label = path.name[len("photo_") : -len(".png")]
+    assert len(label) == effects.MAX_SLUG_CHARS and label.startswith("gaussian_blur_3-gaussian_blur_3-")
+    assert render.default_output_path(photo_png, ",".join(["gaussian_blur_3"] * 31)) != path
+    assert render.default_output_path(photo_png, "gaussian_blur,sobel").name == "photo_gaussian_blur-sobel.png"
+    assert render_file(photo_png, None, chain) == path and path.is_file()
+
+
+def test_an_output_name_the_file_system_refuses_is_one_line(tmp_path, photo_png):
+    with pytest.raises(convfx.FileError, match=r"cannot use this output name: File name too long"):
+        render_file(photo_png, tmp_path / ("x" * 300 + ".png"), "sobel")
+
+
 def test_filter_and_map_is_apply_then_map_range(photo):
     expected = map_range(convfx.apply(photo, "laplacian", boundary="wrap"), "normalize", dtype=np.uint16)
     pixels = render.filter_and_map(photo, "laplacian", boundary="wrap", output_range="normalize", dtype=np.uint16)
@@ -65,6 +80,21 @@ def test_render_file_refuses_existing_output_and_the_input(photo_png):
     assert photo_png.read_bytes() == original
 
 
+def test_dropping_alpha_is_reported_through_warn(tmp_path, photo, rng):
+    source = tmp_path / "rgba.png"
+    imageio.write_image(source, photo, alpha=rng.integers(0, 256, photo.shape[:2], dtype=np.uint8))
+    opaque = tmp_path / "rgb.png"
+    imageio.write_image(opaque, photo)
+    for suffix, dropped in ((".jpg", True), (".bmp", True), (".png", False), (".webp", False), (".tif", False)):
+        warnings: list[str] = []
+        render_file(source, tmp_path / f"out{suffix}", "sobel", warn=warnings.append)
+        expected = [f"{tmp_path / f'out{suffix}'}: {imageio.WRITE_FORMATS[suffix]} has no alpha channel; the input's transparency was dropped"]
+        assert warnings == (expected if dropped else [])
+        render_file(opaque, tmp_path / f"opaque{suffix}", "sobel", warn=warnings.append)
+        assert warnings == (expected if dropped else [])  # nothing to drop, nothing said
+    render_file(source, tmp_path / "quiet.jpg", "sobel")  # no callback: nothing to report to
+
+
 def test_alpha_passes_through_unfiltered(tmp_path, photo, rng):
     alpha = rng.integers(0, 256, photo.shape[:2], dtype=np.uint8)
     Image.fromarray(np.dstack([photo, alpha])).save(tmp_path / "a.png")
@@ -82,6 +112,31 @@ def test_sixteen_bit_stays_sixteen_bit(tmp_path, rng):
     assert blurred.pixels.dtype == np.uint16
     small = imageio.read_image(render_file(tmp_path / "in.png", tmp_path / "id.jpg", "identity"))
     assert small.pixels.dtype == np.uint8
+
+
+@pytest.mark.parametrize("effect", ["gaussian_blur", "sobel", "learned:digits#0", "canny,sobel"])
+def test_binary_is_refused_unless_the_effect_ends_in_an_edge_detector(tmp_path, effect, rng):
+    pixels = rng.integers(0, 256, size=(20, 24, 3), dtype=np.uint8)
+    missing = tmp_path / "not-read.png"  # the range is checked before anything is read
+    calls = [
+        lambda: render.render_file(missing, tmp_path / "out.png", effect, output_range="binary"),
+        lambda: render.filter_and_map(pixels, effect, output_range="binary"),
+        lambda: render.render_in_tiles(pixels, effect, output_range="binary", memory_budget=1),
+    ]
+    for call in calls:
+        with pytest.raises(convfx.ParameterError, match=r"^output_range: 'binary' is for edge maps"):
+            call()
+    assert not (tmp_path / "out.png").exists()
+
+
+def test_binary_is_the_edge_detectors_own_range(rng):
+    pixels = rng.integers(0, 256, size=(20, 24, 3), dtype=np.uint8)
+    for effect in ("canny", "gaussian_blur,marr_hildreth", "canny:sigma=2"):
+        assert effects.parse_effect(effect).resolve_output_range() == "binary"
+        assert set(np.unique(render.filter_and_map(pixels, effect, output_range="binary"))) <= {0, 255}
+    assert effects.parse_effect("gaussian_blur").resolve_output_range("minmax") == "minmax"
+    with pytest.raises(convfx.ParameterError, match="invalid value 'wrap'"):
+        effects.parse_effect("sobel").resolve_output_range("wrap")
 
 
 def test_render_file_checks_options_before_reading(tmp_path, photo_png):
@@ -108,7 +163,8 @@ def test_render_file_is_picklable_for_process_pools():
         ("gaussian_blur:sigma=3,sobel", {}),  # a chain: the halo is the sum of the radii
         ("emboss", {"boundary": "wrap"}),  # wrap takes its halo from the opposite edge
         ("laplacian", {"boundary": "constant", "output_range": "signed"}),
-        ("sobel", {"output_range": "normalize"}),  # global min/max: two passes
+        ("sobel", {"output_range": "normalize"}),  # global percentiles: two counting passes, then the mapping
+        ("laplacian", {"output_range": "minmax"}),  # global extremes: one pass, then the mapping
         ("sharpen", {"gray": True, "boundary": "symmetric"}),
         ("kirsch", {"boundary": "edge"}),
     ],
@@ -124,6 +180,21 @@ def test_tiled_equals_untiled(rng, effect, options):
     np.testing.assert_array_equal(tiled, whole)
     one_row = render.render_in_tiles(pixels, parsed, output_range=policy, memory_budget=1, **options)
     np.testing.assert_array_equal(one_row, whole)
+
+
+@pytest.mark.parametrize("output_range", ["normalize", "minmax"])
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_stretches_in_strips_are_byte_identical_to_the_whole(rng, output_range, dtype):
+    """Percentiles found strip by strip are the whole response's, so every pixel maps the same."""
+    top = np.iinfo(dtype).max
+    pixels = rng.integers(0, top, size=(157, 71, 3), dtype=dtype, endpoint=True)
+    pixels[40:43] = top  # a few extreme rows, which set the minimum and maximum but not the percentiles
+    options = dict(output_range=output_range, dtype=dtype, source_max=top)
+    whole = render.filter_and_map(pixels, "laplacian", **options)
+    for budget in (71 * 3 * 13 * 9, 1):  # strips of a few rows, then of one
+        tiled = render.render_in_tiles(pixels, "laplacian", memory_budget=budget, **options)
+        np.testing.assert_array_equal(tiled, whole)
+    assert whole.std() > 0.1 * top
 
 
 def test_a_non_local_detector_is_filtered_whole_whatever_the_budget(rng):
@@ -145,10 +216,10 @@ def test_a_16_bit_file_forced_to_tile_keeps_the_untiled_output_rules(tmp_path):
     source = tmp_path / "deep.png"
     pixels = np.random.default_rng(7).integers(0, 65536, size=(40, 56, 3), dtype=np.uint16)
     imageio.write_image(source, pixels)
-    for output_range, dtype in [("binary", np.uint8), ("abs", np.uint16)]:
-        whole = render.render_file(source, tmp_path / f"whole_{output_range}.png", "sobel", output_range=output_range)
+    for effect, output_range, dtype in [("canny", "binary", np.uint8), ("sobel", "abs", np.uint16)]:
+        whole = render.render_file(source, tmp_path / f"whole_{output_range}.png", effect, output_range=output_range)
         tiled = render.render_file_in_tiles(
-            source, tmp_path / f"tiled_{output_range}.png", "sobel", output_range=output_range, memory_budget=1
+            source, tmp_path / f"tiled_{output_range}.png", effect, output_range=output_range, memory_budget=1
         )
         expected = imageio.read_image(whole).pixels
         assert expected.dtype == dtype

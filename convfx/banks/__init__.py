@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from .files import (
     KERNEL_FILE_SUFFIXES,
-    MAX_KERNEL_FILE_BYTES,
     bank_directory,
     builtin_filters,
     filter_from_array,
@@ -37,7 +36,6 @@ from .registry import factory_parameters, get_filter, list_filters, with_paramet
 from .text import format_filter
 
 __all__ = [
-    "MAX_KERNEL_FILE_BYTES",
     "OPERATIONS",
     "COMBINE_RULES",
     "KERNEL_FILE_SUFFIXES",

@@ -41,8 +41,9 @@ from typing import Any, Mapping
 import numpy as np
 
 from .. import imageio
-from ..checks import choice
-from ..kernels import FACTORIES, MAX_KERNEL_SIDE, format_number
+from ..checks import choice, nesting_depth
+from ..kernels import FACTORIES, format_number
+from ..limits import MAX_BANK_ENTRIES, MAX_KERNEL_FILE_BYTES, MAX_KERNEL_SIDE, MAX_NESTING_DEPTH
 from ..ranges import OUTPUT_RANGES
 from .model import (
     COMBINE_RULES,
@@ -64,7 +65,6 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 __all__ = [
-    "MAX_KERNEL_FILE_BYTES",
     "KERNEL_FILE_SUFFIXES",
     "bank_directory",
     "builtin_filters",
@@ -73,8 +73,6 @@ __all__ = [
     "filter_from_array",
 ]
 
-#: Largest kernel file read (16 MiB): a 255 x 255 float64 kernel is 0.5 MiB.
-MAX_KERNEL_FILE_BYTES = 16 * 1024 * 1024
 KERNEL_FILE_SUFFIXES = (".toml", ".json", ".npy", ".npz")
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -160,6 +158,17 @@ def load_bank(path: str | Path) -> dict[str, Filter]:
         Missing, empty or too large file; not valid TOML/JSON/NPY/NPZ; pickled
         objects; ragged rows, non-numbers, NaN/inf, empty or oversized kernels;
         unknown keys.  The message names the file and the entry.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import convfx
+    >>> path = Path(tempfile.mkdtemp()) / "mine.toml"
+    >>> _ = path.write_text('[edge]\\nmatrix = [[1, 0, -1]]\\n')
+    >>> bank = convfx.load_bank(path)
+    >>> list(bank), bank["edge"].kernels[0].weights
+    (['edge'], array([[ 1.,  0., -1.]]))
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -207,11 +216,10 @@ def load_kernel_file(path: str | Path, name: str | None = None) -> Filter:
 
 
 def _check_kernel_file(path: Path) -> None:
+    """A one-line KernelFileError unless ``path`` is a regular, non-empty file within the size limit."""
     if not path.exists():
         raise KernelFileError(f"{path}: kernel file not found")
-    if path.is_dir():
-        raise KernelFileError(f"{path}: is a folder, expected a kernel file")
-    size = path.stat().st_size
+    size = imageio.check_regular_file(path, what="a kernel file", error=KernelFileError)
     if size == 0:
         raise KernelFileError(f"{path}: empty kernel file (0 bytes)")
     if size > MAX_KERNEL_FILE_BYTES:
@@ -220,30 +228,85 @@ def _check_kernel_file(path: Path) -> None:
         )
 
 
+# A TOML table header naming a filter, "[name]" alone on its line (matrix rows, which
+# may also start a line with "[", start with a number, a sign or another "[").
+_TOML_HEADER = re.compile(r"""^[ \t]*\[[ \t]*([A-Za-z_"'][^\]\n]*)\][ \t]*(?:#[^\n]*)?$""", re.MULTILINE)
+# A dotted key at the start of a line, "name.matrix = ...": a filter defined without a header.
+_TOML_DOTTED = re.compile(r"^[ \t]*([A-Za-z_][A-Za-z0-9_-]*)[ \t]*\.", re.MULTILINE)
+
+
 def _read_tables(path: Path) -> Mapping[str, Any]:
-    """The top-level tables of a TOML or JSON bank, undecoded."""
+    """The top-level tables of a TOML or JSON bank, undecoded; at most :data:`~convfx.limits.MAX_BANK_ENTRIES`.
+
+    Numbers too large for a float (JSON integers of any length, which Python
+    would otherwise refuse past 4,300 digits) read as infinity, which the
+    matrix check refuses with the entry's name.  Nesting deeper than
+    :data:`~convfx.limits.MAX_NESTING_DEPTH` is refused, however deep.  A TOML
+    file's table headers (and dotted keys) are counted before it is parsed: TOML
+    parses slowly, and a file of a million one-tap tables is refused at once
+    rather than read.
+    """
+    kind = "JSON" if path.suffix.lower() == ".json" else "TOML"
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as stream:
+            data = stream.read(MAX_KERNEL_FILE_BYTES + 1)
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise KernelFileError(f"{path}: not a text file (expected UTF-8 TOML or JSON)") from None
     except OSError as exc:
         raise KernelFileError(f"{path}: cannot read kernel file: {exc.strerror or exc}") from None
+    if len(data) > MAX_KERNEL_FILE_BYTES:  # it grew since it was checked
+        raise KernelFileError(f"{path}: more than {MAX_KERNEL_FILE_BYTES:,} bytes is too large for a kernel file")
+    if kind == "TOML":
+        headers = _TOML_HEADER.findall(text)
+        if len(headers) > MAX_BANK_ENTRIES:
+            _refuse_entries(path, [header.strip() for header in headers])
+        dotted = list(dict.fromkeys(_TOML_DOTTED.findall(text)))
+        if len(dotted) > MAX_BANK_ENTRIES:
+            _refuse_entries(path, dotted)
     try:
-        if path.suffix.lower() == ".json":
-            tables = json.loads(text)
+        if kind == "JSON":
+            tables = json.loads(text, parse_int=float)
         else:
             tables = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-        kind = "JSON" if path.suffix.lower() == ".json" else "TOML"
-        raise KernelFileError(f"{path}: not valid {kind} ({exc})") from None
+        raise KernelFileError(f"{path}: not valid {kind} ({_first_line(exc)})") from None
+    except RecursionError:
+        raise KernelFileError(f"{path}: not valid {kind} (nested more than {MAX_NESTING_DEPTH} deep)") from None
+    except ValueError as exc:  # TOML integers of more than 4,300 digits
+        raise KernelFileError(f"{path}: not valid {kind} ({_first_line(exc)})") from None
+    if nesting_depth(tables, MAX_NESTING_DEPTH) > MAX_NESTING_DEPTH:
+        raise KernelFileError(f"{path}: not valid {kind} (nested more than {MAX_NESTING_DEPTH} deep)")
     if not isinstance(tables, dict) or not tables:
         raise KernelFileError(f"{path}: expected one table per filter ([name] with a matrix), found none")
+    if len(tables) > MAX_BANK_ENTRIES:
+        _refuse_entries(path, list(tables))
     return tables
+
+
+def _refuse_entries(path: Path, names: list[str]) -> None:
+    """Refuse a bank of too many entries, naming the first ten."""
+    shown = ", ".join(f"[{name:.40}]" for name in names[:10])
+    raise KernelFileError(
+        f"{path}: holds {len(names):,} filters, more than {MAX_BANK_ENTRIES} (convfx.limits.MAX_BANK_ENTRIES): "
+        f"{shown}{' ...' if len(names) > 10 else ''}"
+    )
+
+
+def _first_line(error: BaseException) -> str:
+    """The first line of an error's text, at most 200 characters."""
+    text = str(error).strip().splitlines()
+    return (text[0] if text else type(error).__name__)[:200]
 
 
 def _load_arrays(path: Path) -> dict[str, Filter]:
     arrays = imageio.read_arrays(
-        path, what=f"{path.suffix.lower()} kernel file", error=KernelFileError, max_values=MAX_KERNEL_SIDE**2
+        path,
+        what=f"{path.suffix.lower()} kernel file",
+        error=KernelFileError,
+        max_values=MAX_KERNEL_SIDE**2,
+        max_bytes=MAX_KERNEL_FILE_BYTES,
+        max_arrays=MAX_BANK_ENTRIES,
     )
     if not arrays:
         raise KernelFileError(f"{path}: holds no arrays")
@@ -325,7 +388,7 @@ def _build_filters(
             target = filters.get(input_name) or fallback.get(input_name)
             if target is None:
                 known = set(filters) | set(fallback)
-                raise KernelFileError(f"{where}: inputs: unknown filter {input_name!r}; {closest_names(input_name, known)}")
+                raise KernelFileError(f"{where}: inputs: unknown filter {input_name!r}; {closest_names(input_name, known, listed_by=None)}")
             if target.combine is not None:
                 raise KernelFileError(f"{where}: inputs: {input_name!r} is itself combined; list its kernels instead")
             kernels.append(target.kernels[0])
@@ -410,20 +473,35 @@ def _numeric_rows(rows: Any, where: str) -> np.ndarray:
     if not isinstance(rows, list) or not rows:
         raise KernelFileError(f"{where}: expected a non-empty list of rows of numbers, found {rows!r:.40}")
     lengths = []
+    numbers = []
     for i, row in enumerate(rows):
         if not isinstance(row, list):
-            raise KernelFileError(f"{where}: row {i}: expected a list of numbers, found {row!r:.40}")
+            raise KernelFileError(f"{where}: row {i}: expected a list of numbers, found {_short(row)}")
         for j, value in enumerate(row):
             # bool is an int to Python but never a kernel weight.
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise KernelFileError(f"{where}: row {i}, column {j}: expected a number, found {value!r:.40}")
+                raise KernelFileError(f"{where}: row {i}, column {j}: expected a number, found {_short(value)}")
+            try:
+                numbers.append(float(value))
+            except OverflowError:  # an integer beyond float64's range
+                raise KernelFileError(
+                    f"{where}: row {i}, column {j}: expected a number within float32's range (|x| <= {FLOAT32_MAX:.4g}), "
+                    f"found {_short(value)}"
+                ) from None
         lengths.append(len(row))
     if len(set(lengths)) > 1:
         short = min(range(len(lengths)), key=lengths.__getitem__)
         raise KernelFileError(
             f"{where}: ragged rows; expected {max(lengths)} numbers in every row, found {lengths[short]} in row {short}"
         )
-    return checked_matrix(np.array(rows, dtype=np.float64), where)
+    return checked_matrix(np.array(numbers, dtype=np.float64).reshape(len(rows), lengths[0]), where)
+
+
+def _short(value: Any) -> str:
+    """At most 40 characters of ``repr(value)``, for a message (an integer of any length included)."""
+    if isinstance(value, int) and value.bit_length() > 128:
+        return f"an integer of about {int(value.bit_length() * math.log10(2)) + 1:,} digits"
+    return f"{value!r:.40}"
 
 
 def _scale(value: Any, where: str) -> tuple[float, str]:

@@ -16,11 +16,10 @@ from typing import Iterable, Mapping
 import numpy as np
 
 from ..errors import ParameterError
-from ..kernels import MAX_KERNEL_SIDE
+from ..limits import MAX_KERNEL_SIDE
 from ..ranges import OUTPUT_RANGES
 
 __all__ = [
-    "MAX_KERNEL_SIDE",
     "OPERATIONS",
     "OUTPUT_RANGES",
     "COMBINE_RULES",
@@ -44,7 +43,17 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 class UnknownFilterError(ParameterError):
-    """No filter has this name; the message lists the closest names."""
+    """No filter has this name; the message lists the closest names.
+
+    Examples
+    --------
+    >>> import convfx
+    >>> try:
+    ...     convfx.get_filter("sobelx")
+    ... except convfx.UnknownFilterError as error:
+    ...     print("sobel_x" in str(error))
+    True
+    """
 
 
 class KernelFileError(ParameterError):
@@ -70,6 +79,13 @@ class Kernel:
     operation : {"correlate", "convolve"}
         What ``values`` is written for.  A convolution kernel is rotated by 180
         degrees to become the correlation kernel that is applied.
+
+    Examples
+    --------
+    >>> import convfx
+    >>> kernel = convfx.get_filter("sobel_x").kernels[0]
+    >>> kernel.operation, kernel.weights.shape
+    ('correlate', (3, 3))
     """
 
     name: str
@@ -122,6 +138,13 @@ class Filter:
         Kernel family that :func:`with_parameters` rebuilds it with.
     parameters : dict
         The parameters it was built with (empty for a bank entry as written).
+
+    Examples
+    --------
+    >>> import convfx
+    >>> sobel = convfx.get_filter("sobel")
+    >>> sobel.combine, [kernel.name for kernel in sobel.kernels], sobel.output_range
+    ('magnitude', ['sobel_x', 'sobel_y'], 'abs')
     """
 
     name: str
@@ -156,7 +179,7 @@ def frozen_copy(array: np.ndarray) -> np.ndarray:
 
 
 def checked_matrix(array: np.ndarray, where: str) -> np.ndarray:
-    """``array`` as a float64 kernel: 2-D, non-empty, at most :data:`MAX_KERNEL_SIDE` a side, finite, within float32.
+    """``array`` as a float64 kernel: 2-D, non-empty, at most :data:`~convfx.limits.MAX_KERNEL_SIDE` a side, finite, within float32.
 
     ``where`` starts the :class:`KernelFileError` message (the file and entry).
     """
@@ -183,8 +206,12 @@ def default_range(matrix: np.ndarray) -> str:
     return "abs" if abs(total) <= 1e-9 * spread else "clip"
 
 
-def closest_names(name: str, choices: Iterable[str]) -> str:
-    """The hint after an unknown name: ``"closest: sobel, sobel_x (`convfx filters` lists all 40)"``."""
+def closest_names(name: str, choices: Iterable[str], *, listed_by: str | None = "`convfx filters`") -> str:
+    """The hint after an unknown name: ``"closest: sobel, sobel_x (`convfx filters` lists all 41)"``.
+
+    ``listed_by`` names what lists exactly ``choices``, so that the count it quotes is
+    the count it lists; ``None`` quotes the count alone (``"(45 known)"``).
+    """
     choices = sorted(choices)
     by_lower = {choice.lower(): choice for choice in choices}
     wanted = name.lower().strip(" _-")  # "SOBEL" -> sobel, "canny_" -> canny
@@ -192,4 +219,4 @@ def closest_names(name: str, choices: Iterable[str]) -> str:
     if not close:  # prefixes catch "gauss" -> gaussian_blur that difflib scores low
         close = [c for c in choices if c.lower().startswith(wanted[:3])][:5]
     hint = f"closest: {', '.join(close)}" if close else "none is close"
-    return f"{hint} (`convfx filters` lists all {len(choices)})"
+    return f"{hint} ({listed_by} lists all {len(choices)})" if listed_by else f"{hint} ({len(choices)} known)"

@@ -55,6 +55,16 @@ def list_filters(family: str | None = None) -> list[Filter]:
 def get_filter(name: str) -> Filter:
     """The shipped filter called ``name``.
 
+    Parameters
+    ----------
+    name : str
+        A shipped filter's name, as :func:`list_filters` lists them.
+
+    Returns
+    -------
+    Filter
+        The bank entry (its kernels, default output range, description...).
+
     Raises
     ------
     UnknownFilterError
@@ -73,7 +83,8 @@ def get_filter(name: str) -> Filter:
         raise UnknownFilterError(f"effect: expected a filter name, found {name!r}")
     if name in filters:
         return filters[name]
-    raise UnknownFilterError(f"effect: unknown filter {name!r}; {closest_names(name, filters)}")
+    # The bank alone: convfx.list_filters() lists these (`convfx filters` adds the detectors).
+    raise UnknownFilterError(f"effect: unknown filter {name!r}; {closest_names(name, filters, listed_by='convfx.list_filters()')}")
 
 
 def with_parameters(filter: Filter, parameters: Mapping[str, float]) -> Filter:

@@ -7,7 +7,8 @@ they finish, with ``running`` (the indices being rendered) and ``close()``:
 
 * serial: one file after the other in this process (``workers=1``);
 * a process pool: one task per worker process at a time over its own pipe, so a
-  worker that dies fails exactly its file and is replaced;
+  worker that dies fails exactly its file and is replaced, and a worker whose
+  parent dies ends too;
 * a Dask distributed cluster (``scheduler=``), whose workers see the same paths.
 
 This module must not walk folders, keep the manifest or handle signals
@@ -23,6 +24,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import signal
+import sys
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -56,7 +58,18 @@ _TERMINATE_GRACE = 2.0
 
 
 class SchedulerError(ConvfxError):
-    """Dask is not installed, or its scheduler cannot be reached (exit code 2)."""
+    """Dask is not installed, or its scheduler cannot be reached (exit code 2).
+
+    Examples
+    --------
+    >>> from convfx.batch.executors import check_scheduler_address
+    >>> from convfx.batch import SchedulerError
+    >>> try:
+    ...     check_scheduler_address("not an address")
+    ... except SchedulerError as error:
+    ...     print(error.exit_code)
+    2
+    """
 
 
 # --------------------------------------------------------------------------- one file (runs in workers)
@@ -150,17 +163,40 @@ class _Serial:
 # --------------------------------------------------------------------------- worker processes
 
 
-def _worker_main(connection: multiprocessing.connection.Connection, threads: int | None) -> None:
+def _worker_main(
+    connection: multiprocessing.connection.Connection,
+    threads: int | None,
+    parent: int | None,
+    inherited: tuple[multiprocessing.connection.Connection, ...] = (),
+) -> None:
     """Loop of one worker process: receive a task, render it, send the result back.
 
     ``threads``: OpenCV threads to set here, in a spawned worker; ``None`` in a
     forked one, which inherits the count set around the fork (:func:`_forking`).
+    ``parent``: the pid of the process that runs the pool (None when a fork
+    server starts the workers, whose parent it is).  ``inherited``: the
+    parent's ends of the pipes (this worker's and the earlier ones'), which a
+    forked worker holds copies of and closes at once.
+
+    A worker never outlives its parent, even one killed outright (``kill -9``):
+    on Linux the kernel sends it SIGTERM when the parent dies; everywhere, its
+    pipe then reads end-of-file (no copy of the parent's end is left open) and
+    it checks its parent before each file.  Otherwise orphans would go on holding
+    the output folder and the terminal (``| tee`` would never end).
     """
+    for end in inherited:
+        end.close()
     # Ctrl-C goes to the whole process group: only the parent acts on it, and
     # ends the workers.  SIGTERM from the parent ends a worker at once; the parent
-    # then removes its temporary file.
+    # then removes its temporary file.  Both were blocked since the fork
+    # (_signals_blocked), so that neither meets the parent's handlers here.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING_SIGNALS)
+    _die_with_parent()
+    if parent is not None and os.getppid() != parent:  # it died before the line above
+        return
     if threads is not None:
         import cv2
 
@@ -170,12 +206,45 @@ def _worker_main(connection: multiprocessing.connection.Connection, threads: int
             task = connection.recv()
         except (EOFError, OSError):  # the parent went away
             return
-        if task is None:
+        if task is None or (parent is not None and os.getppid() != parent):
             return
         try:
             connection.send(render_task(task))
         except OSError:  # the parent went away
             return
+
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+_STOPPING_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+@contextlib.contextmanager
+def _signals_blocked() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM back while a worker starts; it unblocks them once its own handlers are set.
+
+    A worker is born with its parent's handlers: a Ctrl-C to the process group in
+    the moment before :func:`_worker_main` ignores it would print a traceback from
+    the new process.  Blocked, the signal waits: the parent receives it when it
+    unblocks right after starting the worker, the worker never.
+    """
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to send this process SIGTERM when its parent dies (elsewhere: nothing to do here)."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
 
 @contextlib.contextmanager
@@ -203,13 +272,20 @@ def _forking(threads: int) -> Iterator[None]:
 class _Worker:
     """One worker process and the task it is working on."""
 
-    def __init__(self, context: Any, threads: int) -> None:
+    def __init__(self, context: Any, threads: int, others: list[_Worker]) -> None:
         self.connection, child = context.Pipe()
-        forked = context.get_start_method() == "fork"
+        method = context.get_start_method()
+        forked = method == "fork"
+        # A forked child holds copies of every descriptor: it closes the parent's pipe
+        # ends, or its own pipe would never read end-of-file when the parent dies.
+        inherited = (self.connection, *(worker.connection for worker in others)) if forked else ()
         self.process = context.Process(
-            target=_worker_main, args=(child, None if forked else threads), name="convfx-batch-worker", daemon=True
+            target=_worker_main,
+            args=(child, None if forked else threads, os.getpid() if method in ("fork", "spawn") else None, inherited),
+            name="convfx-batch-worker",
+            daemon=True,
         )
-        with _forking(threads) if forked else contextlib.nullcontext():
+        with _forking(threads) if forked else contextlib.nullcontext(), _signals_blocked():
             self.process.start()
         child.close()
         self.task: RenderTask | None = None
@@ -247,7 +323,7 @@ class _ProcessPool:
         self.pool: list[_Worker] = []
         try:
             for _ in range(min(workers, len(tasks))):
-                self.pool.append(_Worker(self.context, self.threads))
+                self.pool.append(_Worker(self.context, self.threads, self.pool))
         except BaseException:
             self.close()
             raise
@@ -278,7 +354,8 @@ class _ProcessPool:
                     worker.connection.close()
                     # Forked while the caller's threads run: safe enough here, as the
                     # child only ever runs _worker_main (no printing, no locks of theirs).
-                    worker = self.pool[position] = _Worker(self.context, self.threads)
+                    others = [other for other in self.pool if other is not worker]
+                    worker = self.pool[position] = _Worker(self.context, self.threads, others)
                 worker.task = None
                 self.running.discard(task.index)
                 # The next file first, so the worker is not idle while the caller

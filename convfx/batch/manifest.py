@@ -6,7 +6,8 @@ The manifest
 (format version 1), ``convfx_version``, the ``effect`` as written, its resolved
 ``parameters`` (steps with their kernel sizes, ``boundary``, ``output_range``,
 ``gray``) and their ``fingerprint`` (SHA-256 of the kernels' exact weights,
-detectors' settings and the options that change pixels), ``updated`` (UTC, ISO
+detectors' settings and fingerprints (a learned step's weights) and the options
+that change pixels), ``updated`` (UTC, ISO
 8601), and ``files``: output path relative to the output folder -> ``source``
 (absolute), ``size`` and ``mtime_ns`` of the source when planned,
 ``fingerprint``, ``status`` (``done``, ``failed`` with a ``reason``, or
@@ -38,7 +39,9 @@ from typing import Any, Iterator
 import numpy as np
 
 from .. import __version__, effects, imageio, steps
+from ..checks import nesting_depth
 from ..errors import FileError
+from ..limits import MAX_MANIFEST_BYTES, MAX_NESTING_DEPTH
 from .plan import BatchJob
 
 __all__ = [
@@ -75,6 +78,8 @@ def fingerprint_parameters(effect: effects.Effect, boundary: str, output_range: 
         if isinstance(step, steps.Detector):
             # Its thresholds and modes change the pixels, not only its kernels.
             digest.update(f"detector {step.name} {json.dumps(step.settings, sort_keys=True)}\n".encode())
+            if step.fingerprint:  # and a learned step's weights
+                digest.update(f"detector fingerprint {step.fingerprint}\n".encode())
         digest.update(f"step {step.combine}\n".encode())
         for kernel in step.kernels:
             weights = np.ascontiguousarray(kernel.weights, dtype=np.float64)
@@ -126,7 +131,10 @@ class Manifest:
     Raises
     ------
     FileError
-        The file exists but is not a readable convfx manifest.
+        The file exists but is not a readable convfx manifest: not a regular file
+        (a FIFO, a device), over :data:`~convfx.limits.MAX_MANIFEST_BYTES`, not
+        JSON, nested deeper than :data:`~convfx.limits.MAX_NESTING_DEPTH`, or not
+        a convfx manifest.  The message says to move it away; it is never changed.
     """
 
     def __init__(self, path: Path, header: dict[str, Any]) -> None:
@@ -139,10 +147,25 @@ class Manifest:
             self.files = self._read()
 
     def _read(self) -> dict[str, dict[str, Any]]:
+        afresh = "move it away to start afresh"
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            imageio.check_regular_file(self.path, what="a run manifest", max_bytes=MAX_MANIFEST_BYTES)
+        except FileError as exc:
+            raise FileError(f"{exc}; {afresh}") from None
+        try:
+            with open(self.path, "rb") as stream:
+                text = stream.read(MAX_MANIFEST_BYTES + 1)
+            if len(text) > MAX_MANIFEST_BYTES:  # it grew since it was checked
+                raise ValueError(f"more than {MAX_MANIFEST_BYTES:,} bytes")
+            data = json.loads(text.decode("utf-8"))
+            if nesting_depth(data, MAX_NESTING_DEPTH) > MAX_NESTING_DEPTH:
+                raise ValueError(f"nested more than {MAX_NESTING_DEPTH} deep")
+        except RecursionError:
+            reason = f"nested more than {MAX_NESTING_DEPTH} deep"
+            raise FileError(f"{self.path}: cannot read the run manifest ({reason}); {afresh}") from None
         except (OSError, UnicodeDecodeError, ValueError) as exc:
-            raise FileError(f"{self.path}: cannot read the run manifest ({exc}); move it away to start afresh") from None
+            reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+            raise FileError(f"{self.path}: cannot read the run manifest ({reason}); {afresh}") from None
         files = data.get("files") if isinstance(data, dict) else None
         if not isinstance(data, dict) or data.get("convfx_manifest") != MANIFEST_FORMAT or not isinstance(files, dict):
             raise FileError(f"{self.path}: not a convfx run manifest (format {MANIFEST_FORMAT}); move it away to start afresh")
@@ -193,9 +216,29 @@ def still_done(entry: dict[str, Any], job: BatchJob, fingerprint: str) -> bool:
     )
 
 
+# The descriptors of the folder locks this process holds.  A forked child (a batch
+# worker) closes its copies at once: a flock belongs to the open file, shared by
+# every copy, so a child that kept one would keep the folder locked after the run.
+_HELD_LOCKS: set[int] = set()
+
+
+def _drop_inherited_locks() -> None:
+    for descriptor in _HELD_LOCKS:
+        with contextlib.suppress(OSError):
+            os.close(descriptor)
+    _HELD_LOCKS.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_drop_inherited_locks)
+
+
 @contextlib.contextmanager
 def locked_folder(folder: Path) -> Iterator[None]:
     """Hold an exclusive lock on the output folder: one batch run writes there at a time.
+
+    The lock is this process's own: processes forked while it is held (the
+    workers) do not keep it.
 
     Raises
     ------
@@ -213,6 +256,8 @@ def locked_folder(folder: Path) -> Iterator[None]:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             raise FileError(f"{folder}: another convfx batch run is writing to this folder") from None
+        _HELD_LOCKS.add(descriptor)
         yield
     finally:
+        _HELD_LOCKS.discard(descriptor)
         os.close(descriptor)  # releases the lock

@@ -45,6 +45,20 @@ class BatchJob:
         manifest key.
     size, mtime_ns : int or None
         ``stat`` of the source when planned (``None`` if it could not be read).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import skimage.data
+    >>> import convfx
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> (folder / "photos").mkdir()
+    >>> _ = convfx.write_image(folder / "photos" / "cat.png", skimage.data.chelsea())
+    >>> from convfx.batch import plan_batch
+    >>> job = plan_batch("sobel", [folder / "photos"], folder / "edges")[0]
+    >>> job.source.name, job.output
+    ('cat.png', 'cat_sobel.png')
     """
 
     source: Path
@@ -105,8 +119,8 @@ def plan_batch(
     Raises
     ------
     ParameterError
-        No inputs, an input that does not exist, or ``outdir`` equal to or inside
-        an input folder.
+        No inputs, an input that does not exist, ``outdir`` equal to or inside an
+        input folder, or an output that would replace a file given as an input.
 
     Notes
     -----
@@ -116,6 +130,21 @@ def plan_batch(
     keeps the name, each following one gets its source suffix in the name,
     ``a_png_sobel.png``, and, if that is taken too, ``-2``, ``-3``, ... before
     ``.png``.  The same set of sources always gives the same names.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import skimage.data
+    >>> import convfx
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> (folder / "photos").mkdir()
+    >>> _ = convfx.write_image(folder / "photos" / "cat.png", skimage.data.chelsea())
+    >>> (folder / "photos" / "2024").mkdir()
+    >>> _ = convfx.write_image(folder / "photos" / "2024" / "dog.jpg", skimage.data.astronaut())
+    >>> from convfx.batch import plan_batch
+    >>> [job.output for job in plan_batch("gaussian_blur,sobel", [folder / "photos"], folder / "out")]
+    ['2024/dog_gaussian_blur-sobel.png', 'cat_gaussian_blur-sobel.png']
     """
     return plan_inputs(effects.parse_effect(effect), inputs, outdir, include=include, exclude=exclude).jobs
 
@@ -140,6 +169,7 @@ def plan_inputs(
     found: list[tuple[Path, PurePosixPath]] = []  # (source, path relative to its input root)
     unlisted: list[tuple[Path, str]] = []
     input_folders: list[tuple[Path, Path]] = []  # (as given, real)
+    input_files: list[Path] = []  # named one by one: they may sit in OUTDIR
     for raw in inputs:
         path = Path(os.path.abspath(raw))
         try:
@@ -159,6 +189,7 @@ def plan_inputs(
             relative = PurePosixPath(path.name)
             if _selected(relative, include, exclude):
                 found.append((path, relative))
+                input_files.append(path)
         else:
             raise ParameterError(f"inputs: {raw}: no such file or folder")
     jobs = _name_outputs(found, effect.slug, outdir)
@@ -176,7 +207,42 @@ def plan_inputs(
                     f"output: {job.destination} would be written inside the input folder {folder}; "
                     "choose an output folder that does not contain the inputs"
                 )
+    _refuse_inputs_as_outputs(jobs, input_files)
     return Plan(jobs, unlisted)
+
+
+def _refuse_inputs_as_outputs(jobs: list[BatchJob], input_files: list[Path]) -> None:
+    """Refuse a run that would write over a file it was given as an input.
+
+    A file named on the command line may sit in OUTDIR, where an output can take its
+    name (``in/a.jpg`` and ``out/a_sobel.png`` both given, with ``-o out``).  Files
+    from input folders cannot: OUTDIR and every output are outside those folders.
+    Compared by real path (symbolic links resolved) and by file identity (hard links).
+    """
+    if not input_files:
+        return
+    real_inputs = {Path(os.path.realpath(path)): path for path in input_files}
+    identities = {}
+    for path in input_files:
+        try:
+            info = path.stat()
+        except OSError:
+            continue  # rendering reports why
+        identities[(info.st_dev, info.st_ino)] = path
+    for job in jobs:
+        source = real_inputs.get(Path(os.path.realpath(job.destination)))
+        if source is None and identities:
+            try:
+                info = job.destination.stat()
+            except OSError:  # no such output yet: it cannot be an input
+                continue
+            source = identities.get((info.st_dev, info.st_ino))
+        if source is not None:
+            named = "" if source == job.destination else f" (given as {source})"
+            raise ParameterError(
+                f"output: {job.destination} is also an input{named}; convfx never writes over its inputs. "
+                "Choose an output folder that holds none of the files given"
+            )
 
 
 def _patterns(patterns: Sequence[str], name: str) -> tuple[str, ...]:

@@ -26,13 +26,14 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from .. import effects, imageio
-from ..ranges import OUTPUT_RANGES
+from ..checks import quoted
 from ..conv import BOUNDARIES
 from ..errors import FileError, ParameterError
+from ..limits import MAX_BYTE_SIZE_CHARS
 from ..render import DEFAULT_MEMORY_BUDGET
 from .executors import RenderSettings, RenderTask, check_scheduler_address, executor_for
 from .manifest import MANIFEST_NAME, Manifest, file_entry, fingerprint_parameters, locked_folder, manifest_header, still_done
-from .plan import plan_inputs
+from .plan import IMAGE_SUFFIXES, plan_inputs
 
 __all__ = [
     "FileOutcome",
@@ -60,6 +61,20 @@ class FileOutcome:
     status : {"done", "skipped", "failed"}
     reason : str
         Why it failed (one line naming the file), or why it was skipped.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import skimage.data
+    >>> import convfx
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> (folder / "photos").mkdir()
+    >>> _ = convfx.write_image(folder / "photos" / "cat.png", skimage.data.chelsea())
+    >>> from convfx.batch import run_batch
+    >>> outcome = run_batch("sobel", [folder / "photos"], folder / "edges", workers=1).done[0]
+    >>> outcome.status, outcome.destination.name
+    ('done', 'cat_sobel.png')
     """
 
     source: Path
@@ -82,6 +97,22 @@ class BatchSummary:
         The run was stopped by Ctrl-C / SIGTERM before every file was tried.
     seconds : float
         Wall-clock time of the run.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import skimage.data
+    >>> import convfx
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> (folder / "photos").mkdir()
+    >>> _ = convfx.write_image(folder / "photos" / "cat.png", skimage.data.chelsea())
+    >>> from convfx.batch import run_batch
+    >>> summary = run_batch("sobel", [folder / "photos"], folder / "edges", workers=1)
+    >>> len(summary.done), len(summary.skipped), summary.ok, summary.manifest.name
+    (1, 0, True, 'convfx-manifest.json')
+    >>> len(run_batch("sobel", [folder / "photos"], folder / "edges", workers=1).skipped)   # resumed
+    1
     """
 
     outdir: Path
@@ -99,7 +130,22 @@ class BatchSummary:
 
 
 class BatchInterrupted(KeyboardInterrupt):
-    """Ctrl-C or SIGTERM stopped the run; ``summary`` says what was finished."""
+    """Ctrl-C or SIGTERM stopped the run; ``summary`` says what was finished.
+
+    Parameters
+    ----------
+    summary : BatchSummary
+        What was done, skipped and failed before the run stopped; files in
+        progress stay ``pending`` in the manifest.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from convfx.batch import BatchInterrupted, BatchSummary
+    >>> stopped = BatchInterrupted(BatchSummary(Path("edges"), Path("edges/convfx-manifest.json"), interrupted=True))
+    >>> isinstance(stopped, KeyboardInterrupt), stopped.summary.ok
+    (True, False)
+    """
 
     def __init__(self, summary: BatchSummary) -> None:
         super().__init__("interrupted")
@@ -109,7 +155,9 @@ class BatchInterrupted(KeyboardInterrupt):
 # --------------------------------------------------------------------------- sizes
 
 
-_SIZE = re.compile(r"^\s*(?P<number>\d+(?:\.\d+)?|\.\d+)\s*(?P<unit>(?:[kmgt]i?)?b?)\s*$", re.IGNORECASE)
+# Matched against the stripped text: no two parts can match the same characters,
+# so nothing backtracks over a long run of spaces.
+_SIZE = re.compile(r"^(?P<number>\d+(?:\.\d+)?|\.\d+)\s*(?P<unit>(?:[kmgt]i?)?b?)$", re.IGNORECASE)
 _UNIT_POWERS = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4}
 
 
@@ -119,6 +167,16 @@ def parse_byte_size(text: str | int) -> int:
     ``k``/``KB``, ``M``/``MB``, ``G``/``GB``, ``T``/``TB`` are powers of 1000;
     ``KiB``, ``MiB``, ``GiB``, ``TiB`` powers of 1024; a bare number is bytes.
     Case and spaces do not matter.
+
+    Parameters
+    ----------
+    text : str or int
+        A size with an optional unit, or a number of bytes.
+
+    Returns
+    -------
+    int
+        Bytes, > 0.
 
     Raises
     ------
@@ -133,14 +191,15 @@ def parse_byte_size(text: str | int) -> int:
     if isinstance(text, (int, np.integer)) and not isinstance(text, bool):
         value = int(text)
     else:
-        match = _SIZE.match(str(text))
+        text = str(text)
+        match = _SIZE.match(text.strip()) if len(text) <= MAX_BYTE_SIZE_CHARS else None
         if match is None:
-            raise ParameterError(f"memory_budget: expected a size such as '512MB' or '2GiB', found {text!r}")
+            raise ParameterError(f"memory_budget: expected a size such as '512MB' or '2GiB', found {quoted(text)}")
         unit = match["unit"].lower()
         base = 1024 if "i" in unit else 1000
         value = int(float(match["number"]) * base ** _UNIT_POWERS[unit.rstrip("ib")])
     if value < 1:
-        raise ParameterError(f"memory_budget: expected at least 1 byte, found {text!r}")
+        raise ParameterError(f"memory_budget: expected at least 1 byte, found {quoted(text)}")
     return value
 
 
@@ -149,6 +208,16 @@ def format_byte_size(value: int) -> str:
 
     The inverse of :func:`parse_byte_size` for whole numbers of bytes; what
     ``convfx batch --help`` shows as the default budget.
+
+    Parameters
+    ----------
+    value : int
+        Bytes, >= 0.
+
+    Returns
+    -------
+    str
+        The number and its unit, without a space (``"512MB"``).
 
     Examples
     --------
@@ -196,6 +265,17 @@ def _signals_held() -> Iterator[None]:
 
 
 # --------------------------------------------------------------------------- the run
+
+
+def _nothing_found(inputs: Sequence[str | os.PathLike], include: Sequence[str], exclude: Sequence[str]) -> str:
+    """The one line that says a run found no image to render, and where it looked."""
+    names = [os.fspath(item) for item in ([inputs] if isinstance(inputs, (str, os.PathLike)) else inputs)]
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    patterns = " that match --include/--exclude" if include or exclude else ""
+    return (
+        f"inputs: found no images{patterns} in {shown} (folders are searched for {' '.join(IMAGE_SUFFIXES)}, "
+        "any case); nothing to do"
+    )
 
 
 def run_batch(
@@ -261,7 +341,8 @@ def run_batch(
     Raises
     ------
     ParameterError
-        Bad effect or option, no inputs, a missing input, ``outdir`` inside an input.
+        Bad effect or option, no inputs, a missing input, ``outdir`` inside an
+        input, or inputs that hold no image to render (nothing is created then).
     FileError
         ``outdir`` cannot be created, its manifest is not readable, or another
         run holds it.
@@ -280,9 +361,7 @@ def run_batch(
     """
     started = time.monotonic()
     parsed = effects.parse_effect(effect)
-    policy = parsed.output_range if output_range is None else output_range
-    if policy not in OUTPUT_RANGES:
-        raise ParameterError(f"output_range: invalid value {policy!r}; expected one of {list(OUTPUT_RANGES)}")
+    policy = parsed.resolve_output_range(output_range)
     if boundary not in BOUNDARIES:
         raise ParameterError(f"boundary: invalid value {boundary!r}; expected one of {list(BOUNDARIES)}")
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1):
@@ -296,6 +375,8 @@ def run_batch(
         check_scheduler_address(scheduler)  # before anything is created
     resolved_gray = parsed.gray if gray is None else bool(gray)
     plan = plan_inputs(parsed, inputs, outdir, include=include, exclude=exclude)
+    if not plan.jobs and not plan.unlisted:  # before the output folder is created
+        raise ParameterError(_nothing_found(inputs, include, exclude))
     outdir = Path(os.path.abspath(outdir))
     try:
         outdir.mkdir(parents=True, exist_ok=True)
@@ -351,8 +432,10 @@ def run_batch(
         except BaseException as error:
             with _signals_held():
                 executor.close()  # ends the workers at once unless they had finished
-                # A worker ended mid-write leaves its temporary file: remove it.
-                imageio.remove_partial_writes([jobs[index].destination for index in executor.running])
+                # A worker ended mid-write leaves its temporary file, and so does a
+                # manifest write interrupted between creating its file and the
+                # cleanup that guards it: remove them.
+                imageio.remove_partial_writes([jobs[index].destination for index in executor.running] + [summary.manifest])
                 summary.interrupted = isinstance(error, KeyboardInterrupt)
                 summary.seconds = time.monotonic() - started
                 with contextlib.suppress(Exception):  # keep the first error

@@ -16,7 +16,9 @@ Nothing in the library imports this package.
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 
 import typer
 
@@ -28,7 +30,7 @@ from . import nn_commands  # noqa: F401  (train, evaluate)
 from . import inspect_commands  # noqa: F401  (summary, tour)
 from . import explain_commands  # noqa: F401  (explain canny|conv|pool)
 from . import studio_commands  # noqa: F401  (studio: the interactive page)
-from .app import EXIT_INTERRUPTED, app, err_console
+from .app import EXIT_FAILED, EXIT_INTERRUPTED, OUT_OF_MEMORY, app, err_console
 
 try:  # recent typer runs on its own bundled copy of click (and click is not installed)
     from typer._click.exceptions import ClickException
@@ -40,15 +42,31 @@ __all__ = ["app", "main"]
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point: run the app, map Ctrl-C to exit code 130."""
+    """Run the app on ``argv`` (default ``sys.argv``); Ctrl-C and SIGTERM exit with code 130.
+
+    The console script and ``python -m convfx`` reach it through
+    :func:`convfx.__main__.main`, which installs the same SIGTERM handling before
+    this package is imported.  Running out of memory anywhere is one line and
+    exit code 1, like a file that failed.
+    """
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)  # as convfx.__main__ does before this package loads
     try:
         result = app(args=argv, prog_name="convfx", standalone_mode=False)
     except (KeyboardInterrupt, typer.Abort):
         err_console.print("convfx: interrupted", markup=False)
+        exec("")  # forget the interrupt CPython may remember (see convfx.__main__), so the code is 130
         sys.exit(EXIT_INTERRUPTED)
     except ClickException as error:  # usage errors typer reports itself: exit 2
         error.show()
         sys.exit(error.exit_code)
     except typer.Exit as error:
         sys.exit(error.exit_code)
+    except MemoryError:
+        sys.stderr.write(f"convfx: error: {OUT_OF_MEMORY}\n")  # plain: printing must not need memory
+        sys.exit(EXIT_FAILED)
     sys.exit(result if isinstance(result, int) else 0)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt

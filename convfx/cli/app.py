@@ -33,6 +33,9 @@ EXIT_FAILED = 1  # some files failed
 EXIT_USAGE = 2  # bad options or arguments
 EXIT_INTERRUPTED = 130  # Ctrl-C / SIGTERM
 
+#: What running out of memory says (exit code 1).
+OUT_OF_MEMORY = "out of memory: the input needs more than this machine can give; try a smaller image"
+
 
 def say(text: str) -> None:
     """Print one line of a command's report on stdout, as is.
@@ -43,6 +46,11 @@ def say(text: str) -> None:
     console.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
+def warn(message: str) -> None:
+    """Print ``convfx: warning: message`` on stderr: something was lost, and the command goes on."""
+    err_console.print(f"convfx: warning: {message}", markup=False)
+
+
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     """Print ``convfx: error: message`` on stderr and exit with ``code``."""
     err_console.print(f"convfx: error: {message}", markup=False)
@@ -51,11 +59,13 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
 
 @contextlib.contextmanager
 def reporting_errors() -> Iterator[None]:
-    """Turn library errors into one line on stderr and their exit code."""
+    """Turn library errors into one line on stderr and their exit code; running out of memory is exit code 1."""
     try:
         yield
     except ConvfxError as error:
         fail(str(error), error.exit_code)
+    except MemoryError:
+        fail(OUT_OF_MEMORY, EXIT_FAILED)
     except KeyboardInterrupt:
         err_console.print("convfx: interrupted", markup=False)
         raise typer.Exit(EXIT_INTERRUPTED) from None

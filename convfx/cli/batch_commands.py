@@ -91,6 +91,7 @@ def batch_command(
             metavar="INPUTS...",
             help="Image files and folders; folders are walked recursively (names starting with '.' are skipped).",
             show_default=False,
+            readable=False,  # an unreadable file is that file's failure, reported by the run (exit 1)
         ),
     ],
     output: Annotated[

@@ -99,7 +99,9 @@ def compare_command(
     model: Annotated[Optional[str], typer.Argument(metavar="[MODEL]", help=_MODEL_HELP, show_default=False)] = None,
     image: Annotated[
         Optional[Path],
-        typer.Option("--image", "-i", help="Photo for the response panels.  Default: scikit-image's chelsea.", show_default=False),
+        typer.Option(
+            "--image", "-i", help="Photo for the response panels.  Default: scikit-image's chelsea.", show_default=False, readable=False
+        ),
     ] = None,
     output: Annotated[
         Optional[Path],

@@ -34,7 +34,10 @@ CannyMode = enum.Enum("CannyMode", {name: name for name in edges.CANNY_MODES}, t
 @explain_app.command("canny")
 def canny_command(
     source: Annotated[
-        Path, typer.Argument(metavar="INPUT", help="Image to detect edges in (JPEG, PNG, TIFF, BMP, WebP).", show_default=False)
+        Path,
+        typer.Argument(
+            metavar="INPUT", help="Image to detect edges in (JPEG, PNG, TIFF, BMP, WebP).", show_default=False, readable=False
+        ),
     ],
     output: Annotated[
         Optional[Path],

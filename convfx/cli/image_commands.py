@@ -14,7 +14,7 @@ from typing import Annotated, Optional
 import typer
 
 from .. import banks, effects, imageio, render, steps
-from .app import EXIT_USAGE, app, console, fail, reporting_errors, say
+from .app import EXIT_USAGE, app, console, fail, reporting_errors, say, warn
 from .options import EFFECT_HELP, Boundary, BoundaryOption, GrayOption, MaxPixelsOption, RangeOption, library_default
 
 # The default of the library function the command calls.
@@ -26,7 +26,10 @@ def apply_command(
     effect: Annotated[str, typer.Argument(metavar="EFFECT", help=EFFECT_HELP, show_default=False)],
     inputs: Annotated[
         list[Path],
-        typer.Argument(metavar="INPUT", help="Image file to filter (JPEG, PNG, TIFF, BMP, WebP).", show_default=False),
+        # readable=False: convfx reports an unreadable file itself, in one line (exit 1).
+        typer.Argument(
+            metavar="INPUT", help="Image file to filter (JPEG, PNG, TIFF, BMP, WebP).", show_default=False, readable=False
+        ),
     ],
     output: Annotated[
         Optional[Path],
@@ -42,6 +45,9 @@ def apply_command(
     gray: GrayOption = None,
     force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite OUTPUT if it exists (never the input).")] = False,
     max_pixels: MaxPixelsOption = imageio.DEFAULT_MAX_PIXELS,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No 'wrote' line and no warnings (errors still go to stderr).")
+    ] = False,
 ) -> None:
     """Apply a named filter, a chain or your own kernel to an image.
 
@@ -71,8 +77,10 @@ def apply_command(
             gray=gray,
             max_pixels=max_pixels,
             overwrite=force,
+            warn=None if quiet else warn,
         )
-    say(f"wrote {written}")
+    if not quiet:
+        say(f"wrote {written}")
 
 
 @app.command("filters")

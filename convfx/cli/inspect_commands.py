@@ -33,7 +33,7 @@ def _pair(value: tuple[int, int] | None, *, square: bool = False) -> str:
 @app.command("summary")
 def summary_command(
     model_path: Annotated[
-        Optional[Path], typer.Argument(metavar="MODEL", help=_MODEL_HELP, show_default=False)
+        Optional[Path], typer.Argument(metavar="MODEL", help=_MODEL_HELP, show_default=False, readable=False)
     ] = None,
 ) -> None:
     """Each layer of a LeNet with its output shape (D@WxH), hyper-parameters and parameter count.
@@ -106,7 +106,7 @@ def tour_command(
         ),
     ] = None,
     model_path: Annotated[
-        Optional[Path], typer.Argument(metavar="MODEL", help=_MODEL_HELP, show_default=False)
+        Optional[Path], typer.Argument(metavar="MODEL", help=_MODEL_HELP, show_default=False, readable=False)
     ] = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="Figure to write (.png, .svg, .pdf).")] = Path("tour.png"),
     force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite OUTPUT if it exists.")] = False,

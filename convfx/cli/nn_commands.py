@@ -177,7 +177,10 @@ def evaluate_command(
     model_path: Annotated[
         Path,
         typer.Argument(
-            metavar="MODEL", help="A model file from `convfx train`, or 'photos' / 'digits' / 'shapes' (shipped).", show_default=False
+            metavar="MODEL",
+            help="A model file from `convfx train`, or 'photos' / 'digits' / 'shapes' (shipped).",
+            show_default=False,
+            readable=False,
         ),
     ],
     dataset: Annotated[

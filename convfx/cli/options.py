@@ -62,7 +62,8 @@ RangeOption = Annotated[
     typer.Option(
         "--range",
         help="Float response -> pixels: abs (|r|), clip (r in 0..max), signed (0 is mid-grey), "
-        "normalize (min..max), binary (r > 0 is white, 8-bit). Default: the filter's own.",
+        "normalize (0.5th..99.5th percentile stretched to 0..max), minmax (min..max), "
+        "binary (an edge detector's map, 8-bit). Default: the filter's own.",
         show_default=False,
     ),
 ]

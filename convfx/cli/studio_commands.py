@@ -29,6 +29,7 @@ def studio_command(
             help="A photo to open (JPEG, PNG, TIFF, BMP, WebP). Default: scikit-image's sample photos; "
             "the page can upload others.",
             show_default=False,
+            readable=False,
         ),
     ] = None,
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on; 0 picks a free one.")] = DEFAULT_PORT,

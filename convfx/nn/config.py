@@ -103,6 +103,13 @@ class TrainConfig:
     workers : int
         Threads that share each batch (see :class:`TrainStep`).  Results are
         reproducible for a given seed *and* number of workers.
+
+    Examples
+    --------
+    >>> from convfx.nn import TrainConfig
+    >>> config = TrainConfig(epochs=10, optimizer="adam")
+    >>> config.epochs, config.optimizer, config.lr          # lr None -> the optimizer's own default
+    (10, 'adam', 0.001)
     """
 
     epochs: int = 60

@@ -39,6 +39,7 @@ This module reads and makes data; it knows nothing of models or training.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import zlib
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ import numpy as np
 from .. import imageio
 from ..checks import checked_int
 from ..errors import FileError, ParameterError
+from ..limits import MAX_IDX_VALUES
 
 __all__ = [
     "IMAGE_SIZE",
@@ -113,6 +115,13 @@ class Dataset:
         int64 class indices in ``[0, K)``.
     class_names : tuple of str
         ``K`` names, index = label.
+
+    Examples
+    --------
+    >>> from convfx.nn import load_digits
+    >>> data = load_digits()
+    >>> data.train_images.shape, data.test_images.shape, data.channels, data.num_classes
+    ((1438, 1, 32, 32), (359, 1, 32, 32), 1, 10)
     """
 
     name: str
@@ -160,12 +169,23 @@ def load_dataset(spec: str | os.PathLike, *, seed: int = 0) -> Dataset:
         Seed of the generated ``shapes`` and of a class folder's train/test split
         (the digits and photos splits are fixed).
 
+    Returns
+    -------
+    Dataset
+        Train and test images ``(N, C, 32, 32)`` float32 in [0, 1], with labels.
+
     Raises
     ------
     ParameterError
         An unknown ``word:`` prefix (when no such path exists), or a prefix with no path.
     FileError
         If ``spec`` is neither a known name nor a readable folder of images.
+
+    Examples
+    --------
+    >>> import convfx
+    >>> convfx.load_dataset("digits")
+    Dataset('digits': 1438 train + 359 test images, 1x32x32, 10 classes)
     """
     text = str(spec)
     if text == "digits":
@@ -222,7 +242,20 @@ def stratified_split(labels: np.ndarray, *, test_fraction: float = TEST_FRACTION
 
 
 def load_digits() -> Dataset:
-    """scikit-learn's 8x8 digits, enlarged to 32x32, with the fixed split (see module doc)."""
+    """scikit-learn's 8x8 digits, enlarged to 32x32, with the fixed split (see module doc).
+
+    Returns
+    -------
+    Dataset
+        1,438 training and 359 test images ``(N, 1, 32, 32)``, 10 classes.
+
+    Examples
+    --------
+    >>> from convfx.nn import load_digits
+    >>> data = load_digits()
+    >>> float(data.train_images.min()), float(data.train_images.max()), data.class_names[:3]
+    (0.0, 1.0, ('0', '1', '2'))
+    """
     from scipy.ndimage import zoom
     from sklearn.datasets import load_digits as sklearn_digits
 
@@ -281,6 +314,16 @@ def make_shapes(count: int, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
         float32 in [0, 1].
     labels : ndarray, shape (count,)
         int64 indices into :data:`SHAPE_CLASSES`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convfx.nn import make_shapes
+    >>> images, labels = make_shapes(16, seed=0)
+    >>> images.shape, images.dtype, labels.shape
+    ((16, 3, 32, 32), dtype('float32'), (16,))
+    >>> bool(np.array_equal(images, make_shapes(16, seed=0)[0]))      # deterministic by seed
+    True
     """
     count = checked_int(count, "count", minimum=0, type_error=ParameterError)
     rng = np.random.default_rng(seed)
@@ -360,6 +403,24 @@ def load_shapes(*, train_per_class: int = 500, test_per_class: int = 125, seed: 
     The two halves use independent generators spawned from ``seed``, so no test
     image is a copy of a training image.  Defaults: 4,000 training and 1,000 test
     images in 8 classes.
+
+    Parameters
+    ----------
+    train_per_class, test_per_class : int, optional
+        Images of each of the 8 classes in each half.
+    seed : int, optional
+        Seed of both halves' generators.
+
+    Returns
+    -------
+    Dataset
+        RGB images ``(N, 3, 32, 32)`` float32 in [0, 1], 8 classes.
+
+    Examples
+    --------
+    >>> from convfx.nn import load_shapes
+    >>> load_shapes(train_per_class=4, test_per_class=2)
+    Dataset('shapes': 32 train + 16 test images, 3x32x32, 8 classes)
     """
     train_seed, test_seed = np.random.SeedSequence(seed).spawn(2)
     k = len(SHAPE_CLASSES)
@@ -378,12 +439,42 @@ def load_folder(root: str | os.PathLike, *, seed: int = 0, test_fraction: float 
     8- or 16-bit, alpha ignored).  The data set's ``name`` is the folder's absolute
     path, so that a model trained on it records where its data is.
 
+    Parameters
+    ----------
+    root : path-like
+        A folder of class sub-folders (``root/<class>/*.png``), or with ``train/``
+        and ``test/`` folders of them.
+    seed : int, optional
+        Seed of the per-class split when there is no ``train/`` and ``test/``.
+    test_fraction : float, optional
+        The share of each class held out then.
+
+    Returns
+    -------
+    Dataset
+        Gray ``(N, 1, 32, 32)`` if every image is gray, else RGB ``(N, 3, 32, 32)``.
+
     Raises
     ------
     FileError
         If there are no class sub-folders with images, an image cannot be decoded,
         ``train/`` and ``test/`` name different classes, or (without them) a class
         has a single image, which would leave it nothing to hold out.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> import convfx
+    >>> from convfx.nn import load_folder
+    >>> root = Path(tempfile.mkdtemp())
+    >>> for name, value in [("dark", 20), ("light", 230)]:
+    ...     (root / name).mkdir()
+    ...     for index in range(5):
+    ...         _ = convfx.write_image(root / name / f"{index}.png", np.full((40, 48), value + index, np.uint8))
+    >>> load_folder(root).class_names
+    ('dark', 'light')
     """
     root = Path(root)
     name = str(root.resolve())
@@ -416,14 +507,28 @@ def load_folder(root: str | os.PathLike, *, seed: int = 0, test_fraction: float 
 
 
 def _class_files(root: Path) -> tuple[list[tuple[Path, int]], list[str]]:
-    """``(path, label)`` of every image under ``root/<class>/``, classes sorted by name."""
-    folders = sorted(entry for entry in root.iterdir() if entry.is_dir() and not entry.name.startswith("."))
-    files_by_class = {folder.name: sorted(path for path in folder.iterdir() if _is_image(path)) for folder in folders}
+    """``(path, label)`` of every image under ``root/<class>/``, classes sorted by name.
+
+    Raises
+    ------
+    FileError
+        A folder that cannot be listed (no permission), naming it.
+    """
+    folders = sorted(entry for entry in _entries(root) if entry.is_dir() and not entry.name.startswith("."))
+    files_by_class = {folder.name: sorted(path for path in _entries(folder) if _is_image(path)) for folder in folders}
     classes = [name for name, paths in files_by_class.items() if paths]
     if not classes:
         raise FileError(f"{root}: expected class sub-folders of images (root/<class>/*.png ...), found none")
     files = [(path, label) for label, name in enumerate(classes) for path in files_by_class[name]]
     return files, classes
+
+
+def _entries(folder: Path) -> list[Path]:
+    """What ``folder`` holds; a FileError naming it if it cannot be listed."""
+    try:
+        return list(folder.iterdir())
+    except OSError as error:
+        raise FileError(f"{folder}: cannot read: {error.strerror or error}") from None
 
 
 def _is_image(path: Path) -> bool:
@@ -474,7 +579,15 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     """Read an IDX file (the MNIST format), gzip-compressed if its name ends in ``.gz``.
 
     The format: two zero bytes, a type byte, the number of dimensions ``d``, then
-    ``d`` big-endian uint32 sizes, then the data in C order.
+    ``d`` big-endian uint32 sizes, then the data in C order.  The header is read
+    and checked first (at most :data:`~convfx.limits.MAX_IDX_VALUES` values), then
+    exactly the data it announces: a small gzipped file that inflates to
+    gigabytes is refused before it is inflated.
+
+    Parameters
+    ----------
+    path : path-like
+        An IDX file, optionally gzip-compressed (``.gz``).
 
     Returns
     -------
@@ -484,29 +597,49 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     Raises
     ------
     FileError
-        Missing file, corrupt gzip data, bad magic number, unknown type, or a size
-        that does not match the header.
+        Missing or not a regular file, corrupt gzip data, bad magic number,
+        unknown type, more values than the limit, or data that does not match
+        the header's size.
+
+    Examples
+    --------
+    >>> import struct, tempfile
+    >>> from pathlib import Path
+    >>> from convfx.nn import read_idx
+    >>> path = Path(tempfile.mkdtemp()) / "labels-idx1-ubyte"
+    >>> _ = path.write_bytes(struct.pack(">BBBBI", 0, 0, 8, 1, 3) + bytes([7, 2, 1]))
+    >>> read_idx(path)
+    array([7, 2, 1], dtype=uint8)
     """
     path = Path(path)
+    imageio.check_regular_file(path, what="an IDX file")
     try:
         with (gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")) as stream:
-            data = stream.read()
-    except FileNotFoundError:
-        raise FileError(f"{path}: no such file") from None
+            magic = stream.read(4)
+            if len(magic) < 4 or magic[0] != 0 or magic[1] != 0 or magic[2] not in _IDX_TYPES:
+                raise FileError(f"{path}: not an IDX file (expected magic 00 00 <type> <ndim>, found {magic.hex(' ')})")
+            dtype = np.dtype(_IDX_TYPES[magic[2]])
+            sides = stream.read(4 * magic[3])
+            if len(sides) < 4 * magic[3]:
+                raise FileError(f"{path}: truncated IDX header")
+            shape = tuple(int(v) for v in np.frombuffer(sides, dtype=">u4"))
+            values = math.prod(shape)
+            if values > MAX_IDX_VALUES:
+                raise FileError(
+                    f"{path}: IDX header says shape {shape}, {values:,} values, more than {MAX_IDX_VALUES:,} "
+                    "(convfx.limits.MAX_IDX_VALUES; refused before reading the data)"
+                )
+            expected = values * dtype.itemsize
+            data = stream.read(expected)
+            extra = stream.read(1)
+    except FileError:
+        raise
     except (OSError, EOFError, zlib.error) as error:  # BadGzipFile is an OSError; a corrupt stream, zlib.error
         raise FileError(f"{path}: cannot read ({error})") from None
-    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_TYPES:
-        raise FileError(f"{path}: not an IDX file (expected magic 00 00 <type> <ndim>, found {data[:4].hex(' ')})")
-    dtype = np.dtype(_IDX_TYPES[data[2]])
-    ndim = data[3]
-    header = 4 + 4 * ndim
-    if len(data) < header:
-        raise FileError(f"{path}: truncated IDX header")
-    shape = tuple(int(v) for v in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if len(data) - header != expected:
-        raise FileError(f"{path}: IDX header says shape {shape} ({expected} bytes), found {len(data) - header} bytes of data")
-    return np.frombuffer(data, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+    if len(data) != expected or extra:
+        found = f"{len(data)} bytes" if not extra else f"more than {expected} bytes"
+        raise FileError(f"{path}: IDX header says shape {shape} ({expected} bytes), found {found} of data")
+    return np.frombuffer(data, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
 
 
 def _find_idx(root: Path, split: str, kind: str) -> Path | None:
@@ -523,10 +656,38 @@ def load_idx_folder(root: str | os.PathLike) -> Dataset:
 
     The data set's ``name`` is the folder's absolute path.
 
+    Parameters
+    ----------
+    root : path-like
+        The folder holding ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
+        ``t10k-images-idx3-ubyte`` and ``t10k-labels-idx1-ubyte`` (each may end in ``.gz``).
+
+    Returns
+    -------
+    Dataset
+        The files' own train/test split, 28x28 images centred in 32x32.
+
     Raises
     ------
     FileError
         If one of the four files is missing or the image and label counts differ.
+
+    Examples
+    --------
+    >>> import gzip, struct, tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> from convfx.nn import load_idx_folder
+    >>> root = Path(tempfile.mkdtemp())
+    >>> def write(name, array):
+    ...     header = struct.pack(">BBBB", 0, 0, 8, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    ...     (root / name).write_bytes(gzip.compress(header + array.astype(np.uint8).tobytes()))
+    >>> for split, count in [("train", 6), ("t10k", 4)]:
+    ...     write(f"{split}-images-idx3-ubyte.gz", np.zeros((count, 28, 28)))
+    ...     write(f"{split}-labels-idx1-ubyte.gz", np.arange(count) % 2)
+    >>> data = load_idx_folder(root)
+    >>> data.train_images.shape, data.test_images.shape
+    ((6, 1, 32, 32), (4, 1, 32, 32))
     """
     root = Path(root)
     arrays = {}
@@ -548,7 +709,9 @@ def load_idx_folder(root: str | os.PathLike) -> Dataset:
         if images.shape[1] > IMAGE_SIZE or images.shape[2] > IMAGE_SIZE:
             raise FileError(f"{image_path}: expected images of at most 32x32, found {images.shape[1:]}")
         scale = 255.0 if images.dtype == np.uint8 else max(float(images.max()), 1.0)
-        parts.append((_centre((images / scale).astype(np.float32)[:, None]), labels.astype(np.int64)))
+        # In float32 from the start: MNIST's training images are 188 MB of it, 376 MB of float64.
+        # (For uint8, float32(x) / 255 rounds as (x / 255) in float64 then float32 would.)
+        parts.append((_centre(np.divide(images, scale, dtype=np.float32)[:, None]), labels.astype(np.int64)))
     (train_images, train_labels), (test_images, test_labels) = parts
     k = int(max(train_labels.max(initial=0), test_labels.max(initial=0))) + 1
     if "fashion" in root.resolve().name.lower() and k == len(FASHION_CLASSES):

@@ -60,7 +60,24 @@ Seed = Union[int, np.random.Generator, None]
 
 
 class Parameter(NamedTuple):
-    """A trainable array, its gradient buffer (same shape), and its dotted name."""
+    """A trainable array, its gradient buffer (same shape), and its dotted name.
+
+    Attributes
+    ----------
+    name : str
+        Dotted name, as in a state dict (``"conv1.weight"``).
+    value : ndarray
+        The array itself; optimisers update it in place.
+    grad : ndarray
+        Its gradient, same shape, filled by ``backward``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convfx.nn import Linear
+    >>> [(p.name, p.value.shape, p.grad.shape) for p in Linear(3, 2, rng=0).parameters()]
+    [('weight', (2, 3), (2, 3)), ('bias', (2,), (2,))]
+    """
 
     name: str
     value: np.ndarray
@@ -102,6 +119,13 @@ def initialize(
     Returns
     -------
     ndarray of ``shape`` and ``dtype``
+
+    Examples
+    --------
+    >>> from convfx.nn import initialize
+    >>> weights = initialize((6, 1, 5, 5), fan_in=25, fan_out=150, method="he", rng=0)
+    >>> weights.shape, weights.dtype, 0.2 < float(weights.std()) < 0.36     # sqrt(2 / 25) = 0.28
+    ((6, 1, 5, 5), dtype('float32'), True)
     """
     choice(method, "init", INITS)
     generator = np.random.default_rng(rng)
@@ -125,6 +149,16 @@ class Layer:
 
     Subclasses implement ``forward`` and ``backward``.  ``training`` switches
     BatchNorm between batch statistics and running statistics; other layers ignore it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convfx.nn import ReLU
+    >>> layer = ReLU()                                    # every layer: forward, then backward
+    >>> layer.forward(np.array([[-1.0, 2.0]]))
+    array([[0., 2.]])
+    >>> layer.backward(np.array([[5.0, 5.0]]))            # the gradient of the loss w.r.t. its input
+    array([[0., 5.]])
     """
 
     def __init__(self) -> None:
@@ -309,7 +343,15 @@ class Conv2d(Layer):
 
 
 class ReLU(Layer):
-    """``max(x, 0)`` elementwise; any shape.  The gradient at exactly 0 is taken as 0."""
+    """``max(x, 0)`` elementwise; any shape.  The gradient at exactly 0 is taken as 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convfx.nn import ReLU
+    >>> ReLU().forward(np.array([-2.0, 0.0, 3.0]))
+    array([0., 0., 3.])
+    """
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """``x`` of any shape -> same shape."""
@@ -338,6 +380,13 @@ class PReLU(Layer):
     ----------
     params : dict
         ``weight`` of shape ``(num_parameters,)``, as in PyTorch.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convfx.nn import PReLU
+    >>> PReLU(init=0.25).forward(np.array([[-4.0, 2.0]], dtype=np.float32))
+    array([[-1.,  2.]], dtype=float32)
     """
 
     def __init__(self, num_parameters: int = 1, *, init: float = 0.25, dtype: np.dtype | type = np.float32) -> None:
@@ -374,7 +423,15 @@ class PReLU(Layer):
 
 
 class Sigmoid(Layer):
-    """Logistic function ``1 / (1 + exp(-x))``, computed without overflow; any shape."""
+    """Logistic function ``1 / (1 + exp(-x))``, computed without overflow; any shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convfx.nn import Sigmoid
+    >>> Sigmoid().forward(np.array([0.0, 1000.0, -1000.0]))
+    array([0.5, 1. , 0. ])
+    """
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """``x`` of any shape -> same shape, in (0, 1)."""
@@ -391,7 +448,15 @@ class Sigmoid(Layer):
 
 
 class Tanh(Layer):
-    """Hyperbolic tangent; any shape."""
+    """Hyperbolic tangent; any shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convfx.nn import Tanh
+    >>> Tanh().forward(np.array([0.0]))
+    array([0.])
+    """
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """``x`` of any shape -> same shape, in (-1, 1)."""
@@ -479,6 +544,15 @@ class MaxPool2d(_Pool2d):
     kernel_size : int or (int, int)
     stride : int or (int, int), optional
         Defaults to ``kernel_size`` (non-overlapping windows).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convfx.nn import MaxPool2d
+    >>> x = np.arange(16.0).reshape(1, 1, 4, 4)
+    >>> MaxPool2d(2).forward(x)[0, 0]
+    array([[ 5.,  7.],
+           [13., 15.]])
     """
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -521,6 +595,15 @@ class AvgPool2d(_Pool2d):
     kernel_size : int or (int, int)
     stride : int or (int, int), optional
         Defaults to ``kernel_size``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convfx.nn import AvgPool2d
+    >>> x = np.arange(16.0).reshape(1, 1, 4, 4)
+    >>> AvgPool2d(2).forward(x)[0, 0]
+    array([[ 2.5,  4.5],
+           [10.5, 12.5]])
     """
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -544,7 +627,15 @@ class AvgPool2d(_Pool2d):
 
 
 class Flatten(Layer):
-    """``(N, C, H, W)`` -> ``(N, C*H*W)`` in (C, H, W) order, PyTorch's ``nn.Flatten``."""
+    """``(N, C, H, W)`` -> ``(N, C*H*W)`` in (C, H, W) order, PyTorch's ``nn.Flatten``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convfx.nn import Flatten
+    >>> Flatten().forward(np.zeros((2, 16, 5, 5))).shape
+    (2, 400)
+    """
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """``x`` (N, ...) -> (N, prod(...))."""
@@ -571,6 +662,14 @@ class Linear(Layer):
     params : dict
         ``weight`` of shape ``(out_features, in_features)`` (PyTorch's layout),
         ``bias`` ``(out_features,)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convfx.nn import Linear
+    >>> layer = Linear(400, 120, rng=0)
+    >>> layer.forward(np.zeros((2, 400), np.float32)).shape, layer.params["weight"].shape
+    ((2, 120), (120, 400))
     """
 
     def __init__(
@@ -634,6 +733,16 @@ class BatchNorm1d(Layer):
         ``weight`` (scale, starts at 1) and ``bias`` (shift, starts at 0), ``(D,)``.
     buffers : dict
         ``running_mean`` and ``running_var``, ``(D,)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convfx.nn import BatchNorm1d
+    >>> norm = BatchNorm1d(3)
+    >>> x = np.random.default_rng(0).normal(5.0, 2.0, (64, 3)).astype(np.float32)
+    >>> y = norm.forward(x)                               # training mode: batch statistics
+    >>> bool(np.allclose(y.mean(axis=0), 0, atol=1e-5)), bool(np.allclose(y.std(axis=0), 1, atol=1e-3))
+    (True, True)
     """
 
     def __init__(
@@ -702,13 +811,38 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
     ndarray, shape (N, K)
         ``z - max(z) - log(sum(exp(z - max(z))))``: shifting by the maximum makes the
         largest exponent 0, so nothing overflows and the sum is at least 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convfx.nn import log_softmax
+    >>> np.round(log_softmax(np.array([[0.0, 0.0]])), 6)
+    array([[-0.693147, -0.693147]])
     """
     shifted = logits - logits.max(axis=-1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
-    """Class probabilities ``(N, K)`` from logits ``(N, K)``; rows sum to 1."""
+    """Class probabilities ``(N, K)`` from logits ``(N, K)``; rows sum to 1.
+
+    Parameters
+    ----------
+    logits : ndarray, shape (N, K)
+
+    Returns
+    -------
+    ndarray, shape (N, K)
+        Probabilities in [0, 1]; each row sums to 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convfx.nn import softmax
+    >>> softmax(np.array([[0.0, 0.0], [1000.0, 0.0]]))
+    array([[0.5, 0.5],
+           [1. , 0. ]])
+    """
     shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
     return shifted / shifted.sum(axis=-1, keepdims=True)
 
@@ -719,6 +853,16 @@ class SoftmaxCrossEntropy:
     ``forward(logits, labels)`` returns the loss, ``backward()`` its gradient with
     respect to the logits, ``(softmax(logits) - onehot(labels)) / N``.  Computed
     through :func:`log_softmax`, so large logits neither overflow nor give ``log(0)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convfx.nn import SoftmaxCrossEntropy
+    >>> loss_fn = SoftmaxCrossEntropy()
+    >>> round(loss_fn.forward(np.zeros((2, 4)), np.array([0, 3])), 6)   # uniform: log(4)
+    1.386294
+    >>> loss_fn.backward().shape                          # d loss / d logits
+    (2, 4)
     """
 
     def __init__(self) -> None:

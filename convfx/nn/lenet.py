@@ -107,6 +107,49 @@ def _check_real(array: np.ndarray, key: str, source: str) -> None:
         raise FileError(f"{source}: {key!r} holds {found} ({array.dtype.str}), expected real numbers")
 
 
+def _check_finite(array: np.ndarray, key: str, source: str) -> None:
+    """A one-line FileError if ``array`` (real numbers) holds NaN or inf: a diverged or damaged model."""
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise FileError(f"{source}: {key!r} holds NaN or inf, expected finite numbers")
+
+
+def _check_metadata(meta: Mapping[str, np.ndarray], source: str) -> None:
+    """Every ``convfx.meta.*`` entry has the shape and kind the loader reads it as.
+
+    ``input_mean`` / ``input_std``: finite real numbers, at most 1-D;
+    ``class_names``: a 1-D array of strings or integers; everything else (format,
+    activation, the training facts): one string or real number (a 0-d array).
+    """
+    for key, value in meta.items():
+        name = _META + key
+        if key in ("input_mean", "input_std"):
+            _check_real(value, name, source)
+            _check_finite(value, name, source)
+            expected, valid = "at most 1-D", value.ndim <= 1
+        elif key == "class_names":
+            expected, valid = "a 1-D array of names", value.ndim == 1 and value.dtype.kind in "Uiu"
+        else:
+            expected, valid = "a single string or number", value.ndim == 0 and value.dtype.kind in "Ubiuf"
+        if not valid:
+            raise FileError(f"{source}: {name!r} has shape {value.shape} and dtype {value.dtype.str}; expected {expected}")
+
+
+def _check_extras(state: Mapping[str, np.ndarray], layers: Mapping[str, Layer], source: str) -> None:
+    """Training curves are 1-D real numbers; snapshots are finite, ``(E, *shape)`` of the weight they follow."""
+    shapes = {f"{name}.{key}": value.shape for name, layer in layers.items() for key, value in layer.params.items()}
+    for key, value in state.items():
+        if key.startswith(_HISTORY):
+            _check_real(value, key, source)
+            if value.ndim != 1:
+                raise FileError(f"{source}: {key!r} has shape {value.shape}; expected one value per step or epoch (1-D)")
+        elif key.startswith(_SNAPSHOTS):
+            _check_real(value, key, source)
+            _check_finite(value, key, source)
+            followed = shapes.get(key[len(_SNAPSHOTS) :])
+            if followed is not None and (value.ndim != len(followed) + 1 or value.shape[1:] != followed):
+                raise FileError(f"{source}: {key!r} has shape {value.shape}; expected (E, {', '.join(map(str, followed))})")
+
+
 def _activation(kind: str, channels: int, dtype) -> Layer:
     if choice(kind, "activation", ACTIVATIONS) == "prelu":
         # One slope per channel, so each feature map can choose its own leak.
@@ -409,6 +452,7 @@ class LeNet:
                 if array.shape != value.shape:
                     raise FileError(f"{source}: {qualified!r} has shape {array.shape}, expected {value.shape}")
                 _check_real(array, qualified, source)
+                _check_finite(array, qualified, source)
                 value[...] = array
 
     @classmethod
@@ -424,7 +468,8 @@ class LeNet:
         FileError
             If the file is missing, is not an ``.npz``, needs pickle, or lacks a weight
             or has one of the wrong shape, or a weight or the input normalisation is
-            not real numbers.
+            not finite real numbers, or a ``convfx.*`` entry has the wrong shape
+            (:func:`_check_metadata`, :func:`_check_extras`).
         """
         path = Path(path)
         state = imageio.read_arrays(path, what=".npz model file")
@@ -432,11 +477,9 @@ class LeNet:
             if required not in state or np.ndim(state[required]) not in (4, 2):
                 raise FileError(f"{path}: missing {required!r}; not a LeNet model file")
         meta = {key[len(_META) :]: value for key, value in state.items() if key.startswith(_META)}
+        _check_metadata(meta, str(path))
         if "format" in meta and str(meta["format"]) != FORMAT:
             raise FileError(f"{path}: unknown format {str(meta['format'])!r}, expected {FORMAT!r}")
-        for key in ("input_mean", "input_std"):
-            if key in meta:
-                _check_real(meta[key], _META + key, str(path))
         conv1, fc3 = state["conv1.weight"], state["fc3.weight"]
         try:
             model = cls(
@@ -452,6 +495,7 @@ class LeNet:
         except ParameterError as error:
             raise FileError(f"{path}: {error}") from None
         model.load_state_dict(state, source=str(path))
+        _check_extras(state, model.layers, str(path))
         meta.pop("format", None)
         model.metadata = {key: value.item() if value.ndim == 0 else value for key, value in meta.items()}
         model.history = {key[len(_HISTORY) :]: value for key, value in state.items() if key.startswith(_HISTORY)}

@@ -51,6 +51,18 @@ class SGD:
     weight_decay : float, optional
         L2 penalty coefficient ``lambda`` (the loss gains ``lambda/2 * ||w||^2``).
     nesterov : bool, optional
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convfx.nn import SGD, Linear
+    >>> layer = Linear(2, 1, rng=0)
+    >>> optimizer = SGD(layer.parameters(), lr=0.1, momentum=0.0)
+    >>> before = layer.params["bias"].copy()
+    >>> layer.grads["bias"][:] = 1.0                      # as backward would leave it
+    >>> optimizer.step()
+    >>> layer.params["bias"] - before
+    array([-0.1], dtype=float32)
     """
 
     def __init__(
@@ -104,6 +116,18 @@ class Adam:
     eps : float, optional
     weight_decay : float, optional
         Fraction of each weight removed per unit learning rate.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convfx.nn import Adam, Linear
+    >>> layer = Linear(2, 1, rng=0)
+    >>> optimizer = Adam(layer.parameters(), lr=0.01)
+    >>> before = layer.params["bias"].copy()
+    >>> layer.grads["bias"][:] = 5.0
+    >>> optimizer.step()                                  # the first step moves each weight by about lr
+    >>> np.round(layer.params["bias"] - before, 4)
+    array([-0.01], dtype=float32)
     """
 
     def __init__(

@@ -50,6 +50,28 @@ class Progress:
 
     ``test_accuracy`` is set only on the last step of an epoch (``epoch_done``).
     ``loss`` and ``accuracy`` are running means over the epoch so far.
+
+    Attributes
+    ----------
+    epoch, epochs : int
+        The epoch running (from 1) and how many there are.
+    step, steps : int
+        The step within the epoch (from 1) and the epoch's number of steps.
+    loss, accuracy : float
+        Running means over the epoch so far.
+    lr : float
+        The learning rate of this step.
+    epoch_done : bool
+        This is the epoch's last step.
+    test_accuracy : float or None
+        Held-out accuracy, on the epoch's last step only.
+
+    Examples
+    --------
+    >>> from convfx.nn import Progress
+    >>> progress = Progress(epoch=1, epochs=60, step=3, steps=23, loss=1.9, accuracy=0.4, lr=0.01)
+    >>> progress.epoch_done, progress.test_accuracy is None
+    (False, True)
     """
 
     epoch: int  # 1-based
@@ -78,6 +100,17 @@ class TrainResult:
     history : dict of str to ndarray
         ``loss`` per step; ``epoch_loss``, ``train_accuracy``, ``test_accuracy``
         and ``lr`` per epoch.
+
+    Examples
+    --------
+    >>> import convfx
+    >>> from convfx.nn import Dataset, TrainConfig, train
+    >>> digits = convfx.load_dataset("digits")
+    >>> small = Dataset("digits", digits.train_images[:128], digits.train_labels[:128],
+    ...                 digits.test_images[:64], digits.test_labels[:64], digits.class_names)
+    >>> result = train(small, TrainConfig(epochs=1, workers=1))
+    >>> result.history["loss"].shape, 0.0 <= result.test_accuracy <= 1.0   # one loss per step
+    ((2,), True)
     """
 
     model: LeNet
@@ -98,6 +131,16 @@ class Evaluation:
         ``confusion[true, predicted]`` counts, int64.
     predictions : ndarray, shape (N,)
     class_names : tuple of str
+
+    Examples
+    --------
+    >>> import convfx
+    >>> from convfx.models import shipped_model
+    >>> model = convfx.LeNet.load(shipped_model("digits"))
+    >>> digits = convfx.load_dataset("digits")
+    >>> result = convfx.evaluate(model, digits.test_images, digits.test_labels)
+    >>> round(result.accuracy, 4), result.confusion.shape, int(result.confusion.sum())
+    (0.9916, (10, 10), 359)
     """
 
     accuracy: float
@@ -115,7 +158,29 @@ class Evaluation:
 
 
 def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, num_classes: int) -> np.ndarray:
-    """``(K, K)`` int64 counts with true classes on rows and predictions on columns."""
+    """``(K, K)`` int64 counts with true classes on rows and predictions on columns.
+
+    Parameters
+    ----------
+    labels, predictions : ndarray, shape (N,)
+        True and predicted class indices in ``[0, num_classes)``.
+    num_classes : int
+        ``K``.
+
+    Returns
+    -------
+    ndarray, shape (K, K), int64
+        ``[i, j]`` counts the images of class ``i`` predicted as ``j``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convfx.nn import confusion_matrix
+    >>> confusion_matrix(np.array([0, 0, 1, 2]), np.array([0, 1, 1, 2]), 3)
+    array([[1, 1, 0],
+           [0, 1, 0],
+           [0, 0, 1]])
+    """
     matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
     np.add.at(matrix, (np.asarray(labels), np.asarray(predictions)), 1)
     return matrix
@@ -124,11 +189,35 @@ def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, num_classes: i
 def evaluate(model: LeNet, images: np.ndarray, labels: np.ndarray, *, batch_size: int = 512) -> Evaluation:
     """Accuracy and confusion matrix of ``model`` on ``images`` (N, C, 32, 32) with ``labels`` (N,).
 
+    Parameters
+    ----------
+    model : LeNet
+    images : ndarray, shape (N, C, 32, 32)
+        float32 in [0, 1], ``C`` the model's input channels.
+    labels : ndarray, shape (N,)
+        Class indices in ``[0, K)``.
+    batch_size : int, optional
+        Images per forward pass (memory, not results).
+
+    Returns
+    -------
+    Evaluation
+        Accuracy, confusion matrix, predictions and class names.
+
     Raises
     ------
     ParameterError
         If the images have the wrong number of channels or a label is not one of the
         model's classes.
+
+    Examples
+    --------
+    >>> import convfx
+    >>> from convfx.models import shipped_model
+    >>> model = convfx.LeNet.load(shipped_model("digits"))
+    >>> digits = convfx.load_dataset("digits")
+    >>> f"{convfx.evaluate(model, digits.test_images, digits.test_labels).accuracy:.2%}"
+    '99.16%'
     """
     if images.ndim != 4 or images.shape[1] != model.in_channels:
         raise ParameterError(
@@ -154,11 +243,24 @@ def evaluation_data(model: LeNet, dataset: str | None = None, *, source: str = "
     source : str, optional
         How to name the model in messages (its file).
 
+    Returns
+    -------
+    Dataset
+        Loaded with :func:`~convfx.nn.data.load_dataset`.
+
     Raises
     ------
     ParameterError
         The model records no data set and none is given, or the data set's class
         count differs from the model's.
+
+    Examples
+    --------
+    >>> import convfx
+    >>> from convfx.models import shipped_model
+    >>> from convfx.nn import evaluation_data
+    >>> evaluation_data(convfx.LeNet.load(shipped_model("digits"))).name
+    'digits'
     """
     if dataset is None:
         dataset = model.metadata.get("dataset")
@@ -235,6 +337,18 @@ class TrainStep:
         Made from ``model.parameters()``.
     workers : int, optional
         Threads; 1 runs everything in the calling thread.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convfx.nn import SGD, LeNet, TrainStep
+    >>> model = LeNet(1, 10, seed=0)
+    >>> x = np.random.default_rng(0).random((8, 1, 32, 32), dtype=np.float32)
+    >>> y = np.arange(8) % 10
+    >>> with TrainStep(model, SGD(model.parameters(), lr=0.01), workers=2) as step:
+    ...     loss, logits = step(x, y)
+    >>> logits.shape, loss > 0
+    ((8, 10), True)
     """
 
     def __init__(self, model: LeNet, optimizer: SGD | Adam, *, workers: int = 1) -> None:
@@ -332,6 +446,20 @@ def train(
     The input is normalised with the per-channel mean and standard deviation of the
     training images, stored in the model.  The last batch of an epoch may be
     smaller.  No choice is made on the test set: it is only measured.
+
+    Examples
+    --------
+    Two epochs on a slice of the digits, which is enough to see it learn (the default
+    recipe, 60 epochs on every image, reaches 99 %):
+
+    >>> import convfx
+    >>> from convfx.nn import Dataset, TrainConfig, train
+    >>> digits = convfx.load_dataset("digits")
+    >>> small = Dataset("digits", digits.train_images[:256], digits.train_labels[:256],
+    ...                 digits.test_images[:128], digits.test_labels[:128], digits.class_names)
+    >>> result = train(small, TrainConfig(epochs=2, workers=1))
+    >>> result.model.predict(small.test_images).shape
+    (128,)
     """
     images, labels = dataset.train_images, dataset.train_labels
     if len(labels) == 0:

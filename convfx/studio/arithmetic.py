@@ -27,7 +27,7 @@ from ..banks import Filter
 from ..nn.weights import ConvWeights
 from ..conv import compute_dtype, padding_amounts
 from ..color import to_luminance
-from ..ranges import dtype_full_scale
+from ..ranges import STRETCHES, dtype_full_scale, stretch_limits
 from ..imageio import Picture
 from .errors import RequestError
 from .settings import Settings
@@ -141,7 +141,9 @@ class PixelArithmetic:
     output_range : str
         How responses became pixels.
     response_min, response_max : float
-        The whole response's extremes (``normalize`` maps them to 0 and full scale).
+        What the output range maps to black and white: for ``normalize`` and
+        ``minmax`` the whole response's stretch limits
+        (:func:`convfx.ranges.stretch_limits`), else its extremes.
     note : str
         One plain sentence about how the value comes about.
     """
@@ -314,7 +316,12 @@ def explain_pixel(
     for name, value, size in (("x", x, width), ("y", y, height)):
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < size:
             raise RequestError(f"{name}: expected an int in 0..{size - 1}, found {value!r:.40}")
-    low, high = (float(np.min(response)), float(np.max(response))) if response.dtype != bool else (0.0, 1.0)
+    if response.dtype == bool:
+        low, high = 0.0, 1.0
+    elif settings.policy in STRETCHES:
+        low, high = stretch_limits(lambda: [response], settings.policy)
+    else:
+        low, high = float(np.min(response)), float(np.max(response))
     common = {"x": x, "y": y, "output_range": settings.policy, "response_min": low, "response_max": high}
     step = settings.effect.steps[0]
     source = picture.pixels

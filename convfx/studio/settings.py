@@ -404,6 +404,7 @@ def parse_settings(
         model, index = _learned_index(kernel, "settings.kernel", models)
         text = f"learned:{models[model]}#{index}"
         effect = learned_effect(model, index) if learned_effect is not None else effects.parse_effect(text)
+    effect.resolve_output_range(output_range)  # binary only for an edge detector, as convfx apply says
     return Settings(
         photo=photo,
         source=source,

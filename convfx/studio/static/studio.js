@@ -294,7 +294,8 @@ function rangeHelp(range) {
     abs: "abs: pixel = |response|, rounded and clipped to the white level.",
     clip: "clip: pixel = response, rounded and clipped to 0..white.",
     signed: "signed: pixel = response / 2 around mid-grey: negative darker, positive lighter.",
-    normalize: "normalize: the response's minimum becomes black and its maximum white.",
+    normalize: "normalize: a contrast stretch; the response's 0.5th percentile becomes black and its 99.5th white.",
+    minmax: "minmax: the response's minimum becomes black and its maximum white.",
     binary: "binary: white where the response is above 0, black elsewhere.",
   }[range] || "";
 }
@@ -405,7 +406,9 @@ function drawArithmetic(result) {
   body.append(el("p", { className: "sum-line" }, [
     `Pixel after the output range ${result.range}: `,
     el("strong", { id: "pixel-value", text: String(output.pixel) }),
-    result.range === "normalize" ? ` (the response runs from ${formatNumber(result.response_min)} to ${formatNumber(result.response_max)})` : "",
+    result.range === "normalize" || result.range === "minmax"
+      ? ` (the range stretches ${formatNumber(result.response_min)} .. ${formatNumber(result.response_max)} to black .. white)`
+      : "",
   ]));
 }
 

@@ -1,0 +1,161 @@
+"""Sphinx helpers of the convfx docs: facts read from the registry, and gallery figures.
+
+* ``convfx-filter-table`` (directive): the named filters and detectors, one row each,
+  built from :func:`convfx.list_filters` and the detector registry when the docs are
+  built, in the order and with the columns of ``convfx filters``.
+* ``convfx-layers`` (directive): the import-linter layers of ``pyproject.toml``.
+* ``convfx-count`` (role): a count from the registry, ``{convfx-count}`filters``` (the
+  bank filters, ``len(convfx.list_filters())``), ``effects`` (the rows of ``convfx
+  filters``: bank filters and detectors) or ``detectors``; so no page types a number
+  that a new filter would make wrong.
+* :class:`FigureScraper`: the gallery's scraper for figures that :mod:`convfx.plots`
+  builds on matplotlib's object API (no pyplot), found among the script's variables.
+
+This module must not compute anything the library computes: it only reads the
+registry and draws what the scripts made.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from docutils import nodes
+from docutils.parsers.rst import Directive
+from docutils.statemachine import StringList
+
+
+def _rows() -> list[tuple[str, str, str, str, str]]:
+    """``convfx filters``' rows: (name, family, size, range, description), sorted by family then name."""
+    import convfx
+    from convfx import steps
+
+    detectors = {item.name for item in steps.list_detectors()}
+    items = sorted([*convfx.list_filters(), *steps.list_detectors()], key=lambda item: (item.family, item.name))
+    return [
+        (
+            item.name,
+            item.family,
+            "detector" if item.name in detectors else item.size_label,
+            item.output_range,
+            item.description,
+        )
+        for item in items
+    ]
+
+
+def counts() -> dict[str, int]:
+    """The counts the ``convfx-count`` role can print, by name."""
+    import convfx
+    from convfx import steps
+
+    filters, detectors = len(convfx.list_filters()), len(steps.list_detectors())
+    return {"filters": filters, "detectors": detectors, "effects": filters + detectors}
+
+
+def _cell(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|") or " "
+
+
+class FilterTable(Directive):
+    """``.. convfx-filter-table::`` -- the table ``convfx filters`` prints, built at build time."""
+
+    has_content = False
+
+    def run(self) -> list[nodes.Node]:
+        lines = [
+            ".. list-table::",
+            "   :header-rows: 1",
+            "   :widths: 18 10 10 10 52",
+            "",
+            "   * - name",
+            "     - family",
+            "     - size",
+            "     - range",
+            "     - description",
+        ]
+        for name, family, size, output_range, description in _rows():
+            lines += [
+                f"   * - ``{name}``",
+                f"     - {_cell(family)}",
+                f"     - {_cell(size)}",
+                f"     - ``{output_range}``",
+                f"     - {_cell(description)}",
+            ]
+        container = nodes.container(classes=["convfx-filter-table"])
+        self.state.nested_parse(StringList(lines, source="convfx_docs"), self.content_offset, container)
+        return [container]
+
+
+class LayerList(Directive):
+    """``.. convfx-layers::`` -- the import-linter layers of ``pyproject.toml``, top to bottom.
+
+    The contract CI checks is the one the page shows: nothing is copied by hand.
+    """
+
+    has_content = False
+
+    def run(self) -> list[nodes.Node]:
+        from pathlib import Path
+
+        try:
+            import tomllib
+        except ImportError:  # Python 3.10
+            import tomli as tomllib
+
+        pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+        self.state.document.settings.record_dependencies.add(str(pyproject))
+        contracts = tomllib.loads(pyproject.read_text(encoding="utf-8"))["tool"]["importlinter"]["contracts"]
+        layers = next(c for c in contracts if c.get("type") == "layers")["layers"]
+        text = "\n".join(" | ".join(part.strip().removeprefix("convfx.") for part in layer.split("|")) for layer in layers)
+        block = nodes.literal_block(text, text)
+        return [block]
+
+
+def count_role(name, rawtext, text, lineno, inliner, options=None, content=None):
+    """``:convfx-count:`filters``` -> the number, as text."""
+    known = counts()
+    if text not in known:
+        message = inliner.reporter.error(f"convfx-count: expected one of {sorted(known)}, found {text!r}", line=lineno)
+        return [inliner.problematic(rawtext, rawtext, message)], [message]
+    return [nodes.Text(str(known[text]))], []
+
+
+class FigureScraper:
+    """Collect the matplotlib figures a gallery script left in its variables.
+
+    :mod:`convfx.plots` draws on the object API (``matplotlib.figure.Figure`` on an
+    Agg canvas) and never registers figures with pyplot, so the matplotlib scraper
+    does not see them.  Each figure is saved once, in the order the variables were
+    made.
+    """
+
+    def __init__(self) -> None:
+        self.script = ""
+        self.seen: list = []  # the figures themselves, so that no id is reused while they are known
+
+    def __repr__(self) -> str:  # a stable repr: Sphinx compares the configuration between builds
+        return "FigureScraper()"
+
+    def __call__(self, block: Any, block_vars: dict, gallery_conf: dict) -> str:
+        from matplotlib.figure import Figure
+        from sphinx_gallery.scrapers import figure_rst
+
+        if block_vars.get("src_file") != self.script:
+            self.script, self.seen = block_vars.get("src_file"), []
+        found = [value for value in block_vars["example_globals"].values() if isinstance(value, Figure)]
+        paths = []
+        for figure in found:
+            if any(figure is known for known in self.seen):
+                continue
+            self.seen.append(figure)
+            path = next(block_vars["image_path_iterator"])
+            figure.savefig(path, dpi=80)
+            paths.append(path)
+        return figure_rst(paths, gallery_conf["src_dir"])
+
+
+def setup(app) -> dict:
+    app.add_directive("convfx-filter-table", FilterTable)
+    app.add_directive("convfx-layers", LayerList)
+    app.add_role("convfx-count", count_role)
+    return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1"}
