@@ -96,10 +96,13 @@ CHANNEL_READINGS: tuple[Channels, ...] = ("best", "mean")
 MEAN_RATIO_LIMIT = 0.2
 #: Smoothing: the weaker sign carries at most this share of ``sum |w|`` ("one sign").
 MINORITY_LIMIT = 0.15
-#: Both classes: the best |cosine| with a kernel of the class's set is at least this.
+#: Both classes: the best ``|cosine|`` with a kernel of the class's set is at least this.
 SIMILARITY_LIMIT = 0.6
 # Kernels scored at once: bounds the (kernels x candidates x channels) projections.
 _CHUNK = 2048
+# Numbers drawn at once by random_baseline (32 MB of float64): the draws come a slice
+# at a time from one generator, which gives the numbers of drawing them all at once.
+_SLICE_VALUES = 2**22
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,7 @@ class KernelClass:
         Best-matching kernel of :func:`convfx.kernel_sets.derivative_kernels`,
         e.g. ``"sobel5 22.5deg"``.
     derivative_similarity : float
-        Its |cosine| after the best rotation/flip, in [0, 1].
+        Its ``|cosine|`` after the best rotation/flip, in [0, 1].
     derivative_transform : str
         Key of :data:`convfx.kernel_sets.TRANSFORMS` applied to it.
     blur : str
@@ -136,6 +139,15 @@ class KernelClass:
         Unit colour vector ``a`` of the best derivative match (``(1.0,)`` for a
         gray kernel or the ``"mean"`` reading), its largest entry positive; mixed
         signs mean a colour-opponent kernel.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convfx.kernel_classes import classify_kernels
+    >>> sobel = np.outer([1, 4, 6, 4, 1], [-1, -2, 0, 2, 1]).astype(float)
+    >>> found = classify_kernels(sobel[None, None])[0]
+    >>> found.kind, found.derivative, round(found.derivative_similarity, 3), found.mean_ratio
+    ('edge detector', 'sobel5 0deg', 1.0, 0.0)
     """
 
     index: int
@@ -316,7 +328,26 @@ def classify_kernels(weights: np.ndarray, *, channels: Channels = "best") -> lis
 
 
 def count_edge_detectors(classes: Sequence[KernelClass]) -> int:
-    """How many of ``classes`` are edge detectors."""
+    """How many of ``classes`` are edge detectors.
+
+    Parameters
+    ----------
+    classes : sequence of KernelClass
+        From :func:`classify_kernels`.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convfx.kernel_classes import classify_kernels, count_edge_detectors
+    >>> sobel = np.outer([1, 4, 6, 4, 1], [-1, -2, 0, 2, 1]).astype(float)
+    >>> bank = np.stack([sobel, sobel.T, np.ones((5, 5))])[:, None]          # (3, 1, 5, 5)
+    >>> count_edge_detectors(classify_kernels(bank))
+    2
+    """
     return sum(c.kind == "edge detector" for c in classes)
 
 
@@ -340,6 +371,13 @@ class RandomBaseline:
         ``(F, C, kh, kw)`` of each bank.
     channels : {"best", "mean"}
         The reading of colour kernels.
+
+    Examples
+    --------
+    >>> from convfx.kernel_classes import random_baseline
+    >>> found = random_baseline((6, 1, 5, 5), draws=100)
+    >>> sum(found.counts), found.shape, str(found) == f"{found.mean_edge_detectors:.2f} of 6"
+    (100, (6, 1, 5, 5), True)
     """
 
     mean_edge_detectors: float
@@ -366,7 +404,8 @@ def random_baseline(
 
     The banks come from :func:`convfx.nn.layers.initialize` with the fans of a
     conv layer of ``shape``, as a LeNet's conv1 starts; the same arguments give
-    the same numbers.
+    the same numbers.  They are drawn and classified a slice at a time from one
+    generator, so memory stays bounded for any ``F`` and ``draws``.
 
     Parameters
     ----------
@@ -382,20 +421,38 @@ def random_baseline(
     Returns
     -------
     RandomBaseline
+
+    Examples
+    --------
+    Random 5x5 kernels are rarely edge detectors under the rule, random 3x3 ones often:
+
+    >>> from convfx.kernel_classes import random_baseline
+    >>> random_baseline((6, 1, 5, 5), draws=200).mean_edge_detectors < 0.5
+    True
+    >>> random_baseline((6, 1, 3, 3), draws=200).mean_edge_detectors > 1.0
+    True
     """
     if len(shape) != 4 or any(int(n) < 1 for n in shape):
         raise ParameterError(f"shape: expected (F, C, kh, kw) of positive ints, found {tuple(shape)}")
     draws = checked_int(draws, "draws", minimum=1, type_error=ParameterError)
     choice(channels, "channels", CHANNEL_READINGS)
     f, c, kh, kw = (int(n) for n in shape)
-    random = initialize((draws * f, c, kh, kw), fan_in=c * kh * kw, fan_out=f * kh * kw, method=init, rng=seed, dtype=np.float64)
-    kinds = _scores(random, channels).kinds.reshape(draws, f)
-    edges = (kinds == "edge detector").sum(axis=1)
-    smooth = (kinds == "smoothing").sum(axis=1)
+    generator = np.random.default_rng(seed)
+    kernels = draws * f
+    step = max(1, _SLICE_VALUES // (c * kh * kw))
+    edge, smooth = np.empty(kernels, dtype=bool), np.empty(kernels, dtype=bool)
+    for start in range(0, kernels, step):
+        count = min(step, kernels - start)
+        random = initialize((count, c, kh, kw), fan_in=c * kh * kw, fan_out=f * kh * kw, method=init, rng=generator, dtype=np.float64)
+        kinds = _scores(random, channels).kinds
+        edge[start : start + count] = kinds == KINDS[0]
+        smooth[start : start + count] = kinds == KINDS[1]
+    edges = edge.reshape(draws, f).sum(axis=1)
+    smooth_counts = smooth.reshape(draws, f).sum(axis=1)
     return RandomBaseline(
         mean_edge_detectors=float(edges.mean()),
         counts=tuple(int(n) for n in np.bincount(edges, minlength=f + 1)),
-        mean_smoothing=float(smooth.mean()),
+        mean_smoothing=float(smooth_counts.mean()),
         draws=int(draws),
         init=init,
         shape=(f, c, kh, kw),

@@ -220,6 +220,11 @@ def smoothing_kernels(shape: tuple[int, int] = (5, 5)) -> dict[str, np.ndarray]:
 
     Each is made on a 5x5 grid and brought to ``shape`` with :func:`resample_kernel`.
 
+    Parameters
+    ----------
+    shape : (int, int), optional
+        ``(kh, kw)`` of the kernels to compare with.
+
     Returns
     -------
     dict of str to ndarray, each of ``shape``, float64, every tap >= 0

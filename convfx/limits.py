@@ -31,6 +31,7 @@ __all__ = [
     "MAX_NESTING_DEPTH",
     "MAX_MANIFEST_BYTES",
     "MAX_IDX_VALUES",
+    "MAX_CIFAR_BATCH_BYTES",
     "MAX_LEARNED_MAPS",
     "MAX_FEATURE_MAP_VALUES",
     "MAX_COMPARED_KERNELS",
@@ -106,6 +107,10 @@ MAX_MANIFEST_BYTES = 64 * _MiB
 #: from its header before the (possibly gzipped) data.
 MAX_IDX_VALUES = 2**26
 
+#: Bytes of one CIFAR-10 binary batch file, checked before it is read (an official
+#: batch holds 10,000 records: 30,730,000 bytes).
+MAX_CIFAR_BATCH_BYTES = 64 * _MiB
+
 #: First-layer kernels of a model used as a ``learned:`` effect (a montage of more
 #: maps than this is unreadable anyway).
 MAX_LEARNED_MAPS = 256
@@ -114,9 +119,9 @@ MAX_LEARNED_MAPS = 256
 #: correlation (2**28: 1 GiB of float32, as much again for the montage).
 MAX_FEATURE_MAP_VALUES = 2**28
 
-#: Kernels of one conv weight that ``convfx compare`` matches: its random baseline
-#: draws and scores a thousand banks of that size (about 10 s for 1,024 5x5 kernels,
-#: in bounded memory).  A ResNet's conv1 has 64, a ViT-B/16's patch embedding 768.
+#: Kernels of one conv weight that ``convfx compare`` matches: its random baselines
+#: draw, score and classify a thousand banks of that size (about 30 s for 1,024 5x5
+#: kernels, in bounded memory).  A ResNet's conv1 has 64, a ViT-B/16's patch embedding 768.
 MAX_COMPARED_KERNELS = 1024
 
 # --------------------------------------------------------------------------- the engine and effect strings

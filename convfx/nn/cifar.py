@@ -17,9 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import imageio
 from ..checks import checked_int
 from ..color import LUMINANCE_WEIGHTS
 from ..errors import FileError, ParameterError
+from ..limits import MAX_CIFAR_BATCH_BYTES
 from .data import IMAGE_SIZE, Dataset
 
 __all__ = [
@@ -59,12 +61,24 @@ def read_cifar10_binary(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray
     Raises
     ------
     FileError
-        A missing or unreadable file, a size that is not a positive multiple of
-        3,073 bytes, or a label byte above 9.
+        A missing, unreadable or special file, one over
+        :data:`~convfx.limits.MAX_CIFAR_BATCH_BYTES`, a size that is not a
+        positive multiple of 3,073 bytes, or a label byte above 9.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> from convfx.nn.cifar import read_cifar10_binary
+    >>> path = Path(tempfile.mkdtemp()) / "data_batch_1.bin"
+    >>> _ = path.write_bytes(bytes([3]) + bytes(range(256)) * 12)     # one record: a cat
+    >>> images, labels = read_cifar10_binary(path)
+    >>> images.shape, labels.tolist(), int(images[0, 0, 0, 1])        # red plane first
+    ((1, 3, 32, 32), [3], 1)
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileError(f"{path}: no such file" if not path.exists() else f"{path}: expected a CIFAR-10 binary file, found a folder")
+    imageio.check_regular_file(path, what="a CIFAR-10 binary file", max_bytes=MAX_CIFAR_BATCH_BYTES)
     try:
         data = np.fromfile(path, dtype=np.uint8)
     except (OSError, ValueError) as error:
@@ -106,6 +120,19 @@ def load_cifar10(root: str | os.PathLike, *, color: bool = True, max_train: int 
     FileError
         No such folder, no ``test_batch.bin`` or no training batch, a file of the
         wrong size or with a bad label (see :func:`read_cifar10_binary`).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from convfx.nn import load_cifar10
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> record = bytes([7]) + bytes(3072)                                  # a black horse
+    >>> _ = (folder / "data_batch_1.bin").write_bytes(record * 4)
+    >>> _ = (folder / "test_batch.bin").write_bytes(record * 2)
+    >>> data = load_cifar10(folder)
+    >>> len(data.train_labels), len(data.test_labels), data.class_names[7]
+    (4, 2, 'horse')
     """
     root = Path(root).expanduser()
     if (root / "cifar-10-batches-bin").is_dir():

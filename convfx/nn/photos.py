@@ -53,6 +53,7 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -153,10 +154,20 @@ PHOTOS: tuple[Photo, ...] = (
 def skimage_data_folder() -> Path:
     """scikit-image's bundled data folder, found without importing scikit-image.
 
+    Returns
+    -------
+    Path
+
     Raises
     ------
     FileError
         If scikit-image is not installed.
+
+    Examples
+    --------
+    >>> from convfx.nn.photos import skimage_data_folder
+    >>> (skimage_data_folder() / "astronaut.png").is_file()
+    True
     """
     spec = importlib.util.find_spec("skimage")
     if spec is None or not spec.submodule_search_locations:
@@ -250,6 +261,14 @@ def photo_patches(
         float32 patches, in the order scale, region (row by row), position;
         ``test`` patches come only from held-out regions.
 
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convfx.nn.photos import photo_patches
+    >>> train, test = photo_patches(np.zeros((512, 512, 1), np.float32), "example")
+    >>> train.shape[1:], len(test) > 0
+    ((1, 32, 32), True)
+
     Raises
     ------
     FileError
@@ -313,6 +332,15 @@ def vary_exposure(
     ndarray, shape (N, C, 32, 32)
         A new float32 array in [0, 1].
 
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convfx.nn.photos import vary_exposure
+    >>> flat = np.full((3, 1, 32, 32), 0.5, np.float32)
+    >>> means = vary_exposure(flat, np.random.default_rng(0)).mean(axis=(1, 2, 3))
+    >>> bool(((means >= 0.25) & (means <= 0.75)).all())
+    True
+
     Notes
     -----
     Without it, "which photo" is answered largely by a patch's brightness and
@@ -342,9 +370,19 @@ def _subsample(patches: np.ndarray, limit: int | None, rng: np.random.Generator)
     return patches[np.sort(rng.choice(len(patches), size=limit, replace=False))]
 
 
+class _PatchOptions(NamedTuple):
+    """How photos are cut into patches (see :func:`photo_patches` and :func:`load_photos`), checked."""
+
+    region: int
+    scales: tuple[int, ...]
+    stride: int
+    test_fraction: float
+    max_patches: int | None
+
+
 def _check_options(
     region: int, scales: Sequence[int], stride: int, test_fraction: float, max_patches: int | None
-) -> tuple[int, tuple[int, ...], int, float, int | None]:
+) -> _PatchOptions:
     """The patch options, checked before any photo is read."""
     region = checked_int(region, "region", minimum=IMAGE_SIZE, type_error=ParameterError)
     stride = checked_int(stride, "stride", minimum=1, type_error=ParameterError)
@@ -356,22 +394,14 @@ def _check_options(
         raise ParameterError(f"test_fraction: expected a number between 0 and 1, found {test_fraction!r}")
     if max_patches is not None:
         max_patches = checked_int(max_patches, "max_patches", minimum=1, type_error=ParameterError)
-    return region, tuple(int(s) for s in scales), stride, float(test_fraction), max_patches
+    return _PatchOptions(region, tuple(int(s) for s in scales), stride, float(test_fraction), max_patches)
 
 
 def _make_dataset(
-    name: str,
-    photos: Sequence[tuple[str, np.ndarray]],
-    *,
-    region: int,
-    scales: Sequence[int],
-    stride: int,
-    test_fraction: float,
-    max_patches: int | None,
-    exposure: bool,
-    seed: int,
+    name: str, photos: Sequence[tuple[str, np.ndarray]], options: _PatchOptions, *, exposure: bool, seed: int
 ) -> Dataset:
     """The "which photo" task over ``(photo name, pixels)`` pairs: every photo's patches, labelled."""
+    region, scales, stride, test_fraction, max_patches = options
     rng = np.random.default_rng(seed)
     split: dict[str, list[np.ndarray]] = {"train": [], "test": []}
     labels: dict[str, list[np.ndarray]] = {"train": [], "test": []}
@@ -432,8 +462,15 @@ def load_photos(
         If a photo of the list is missing from scikit-image's folder.
     ParameterError
         An unknown photo name, bad scales, region, stride or fraction.
+
+    Examples
+    --------
+    >>> from convfx.nn import load_photos
+    >>> data = load_photos(names=["brick", "grass"])       # two of the fourteen
+    >>> data.class_names, data.train_images.shape[1:], len(data.test_labels) > 0
+    (('brick', 'grass'), (1, 32, 32), True)
     """
-    region, scales, stride, test_fraction, max_patches = _check_options(region, scales, stride, test_fraction, max_patches)
+    options = _check_options(region, scales, stride, test_fraction, max_patches)
     known = {photo.name: photo for photo in PHOTOS}
     chosen = [photo.name for photo in PHOTOS] if names is None else [str(name) for name in names]
     unknown = [name for name in chosen if name not in known]
@@ -446,17 +483,7 @@ def load_photos(
         if not path.is_file():
             raise FileError(f"{path}: expected scikit-image's bundled photo {name!r}, found no file (reinstall scikit-image)")
         photos.append((name, _as_float(imageio.read_image(path), color=color)))
-    return _make_dataset(
-        "photos-rgb" if color else "photos",
-        photos,
-        region=region,
-        scales=scales,
-        stride=stride,
-        test_fraction=test_fraction,
-        max_patches=max_patches,
-        exposure=exposure,
-        seed=seed,
-    )
+    return _make_dataset("photos-rgb" if color else "photos", photos, options, exposure=exposure, seed=seed)
 
 
 def load_photo_folder(
@@ -496,9 +523,23 @@ def load_photo_folder(
         Not a folder; fewer than :data:`MIN_FOLDER_PHOTOS` images; an image that
         cannot be read (the message names it) or is smaller than ``region`` on its
         shorter side, or than two regions in all.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import skimage.data
+    >>> import convfx
+    >>> from convfx.nn import load_photo_folder
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = convfx.write_image(folder / "cat.png", skimage.data.chelsea())
+    >>> _ = convfx.write_image(folder / "coffee.png", skimage.data.coffee())
+    >>> data = load_photo_folder(folder)
+    >>> data.class_names, data.channels
+    (('cat.png', 'coffee.png'), 3)
     """
-    region, scales, stride, test_fraction, max_patches = _check_options(region, scales, stride, test_fraction, max_patches)
-    working_side = checked_int(working_side, "working_side", minimum=region, type_error=ParameterError)
+    options = _check_options(region, scales, stride, test_fraction, max_patches)
+    working_side = checked_int(working_side, "working_side", minimum=options.region, type_error=ParameterError)
     root = Path(root).expanduser()
     if not root.is_dir():
         raise FileError(f"photos:{root}: expected a folder of photos, found {'a file' if root.exists() else 'nothing'}")
@@ -513,19 +554,8 @@ def load_photo_folder(
     photos = []
     for path, picture in pictures:
         pixels = _to_working_size(_as_float(picture, color=color), working_side)
-        if min(pixels.shape[:2]) < region or max(pixels.shape[:2]) < 2 * region:
-            raise FileError(
-                f"{path}: expected a photo of at least {region}x{2 * region} pixels, found {pixels.shape[1]}x{pixels.shape[0]}"
-            )
+        side = options.region
+        if min(pixels.shape[:2]) < side or max(pixels.shape[:2]) < 2 * side:
+            raise FileError(f"{path}: expected a photo of at least {side}x{2 * side} pixels, found {pixels.shape[1]}x{pixels.shape[0]}")
         photos.append((path.name, pixels))
-    return _make_dataset(
-        f"photos:{root.resolve()}",
-        photos,
-        region=region,
-        scales=scales,
-        stride=stride,
-        test_fraction=test_fraction,
-        max_patches=max_patches,
-        exposure=exposure,
-        seed=seed,
-    )
+    return _make_dataset(f"photos:{root.resolve()}", photos, options, exposure=exposure, seed=seed)
