@@ -284,6 +284,7 @@ def test_a_comparison_classifies_every_kernel_next_to_its_random_baseline(tmp_pa
     assert result.evolution is None
 
 
+@pytest.mark.slow
 def test_cli_compare_prints_each_class_with_its_numbers_and_the_baseline_of_the_kernels_size(tmp_path):
     sobel3 = np.outer([1.0, 2.0, 1.0], [-1.0, 0.0, 1.0])
     weights = np.stack([sobel3, sobel3.T, np.ones((3, 3)), -sobel3, np.rot90(sobel3), np.zeros((3, 3))])[:, None]

@@ -113,6 +113,7 @@ def test_errors_are_one_line_with_an_exit_code(tmp_path, monkeypatch, arguments,
     assert "Traceback" not in result.output
 
 
+@pytest.mark.slow
 def test_bad_data_sets_are_one_line_and_nothing_is_written(tmp_path, monkeypatch):
     from PIL import Image
 
