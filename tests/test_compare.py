@@ -235,6 +235,15 @@ def test_cli_compare_evolution_strip_and_gif(tmp_path, rng):
         assert "score per epoch" in outcome.output and (tmp_path / name).stat().st_size > 1000
 
 
+def test_cli_compare_scale_option(tmp_path, gray_model):
+    out = tmp_path / "c.svg"
+    result = run("compare", gray_model, "-o", out, "--draws", "10", "--scale", "per-kernel")
+    assert result.exit_code == 0, result.output
+    assert "each kernel stretched to its own largest weight" in out.read_text().lower()
+    bad = run("compare", gray_model, "-o", tmp_path / "d.png", "--draws", "10", "--scale", "own")
+    assert bad.exit_code == 2 and "scale: invalid value 'own'" in bad.output and not (tmp_path / "d.png").exists()
+
+
 def test_cli_compare_errors_are_one_line(tmp_path, gray_model):
     result = run("compare", gray_model, "--key", "nope", "-o", tmp_path / "c.png")
     assert result.exit_code == 1
