@@ -8,10 +8,14 @@ resemble the hand-made kernels of the filter banks (Sobel, Laplacian, Gaussian..
 * :func:`baseline` gives the same score for random kernels drawn from the
   training initialisation, which is what makes the number mean something;
 * :func:`compare_model` bundles it for ``convfx compare``, reading the weights
-  with :func:`convfx.nn.weights.load_weights`;
+  with :func:`convfx.nn.weights.load_weights`, with each kernel's class (edge
+  detector, smoothing, other: :mod:`convfx.kernel_classes`) and the number of
+  edge detectors next to that of random kernels;
 * :func:`export_bank` writes learned kernels as a filter-bank TOML file.
 
-Learned filters applied to photos (``learned:MODEL``) are :mod:`convfx.learned`.
+Learned filters applied to photos (``learned:MODEL``) are :mod:`convfx.learned`;
+the reference kernels (standard 5x5 set, symmetries, resampling) are
+:mod:`convfx.kernel_sets`, re-exported here under their names.
 
 Similarity, the one definition used everywhere
 ----------------------------------------------
@@ -30,6 +34,11 @@ per-channel values and a low channel-mean score.  The best match maximises the
 similarity over every classic kernel and, with ``transforms=True``, over the 8
 symmetries of the square (:data:`TRANSFORMS`); a zero kernel scores 0.
 
+The similarity says "looks like some classic kernel", blurs included: a bank of
+smooth blobs scores high.  Whether a kernel is an *edge detector* (close to zero
+mean and like a derivative) is the kernel classes' question, answered in
+:attr:`Comparison.classes`.
+
 This module must not draw (:mod:`convfx.plots`), print, train models, slide
 kernels or read model files itself (:mod:`convfx.nn.weights` does).
 """
@@ -41,13 +50,23 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Literal, Mapping, Sequence, Union
+from typing import Literal, Mapping, Sequence, Union
 
 import numpy as np
 
 from . import banks, imageio
-from .checks import checked_int, choice
+from .checks import checked_int
 from .errors import ParameterError
+from .kernel_classes import KernelClass, RandomBaseline, classify_kernels, count_edge_detectors, random_baseline
+from .kernel_sets import (
+    STANDARD_DERIVATIVE,
+    STANDARD_SMOOTHING,
+    TRANSFORMS,
+    candidate_vectors,
+    resample_kernel,
+    standard_kernels,
+    transform_kernel,
+)
 from .nn.layers import initialize  # the training initialisation itself, not a copy of it
 from .nn.weights import ConvWeights, load_weights
 
@@ -68,125 +87,15 @@ __all__ = [
     "baseline",
     "compare_model",
     "evolution_scores",
+    "evolution_table",
+    "EVOLUTION_COLUMNS",
     "export_bank",
 ]
-
-#: The 8 symmetries of the square, as functions of a ``(kh, kw)`` kernel, in the
-#: order they are tried (ties go to the first).  ``rot90`` turns counter-clockwise
-#: (``numpy.rot90``); ``flip_lr`` mirrors left-right, ``flip_ud`` top-bottom;
-#: ``transpose`` mirrors about the main diagonal, ``anti_transpose`` about the other.
-TRANSFORMS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "identity": lambda k: k,
-    "rot90": lambda k: np.rot90(k, 1),
-    "rot180": lambda k: np.rot90(k, 2),
-    "rot270": lambda k: np.rot90(k, 3),
-    "flip_lr": lambda k: k[:, ::-1],
-    "flip_ud": lambda k: k[::-1, :],
-    "transpose": lambda k: k.T,
-    "anti_transpose": lambda k: np.rot90(k, 2).T,
-}
-# Those that keep a non-square kernel's shape.
-_SHAPE_KEEPING = ("identity", "rot180", "flip_lr", "flip_ud")
-
-#: Binomial smoothing and derivative of the 5x5 Sobel operator (OpenCV's
-#: ``getDerivKernels(1, 0, 5)``): ``[1, 4, 6, 4, 1]`` and ``[-1, -2, 0, 2, 1]``.
-STANDARD_SMOOTHING = np.array([1.0, 4.0, 6.0, 4.0, 1.0])
-STANDARD_DERIVATIVE = np.array([-1.0, -2.0, 0.0, 2.0, 1.0])
-
 
 ClassicsLike = Union[Mapping[str, np.ndarray], Literal["all", "standard"], None]
 
 
 # --------------------------------------------------------------------------- classic kernels
-
-
-def standard_kernels() -> dict[str, np.ndarray]:
-    """The standard 5x5 set: Sobel x/y and both diagonals, the Laplacian, the Gaussian.
-
-    Built from the 1-D pieces :data:`STANDARD_SMOOTHING` ``s`` and
-    :data:`STANDARD_DERIVATIVE` ``d`` (correlation kernels, x to the right, y down)::
-
-        sobel5_x        = outer(s, d)                  derivative along x
-        sobel5_y        = outer(d, s)                  derivative along y
-        sobel5_diag     = (sobel5_x + sobel5_y) / 2    along the main diagonal (down-right)
-        sobel5_antidiag = (sobel5_x - sobel5_y) / 2    along the other diagonal (up-right)
-        laplacian5      = [[ 0,  0, -1,  0,  0],       the textbook 5x5 Laplacian
-                           [ 0, -1, -2, -1,  0],       (= -1 x the bank's ``log``)
-                           [-1, -2, 16, -2, -1],
-                           [ 0, -1, -2, -1,  0],
-                           [ 0,  0, -1,  0,  0]]
-        gaussian5       = outer(s, s) / 256            the bank's ``gaussian_blur`` (sigma ~ 1)
-
-    The diagonal derivatives are the steered sums of the x and y derivatives (the
-    derivative of the smoothed image along a 45-degree direction).
-
-    Returns
-    -------
-    dict of str to ndarray, each shape (5, 5), float64
-    """
-    s, d = STANDARD_SMOOTHING, STANDARD_DERIVATIVE
-    sobel_x, sobel_y = np.outer(s, d), np.outer(d, s)
-    laplacian = np.array(
-        [
-            [0, 0, -1, 0, 0],
-            [0, -1, -2, -1, 0],
-            [-1, -2, 16, -2, -1],
-            [0, -1, -2, -1, 0],
-            [0, 0, -1, 0, 0],
-        ],
-        dtype=np.float64,
-    )
-    return {
-        "sobel5_x": sobel_x,
-        "sobel5_y": sobel_y,
-        "sobel5_diag": (sobel_x + sobel_y) / 2,
-        "sobel5_antidiag": (sobel_x - sobel_y) / 2,
-        "laplacian5": laplacian,
-        "gaussian5": np.outer(s, s) / 256,
-    }
-
-
-def _interpolation_matrix(size_in: int, size_out: int) -> np.ndarray:
-    """``(size_out, size_in)`` linear interpolation with the end taps aligned."""
-    if size_in == 1:
-        return np.ones((size_out, 1))
-    positions = np.linspace(0.0, size_in - 1, size_out)
-    matrix = np.zeros((size_out, size_in))
-    low = np.minimum(np.floor(positions).astype(int), size_in - 2)
-    fraction = positions - low
-    matrix[np.arange(size_out), low] = 1 - fraction
-    matrix[np.arange(size_out), low + 1] = fraction
-    return matrix
-
-
-def resample_kernel(kernel: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """A kernel stretched or shrunk to ``shape`` by linear interpolation.
-
-    The kernel is read as samples of a continuous pattern over its extent; the
-    corner taps stay the corner taps and the taps in between are interpolated
-    linearly along each axis (separably).  A 3x3 Sobel x, row ``[-1, 0, 1]`` and
-    column ``[1, 2, 1]``, becomes the 5x5 ``outer([1, 1.5, 2, 1.5, 1], [-1, -0.5,
-    0, 0.5, 1])``; a kernel already of ``shape`` is returned as it is (a copy).
-
-    Parameters
-    ----------
-    kernel : array_like, shape (kh, kw)
-    shape : (int, int)
-        Target ``(kh', kw')``, each >= 1.
-
-    Returns
-    -------
-    ndarray, shape ``shape``, float64
-    """
-    kernel = np.asarray(kernel, dtype=np.float64)
-    if kernel.ndim != 2 or kernel.size == 0:
-        raise ParameterError(f"kernel: expected a non-empty 2-D array, found shape {kernel.shape}")
-    rows, columns = (int(n) for n in shape)
-    if rows < 1 or columns < 1:
-        raise ParameterError(f"shape: expected two sides >= 1, found {tuple(shape)}")
-    if kernel.shape == (rows, columns):
-        return kernel.copy()
-    return _interpolation_matrix(kernel.shape[0], rows) @ kernel @ _interpolation_matrix(kernel.shape[1], columns).T
 
 
 def bank_kernels(shape: tuple[int, int] = (5, 5)) -> dict[str, np.ndarray]:
@@ -218,12 +127,6 @@ def classic_kernels(shape: tuple[int, int] = (5, 5)) -> dict[str, np.ndarray]:
     """
     standard = {name: resample_kernel(kernel, shape) for name, kernel in standard_kernels().items()}
     return standard | bank_kernels(shape)
-
-
-def transform_kernel(kernel: np.ndarray, transform: str, sign: int = 1) -> np.ndarray:
-    """``sign * TRANSFORMS[transform](kernel)``: how a :class:`Match` maps its classic onto the learned kernel."""
-    choice(transform, "transform", TRANSFORMS)
-    return sign * np.ascontiguousarray(TRANSFORMS[transform](np.asarray(kernel, dtype=np.float64)))
 
 
 # --------------------------------------------------------------------------- matching
@@ -296,23 +199,10 @@ def _candidates(
     classics: Mapping[str, np.ndarray], shape: tuple[int, int], transforms: bool
 ) -> tuple[np.ndarray, list[tuple[str, str]]]:
     """Unit vectors ``(M, kh*kw)`` of every classic under every allowed transform, and their labels."""
-    if not transforms:
-        names = ("identity",)
-    elif shape[0] == shape[1]:
-        names = tuple(TRANSFORMS)
-    else:
-        names = _SHAPE_KEEPING
-    vectors, labels = [], []
-    for name, kernel in classics.items():
-        norm = float(np.linalg.norm(kernel))
-        if norm == 0:
-            continue  # matches nothing; its cosine is undefined
-        for transform in names:
-            vectors.append(TRANSFORMS[transform](kernel).ravel() / norm)
-            labels.append((name, transform))
-    if not vectors:
+    vectors, labels = candidate_vectors(dict(classics), shape, transforms=transforms)
+    if not labels:
         raise ParameterError("classics: every classic kernel is zero")
-    return np.asarray(vectors), labels
+    return vectors, labels
 
 
 def _unit_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -478,6 +368,10 @@ def baseline(
 # --------------------------------------------------------------------------- comparison
 
 
+#: The columns of :attr:`Comparison.evolution`, one row per snapshot.
+EVOLUTION_COLUMNS = ("score", "plain_score", "edge_detectors")
+
+
 @dataclass(frozen=True)
 class Comparison:
     """Everything ``convfx compare`` reports about one conv weight.
@@ -496,11 +390,22 @@ class Comparison:
         sign-invariant |cosine| of an independent check.
     plain_score : float
     plain_baseline : Baseline
+    classes : list of KernelClass
+        Each kernel's class (edge detector, smoothing, other) with the numbers
+        that decided it (:func:`convfx.kernel_classes.classify_kernels`; colour
+        kernels read colour-free).
+    edge_detectors : int
+        How many of ``classes`` are edge detectors.
+    class_baseline : RandomBaseline
+        The same rule on random kernels of the same shape and initialisation: the
+        average count a learned one must beat.
     accuracy : float or None
         Held-out accuracy recorded in a LeNet file.
-    evolution : ndarray or None, shape (E+1, 2)
-        ``[score, plain_score]`` of conv1 before training and after every epoch,
-        when the file has snapshots (``convfx train --snapshots``).
+    evolution : ndarray or None, shape (E+1, 3)
+        Per snapshot of conv1 (before training, then after every epoch) the
+        columns :data:`EVOLUTION_COLUMNS`: ``score``, ``plain_score`` and the
+        number of edge detectors; set when the file has snapshots
+        (``convfx train --snapshots``).
     """
 
     weights: ConvWeights
@@ -510,6 +415,9 @@ class Comparison:
     plain_matches: list[Match]
     plain_score: float
     plain_baseline: Baseline
+    classes: list[KernelClass]
+    edge_detectors: int
+    class_baseline: RandomBaseline
     accuracy: float | None
     evolution: np.ndarray | None
 
@@ -528,10 +436,39 @@ def evolution_scores(snapshots: np.ndarray, *, classics: ClassicsLike = None, tr
     -------
     ndarray, shape (E,)
     """
+    array = _as_snapshots(snapshots)
+    return np.array([mean_similarity(match_kernels(w, classics=classics, transforms=transforms)) for w in array])
+
+
+def _as_snapshots(snapshots: np.ndarray) -> np.ndarray:
     array = np.asarray(snapshots)
     if array.ndim != 5:
         raise ParameterError(f"snapshots: expected shape (E, F, C, kh, kw), found {array.shape}")
-    return np.array([mean_similarity(match_kernels(w, classics=classics, transforms=transforms)) for w in array])
+    return array
+
+
+def evolution_table(snapshots: np.ndarray) -> np.ndarray:
+    """The columns :data:`EVOLUTION_COLUMNS` for each snapshot of a conv weight.
+
+    Parameters
+    ----------
+    snapshots : array_like, shape (E, F, C, kh, kw)
+
+    Returns
+    -------
+    ndarray, shape (E, 3)
+        Mean similarity (all classics, with rotations/flips), plain score
+        (standard 5x5, no transforms) and the number of edge detectors.
+    """
+    array = _as_snapshots(snapshots)
+    return np.stack(
+        [
+            evolution_scores(array),
+            evolution_scores(array, classics="standard", transforms=False),
+            np.array([count_edge_detectors(classify_kernels(w)) for w in array], dtype=np.float64),
+        ],
+        axis=1,
+    )
 
 
 def compare_model(
@@ -541,34 +478,34 @@ def compare_model(
     draws: int = 1000,
     seed: int = 0,
 ) -> Comparison:
-    """Match a model's conv kernels to the classics and put the score next to its baseline.
+    """Match a model's conv kernels to the classics, classify them, and put each number next to its baseline.
 
     Parameters
     ----------
     model : path-like or str, optional
-        See :func:`convfx.nn.weights.load_weights` (default: the shipped digits model).
+        See :func:`convfx.nn.weights.load_weights` (default: the default shipped model).
     key : str, optional
         See :func:`convfx.nn.weights.load_weights`.
     draws, seed : int, optional
-        For :func:`baseline`.
+        For :func:`baseline` and :func:`convfx.kernel_classes.random_baseline`.
 
     Returns
     -------
     Comparison
     """
     weights = load_weights(model, key=key)
-    shape = tuple(int(n) for n in weights.weight.shape)
+    f, c, kh, kw = (int(n) for n in weights.weight.shape)
+    shape = (f, c, kh, kw)
     matches = match_kernels(weights.weight)
     plain = match_kernels(weights.weight, classics="standard", transforms=False)
+    classes = classify_kernels(weights.weight)
     accuracy = evolution = None
     if weights.model is not None:
         recorded = weights.model.metadata.get("test_accuracy")
         accuracy = float(recorded) if recorded is not None else None
         snapshots = weights.model.snapshots.get("conv1.weight")
         if snapshots is not None and np.ndim(snapshots) == 5:
-            evolution = np.stack(
-                [evolution_scores(snapshots), evolution_scores(snapshots, classics="standard", transforms=False)], axis=1
-            )
+            evolution = evolution_table(snapshots)
     return Comparison(
         weights=weights,
         matches=matches,
@@ -577,6 +514,9 @@ def compare_model(
         plain_matches=plain,
         plain_score=mean_similarity(plain),
         plain_baseline=baseline(shape, classics="standard", transforms=False, init=weights.init, draws=draws, seed=seed),
+        classes=classes,
+        edge_detectors=count_edge_detectors(classes),
+        class_baseline=random_baseline(shape, init=weights.init, draws=draws, seed=seed),
         accuracy=accuracy,
         evolution=evolution,
     )

@@ -227,8 +227,10 @@ def test_cli_compare_evolution_strip_and_gif(tmp_path, rng):
     model.snapshots = {"conv1.weight": np.stack([start, (start + sobel) / 2, np.broadcast_to(sobel, start.shape)])}
     path = model.save(tmp_path / "evolving.npz")
     result = compare.compare_model(path, draws=20)
-    assert result.evolution.shape == (3, 2) and result.evolution[-1, 0] == pytest.approx(1.0)
+    assert result.evolution.shape == (3, 3) and result.evolution[-1, 0] == pytest.approx(1.0)
     assert result.evolution[0, 0] < result.evolution[1, 0]
+    assert compare.EVOLUTION_COLUMNS[2] == "edge_detectors" and result.evolution[-1, 2] == 6  # six Sobel kernels
+    assert result.evolution[0, 2] < 6
     for name in ("e.png", "e.gif"):
         outcome = run("compare", path, "--evolution", "-o", tmp_path / name, "--draws", "20")
         assert outcome.exit_code == 0, outcome.output
@@ -242,6 +244,19 @@ def test_cli_compare_scale_option(tmp_path, gray_model):
     assert "each kernel stretched to its own largest weight" in out.read_text().lower()
     bad = run("compare", gray_model, "-o", tmp_path / "d.png", "--draws", "10", "--scale", "own")
     assert bad.exit_code == 2 and "scale: invalid value 'own'" in bad.output and not (tmp_path / "d.png").exists()
+
+
+def test_a_comparison_classifies_every_kernel_next_to_its_random_baseline(tmp_path):
+    model = LeNet(1, 10, seed=0)
+    sobel = compare.standard_kernels()["sobel5_x"]
+    blur = compare.standard_kernels()["gaussian5"]
+    model.layers["conv1"].params["weight"][...] = np.stack([sobel, sobel.T, -sobel, blur, blur, np.zeros((5, 5))])[:, None]
+    result = compare.compare_model(model.save(tmp_path / "m.npz"), draws=50)
+    assert [c.kind for c in result.classes] == ["edge detector"] * 3 + ["smoothing"] * 2 + ["other"]
+    assert result.edge_detectors == 3
+    assert result.class_baseline.shape == (6, 1, 5, 5) and result.class_baseline.draws == 50
+    assert result.class_baseline.mean_edge_detectors < result.edge_detectors
+    assert result.evolution is None
 
 
 def test_cli_compare_errors_are_one_line(tmp_path, gray_model):
