@@ -12,6 +12,7 @@ results it was given, never against another call of the same drawing code.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -138,12 +139,17 @@ def test_compare_figure_says_what_it_shows(gray_comparison, scale):
     image = np.random.default_rng(0).integers(0, 256, (40, 60, 3), dtype=np.uint8)
     figure = compare_figure(result, image, scale=scale)
     words = texts(figure)
-    for match in result.matches:
+    for match, kind in zip(result.matches, result.classes):
         assert any(f"similarity {match.similarity:.2f} (cosine)" in t for t in words)
-        assert any(t.startswith(f"kernel #{match.index}\nnorm") for t in words)
+        # Each kernel labelled with its class above it and above its map on the photo.
+        assert any(t.startswith(f"#{match.index}: {kind.kind}\n") and f"norm {match.norm:.2g}" in t for t in words)
+        assert f"#{match.index}: {kind.kind}" in words
     assert not any("rot90" in t or "x -1" in t or "|cosine|" in t for t in words)
     title = figure._suptitle.get_text()
-    assert f"random kernels reach {result.baseline.mean:.2f}" in title
+    # The count next to what random initialisations reach, so that the count means something.
+    count = f"{result.edge_detectors} of 6 kernels are edge detectors"
+    assert count in title and f"random initialisations: {result.class_baseline.mean_edge_detectors:.2f} of 6" in title
+    assert f"random kernels {result.baseline.mean:.2f}" in title
     assert any("red positive, blue negative, white 0" in label for label in bar_labels(figure))
     kernels = [ax.images[0] for ax in figure.axes[: len(result.matches)]]
     means = [result.weights.weight[k].astype(np.float64).mean(axis=0) for k in range(len(result.matches))]
@@ -177,6 +183,10 @@ def test_evolution_figures_share_a_scale_and_say_so(tmp_path):
     assert any("what random kernels reach" in t for t in words)
     kernel_images = [ax.images[0] for ax in figure.axes if ax.images]
     assert len({image.get_clim() for image in kernel_images}) == 1  # one scale over every epoch
+    counts = [int(n) for n in result.evolution[:, 2]]
+    assert any(t.startswith(f"epoch 2\n{counts[2]} edge detector") for t in words)
+    assert any(t.startswith("random initialisations:") for t in words)
+    assert any(t.startswith(f"#0: {result.classes[0].kind}") for t in words)
     assert colour_bars(figure) and not too_small(figure)
     frame = evolution_frame_figure(result, 2)
     assert colour_bars(frame) and not too_small(frame) and "epoch 2 of 2" in frame._suptitle.get_text()
@@ -196,8 +206,29 @@ def test_tour_figure_has_a_colour_bar_per_layer_and_plain_titles():
     # The input, and every layer's maps or vector, each with its own colour scale.
     assert len(colour_bars(figure)) == 1 + len(result.maps)
     best = result.class_names[result.prediction]
-    assert f"predicted {best!r}" in figure._suptitle.get_text()
+    assert f"predicted {best!r}" in figure._suptitle.get_text() and "true label" not in figure._suptitle.get_text()
     assert not too_small(figure)
+
+
+@dataclass(frozen=True)
+class LabelledTour(nn_inspect.Tour):
+    """A tour that knows its image's class, as a held-out digit's does."""
+
+    true_label: str | None = None
+
+
+@pytest.mark.slow
+def test_tour_figure_draws_the_true_label_next_to_the_prediction():
+    model = LeNet(1, 10, seed=1)
+    plain = nn_inspect.tour(model, nn_inspect.load_tour_image("digit:3", channels=1), source="digit:3")
+    best = plain.class_names[plain.prediction]
+    wrong = next(name for name in plain.class_names if name != best)
+    for truth, verdict in ((best, "true label"), (wrong, "wrong")):
+        tour = LabelledTour(plain.image, plain.maps, plain.probabilities, plain.class_names, plain.source, truth)
+        figure = tour_figure(tour)
+        title = figure._suptitle.get_text()
+        assert f"true label {truth!r}, predicted {best!r}" in title and verdict in title
+        assert f"true class: {truth!r}" in texts(figure)  # the legend of the outlined bar
 
 
 # --------------------------------------------------------------------------- Canny

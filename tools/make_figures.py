@@ -87,13 +87,13 @@ def write_readme_figures(
                 kernel_figure(",".join(README_KERNELS), title="Kernels as applied to the pixels (correlation)"),
                 out / "kernels.png",
                 overwrite=True,
-                colors=64,
+                colors=128,
             ),
             save_figure(
                 canny_figure(edges.canny_stages(picture.pixels, sigma=2.0), picture.pixels),
                 out / "canny_stages.png",
                 overwrite=True,
-                colors=128,
+                colors=256,
             ),
         ]
     if "network" in groups:
@@ -116,9 +116,9 @@ def write_compare_figures(out: str | os.PathLike, *, image: np.ndarray | None = 
     out = Path(out)
     digits, shapes = compare.compare_model("digits"), compare.compare_model("shapes")
     return [
-        save_figure(compare_figure(digits, image), out / "compare.png", overwrite=True, colors=128),
-        save_figure(evolution_figure(digits), out / "evolution.png", overwrite=True, colors=64),
-        save_figure(compare_figure(shapes, image), out / "compare_shapes.png", overwrite=True, colors=128),
+        save_figure(compare_figure(digits, image), out / "compare.png", overwrite=True, colors=256),
+        save_figure(evolution_figure(digits), out / "evolution.png", overwrite=True, colors=256),
+        save_figure(compare_figure(shapes, image), out / "compare_shapes.png", overwrite=True, colors=256),
     ]
 
 

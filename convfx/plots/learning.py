@@ -19,7 +19,7 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from PIL import Image
 
-from .. import color, compare, effects, imageio, learned, ranges
+from .. import color, compare, effects, imageio, kernel_classes, learned, ranges
 from ..errors import ParameterError
 from .figures import (
     DIVERGING,
@@ -45,10 +45,12 @@ __all__ = [
 ]
 
 
-def _kernel_panel(ax, kernel: np.ndarray, limit: float, title: str = "", *, fontsize: float = TEXT_POINTS + 0.5) -> None:
+def _kernel_panel(
+    ax, kernel: np.ndarray, limit: float, title: str = "", *, fontsize: float = TEXT_POINTS + 0.5, fontweight: str = "normal"
+) -> None:
     """A kernel in red (positive) and blue (negative) on the symmetric scale ``-limit .. limit``, 0 white."""
     ax.imshow(kernel, cmap=DIVERGING, norm=signed_norm(limit), interpolation="nearest")
-    ax.set_title(title, fontsize=fontsize)
+    ax.set_title(title, fontsize=fontsize, fontweight=fontweight)
     ax.set_xticks([])
     ax.set_yticks([])
 
@@ -100,6 +102,34 @@ def plain_transform(transform: str, sign: int) -> str:
     return ", ".join(word for word in words if word)
 
 
+def _reference_name(name: str) -> str:
+    """A reference kernel's name as a reader says it: ``"sobel5 22.5deg"`` -> ``"sobel5 22.5°"``."""
+    return name.replace("deg", "°")
+
+
+def class_label(kind: kernel_classes.KernelClass) -> str:
+    """A kernel's class and what decided it, in two short lines (a colour-opponent edge detector says so elsewhere).
+
+    ``"edge detector\nlike sobel5 22.5° (0.74)"``, ``"smoothing\nlike gaussian sigma 2 (0.95)"``,
+    or for "other" how far it was from either class.
+    """
+    if kind.kind == "edge detector":
+        return f"edge detector\nlike {_reference_name(kind.derivative)} ({kind.derivative_similarity:.2f})"
+    if kind.kind == "smoothing":
+        return f"smoothing\nlike {_reference_name(kind.blur)} ({kind.blur_similarity:.2f})"
+    return f"other\nzero-mean {kind.mean_ratio:.2f}, derivative {kind.derivative_similarity:.2f}"
+
+
+def _count_line(result: compare.Comparison) -> str:
+    """The count of edge detectors next to what random initialisations reach: the figure's headline."""
+    count = len(result.classes)
+    baseline = result.class_baseline
+    return (
+        f"{result.edge_detectors} of {count} kernels are edge detectors; "
+        f"random initialisations: {baseline.mean_edge_detectors:.2f} of {count} on average ({baseline.draws} draws)"
+    )
+
+
 def default_photo() -> np.ndarray:
     """The photo compare figures use when none is given: scikit-image's ``chelsea`` (bundled, RGB uint8)."""
     from skimage import data
@@ -138,7 +168,9 @@ def compare_figure(
     Returns
     -------
     matplotlib.figure.Figure
-        One column per learned kernel, titled with its number and norm.  Rows:
+        One column per learned kernel, titled with its number, its class
+        (:attr:`~convfx.compare.Comparison.classes`: edge detector, smoothing or
+        other, and the reference kernel that decided it) and its norm.  Rows:
         the kernel (channel mean for RGB; red positive, blue negative, white 0,
         with a colour bar); its colours for an RGB kernel (0 is mid-grey); the
         closest classic kernel as it was matched (rotated/mirrored/negated in
@@ -147,9 +179,11 @@ def compare_figure(
         (:func:`convfx.learned.learned_responses`: normalised input, bias, as the
         conv layer) and the matched classic kernel on the photo's luminance
         (:func:`convfx.apply`), each stretched between its 1st and 99th
-        percentiles.  The two photo rows are left out for a layer whose input is
-        not 1 or 3 channels (a deeper layer sees feature maps, not photos).  The
-        title holds the mean similarity and what random kernels reach.
+        percentiles, titled with the kernel's number and class.  The two photo rows
+        are left out for a layer whose input is not 1 or 3 channels (a deeper
+        layer sees feature maps, not photos).  The title holds the count of edge
+        detectors next to what random initialisations reach, and the mean
+        similarity next to that of random kernels.
 
     Raises
     ------
@@ -159,6 +193,8 @@ def compare_figure(
     weights = result.weights
     shown = [weights.weight[k].astype(np.float64).mean(axis=0) for k in range(len(result.matches))]
     limits = kernel_limits(shown, scale)
+    # The colour rendering shows every channel, whose weights can exceed their mean's.
+    colour_limits = kernel_limits([weights.weight[k] for k in range(len(result.matches))], scale)
     image = default_photo() if image is None else np.asarray(image)
     # A deeper layer (C input channels other than 1 or 3) sees feature maps, not photos.
     on_photo = weights.channels in (1, 3)
@@ -173,7 +209,7 @@ def compare_figure(
     panel = 2.1
     photo_height = panel * height / width
     figure = Figure(
-        figsize=(panel * count + 2.2, (panel + 0.5) * kernel_rows + photo_rows * (photo_height + 0.3) + 1.2),
+        figsize=(panel * count + 2.2, (panel + 0.7) * kernel_rows + photo_rows * (photo_height + 0.3) + 1.5),
         layout="constrained",
     )
     FigureCanvasAgg(figure)
@@ -183,10 +219,13 @@ def compare_figure(
     for k, match in enumerate(result.matches):
         kernel = weights.weight[k].astype(np.float64)
         row = 0
-        _kernel_panel(axes[row, k], shown[k], limits[k], f"kernel #{k}\nnorm {match.norm:.2g}")
+        kind = result.classes[k]
+        opponent = "colour-opponent, " if kind.kind == "edge detector" and kind.opponent else ""
+        title = f"#{k}: {class_label(kind)}\n{opponent}norm {match.norm:.2g}"
+        _kernel_panel(axes[row, k], shown[k], limits[k], title, fontweight="bold" if kind.kind == "edge detector" else "normal")
         if rgb:
             row += 1
-            axes[row, k].imshow(_colour_patch(kernel, limits[k]), interpolation="nearest")
+            axes[row, k].imshow(_colour_patch(kernel, colour_limits[k]), interpolation="nearest")
             axes[row, k].set_xticks([])
             axes[row, k].set_yticks([])
         how = plain_transform(match.transform, match.sign)
@@ -196,7 +235,7 @@ def compare_figure(
         _kernel_panel(axes[row + 1, k], classic, classic_limit, title)
         if not on_photo:
             continue
-        image_panel(axes[row + 2, k], _stretched(maps[:, :, k]), f"kernel #{k}", vmin=0, vmax=1)
+        image_panel(axes[row + 2, k], _stretched(maps[:, :, k]), f"#{k}: {kind.kind}", vmin=0, vmax=1)
         response = effects.apply(luminance, match.classic, boundary=boundary)
         image_panel(axes[row + 3, k], _stretched(response), "its classic match", vmin=0, vmax=1)
     labels = ["learned kernel" + ("\n(mean of R, G, B)" if rgb else "")]
@@ -222,8 +261,9 @@ def compare_figure(
     accuracy = "" if result.accuracy is None else f", held-out accuracy {100 * result.accuracy:.1f}%"
     figure.suptitle(
         f"{Path(weights.source).name} {weights.key} {tuple(weights.weight.shape)}{accuracy}: learned kernels and the closest classic ones\n"
-        f"mean similarity {result.score:.2f} (cosine, 1 = same pattern); random kernels reach "
-        f"{result.baseline.mean:.2f} +- {result.baseline.sd:.2f}.  {_scale_words(scale).capitalize()}.",
+        f"{_count_line(result)}\n"
+        f"mean similarity to the closest classic kernel {result.score:.2f} (cosine, 1 = same pattern; random kernels "
+        f"{result.baseline.mean:.2f} ± {result.baseline.sd:.2f}).  {_scale_words(scale).capitalize()}.",
         fontsize=TEXT_POINTS + 3,
     )
     return figure
@@ -253,9 +293,11 @@ def evolution_figure(result: compare.Comparison, *, most: int = 9, scale: str = 
     -------
     matplotlib.figure.Figure
         One row per kernel (channel mean; red positive, blue negative, white 0,
-        with a colour bar), one column per shown epoch headed with the mean
-        similarity, and the two scores per epoch under it with what random kernels
-        reach as a band.
+        with a colour bar) labelled with its class at the end, one column per
+        shown epoch headed with its count of edge detectors and mean similarity;
+        under them the two scores per epoch with what random kernels reach as a
+        band, and the count of edge detectors per epoch with the random
+        initialisations' average.
 
     Raises
     ------
@@ -269,17 +311,19 @@ def evolution_figure(result: compare.Comparison, *, most: int = 9, scale: str = 
     means = snapshots.mean(axis=2)  # (E, F, kh, kw): the channel mean, as compared
     limits = np.reshape(kernel_limits(list(means.reshape(-1, *means.shape[2:])), scale), means.shape[:2])
     panel = 1.15
-    figure = Figure(figsize=(panel * len(epochs) + 2.2, panel * count + 3.4), layout="constrained")
+    figure = Figure(figsize=(panel * len(epochs) + 2.4, panel * count + 5.2), layout="constrained")
     FigureCanvasAgg(figure)
-    grid = figure.add_gridspec(count + 1, len(epochs), height_ratios=[1.0] * count + [2.4])
+    grid = figure.add_gridspec(count + 2, len(epochs), height_ratios=[1.0] * count + [2.4, 1.6])
     kernel_axes = []
     for column, epoch in enumerate(epochs):
         for k in range(count):
             ax = figure.add_subplot(grid[k, column])
-            title = f"epoch {epoch}\nsimilarity\n{result.evolution[epoch, 0]:.2f}" if k == 0 else ""
+            edges = int(result.evolution[epoch, 2])
+            detectors = f"{edges} edge detector{'s' * (edges != 1)}"
+            title = f"epoch {epoch}\n{detectors}\nsimilarity {result.evolution[epoch, 0]:.2f}" if k == 0 else ""
             _kernel_panel(ax, means[epoch, k], float(limits[epoch, k]), title)
             if column == 0:
-                ax.set_ylabel(f"kernel #{k}", fontsize=TEXT_POINTS + 0.5)
+                ax.set_ylabel(f"#{k}: {result.classes[k].kind}\n(at the end)", fontsize=TEXT_POINTS)
             kernel_axes.append(ax)
     if scale == "shared":
         signed_colour_bar(figure, signed_norm(float(limits.max())), kernel_axes, "weight", shrink=0.8)
@@ -288,6 +332,21 @@ def evolution_figure(result: compare.Comparison, *, most: int = 9, scale: str = 
         bar.set_label(f"weight / the kernel's largest |weight|:\n{SIGNED_LEGEND}", fontsize=TEXT_POINTS + 1)
     curve = figure.add_subplot(grid[count, :])
     x = np.arange(len(snapshots))
+    count_axis = figure.add_subplot(grid[count + 1, :], sharex=curve)
+    count_axis.step(x, result.evolution[:, 2], where="mid", color="tab:green", label="edge detectors among the kernels")
+    count_axis.axhline(
+        result.class_baseline.mean_edge_detectors,
+        color="tab:green",
+        linestyle="--",
+        alpha=0.6,
+        label=f"random initialisations: {result.class_baseline.mean_edge_detectors:.2f} on average",
+    )
+    count_axis.set_ylim(-0.2, count + 0.2)
+    count_axis.set_yticks(range(0, count + 1, max(1, count // 6)))
+    count_axis.set_ylabel(f"edge detectors\n(of {count})", fontsize=TEXT_POINTS + 1)
+    count_axis.set_xlabel("epoch (0 = the random initialisation)", fontsize=TEXT_POINTS + 1)
+    count_axis.tick_params(labelsize=TEXT_POINTS)
+    count_axis.legend(fontsize=TEXT_POINTS, loc="upper right")
     curve.axhspan(result.baseline.mean - result.baseline.sd, result.baseline.mean + result.baseline.sd, color="tab:blue", alpha=0.15)
     curve.plot(x, result.evolution[:, 0], "o-", color="tab:blue", markersize=3, label="closest classic kernel, any rotation or mirror")
     curve.axhspan(
@@ -298,7 +357,6 @@ def evolution_figure(result: compare.Comparison, *, most: int = 9, scale: str = 
     )
     curve.plot(x, result.evolution[:, 1], "s-", color="tab:orange", markersize=3, label="the six standard 5x5 kernels, as they are")
     curve.plot([], [], color="grey", alpha=0.3, linewidth=8, label="bands: what random kernels reach (mean +- sd)")
-    curve.set_xlabel("epoch (0 = the random initialisation)", fontsize=TEXT_POINTS + 1)
     curve.set_ylabel("mean similarity\n(cosine)", fontsize=TEXT_POINTS + 1)
     curve.set_ylim(0, 1)
     curve.tick_params(labelsize=TEXT_POINTS)
@@ -330,7 +388,7 @@ def evolution_frame_figure(result: compare.Comparison, epoch: int, *, scale: str
     means = snapshots.mean(axis=2)
     count = means.shape[1]
     limits = np.reshape(kernel_limits(list(means.reshape(-1, *means.shape[2:])), scale), means.shape[:2])
-    figure = Figure(figsize=(1.25 * count + 1.9, 2.3), layout="constrained")
+    figure = Figure(figsize=(max(1.25 * count + 1.9, 6.2), 2.3), layout="constrained")
     FigureCanvasAgg(figure)
     axes = figure.subplots(1, count, squeeze=False)[0]
     for k, ax in enumerate(axes):
@@ -341,8 +399,8 @@ def evolution_frame_figure(result: compare.Comparison, epoch: int, *, scale: str
         bar = signed_colour_bar(figure, signed_norm(1.0), axes.tolist(), "weight", shrink=0.9)
     bar.set_label("weight\nred +, blue -", fontsize=TEXT_POINTS)
     figure.suptitle(
-        f"epoch {epoch} of {len(snapshots) - 1}: mean similarity to classic kernels {result.evolution[epoch, 0]:.2f} "
-        f"(random: {result.baseline.mean:.2f})",
+        f"epoch {epoch} of {len(snapshots) - 1}: {int(result.evolution[epoch, 2])} of {count} edge detectors "
+        f"(random: {result.class_baseline.mean_edge_detectors:.2f}); similarity {result.evolution[epoch, 0]:.2f}",
         fontsize=TEXT_POINTS + 1.5,
     )
     return figure
@@ -354,7 +412,7 @@ def evolution_gif_bytes(result: compare.Comparison, *, milliseconds: int = 400, 
     frames = []
     for epoch in range(len(snapshots)):
         with Image.open(io.BytesIO(figure_bytes(evolution_frame_figure(result, epoch, scale=scale), dpi=SAVE_DPI))) as frame:
-            frames.append(frame.convert("RGB").quantize(colors=64))
+            frames.append(frame.convert("RGB").quantize(colors=128))
     out = io.BytesIO()
     frames[0].save(out, format="GIF", save_all=True, append_images=frames[1:], duration=milliseconds, loop=0)
     return out.getvalue()
@@ -372,7 +430,7 @@ def save_compare_figures(
     """Draw :func:`compare_figure` (or, with ``evolution``, :func:`evolution_figure`) to ``destination``.
 
     ``destination`` may be ``.png``, ``.svg``, ``.pdf``; with ``evolution`` also
-    ``.gif`` (animated, :func:`evolution_gif_bytes`).  PNGs are palette-reduced.
+    ``.gif`` (animated, :func:`evolution_gif_bytes`).  PNGs get a 256-colour palette.
     ``scale`` is the kernels' colour scale, ``"shared"`` or ``"per-kernel"``.
     """
     destination = Path(destination)
@@ -380,4 +438,5 @@ def save_compare_figures(
         refuse_existing(destination, overwrite=overwrite)
         return imageio.write_bytes_atomically(destination, evolution_gif_bytes(result, scale=scale), overwrite=overwrite)
     figure = evolution_figure(result, scale=scale) if evolution else compare_figure(result, image, scale=scale)
-    return save_figure(figure, destination, overwrite=overwrite, colors=128)
+    # A full palette: fewer colours band the colour bars and shift the curves' colours.
+    return save_figure(figure, destination, overwrite=overwrite, colors=256)

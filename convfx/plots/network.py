@@ -398,5 +398,5 @@ def save_network_figure(
 
 
 def save_tour(tour: nn_inspect.Tour, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
-    """Draw :func:`tour_figure` to ``path`` (.png, .svg, .pdf), PNGs with a 128-colour palette."""
-    return save_figure(tour_figure(tour), path, overwrite=overwrite, colors=128)
+    """Draw :func:`tour_figure` to ``path`` (.png, .svg, .pdf), PNGs with a 256-colour palette."""
+    return save_figure(tour_figure(tour), path, overwrite=overwrite, colors=256)
