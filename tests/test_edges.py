@@ -628,10 +628,10 @@ def test_cli_explain_canny_writes_the_stages_figure(tmp_path):
     result = run("explain", "canny", source, "-o", tmp_path / "stages.png", "--sigma", "2")
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == f"wrote {tmp_path / 'stages.png'}"
-    # Three panels of 3.6 inches and their keys across, in the photo's proportions, at 100 dpi.
+    # Three panels of 3 inches and their keys across, in the photo's proportions, at 100 dpi.
     with Image.open(tmp_path / "stages.png") as png:
         width, height = png.size
-        assert png.format == "PNG" and width >= 3 * 360 and 0.5 < height / width < 0.8
+        assert png.format == "PNG" and width >= 3 * 300 and 0.5 < height / width < 0.8
     # The default name, refusing to overwrite, and a bad option in one line.
     assert run("explain", "canny", source).exit_code == 0 and (tmp_path / "cat_canny_stages.png").exists()
     again = run("explain", "canny", source)

@@ -94,6 +94,7 @@ def write_readme_figures(
                 out / "canny_stages.png",
                 overwrite=True,
                 colors=256,
+                palette="octree",  # the direction's hues and their colour wheel
             ),
         ]
     if "network" in groups:

@@ -71,14 +71,14 @@ def canny_figure(stages: edges.CannyStages, image: np.ndarray) -> Figure:
         (red positive, blue negative, one scale and colour bar); magnitude (with
         its colour bar); direction as hue (with a colour wheel) and magnitude as
         brightness; the magnitude after non-maximum suppression; strong (white)
-        and weak (orange) pixels; the final edges.  3.6 inches per panel across,
+        and weak (orange) pixels; the final edges.  3 inches per panel across,
         :data:`~convfx.plots.figures.SAVE_DPI` when saved with :func:`save_figure`.
     """
     image = np.asarray(image)
     if image.shape[:2] != stages.edges.shape:
         raise ParameterError(f"image: expected the {stages.edges.shape} image the stages were computed from, found {image.shape[:2]}")
     height, width = image.shape[:2]
-    panel, key = 3.6, 1.15
+    panel, key = 3.0, 1.1
     figure = Figure(figsize=(3 * (panel + key), 3 * (panel * height / width + 0.45) + 0.5), layout="constrained")
     FigureCanvasAgg(figure)
     grid = figure.add_gridspec(3, 6, width_ratios=[panel, key] * 3)

@@ -481,7 +481,7 @@ def volume_frame_figure(explanation: explain_steps.VolumeExplanation, index: int
     left = -4.2  # room for the channels' names
     kernel_lines = 2 + (2 if e.correlation is not None else 0)
     top = max(0.35 + 2 * _LINE, kernel_tops[0] + 0.35 + kernel_lines * _LINE, out_tops[0] + 0.35 + 2 * _LINE) + 0.2
-    key = 4.2  # under the stack: the arrows naming the directions
+    key = 4.8  # under the stack: the arrows naming the directions
     # At least room for a readable colour bar beside the drawing.
     bottom = min(-stack_height - key, out_tops[-1] - projection.height(m) - 0.5, top - 2.6 / cell - key)
     width, height = right - left, top - bottom
@@ -518,10 +518,10 @@ def volume_frame_figure(explanation: explain_steps.VolumeExplanation, index: int
     _centre_text(ax, x_kernel + projection.width(k, k) / 2, kernel_tops[0] + 0.35, kernel_title)
     _centre_text(ax, x_products + projection.width(k, k) / 2, kernel_tops[0] + 0.35, "window x kernel,\nchannel by channel")
     for d, (origin, total) in enumerate(zip(products, step.channel_sums)):
-        middle = origin[1] + projection.height(k) / 2
-        ax.text(x_kernel - 0.9, middle, "x", ha="center", va="center", fontsize=TEXT_POINTS + 4)
-        ax.text(x_products - 0.9, middle, "=", ha="center", va="center", fontsize=TEXT_POINTS + 4)
-        ax.text(x_sums, middle, f"sum {_cell_text(total)}", ha="left", va="center", fontsize=TEXT_POINTS + 1)
+        level = origin[1] + projection.height(k) / 2
+        ax.text(x_kernel - 0.9, level, "x", ha="center", va="center", fontsize=TEXT_POINTS + 4)
+        ax.text(x_products - 0.9, level, "=", ha="center", va="center", fontsize=TEXT_POINTS + 4)
+        ax.text(x_sums, level, f"sum {_cell_text(total)}", ha="left", va="center", fontsize=TEXT_POINTS + 1)
 
     # The sum over the whole box, plus the bias: one number.
     sums = "\n".join(f"{'+ ' if d else '  '}{_signed_text(v)}   (channel {d})" for d, v in enumerate(step.channel_sums))
@@ -557,7 +557,7 @@ def volume_frame_figure(explanation: explain_steps.VolumeExplanation, index: int
     )
 
     # What the directions, the colours and the frames mean.
-    draw_axes_key(ax, projection, (x_input + 0.2, -stack_height - 1.6), length=2.0, depth_label="depth (channels)", fontsize=TEXT_POINTS + 0.5)
+    draw_axes_key(ax, projection, (x_input + 0.2, -stack_height - 2.3), length=2.0, depth_label="depth (channels)", fontsize=TEXT_POINTS + 0.5)
     handles = [
         Patch(facecolor="white", edgecolor=_INPUT_EDGE, label="input: one sheet per channel (grey: padding)"),
         Patch(facecolor="none", edgecolor=_BOX, linewidth=2.5, label=f"the kernel box {k}x{k}x{channels} at this step"),

@@ -37,6 +37,7 @@ __all__ = [
     "SIGNED_LEGEND",
     "KERNEL_SCALES",
     "PLOT_SUFFIXES",
+    "PALETTES",
     "SAVE_DPI",
     "MIN_TEXT_PIXELS",
     "TEXT_POINTS",
@@ -79,11 +80,19 @@ MIN_TEXT_PIXELS = 10
 TEXT_POINTS = float(np.ceil(2 * MIN_TEXT_PIXELS * 72 / SAVE_DPI) / 2)
 
 
-def figure_bytes(figure: Figure, format: str = "png", *, dpi: int = SAVE_DPI, colors: int | None = None) -> bytes:
+#: How :func:`figure_bytes` picks a palette: median cut keeps smooth greys, an octree
+#: keeps every hue (a colour wheel, a direction map), which median cut merges.
+PALETTES = {"median-cut": Image.Quantize.MEDIANCUT, "octree": Image.Quantize.FASTOCTREE}
+
+
+def figure_bytes(
+    figure: Figure, format: str = "png", *, dpi: int = SAVE_DPI, colors: int | None = None, palette: str = "median-cut"
+) -> bytes:
     """Render a figure to the bytes of a file.
 
-    ``colors`` reduces a PNG to a palette of that many colours, which keeps
-    photo grids small enough to commit (a few hundred KB instead of over a MB).
+    ``colors`` reduces a PNG to a palette of that many colours, chosen by
+    ``palette`` (:data:`PALETTES`), which keeps photo grids small enough to commit
+    (a few hundred KB instead of over a MB).
     """
     buffer = io.BytesIO()
     figure.savefig(buffer, format=format, dpi=dpi)
@@ -91,9 +100,9 @@ def figure_bytes(figure: Figure, format: str = "png", *, dpi: int = SAVE_DPI, co
         return buffer.getvalue()
     buffer.seek(0)
     with Image.open(buffer) as rendered:
-        palette = rendered.convert("RGB").quantize(colors=colors, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+        reduced = rendered.convert("RGB").quantize(colors=colors, method=PALETTES[choice(palette, "palette", PALETTES)], dither=Image.Dither.NONE)
     out = io.BytesIO()
-    palette.save(out, format="PNG", optimize=True)
+    reduced.save(out, format="PNG", optimize=True)
     return out.getvalue()
 
 
@@ -104,8 +113,11 @@ def save_figure(
     overwrite: bool = False,
     dpi: int = SAVE_DPI,
     colors: int | None = None,
+    palette: str = "median-cut",
 ) -> Path:
     """Write a figure atomically; the suffix (.png, .svg, .pdf) picks the format.
+
+    ``dpi``, ``colors`` and ``palette`` as for :func:`figure_bytes`.
 
     Raises
     ------
@@ -119,7 +131,7 @@ def save_figure(
     if path.suffix.lower() not in PLOT_SUFFIXES:
         raise ParameterError(f"plot: {path}: unsupported file type {path.suffix or '(none)'!r}; expected one of {list(PLOT_SUFFIXES)}")
     refuse_existing(path, overwrite=overwrite)
-    data = figure_bytes(figure, path.suffix.lower()[1:], dpi=dpi, colors=colors)
+    data = figure_bytes(figure, path.suffix.lower()[1:], dpi=dpi, colors=colors, palette=palette)
     return imageio.write_bytes_atomically(path, data, overwrite=overwrite)
 
 

@@ -160,7 +160,7 @@ def tour_figure(tour: nn_inspect.Tour, *, max_maps: int = 16) -> Figure:
         if isinstance(layer, str):
             label = f"input image  {nn_inspect.shape_text(values.shape)}  ({tour.source or 'image'})"
         else:
-            label = _row_title(layer)
+            label = _row_title(layer) + ("  (the scores the softmax turns into probabilities)" if layer is tour.maps[-1] else "")
         panel.suptitle(label, x=0.005, ha="left", fontsize=TEXT_POINTS + 1.5, fontweight="bold")
         if np.ndim(values) == 3:
             axes = panel.subplots(1, max_maps, squeeze=False)[0]
@@ -199,7 +199,9 @@ def tour_figure(tour: nn_inspect.Tour, *, max_maps: int = 16) -> Figure:
         bars[true_index].set_edgecolor("black")
         bars[true_index].set_linewidth(2.5)
         handles.append(Patch(facecolor="white", edgecolor="black", linewidth=2.5, label=f"true class: {truth!r}"))
-    ax.legend(handles=handles, fontsize=TEXT_POINTS + 0.5, loc="upper right")
+    # On the side away from the tall bar, so that it hides none of them.
+    side = "upper left" if best >= len(positions) / 2 else "upper right"
+    ax.legend(handles=handles, fontsize=TEXT_POINTS + 0.5, loc=side)
     ax.set_xticks(positions, tour.class_names, fontsize=TEXT_POINTS + 0.5, rotation=0 if len(tour.class_names) <= 12 else 90)
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("probability", fontsize=TEXT_POINTS + 0.5)
