@@ -2,7 +2,10 @@
 
 Numbered cells: the window on the padded input, what it multiplies or pools, the
 output filling up, and the output-size formula with the numbers filled in; as
-one frame per step (an animated GIF) or every step in one strip.
+one frame per step (an animated GIF) or every step in one strip.  Every number is
+coloured on one scale (:func:`value_norm`) that a colour bar explains.  The
+convolutional layer in 3-D (:func:`volume_frame_figure`, :func:`volume_strip_figure`)
+draws its volumes with :mod:`convfx.plots.volumes`.
 
 This module must not compute the steps (that is :mod:`convfx.explain`, which
 checks them against the real engines) nor write files except through
@@ -136,11 +139,22 @@ def _number_grid(
     ax.set_title(title, fontsize=TEXT_POINTS + 1)
 
 
-def _padding_mask(explanation: explain_steps.Explanation) -> np.ndarray:
+def _padding_mask(explanation: explain_steps.Explanation | explain_steps.VolumeExplanation) -> np.ndarray:
+    """``(n + 2p, n + 2p)``: True on the padding (of every channel, for a volume)."""
     p = explanation.padding
-    mask = np.ones(explanation.padded.shape, bool)
+    mask = np.ones(explanation.padded.shape[:2], bool)
     mask[p : p + explanation.image.shape[0], p : p + explanation.image.shape[1]] = False
     return mask
+
+
+def _drawing_axes(figure: Figure, rectangle: tuple[float, float, float, float], x: tuple[float, float], y: tuple[float, float]):
+    """An axes for a drawing in cell units: ``rectangle`` of the figure, limits ``x`` and ``y``, equal scales, no frame."""
+    ax = figure.add_axes(rectangle)
+    ax.set_xlim(*x)
+    ax.set_ylim(*y)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    return ax
 
 
 def _explanation_norm(e: explain_steps.Explanation) -> Normalize:
@@ -490,17 +504,11 @@ def volume_frame_figure(explanation: explain_steps.VolumeExplanation, index: int
     fig_width, fig_height = cell * width + bar + 0.2, cell * height + header + footer
     figure = Figure(figsize=(fig_width, fig_height))
     FigureCanvasAgg(figure)
-    ax = figure.add_axes((0.1 / fig_width, footer / fig_height, cell * width / fig_width, cell * height / fig_height))
-    ax.set_xlim(left, right)
-    ax.set_ylim(bottom, top)
-    ax.set_aspect("equal")
-    ax.set_axis_off()
+    rectangle = (0.1 / fig_width, footer / fig_height, cell * width / fig_width, cell * height / fig_height)
+    ax = _drawing_axes(figure, rectangle, (left, right), (bottom, top))
 
     # The input volume, the box at this step, and the names of the channels.
-    padding = np.zeros(e.padded.shape[:2], bool)
-    padding[: e.padding, :] = padding[size - e.padding :, :] = True
-    padding[:, : e.padding] = padding[:, size - e.padding :] = True
-    inputs = _stack(ax, e.padded, norm, x_input, tops, "input", faded=padding)
+    inputs = _stack(ax, e.padded, norm, x_input, tops, "input", faded=_padding_mask(e))
     draw_box(ax, projection, inputs, size, (step.top, step.left, k, k), colour=_BOX, linewidth=2.6)
     for d, origin in enumerate(inputs):
         ax.text(origin[0] - 0.1, origin[1] + projection.height(size) / 2, f"channel {d}", ha="right", va="center", fontsize=TEXT_POINTS + 0.5)
@@ -621,17 +629,11 @@ def volume_strip_figure(explanation: explain_steps.VolumeExplanation, *, cell: f
     fig_width, fig_height = cell * width + bar + 0.2, cell * height + 1.0
     figure = Figure(figsize=(fig_width, fig_height))
     FigureCanvasAgg(figure)
-    ax = figure.add_axes((0.1 / fig_width, 0.2 / fig_height, cell * width / fig_width, cell * height / fig_height))
-    ax.set_xlim(-3.6, width - 3.6)
-    ax.set_ylim(bottom, top)
-    ax.set_aspect("equal")
-    ax.set_axis_off()
+    rectangle = (0.1 / fig_width, 0.2 / fig_height, cell * width / fig_width, cell * height / fig_height)
+    ax = _drawing_axes(figure, rectangle, (-3.6, width - 3.6), (bottom, top))
 
-    padding = np.zeros(e.padded.shape[:2], bool)
-    padding[: e.padding, :] = padding[size - e.padding :, :] = True
-    padding[:, : e.padding] = padding[:, size - e.padding :] = True
     x = 0.0
-    inputs = _stack(ax, e.padded, norm, x, [-d * pitch for d in range(channels)], "input", faded=padding)
+    inputs = _stack(ax, e.padded, norm, x, [-d * pitch for d in range(channels)], "input", faded=_padding_mask(e))
     for d, origin in enumerate(inputs):
         ax.text(origin[0] - 0.1, origin[1] + big.height(size) / 2, f"channel {d}", ha="right", va="center", fontsize=TEXT_POINTS + 0.5)
     n = e.image.shape[0]

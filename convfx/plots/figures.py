@@ -49,7 +49,6 @@ __all__ = [
     "signed_colour_bar",
     "kernel_limits",
     "check_kernel_scale",
-    "small_text",
 ]
 
 
@@ -156,11 +155,6 @@ def image_panel(ax: Axes, pixels: np.ndarray, title: str, **imshow) -> None:
     ax.imshow(pixels, cmap=imshow.pop("cmap", "gray"), interpolation="antialiased", **imshow)
     ax.set_title(title, fontsize=TEXT_POINTS + 1)
     ax.set_axis_off()
-
-
-def small_text(ax: Axes) -> None:
-    """Tick labels of ``ax`` at :data:`TEXT_POINTS`, the smallest readable size."""
-    ax.tick_params(labelsize=TEXT_POINTS)
 
 
 def signed_norm(limit: float) -> Normalize:

@@ -104,13 +104,12 @@ def _row_title(layer: nn_inspect.FeatureMap) -> str:
 
 
 def _true_label(tour: nn_inspect.Tour) -> str | None:
-    """The image's true class name when the tour knows it (a held-out image), else None."""
+    """The image's true class when the tour knows it (``Tour.true_label``, a held-out image's), else None.
+
+    Read with a default: a Tour made before the field existed has none.
+    """
     label = getattr(tour, "true_label", None)
-    if label is None:
-        return None
-    if isinstance(label, (int, np.integer)) and 0 <= int(label) < len(tour.class_names):
-        return tour.class_names[int(label)]
-    return str(label)
+    return None if label is None else str(label)
 
 
 def _map_colour_bar(panel, options: dict, axes=None, *, cax=None, label: str | None = None) -> None:
@@ -237,7 +236,7 @@ _UNIT = 0.018
 _GAP = 1.15
 
 
-def _planes(ax, left: float, bottom: float, side_h: float, side_w: float, depth: int, fill: str, name: str) -> tuple[float, float]:
+def _planes(ax, left: float, bottom: float, side_h: float, side_w: float, depth: int, fill: str, name: str) -> float:
     """D maps as squares, the first in front, each further one up and to the right; returns the step between them."""
     step = min(0.1, 0.9 / max(depth, 1))
     for d in reversed(range(depth)):
@@ -246,7 +245,7 @@ def _planes(ax, left: float, bottom: float, side_h: float, side_w: float, depth:
         )
         patch.set_gid(f"{name}-plane-{d}")
         ax.add_patch(patch)
-    return step, step
+    return step
 
 
 def _operation_words(row: nn_inspect.LayerSummary) -> str | None:
@@ -309,7 +308,7 @@ def network_figure(rows: Sequence[nn_inspect.LayerSummary], *, title: str | None
             depth, height, width = row.output_shape
             side_h, side_w = height * _PIXEL, width * _PIXEL
             fill = _INPUT_FILL if name == "input" else _MAPS_FILL
-            step, _ = _planes(ax, x, baseline, side_h, side_w, depth, fill, name)
+            step = _planes(ax, x, baseline, side_h, side_w, depth, fill, name)
             extent = side_w + step * (depth - 1)
             top = baseline + side_h + step * (depth - 1)
             drawn.append({"row": row, "name": name, "left": x, "width": extent, "top": top, "side": (side_h, side_w), "step": step, "depth": depth, "ops": pending})
