@@ -335,6 +335,8 @@ def test_volume_figures_follow_the_options(channels, filters):
     assert all(planes(strip, f"kernel-{f}") == channels for f in range(filters))
     # One small drawing per output cell, each with its box: F * m * m of them.
     assert gids(strip).count("kernel-box") >= len(e.steps)
+    words = texts(strip)
+    assert {"width", "height (rows)", "depth (channels)"} <= set(words) and any("kernel box" in t for t in words)
     assert not too_small(strip)
 
 

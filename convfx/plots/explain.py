@@ -623,13 +623,14 @@ def volume_strip_figure(explanation: explain_steps.VolumeExplanation, *, cell: f
     per_row = max(1, min(filters, int(max(header_width, 45.0) // block_width)))
     width = max(header_width, per_row * block_width)
     top = 2 * _LINE + 0.6
-    bottom = -header_height - 1.5 - math.ceil(filters / per_row) * block_height
+    key = 4.4  # under the header: the arrows naming the directions
+    bottom = -header_height - key - math.ceil(filters / per_row) * block_height
     height = top - bottom
     bar = 1.5
-    fig_width, fig_height = cell * width + bar + 0.2, cell * height + 1.0
+    fig_width, fig_height = cell * width + bar + 0.2, cell * height + 1.3
     figure = Figure(figsize=(fig_width, fig_height))
     FigureCanvasAgg(figure)
-    rectangle = (0.1 / fig_width, 0.2 / fig_height, cell * width / fig_width, cell * height / fig_height)
+    rectangle = (0.1 / fig_width, 0.5 / fig_height, cell * width / fig_width, cell * height / fig_height)
     ax = _drawing_axes(figure, rectangle, (-3.6, width - 3.6), (bottom, top))
 
     x = 0.0
@@ -654,7 +655,8 @@ def volume_strip_figure(explanation: explain_steps.VolumeExplanation, *, cell: f
     _centre_text(ax, x + big.width(m, m) / 2, 0.35, f"output volume {m}x{m}x{filters}", size=TEXT_POINTS + 1.5)
 
     # One small drawing per output cell: where the box is, and the sum it gives.
-    y = -header_height - 1.5
+    draw_axes_key(ax, big, (0.2, -header_height - 1.7), length=1.6, depth_label="depth (channels)", fontsize=TEXT_POINTS + 0.5)
+    y = -header_height - key
     for step in e.steps:
         block_left = (step.filter % per_row) * block_width
         if step.row == 0 and step.column == 0:
@@ -688,6 +690,11 @@ def volume_strip_figure(explanation: explain_steps.VolumeExplanation, *, cell: f
         )
     bar_axes = figure.add_axes((1 - (bar - 0.2) / fig_width, 1 - (0.6 + min(cell * header_height, 4.0)) / fig_height, 0.16 / fig_width, min(cell * header_height, 4.0) / fig_height))
     _value_colour_bar(figure, norm, cax=bar_axes)
+    handles = [
+        Patch(facecolor="white", edgecolor=_INPUT_EDGE, label="input: one sheet per channel (grey: padding)"),
+        Patch(facecolor="none", edgecolor=_BOX, linewidth=2.5, label=f"the kernel box {k}x{k}x{channels} where it computes that cell"),
+    ]
+    figure.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.005), ncol=2, fontsize=TEXT_POINTS + 0.5, frameon=False)
     figure.suptitle(
         f"{e.operation} layer in 3-D: {channels} input channel{'s' * (channels != 1)}, {filters} kernel{'s' * (filters != 1)} "
         f"of {k}x{k}x{channels}, every step; each output value = the sum over the whole box + the kernel's bias\n{e.formula}",
