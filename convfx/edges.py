@@ -31,7 +31,7 @@ import math
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any, NamedTuple
 
@@ -199,6 +199,15 @@ class CannyStages:
         connected to a strong pixel.
     edges : ndarray of bool, shape (H, W)
         The result: strong pixels and the weak pixels 8-connected to them.
+    sigma : float
+        The Gaussian's sigma that was used.
+    mode : str
+        ``"luminance"`` or ``"per_channel"``.
+    full_scale : float
+        The value of white in the input (what the arrays were divided by).
+    quantiles : (float, float) or None
+        The quantiles ``low`` and ``high`` were read from, when the thresholds
+        were asked for as quantiles of the magnitude; None for absolute thresholds.
 
     Examples
     --------
@@ -220,6 +229,11 @@ class CannyStages:
     strong: np.ndarray
     weak: np.ndarray
     edges: np.ndarray
+    # The settings of the run, for titles; canny_stages fills them in.
+    sigma: float = 0.0
+    mode: str = "luminance"
+    full_scale: float = 1.0
+    quantiles: tuple[float, float] | None = None
 
     @cached_property
     def direction(self) -> np.ndarray:
@@ -372,7 +386,7 @@ def canny_stages(
     -------
     CannyStages
         smoothed, gx, gy, magnitude, direction, suppressed, low, high, strong,
-        weak and edges.
+        weak and edges, and the settings used (sigma, mode, full_scale, quantiles).
 
     Examples
     --------
@@ -383,7 +397,16 @@ def canny_stages(
     >>> np.array_equal(stages.edges, convfx.canny(step, sigma=1))
     True
     """
-    return _canny(image, sigma, low, high, quantile, mode, boundary, full_scale, every_maximum=True).stages()
+    stages = _canny(image, sigma, low, high, quantile, mode, boundary, full_scale, every_maximum=True).stages()
+    # _canny has checked everything; this fills in the defaults it used, for the record.
+    sigma, low, high = _check_canny(sigma=sigma, low=low, high=high, quantile=quantile, mode=mode)
+    return replace(
+        stages,
+        sigma=sigma,
+        mode=mode,
+        full_scale=resolve_full_scale(full_scale, _checked_image(image).dtype),
+        quantiles=(low, high) if quantile else None,
+    )
 
 
 def _canny(

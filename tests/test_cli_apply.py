@@ -281,6 +281,19 @@ def test_show_plot(tmp_path):
     assert_one_line_error(run("show", "sobel", "--plot", tmp_path / "k.bmp"), 2, "unsupported file type")
 
 
+@pytest.mark.slow
+def test_show_plot_scale(tmp_path):
+    target = tmp_path / "chain.svg"
+    result = run("show", "gaussian_blur,sobel", "--plot", target, "--scale", "per-kernel")
+    assert result.exit_code == 0, result.output
+    svg = target.read_text()
+    assert "each kernel on its own colour scale" in svg and "red positive, blue negative, white 0" in svg
+    shared = run("show", "gaussian_blur,sobel", "--plot", target, "--force")
+    assert shared.exit_code == 0 and "one colour scale for every kernel" in target.read_text()
+    assert_one_line_error(run("show", "sobel", "--plot", tmp_path / "k.png", "--scale", "own"), 2, "scale: invalid value 'own'")
+    assert not (tmp_path / "k.png").exists()
+
+
 @pytest.mark.parametrize("command", ["apply", "filters", "show"])
 def test_help_has_an_example(command):
     result = run(command, "--help")

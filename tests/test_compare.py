@@ -271,6 +271,15 @@ def test_cli_compare_evolution_strip_and_gif(tmp_path, rng):
         assert "edge detectors per epoch: 0: " in outcome.output and ", 2: 6" in outcome.output
 
 
+def test_cli_compare_scale_option(tmp_path, gray_model):
+    out = tmp_path / "c.svg"
+    result = run("compare", gray_model, "-o", out, "--draws", "10", "--scale", "per-kernel")
+    assert result.exit_code == 0, result.output
+    assert "each kernel stretched to its own largest weight" in out.read_text().lower()
+    bad = run("compare", gray_model, "-o", tmp_path / "d.png", "--draws", "10", "--scale", "own")
+    assert bad.exit_code == 2 and "scale: invalid value 'own'" in bad.output and not (tmp_path / "d.png").exists()
+
+
 def test_a_comparison_classifies_every_kernel_next_to_its_random_baseline(tmp_path):
     model = LeNet(1, 10, seed=0)
     sobel = compare.standard_kernels()["sobel5_x"]

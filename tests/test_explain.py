@@ -20,11 +20,12 @@ def test_conv_steps_follow_the_size_formula_and_the_engine():
     assert e.formula.endswith("floor((7 + 2*1 - 3) / 2) + 1 = 4")
     assert e.padded.shape == (9, 9) and np.array_equal(e.padded[1:-1, 1:-1], e.image)
     # The plain-loop definition, not the engine call explain_conv itself made.
-    np.testing.assert_array_equal(e.output, reference.correlate(e.image, e.kernel, stride=2, padding=1))
+    np.testing.assert_array_equal(e.output, reference.correlate(e.image, e.kernel, bias=e.bias, stride=2, padding=1))
+    assert e.bias == int(e.bias) and -2 <= e.bias <= 2
     for step in e.steps:
         assert (step.top, step.left) == (2 * step.row, 2 * step.column)
         np.testing.assert_array_equal(step.terms, step.window * e.kernel)
-        assert step.terms.sum() == step.value == e.output[step.row, step.column]
+        assert step.terms.sum() + e.bias == step.value == e.output[step.row, step.column]
     assert np.all((e.image >= 0) & (e.image <= 9) & (e.image == np.round(e.image)))
 
 
@@ -36,11 +37,24 @@ def test_conv_output_by_hand():
     for row in range(2):
         for column in range(2):
             window = image[row : row + 2, column : column + 2]
-            by_hand = a * window[0, 0] + b * window[0, 1] + c * window[1, 0] + d * window[1, 1]
+            by_hand = a * window[0, 0] + b * window[0, 1] + c * window[1, 0] + d * window[1, 1] + e.bias
             assert e.output[row, column] == by_hand
     flipped = explain.explain_conv(size=3, kernel=2, padding=0, seed=7, flip=True)
     # Convolution slides the kernel turned half a turn: rows [d, c] over [b, a].
-    assert flipped.output[0, 0] == d * image[0, 0] + c * image[0, 1] + b * image[1, 0] + a * image[1, 1]
+    assert flipped.output[0, 0] == d * image[0, 0] + c * image[0, 1] + b * image[1, 0] + a * image[1, 1] + e.bias
+
+
+def test_bias_option_shifts_every_output_cell():
+    plain = explain.explain_conv(size=5, seed=3, bias=0)
+    np.testing.assert_array_equal(plain.output, reference.correlate(plain.image, plain.kernel))
+    shifted = explain.explain_conv(size=5, seed=3, bias=2.5)
+    np.testing.assert_array_equal(shifted.output, plain.output + 2.5)
+    seeded = explain.explain_conv(size=5, seed=3)
+    # The seeded bias is drawn after the image and kernel: the same seed, the same numbers.
+    assert np.array_equal(seeded.image, plain.image) and np.array_equal(seeded.kernel, plain.kernel)
+    for bad in (float("nan"), "1", True):
+        with pytest.raises(ParameterError, match="^bias: expected a finite number"):
+            explain.explain_conv(bias=bad)
 
 
 def test_conv_is_seeded():
@@ -55,7 +69,7 @@ def test_flip_is_convolution_and_differs_from_correlation(kernel):
     flipped = explain.explain_conv(size=6, kernel=kernel, padding=1, seed=0, flip=True)
     assert not np.array_equal(flipped.kernel, flipped.kernel[::-1, ::-1])  # asymmetric by construction
     assert np.array_equal(flipped.applied, flipped.kernel[::-1, ::-1])
-    np.testing.assert_array_equal(flipped.output, reference.convolve(flipped.image, flipped.kernel, padding=1))
+    np.testing.assert_array_equal(flipped.output, reference.convolve(flipped.image, flipped.kernel, bias=flipped.bias, padding=1))
     np.testing.assert_array_equal(flipped.correlation, plain.output)
     assert not np.array_equal(flipped.output, plain.output)
     assert flipped.operation == "convolution" and plain.operation == "cross-correlation"
@@ -146,6 +160,83 @@ def test_explain_pool_gif_and_png(tmp_path, mode):
     assert png.stat().st_size > 2_000
 
 
+# --------------------------------------------------------------------------- the layer in 3-D
+
+
+@pytest.mark.parametrize(
+    ("channels", "filters", "stride", "padding", "flip"),
+    [(1, 1, 1, 0, False), (3, 2, 2, 1, False), (4, 4, 1, 2, False), (2, 3, 1, 1, True), (1, 2, 2, 0, True)],
+)
+def test_volume_steps_equal_the_plain_loop_definition(channels, filters, stride, padding, flip):
+    e = explain.explain_volume(size=6, kernel=3, stride=stride, padding=padding, channels=channels, filters=filters, flip=flip, seed=2)
+    m = (6 + 2 * padding - 3) // stride + 1
+    assert e.image.shape == (6, 6, channels) and e.kernels.shape == (filters, 3, 3, channels) and e.bias.shape == (filters,)
+    assert e.output.shape == (m, m, filters) and (e.channels, e.filters) == (channels, filters)
+    # The plain loop of convfx.reference with the whole (F, k, k, C) bank, not the engine's call.
+    definition = reference.convolve if flip else reference.correlate
+    np.testing.assert_array_equal(e.output, definition(e.image, e.kernels, bias=e.bias, stride=stride, padding=padding))
+    # One step per output cell, kernel by kernel, each the sum over its whole box plus its bias.
+    assert [(s.filter, s.row, s.column) for s in e.steps] == [(f, r, c) for f in range(filters) for r in range(m) for c in range(m)]
+    for step in e.steps:
+        box = e.padded[step.top : step.top + 3, step.left : step.left + 3, :]
+        assert (step.top, step.left) == (stride * step.row, stride * step.column) and np.array_equal(step.window, box)
+        np.testing.assert_array_equal(step.products, box * e.applied[step.filter])
+        np.testing.assert_array_equal(step.channel_sums, step.products.sum(axis=(0, 1)))
+        assert step.channel_sums.sum() + e.bias[step.filter] == step.value == e.output[step.row, step.column, step.filter]
+
+
+def test_volume_flip_rotates_each_kernel_in_width_and_height_not_in_depth():
+    e = explain.explain_volume(size=5, kernel=3, channels=3, filters=2, flip=True, seed=4)
+    for f in range(2):
+        for c in range(3):
+            np.testing.assert_array_equal(e.applied[f, :, :, c], np.rot90(e.kernels[f, :, :, c], 2))
+        assert not np.array_equal(e.kernels[f], e.kernels[f, ::-1, ::-1])  # so the flip shows
+    plain = explain.explain_volume(size=5, kernel=3, channels=3, filters=2, seed=4)
+    np.testing.assert_array_equal(e.correlation, plain.output)
+    assert e.operation == "convolution" and plain.operation == "cross-correlation" and plain.correlation is None
+
+
+def test_volume_padding_is_around_each_channel_never_in_depth():
+    e = explain.explain_volume(size=4, kernel=3, padding=2, channels=2, filters=1)
+    assert e.padded.shape == (8, 8, 2)
+    np.testing.assert_array_equal(e.padded[2:-2, 2:-2], e.image)
+    assert not e.padded[:2].any() and not e.padded[:, -2:].any()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"channels": 0}, "channels: expected an int in 1..4, found 0"),
+        ({"channels": 5}, "channels: expected an int in 1..4, found 5"),
+        ({"filters": 0}, "filters: expected an int in 1..4, found 0"),
+        ({"filters": 9}, "filters: expected an int in 1..4, found 9"),
+        ({"channels": 2.0}, "channels: expected an int"),
+        ({"size": 3, "kernel": 5}, "kernel: expected at most size + 2*padding = 3, found 5"),
+    ],
+)
+def test_bad_volume_options_name_the_option(options, message):
+    with pytest.raises(ParameterError) as info:
+        explain.explain_volume(**options)
+    assert str(info.value).startswith(message)
+
+
+@pytest.mark.slow
+def test_explain_conv_in_3d_gif_has_one_frame_per_output_cell_of_every_map(tmp_path):
+    out = tmp_path / "layer.gif"
+    arguments = ["explain", "conv", "--channels", "2", "--filters", "2", "--size", "4", "--kernel", "3", "-o", str(out)]
+    result = runner.invoke(app, arguments)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("cross-correlation: 8 steps, output 2x2x2")
+    with Image.open(out) as gif:
+        assert gif.n_frames == 8  # 2x2 cells in each of 2 maps
+    strip = tmp_path / "layer.png"
+    flipped = runner.invoke(app, ["explain", "conv", "--filters", "3", "--size", "4", "--flip", "-o", str(strip)])
+    assert flipped.exit_code == 0, flipped.output
+    assert flipped.stdout.startswith("convolution: 12 steps, output 2x2x3")  # 2x2 cells in 3 maps; channels: the default
+    with Image.open(strip) as png:
+        assert png.format == "PNG"
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
@@ -158,6 +249,10 @@ def test_explain_pool_gif_and_png(tmp_path, mode):
         (["pool", "--mode", "median"], "mode: invalid value 'median'"),
         (["pool", "--size", "6", "--kernel", "8"], "kernel: expected a pooling window of at most size = 6, found 8"),
         (["conv", "--seed", "-1"], "seed: expected an int in 0..9223372036854775807, found -1"),
+        (["conv", "--channels", "0"], "channels: expected an int in 1..4, found 0"),
+        (["conv", "--filters", "9"], "filters: expected an int in 1..4, found 9"),
+        (["conv", "--channels", "2", "--kernel", "9"], "kernel: expected at most size + 2*padding = 7, found 9"),
+        (["conv", "--bias", "inf"], "bias: expected a finite number, found inf"),
         (["pool", "--seed", "99999999999999999999"], "seed: expected an int in 0..9223372036854775807, found 9999"),
     ],
 )

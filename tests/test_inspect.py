@@ -214,6 +214,23 @@ def test_summary_command_prints_every_layer_and_the_total(gray_model_path):
         assert text in result.stdout, text
 
 
+@pytest.mark.slow
+def test_summary_plot_draws_the_model_as_volumes(tmp_path, gray_model_path, rgb_model_path):
+    for model, channels in ((gray_model_path, 1), (rgb_model_path, 3)):
+        out = tmp_path / f"{model.stem}.svg"
+        result = runner.invoke(app, ["summary", str(model), "--plot", str(out)])
+        assert result.exit_code == 0, result.output
+        assert result.stdout.strip().endswith(f"wrote {out}")
+        svg = out.read_text()
+        # The SVG keeps the drawing's ids: one sheet per input channel, the boxes the convolutions read.
+        assert svg.count('id="input-plane-') == channels and svg.count('id="C3-plane-') == 16
+        assert f"input: {channels}@32x32" in svg and "C1: 6@28x28" in svg and "5x5x6 kernel" in svg
+    again = runner.invoke(app, ["summary", str(gray_model_path), "--plot", str(tmp_path / "gray.svg")])
+    assert again.exit_code == 1 and "already exists" in again.stderr
+    bad = runner.invoke(app, ["summary", str(gray_model_path), "--plot", str(tmp_path / "net.jpg")])
+    assert bad.exit_code == 2 and bad.stderr.strip().count("\n") == 0 and "unsupported file type '.jpg'" in bad.stderr
+
+
 def test_summary_of_a_missing_model_is_one_line(tmp_path):
     result = runner.invoke(app, ["summary", str(tmp_path / "none.npz")])
     assert result.exit_code == 1

@@ -42,6 +42,20 @@ def test_make_figures_writes_the_filter_figures(tmp_path, capsys):
         assert (tmp_path / name).stat().st_size < 300 * 1024  # palette PNGs, small enough to commit
 
 
+@pytest.mark.slow
+def test_make_figures_draws_the_network_pictures_in_2d_and_3d(tmp_path):
+    from PIL import Image
+
+    make_figures = load_tool("make_figures")
+    written = make_figures.write_network_figures(tmp_path)
+    names = sorted(path.name for path in written)
+    assert names == ["explain_conv.gif", "explain_conv_3d.gif", "network_digits.png", "network_shapes.png", "tour.png"]
+    with Image.open(tmp_path / "explain_conv_3d.gif") as gif:
+        assert gif.n_frames == 18  # 3x3 output cells in each of 2 maps
+    for path in written:
+        assert path.stat().st_size < 1600 * 1024
+
+
 def test_make_figures_refuses_an_unknown_group(tmp_path):
     make_figures = load_tool("make_figures")
     with pytest.raises(ParameterError, match="groups: unknown"):

@@ -19,7 +19,7 @@ from typing import Sequence
 
 import numpy as np
 
-from convfx import compare, imageio, models
+from convfx import compare, edges, imageio, models
 from convfx import explain as explain_steps
 from convfx.errors import ParameterError
 from convfx.nn import inspect as nn_inspect
@@ -29,6 +29,7 @@ from convfx.plots import (
     evolution_figure,
     gallery_figure,
     kernel_figure,
+    network_figure,
     save_explanation,
     save_figure,
     save_tour,
@@ -62,8 +63,9 @@ def write_readme_figures(
     out : path-like, optional
         Destination folder, created if missing; default ``samples/readme``.
     groups : sequence of {"filters", "network", "compare"}
-        Which figures: the gallery, kernels and Canny stages; the tour and the
-        convolution animation; the learned-vs-classic figures.
+        Which figures: the gallery, kernels and Canny stages; the tour, the
+        convolution animations (2-D and 3-D) and the networks as volumes; the
+        learned-vs-classic figures.
 
     Returns
     -------
@@ -85,9 +87,15 @@ def write_readme_figures(
                 kernel_figure(",".join(README_KERNELS), title="Kernels as applied to the pixels (correlation)"),
                 out / "kernels.png",
                 overwrite=True,
-                colors=64,
+                colors=128,
             ),
-            save_figure(canny_figure(picture.pixels, sigma=2.0), out / "canny_stages.png", overwrite=True, colors=128),
+            save_figure(
+                canny_figure(edges.canny_stages(picture.pixels, sigma=2.0), picture.pixels),
+                out / "canny_stages.png",
+                overwrite=True,
+                colors=256,
+                palette="octree",  # the direction's hues and their colour wheel
+            ),
         ]
     if "network" in groups:
         written += write_network_figures(out)  # skips the tour without the shipped model
@@ -109,21 +117,36 @@ def write_compare_figures(out: str | os.PathLike, *, image: np.ndarray | None = 
     out = Path(out)
     digits, shapes = compare.compare_model("digits"), compare.compare_model("shapes")
     return [
-        save_figure(compare_figure(digits, image), out / "compare.png", overwrite=True, colors=128),
-        save_figure(evolution_figure(digits), out / "evolution.png", overwrite=True, colors=64),
-        save_figure(compare_figure(shapes, image), out / "compare_shapes.png", overwrite=True, colors=128),
+        save_figure(compare_figure(digits, image), out / "compare.png", overwrite=True, colors=256),
+        save_figure(evolution_figure(digits), out / "evolution.png", overwrite=True, colors=256),
+        save_figure(compare_figure(shapes, image), out / "compare_shapes.png", overwrite=True, colors=256),
     ]
 
 
 def write_network_figures(out: str | os.PathLike, *, image: str = "digit:1") -> list[Path]:
-    """The README's pictures of the network: ``explain_conv.gif`` and ``tour.png``.
+    """The README's pictures of the network.
 
-    ``tour.png`` needs the shipped digits model; without it (a fresh checkout before
-    the model is trained) it is skipped, not an error.
+    ``explain_conv.gif`` (``convfx explain conv --size 7 --kernel 3 --stride 2
+    --padding 1``), ``explain_conv_3d.gif`` (``convfx explain conv --channels 3
+    --filters 2 --size 5``), and for each shipped model found, ``network_<name>.png``
+    (``convfx summary <name> --plot``); ``tour.png`` (``convfx tour digits``) needs the
+    shipped digits model.  A shipped model missing (a fresh checkout before the
+    models are trained) is skipped, not an error.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    written = [save_explanation(explain_steps.explain_conv(size=7, kernel=3, stride=2, padding=1), out / "explain_conv.gif", overwrite=True)]
+    written = [
+        save_explanation(explain_steps.explain_conv(size=7, kernel=3, stride=2, padding=1), out / "explain_conv.gif", overwrite=True),
+        save_explanation(
+            explain_steps.explain_volume(size=5, kernel=3, channels=3, filters=2), out / "explain_conv_3d.gif", overwrite=True
+        ),
+    ]
+    for name in ("digits", "shapes"):
+        model_path = models.shipped_model(name)
+        if model_path.is_file():
+            rows = nn_inspect.summarize(nn_inspect.load_model(model_path))
+            title = f"{model_path.name}: LeNet-5 as a chain of volumes, input {rows[0].shape}"
+            written.append(save_figure(network_figure(rows, title=title), out / f"network_{name}.png", overwrite=True, colors=64))
     model_path = models.shipped_model("digits")
     if model_path.is_file():
         model = nn_inspect.load_model(model_path)

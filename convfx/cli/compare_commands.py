@@ -121,6 +121,14 @@ def compare_command(
         typer.Option("--evolution", help="Draw how conv1 changed epoch by epoch (needs `convfx train --snapshots`)."),
     ] = False,
     draws: Annotated[int, typer.Option(min=2, help="Random kernel banks drawn for the baseline.")] = 1000,
+    scale: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Kernel colours: 'shared' (one scale for every kernel, so a kernel the network hardly uses looks faint; "
+            "the default) or 'per-kernel' (each stretched to its own largest weight).",
+            show_default=False,
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite OUTPUT if it exists.")] = False,
 ) -> None:
     """Match learned first-layer kernels to classic ones (Sobel, Laplacian, Gaussian...), with scores.
@@ -141,6 +149,8 @@ def compare_command(
         convfx compare resnet18.safetensors --key conv1.weight -o resnet.png
 
         convfx compare photos --evolution -o evolution.gif
+
+        convfx compare shapes --scale per-kernel -o shapes.png
     """
     from .. import compare
 
@@ -148,11 +158,13 @@ def compare_command(
         destination = output or Path("evolution.png" if evolution else "compare.png")
         if destination.exists() and not force:
             raise imageio.OutputExistsError(f"{destination}: already exists; overwrite it with --force")
-        photo = imageio.read_image(image).pixels if image is not None else None
-        result = compare.compare_model(model, key=key, draws=draws)
         from .. import plots  # matplotlib is slow to import; only drawing needs it
 
-        written = plots.save_compare_figures(result, destination, image=photo, evolution=evolution, overwrite=force)
+        # None: the library's own default scale; a bad one fails before the slow comparison.
+        drawing = {} if scale is None else {"scale": plots.check_kernel_scale(scale)}
+        photo = imageio.read_image(image).pixels if image is not None else None
+        result = compare.compare_model(model, key=key, draws=draws)
+        written = plots.save_compare_figures(result, destination, image=photo, evolution=evolution, overwrite=force, **drawing)
     console.print(_match_table(result))
     console.print(_class_table(result))
     if evolution and result.evolution is not None:

@@ -1,8 +1,8 @@
 """Commands that draw how an operation works, stage by stage: the ``explain`` group.
 
-``convfx explain canny`` draws every stage of the Canny detector; the group is a
-typer sub-app so that later operations (``explain conv``, ``explain pool``) join it
-as sibling commands.  Each command parses its options, calls one function of
+``convfx explain canny`` draws every stage of the Canny detector, ``explain conv``
+a kernel sliding over an input (in 3-D with ``--channels``/``--filters``) and
+``explain pool`` a pooling window; the group is a typer sub-app.  Each command parses its options, calls one function of
 :mod:`convfx.plots` and reports; the maths lives in :mod:`convfx.edges` (canny) and
 :mod:`convfx.explain` (conv, pool).
 """
@@ -126,24 +126,50 @@ def conv_command(
             help="Convolution (kernel rotated 180 degrees), shown next to cross-correlation of the same numbers.",
         ),
     ] = _conv_default("flip"),
-    seed: Annotated[int, typer.Option(help="Seeds the input and the kernel.")] = _conv_default("seed"),
+    bias: Annotated[
+        Optional[float],
+        typer.Option(help="Added to every sum, as a CNN layer adds its b.  Default: seeded integers in -2..2.", show_default=False),
+    ] = _conv_default("bias"),
+    channels: Annotated[
+        Optional[int],
+        typer.Option(
+            help="Draw the layer in 3-D: an input of this depth C (1..4) and kernels of k x k x C, summed over depth.",
+            show_default=False,
+        ),
+    ] = None,
+    filters: Annotated[
+        Optional[int],
+        typer.Option(help="3-D: this many kernels F (1..4), the depth of the output.", show_default=False),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seeds the input, the kernel(s) and the bias.")] = _conv_default("seed"),
     milliseconds: Annotated[int, typer.Option(help="GIF: time per frame (the last is held 3x).")] = 700,
     force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite OUTPUT if it exists.")] = False,
 ) -> None:
-    """Animate a kernel sliding over a padded input: window, products, output cell, size formula.
+    """Animate a kernel sliding over a padded input: window, products, bias, output cell, size formula.
 
-    The numbers come from convfx's own correlate/convolve.
+    With --channels or --filters, the layer in 3-D: the input as C stacked
+    channels, a k x k x C kernel box summed over all of them plus the bias into
+    one value, and F kernels filling an output of depth F.  The numbers come
+    from convfx's own correlate/convolve.
 
     Examples:
 
         convfx explain conv --size 7 --kernel 3 --stride 2 --padding 1 -o conv.gif
 
         convfx explain conv --flip -o flip.png
+
+        convfx explain conv --channels 3 --filters 2 --size 5 -o layer.gif
     """
     from .. import plots  # matplotlib is slow to import; only this command needs it
 
     with reporting_errors():
-        steps = explain.explain_conv(size=size, kernel=kernel, stride=stride, padding=padding, flip=flip, seed=seed)
+        common = {"size": size, "kernel": kernel, "stride": stride, "padding": padding, "flip": flip, "bias": bias, "seed": seed}
+        if channels is None and filters is None:
+            steps = explain.explain_conv(**common)
+        else:
+            depths = {"channels": channels, "filters": filters}
+            # An option left out takes the library's default depth.
+            steps = explain.explain_volume(**common, **{name: value for name, value in depths.items() if value is not None})
         written = plots.save_explanation(steps, output, overwrite=force, milliseconds=milliseconds)
     _report(steps, written)
 
@@ -181,4 +207,5 @@ def pool_command(
 
 def _report(steps, written: Path) -> None:
     """One line: what was explained and where it went."""
-    say(f"{steps.operation}: {len(steps.steps)} steps, output {steps.output.shape[0]}x{steps.output.shape[1]}; wrote {written}")
+    shape = "x".join(str(n) for n in steps.output.shape)
+    say(f"{steps.operation}: {len(steps.steps)} steps, output {shape}; wrote {written}")

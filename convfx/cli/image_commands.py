@@ -125,7 +125,15 @@ def show_command(
     ],
     plot: Annotated[
         Optional[Path],
-        typer.Option(help="Also draw the kernel(s) to this PNG file.", show_default=False),
+        typer.Option(help="Also draw the kernel(s) to this file (.png, .svg, .pdf), with a colour bar.", show_default=False),
+    ] = None,
+    scale: Annotated[
+        Optional[str],
+        typer.Option(
+            help="--plot colours: 'shared' (one scale for every kernel, so weak kernels look weak; the default) "
+            "or 'per-kernel' (each kernel stretched to its own largest weight).",
+            show_default=False,
+        ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite the --plot file if it exists.")] = False,
 ) -> None:
@@ -136,6 +144,8 @@ def show_command(
         convfx show sobel
 
         convfx show gaussian_blur:sigma=1.5 --plot gaussian.png
+
+        convfx show gaussian_blur,sobel --plot chain.png --scale per-kernel
     """
     with reporting_errors():
         effect = effects.parse_effect(name)
@@ -144,7 +154,9 @@ def show_command(
         if plot is not None:
             from .. import plots  # matplotlib is slow to import; only --plot needs it
 
-            written = plots.save_kernel_plot(effect, plot, overwrite=force)
+            # None: the library's own default scale.
+            options = {} if scale is None else {"scale": scale}
+            written = plots.save_kernel_plot(effect, plot, overwrite=force, **options)
     say(text)
     if written is not None:
         say(f"wrote {written}")

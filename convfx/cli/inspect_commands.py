@@ -1,7 +1,7 @@
 """Commands that look inside a trained LeNet: ``summary`` and ``tour``.
 
 Each command parses its options, calls :mod:`convfx.nn.inspect` (and, for the
-picture, :func:`convfx.plots.save_tour`) and reports; the layer shapes, counts and
+pictures, :func:`convfx.plots.save_network_figure` and :func:`convfx.plots.save_tour`) and reports; the layer shapes, counts and
 activations are computed there, never here.
 """
 
@@ -35,6 +35,15 @@ def summary_command(
     model_path: Annotated[
         Optional[Path], typer.Argument(metavar="MODEL", help=_MODEL_HELP, show_default=False, readable=False)
     ] = None,
+    plot: Annotated[
+        Optional[Path],
+        typer.Option(
+            help="Also draw the network as its chain of volumes (D@WxH, kernel boxes, fully connected bars) "
+            "to this file (.png, .svg, .pdf).",
+            show_default=False,
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite the --plot file if it exists.")] = False,
 ) -> None:
     """Each layer of a LeNet with its output shape (D@WxH), hyper-parameters and parameter count.
 
@@ -44,7 +53,7 @@ def summary_command(
 
         convfx summary shapes                         (the shipped shapes model)
 
-        convfx summary model.npz
+        convfx summary model.npz --plot lenet.png
     """
     from rich import box
     from rich.table import Table
@@ -56,6 +65,13 @@ def summary_command(
         model = nn_inspect.load_model(model_path)
         rows = nn_inspect.summarize(model)
         total = nn_inspect.total_parameters(model)
+        written = None
+        if plot is not None:
+            from .. import plots  # matplotlib is slow to import; only --plot needs it
+
+            name = resolve_model(model_path).name
+            title = f"{name}: LeNet-5 as a chain of volumes, input {rows[0].shape}"
+            written = plots.save_network_figure(rows, plot, title=title, overwrite=force)
     source = resolve_model(model_path)  # the file that was read
     # No vertical rules: the table fits an 80-column terminal without truncating shapes.
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
@@ -90,6 +106,8 @@ def summary_command(
         f"input {model.in_channels}@32x32 ({'gray' if model.in_channels == 1 else 'RGB'}), "
         f"{model.num_classes} classes: {classes}; {total:,} trainable parameters"
     )
+    if written is not None:
+        say(f"wrote {written}")
 
 
 @app.command("tour")

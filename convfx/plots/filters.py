@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 
 from .. import effects, ranges
 from ..errors import ParameterError
-from .figures import DIVERGING, save_figure
+from .figures import DIVERGING, SIGNED_LEGEND, TEXT_POINTS, kernel_limits, save_figure, signed_colour_bar, signed_norm
 
 __all__ = ["GALLERY_EFFECTS", "kernel_figure", "gallery_figure", "save_kernel_plot"]
 
@@ -36,11 +36,11 @@ def _grid(count: int, max_columns: int) -> tuple[int, int]:
     return math.ceil(count / columns), columns
 
 
-def _short(value: float) -> str:
-    return f"{value:.3g}" if value != int(value) else str(int(value))
+def _short(value: float, digits: int = 3) -> str:
+    return f"{value:.{digits}g}" if value != int(value) else str(int(value))
 
 
-def kernel_figure(effect: effects.EffectLike, *, title: str | None = None) -> Figure:
+def kernel_figure(effect: effects.EffectLike, *, title: str | None = None, scale: str = "shared") -> Figure:
     """Draw every kernel of an effect as the correlation kernel that is applied.
 
     Parameters
@@ -48,35 +48,57 @@ def kernel_figure(effect: effects.EffectLike, *, title: str | None = None) -> Fi
     effect : str, Filter, Effect or ndarray
         Anything :func:`convfx.effects.parse_effect` takes.
     title : str, optional
-        Figure title; default names the effect.
+        Figure title; default names the effect in plain words.
+    scale : {"shared", "per-kernel"}, optional
+        One symmetric colour scale for every kernel (default), or each kernel
+        stretched to its own largest weight (see :data:`KERNEL_SCALES`).
 
     Returns
     -------
     matplotlib.figure.Figure
-        One panel per kernel; a diverging colour map centred on 0 (red positive,
-        blue negative) and, for kernels up to 9x9, the values in the cells.
+        One panel per kernel titled with its name, size and norm; a diverging
+        colour map centred on 0 (red positive, blue negative, white 0) with a
+        colour bar per scale and, for kernels up to 9x9, the values in the cells.
+
+    Raises
+    ------
+    ParameterError
+        ``scale`` not one of :data:`KERNEL_SCALES`.
     """
     parsed = effects.parse_effect(effect)
     kernels = [(step, kernel) for step in parsed.steps for kernel in step.kernels]
+    limits = kernel_limits([kernel.weights for _, kernel in kernels], scale)
     rows, columns = _grid(len(kernels), 5)
-    figure = Figure(figsize=(2.8 * columns, 2.9 * rows + 0.4), layout="constrained")
+    per_kernel = scale == "per-kernel"
+    figure = Figure(figsize=((3.8 if per_kernel else 3.0) * columns + 1.0, 3.2 * rows + 0.6), layout="constrained")
     FigureCanvasAgg(figure)
     axes = figure.subplots(rows, columns, squeeze=False).ravel()
-    for ax, (step, kernel) in zip(axes, kernels):
+    for ax, (step, kernel), limit in zip(axes, kernels, limits):
         weights = kernel.weights
-        limit = float(np.abs(weights).max()) or 1.0
-        ax.imshow(weights, cmap=DIVERGING, vmin=-limit, vmax=limit, interpolation="nearest")
+        norm = signed_norm(limit)
+        ax.imshow(weights, cmap=DIVERGING, norm=norm, interpolation="nearest")
         if weights.size <= _ANNOTATE_MAX_TAPS:
+            # Two significant digits in the narrower cells of wide kernels (`convfx show` prints them all).
+            digits = 3 if weights.shape[1] <= 3 else 2
             for (i, j), value in np.ndenumerate(weights):
                 colour = "white" if abs(value) > 0.6 * limit else "black"
-                ax.text(j, i, _short(value), ha="center", va="center", fontsize=8, color=colour)
+                ax.text(j, i, _short(value, digits), ha="center", va="center", fontsize=TEXT_POINTS + 0.5, color=colour)
         label = kernel.name if len(step.kernels) > 1 or kernel.name == step.name else f"{step.name}: {kernel.name}"
-        ax.set_title(f"{label} ({weights.shape[0]}x{weights.shape[1]})", fontsize=10)
+        norm_value = float(np.sqrt(np.sum(np.square(weights))))
+        ax.set_title(f"{label} ({weights.shape[0]}x{weights.shape[1]})\nnorm {norm_value:.3g}", fontsize=TEXT_POINTS + 2)
         ax.set_xticks([])
         ax.set_yticks([])
+        if per_kernel:
+            signed_colour_bar(figure, norm, ax, "weight", shrink=0.7).set_label("weight", fontsize=TEXT_POINTS + 1)
     for ax in axes[len(kernels) :]:
         ax.set_axis_off()
-    figure.suptitle(title or f"{parsed.spec}: kernels as applied (correlation)", fontsize=11)
+    if per_kernel:
+        legend = f"each kernel on its own colour scale; {SIGNED_LEGEND}"
+    else:
+        signed_colour_bar(figure, signed_norm(limits[0]), axes[: len(kernels)].tolist(), "weight", shrink=0.8)
+        legend = "one colour scale for every kernel"
+    heading = title or f"{parsed.spec}: the kernels as they are applied to the pixels (correlation)"
+    figure.suptitle(f"{heading}\n{legend}", fontsize=TEXT_POINTS + 3)
     return figure
 
 
@@ -119,13 +141,15 @@ def gallery_figure(
     axes = figure.subplots(rows, columns, squeeze=False).ravel()
     for ax, (title, pixels) in zip(axes, panels):
         ax.imshow(pixels, cmap="gray" if pixels.ndim == 2 else None, vmin=0, vmax=255, interpolation="lanczos")
-        ax.set_title(title, fontsize=10)
+        ax.set_title(title, fontsize=TEXT_POINTS + 2.5)
         ax.set_axis_off()
     for ax in axes[len(panels) :]:
         ax.set_axis_off()
     return figure
 
 
-def save_kernel_plot(effect: effects.EffectLike, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
-    """Draw an effect's kernels (:func:`kernel_figure`) to ``path``."""
-    return save_figure(kernel_figure(effect), path, overwrite=overwrite)
+def save_kernel_plot(
+    effect: effects.EffectLike, path: str | os.PathLike, *, scale: str = "shared", overwrite: bool = False
+) -> Path:
+    """Draw an effect's kernels (:func:`kernel_figure`, ``scale`` as there) to ``path``."""
+    return save_figure(kernel_figure(effect, scale=scale), path, overwrite=overwrite)

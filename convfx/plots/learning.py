@@ -14,28 +14,54 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from PIL import Image
 
-from .. import color, compare, effects, imageio, learned, ranges
+from .. import color, compare, effects, imageio, kernel_classes, learned, ranges
 from ..errors import ParameterError
-from .figures import DIVERGING, figure_bytes, image_panel, refuse_existing, save_figure
+from .figures import (
+    DIVERGING,
+    SAVE_DPI,
+    SIGNED_LEGEND,
+    TEXT_POINTS,
+    figure_bytes,
+    image_panel,
+    kernel_limits,
+    refuse_existing,
+    save_figure,
+    signed_colour_bar,
+    signed_norm,
+)
 
-__all__ = ["default_photo", "compare_figure", "evolution_figure", "evolution_gif_bytes", "save_compare_figures"]
+__all__ = [
+    "default_photo",
+    "compare_figure",
+    "evolution_figure",
+    "evolution_frame_figure",
+    "evolution_gif_bytes",
+    "save_compare_figures",
+]
 
 
-def _diverging(ax, kernel: np.ndarray, title: str = "", *, fontsize: int = 8) -> None:
-    """A kernel in red (positive) and blue (negative), 0 exactly mid-grey-white."""
-    limit = float(np.abs(kernel).max()) or 1.0
-    ax.imshow(kernel, cmap=DIVERGING, vmin=-limit, vmax=limit, interpolation="nearest")
-    ax.set_title(title, fontsize=fontsize)
+def _kernel_panel(
+    ax, kernel: np.ndarray, limit: float, title: str = "", *, fontsize: float = TEXT_POINTS + 0.5, fontweight: str = "normal"
+) -> None:
+    """A kernel in red (positive) and blue (negative) on the symmetric scale ``-limit .. limit``, 0 white."""
+    ax.imshow(kernel, cmap=DIVERGING, norm=signed_norm(limit), interpolation="nearest")
+    ax.set_title(title, fontsize=fontsize, fontweight=fontweight)
     ax.set_xticks([])
     ax.set_yticks([])
 
 
-def _colour_patch(kernel: np.ndarray) -> np.ndarray:
-    """An RGB kernel ``(3, kh, kw)`` as colours: 0 is mid-grey, each channel's sign its own hue."""
-    limit = float(np.abs(kernel).max()) or 1.0
+def _row_label(ax, text: str) -> None:
+    """What a row of panels shows, written left of its first panel (which may have no axis to label)."""
+    ax.text(-0.08, 0.5, text, transform=ax.transAxes, rotation=90, ha="right", va="center", fontsize=TEXT_POINTS + 1)
+
+
+def _colour_patch(kernel: np.ndarray, limit: float) -> np.ndarray:
+    """An RGB kernel ``(3, kh, kw)`` as colours on the scale ``limit``: 0 is mid-grey, each channel's sign its own hue."""
     return np.clip(0.5 + 0.5 * np.moveaxis(kernel, 0, -1) / limit, 0, 1)
 
 
@@ -45,6 +71,65 @@ def _stretched(response: np.ndarray) -> np.ndarray:
     return np.clip((response - low) / ((high - low) or 1.0), 0, 1)
 
 
+def _norm(values: np.ndarray) -> float:
+    return float(np.sqrt(np.sum(np.square(values))))
+
+
+def _scaled_to(classic: np.ndarray, norm: float) -> np.ndarray:
+    """``classic`` with the Euclidean norm ``norm``: drawn beside a learned kernel on its scale."""
+    own = _norm(classic)
+    return classic * (norm / own) if own > 0 else classic
+
+
+# The symmetries of the square by their keys in convfx.compare.TRANSFORMS, in words.
+_TRANSFORM_WORDS = {
+    "identity": "",
+    "rot90": "rotated 90 degrees",
+    "rot180": "rotated 180 degrees",
+    "rot270": "rotated 270 degrees",
+    "flip_lr": "mirrored left-right",
+    "flip_ud": "mirrored top-bottom",
+    "transpose": "mirrored on the diagonal",
+    "anti_transpose": "mirrored on the anti-diagonal",
+}
+
+
+def plain_transform(transform: str, sign: int) -> str:
+    """How a classic kernel was moved to match, in words: ``"rotated 90 degrees, negated"`` ("" for none)."""
+    words = [_TRANSFORM_WORDS.get(transform, transform.replace("_", " "))]
+    if sign < 0:
+        words.append("negated")
+    return ", ".join(word for word in words if word)
+
+
+def _reference_name(name: str) -> str:
+    """A reference kernel's name as a reader says it: ``"sobel5 22.5deg"`` -> ``"sobel5 22.5°"``."""
+    return name.replace("deg", "°")
+
+
+def class_label(kind: kernel_classes.KernelClass) -> str:
+    """A kernel's class and what decided it, in two short lines (a colour-opponent edge detector says so elsewhere).
+
+    ``"edge detector\nlike sobel5 22.5° (0.74)"``, ``"smoothing\nlike gaussian sigma 2 (0.95)"``,
+    or for "other" how far it was from either class.
+    """
+    if kind.kind == "edge detector":
+        return f"edge detector\nlike {_reference_name(kind.derivative)} ({kind.derivative_similarity:.2f})"
+    if kind.kind == "smoothing":
+        return f"smoothing\nlike {_reference_name(kind.blur)} ({kind.blur_similarity:.2f})"
+    return f"other\nzero-mean {kind.mean_ratio:.2f}, derivative {kind.derivative_similarity:.2f}"
+
+
+def _count_line(result: compare.Comparison) -> str:
+    """The count of edge detectors next to what random initialisations reach: the figure's headline."""
+    count = len(result.classes)
+    baseline = result.class_baseline
+    return (
+        f"{result.edge_detectors} of {count} kernels are edge detectors; "
+        f"random initialisations: {baseline.mean_edge_detectors:.2f} of {count} on average ({baseline.draws} draws)"
+    )
+
+
 def default_photo() -> np.ndarray:
     """The photo compare figures use when none is given: scikit-image's ``chelsea`` (bundled, RGB uint8)."""
     from skimage import data
@@ -52,7 +137,19 @@ def default_photo() -> np.ndarray:
     return data.chelsea()
 
 
-def compare_figure(result: compare.Comparison, image: np.ndarray | None = None, *, boundary: str = "reflect") -> Figure:
+def _scale_words(scale: str) -> str:
+    if scale == "shared":
+        return "one colour scale for every kernel"
+    return "each kernel stretched to its own largest weight"
+
+
+def compare_figure(
+    result: compare.Comparison,
+    image: np.ndarray | None = None,
+    *,
+    boundary: str = "reflect",
+    scale: str = "shared",
+) -> Figure:
     """Learned kernels beside their best classic matches, and both applied to a photo.
 
     Parameters
@@ -63,21 +160,41 @@ def compare_figure(result: compare.Comparison, image: np.ndarray | None = None, 
         The photo; default :func:`default_photo`.
     boundary : str, optional
         See :func:`convfx.apply`.
+    scale : {"shared", "per-kernel"}, optional
+        Colours of the kernels: one symmetric scale for every kernel (default;
+        a kernel the network hardly uses looks faint), or each kernel stretched
+        to its own largest weight.
 
     Returns
     -------
     matplotlib.figure.Figure
-        One column per learned kernel.  Rows: the kernel (channel mean, red
-        positive, blue negative, 0 white), its colours for an RGB kernel (0 is
-        mid-grey), the best classic match as it was matched (rotated/flipped, with
-        the sign), the layer's feature map on the photo
+        One column per learned kernel, titled with its number, its class
+        (:attr:`~convfx.compare.Comparison.classes`: edge detector, smoothing or
+        other, and the reference kernel that decided it) and its norm.  Rows:
+        the kernel (channel mean for RGB; red positive, blue negative, white 0,
+        with a colour bar); its colours for an RGB kernel (0 is mid-grey); the
+        closest classic kernel as it was matched (rotated/mirrored/negated in
+        words, scaled to the learned kernel's norm so that both share the colour
+        bar) with its similarity; the layer's feature map on the photo
         (:func:`convfx.learned.learned_responses`: normalised input, bias, as the
         conv layer) and the matched classic kernel on the photo's luminance
-        (:func:`convfx.apply`), each stretched between its 1st and 99th percentiles.
-        The two photo rows are left out for a layer whose input is not 1 or 3
-        channels (a deeper layer sees feature maps, not photos).
+        (:func:`convfx.apply`), each stretched between its 1st and 99th
+        percentiles, titled with the kernel's number and class.  The two photo rows
+        are left out for a layer whose input is not 1 or 3 channels (a deeper
+        layer sees feature maps, not photos).  The title holds the count of edge
+        detectors next to what random initialisations reach, and the mean
+        similarity next to that of random kernels.
+
+    Raises
+    ------
+    ParameterError
+        ``scale`` not one of :data:`~convfx.plots.figures.KERNEL_SCALES`.
     """
     weights = result.weights
+    shown = [weights.weight[k].astype(np.float64).mean(axis=0) for k in range(len(result.matches))]
+    limits = kernel_limits(shown, scale)
+    # The colour rendering shows every channel, whose weights can exceed their mean's.
+    colour_limits = kernel_limits([weights.weight[k] for k in range(len(result.matches))], scale)
     image = default_photo() if image is None else np.asarray(image)
     # A deeper layer (C input channels other than 1 or 3) sees feature maps, not photos.
     on_photo = weights.channels in (1, 3)
@@ -89,10 +206,11 @@ def compare_figure(result: compare.Comparison, image: np.ndarray | None = None, 
     photo_rows = 2 if on_photo else 0
     count = len(result.matches)
     height, width = image.shape[:2]
-    panel = 1.9
+    panel = 2.1
     photo_height = panel * height / width
     figure = Figure(
-        figsize=(panel * count + 0.9, panel * kernel_rows + photo_rows * photo_height + 1.4), layout="constrained"
+        figsize=(panel * count + 2.2, (panel + 0.7) * kernel_rows + photo_rows * (photo_height + 0.3) + 1.5),
+        layout="constrained",
     )
     FigureCanvasAgg(figure)
     axes = figure.subplots(
@@ -101,27 +219,52 @@ def compare_figure(result: compare.Comparison, image: np.ndarray | None = None, 
     for k, match in enumerate(result.matches):
         kernel = weights.weight[k].astype(np.float64)
         row = 0
-        channel = "" if not rgb else "\nmean of R, G, B"
-        _diverging(axes[row, k], kernel.mean(axis=0), f"learned #{k}, norm {match.norm:.2g}{channel}")
+        kind = result.classes[k]
+        opponent = "colour-opponent, " if kind.kind == "edge detector" and kind.opponent else ""
+        title = f"#{k}: {class_label(kind)}\n{opponent}norm {match.norm:.2g}"
+        _kernel_panel(axes[row, k], shown[k], limits[k], title, fontweight="bold" if kind.kind == "edge detector" else "normal")
         if rgb:
             row += 1
-            axes[row, k].imshow(_colour_patch(kernel), interpolation="nearest")
-            axes[row, k].set_title("as colours (grey = 0)", fontsize=8)
-            axes[row, k].set_axis_off()
-        transform = "" if match.transform == "identity" else f" {match.transform}"
-        sign = " x -1" if match.sign < 0 else ""
-        _diverging(axes[row + 1, k], match.classic, f"{match.name}{transform}{sign}\nsimilarity {match.similarity:.2f}")
+            axes[row, k].imshow(_colour_patch(kernel, colour_limits[k]), interpolation="nearest")
+            axes[row, k].set_xticks([])
+            axes[row, k].set_yticks([])
+        how = plain_transform(match.transform, match.sign)
+        classic = _scaled_to(match.classic, _norm(shown[k]))
+        classic_limit = limits[k] if scale == "shared" else float(np.max(np.abs(classic))) or 1.0
+        title = f"{match.name}\n{how or 'as it is'}\nsimilarity {match.similarity:.2f} (cosine)"
+        _kernel_panel(axes[row + 1, k], classic, classic_limit, title)
         if not on_photo:
             continue
-        image_panel(axes[row + 2, k], _stretched(maps[:, :, k]), f"#{k} on the photo", vmin=0, vmax=1)
-        classic = effects.apply(luminance, match.classic, boundary=boundary)
-        image_panel(axes[row + 3, k], _stretched(classic), "the match on the photo", vmin=0, vmax=1)
+        image_panel(axes[row + 2, k], _stretched(maps[:, :, k]), f"#{k}: {kind.kind}", vmin=0, vmax=1)
+        response = effects.apply(luminance, match.classic, boundary=boundary)
+        image_panel(axes[row + 3, k], _stretched(response), "its classic match", vmin=0, vmax=1)
+    labels = ["learned kernel" + ("\n(mean of R, G, B)" if rgb else "")]
+    if rgb:
+        labels.append("learned kernel in colour\n(grey = 0)")
+    labels.append("closest classic kernel\n(scaled to the same norm)")
+    if on_photo:
+        labels += ["learned kernel\non the photo", "classic kernel\non the photo"]
+    for row, label in enumerate(labels):
+        _row_label(axes[row, 0], label)
+    kernel_axes = [axes[0, :], axes[kernel_rows - 1, :]]
+    if scale == "shared":
+        bar = signed_colour_bar(figure, signed_norm(limits[0]), np.concatenate(kernel_axes).tolist(), "weight", shrink=0.9)
+    else:
+        bar = signed_colour_bar(figure, signed_norm(1.0), np.concatenate(kernel_axes).tolist(), "weight", shrink=0.9)
+        bar.set_label(f"weight / the kernel's largest |weight|:\n{SIGNED_LEGEND}", fontsize=TEXT_POINTS + 1)
+    if on_photo:
+        grey = figure.colorbar(
+            ScalarMappable(norm=Normalize(0, 1), cmap="gray"), ax=axes[kernel_rows:, :].ravel().tolist(), shrink=0.9, ticks=[0, 1]
+        )
+        grey.ax.set_yticklabels(["low", "high"], fontsize=TEXT_POINTS)
+        grey.set_label("response (each map stretched\nbetween its 1st and 99th percentile)", fontsize=TEXT_POINTS + 1)
     accuracy = "" if result.accuracy is None else f", held-out accuracy {100 * result.accuracy:.1f}%"
     figure.suptitle(
-        f"{Path(weights.source).name} {weights.key} {tuple(weights.weight.shape)}{accuracy}\n"
-        f"mean best |cosine| {result.score:.2f} (random kernels {result.baseline}); "
-        f"plain standard-5x5 {result.plain_score:.2f} (random {result.plain_baseline})",
-        fontsize=10,
+        f"{Path(weights.source).name} {weights.key} {tuple(weights.weight.shape)}{accuracy}: learned kernels and the closest classic ones\n"
+        f"{_count_line(result)}\n"
+        f"mean similarity to the closest classic kernel {result.score:.2f} (cosine, 1 = same pattern; random kernels "
+        f"{result.baseline.mean:.2f} ± {result.baseline.sd:.2f}).  {_scale_words(scale).capitalize()}.",
+        fontsize=TEXT_POINTS + 3,
     )
     return figure
 
@@ -132,7 +275,7 @@ def _epochs_shown(count: int, most: int) -> list[int]:
     return sorted({round(i * (count - 1) / (most - 1)) for i in range(most)})
 
 
-def evolution_figure(result: compare.Comparison, *, most: int = 9) -> Figure:
+def evolution_figure(result: compare.Comparison, *, most: int = 9, scale: str = "shared") -> Figure:
     """How conv1 changes during training: kernels per epoch and the score per epoch.
 
     Parameters
@@ -142,50 +285,86 @@ def evolution_figure(result: compare.Comparison, *, most: int = 9) -> Figure:
     most : int, optional
         Largest number of epochs drawn as kernel columns (evenly spaced, first
         and last included); the score curve shows every epoch.
+    scale : {"shared", "per-kernel"}, optional
+        One symmetric colour scale for every kernel of every epoch (default), or
+        each kernel of each epoch stretched to its own largest weight.
 
     Returns
     -------
     matplotlib.figure.Figure
-        One row per kernel (channel mean, each snapshot on its own colour scale),
-        one column per shown epoch headed with the mean best similarity, and the
-        two scores per epoch under it with the random baseline as a band.
+        One row per kernel (channel mean; red positive, blue negative, white 0,
+        with a colour bar) labelled with its class at the end, one column per
+        shown epoch headed with its count of edge detectors and mean similarity;
+        under them the two scores per epoch with what random kernels reach as a
+        band, and the count of edge detectors per epoch with the random
+        initialisations' average.
 
     Raises
     ------
     ParameterError
-        If the model has no snapshots.
+        If the model has no snapshots, or ``scale`` is not one of
+        :data:`~convfx.plots.figures.KERNEL_SCALES`.
     """
     snapshots = _snapshots(result)
     epochs = _epochs_shown(len(snapshots), most)
     count = snapshots.shape[1]
-    panel = 1.05
-    figure = Figure(figsize=(panel * len(epochs) + 0.8, panel * count + 2.4), layout="constrained")
+    means = snapshots.mean(axis=2)  # (E, F, kh, kw): the channel mean, as compared
+    limits = np.reshape(kernel_limits(list(means.reshape(-1, *means.shape[2:])), scale), means.shape[:2])
+    panel = 1.15
+    figure = Figure(figsize=(panel * len(epochs) + 2.4, panel * count + 5.2), layout="constrained")
     FigureCanvasAgg(figure)
-    grid = figure.add_gridspec(count + 1, len(epochs), height_ratios=[1.0] * count + [2.0])
+    grid = figure.add_gridspec(count + 2, len(epochs), height_ratios=[1.0] * count + [2.4, 1.6])
+    kernel_axes = []
     for column, epoch in enumerate(epochs):
         for k in range(count):
             ax = figure.add_subplot(grid[k, column])
-            title = f"epoch {epoch}\n{result.evolution[epoch, 0]:.2f}" if k == 0 else ""
-            _diverging(ax, snapshots[epoch, k].mean(axis=0), title)
+            edges = int(result.evolution[epoch, 2])
+            detectors = f"{edges} edge detector{'s' * (edges != 1)}"
+            title = f"epoch {epoch}\n{detectors}\nsimilarity {result.evolution[epoch, 0]:.2f}" if k == 0 else ""
+            _kernel_panel(ax, means[epoch, k], float(limits[epoch, k]), title)
             if column == 0:
-                ax.set_ylabel(f"#{k}", fontsize=8)
+                ax.set_ylabel(f"#{k}: {result.classes[k].kind}\n(at the end)", fontsize=TEXT_POINTS)
+            kernel_axes.append(ax)
+    if scale == "shared":
+        signed_colour_bar(figure, signed_norm(float(limits.max())), kernel_axes, "weight", shrink=0.8)
+    else:
+        bar = signed_colour_bar(figure, signed_norm(1.0), kernel_axes, "weight", shrink=0.8)
+        bar.set_label(f"weight / the kernel's largest |weight|:\n{SIGNED_LEGEND}", fontsize=TEXT_POINTS + 1)
     curve = figure.add_subplot(grid[count, :])
     x = np.arange(len(snapshots))
+    count_axis = figure.add_subplot(grid[count + 1, :], sharex=curve)
+    count_axis.step(x, result.evolution[:, 2], where="mid", color="tab:green", label="edge detectors among the kernels")
+    count_axis.axhline(
+        result.class_baseline.mean_edge_detectors,
+        color="tab:green",
+        linestyle="--",
+        alpha=0.6,
+        label=f"random initialisations: {result.class_baseline.mean_edge_detectors:.2f} on average",
+    )
+    count_axis.set_ylim(-0.2, count + 0.2)
+    count_axis.set_yticks(range(0, count + 1, max(1, count // 6)))
+    count_axis.set_ylabel(f"edge detectors\n(of {count})", fontsize=TEXT_POINTS + 1)
+    count_axis.set_xlabel("epoch (0 = the random initialisation)", fontsize=TEXT_POINTS + 1)
+    count_axis.tick_params(labelsize=TEXT_POINTS)
+    count_axis.legend(fontsize=TEXT_POINTS, loc="upper right")
     curve.axhspan(result.baseline.mean - result.baseline.sd, result.baseline.mean + result.baseline.sd, color="tab:blue", alpha=0.15)
-    curve.plot(x, result.evolution[:, 0], "o-", color="tab:blue", markersize=3, label="best match, rotations/flips (band: random)")
+    curve.plot(x, result.evolution[:, 0], "o-", color="tab:blue", markersize=3, label="closest classic kernel, any rotation or mirror")
     curve.axhspan(
         result.plain_baseline.mean - result.plain_baseline.sd,
         result.plain_baseline.mean + result.plain_baseline.sd,
         color="tab:orange",
         alpha=0.15,
     )
-    curve.plot(x, result.evolution[:, 1], "s-", color="tab:orange", markersize=3, label="plain standard 5x5 (band: random)")
-    curve.set_xlabel("epoch (0 = initialisation)", fontsize=8)
-    curve.set_ylabel("mean |cosine|", fontsize=8)
+    curve.plot(x, result.evolution[:, 1], "s-", color="tab:orange", markersize=3, label="the six standard 5x5 kernels, as they are")
+    curve.plot([], [], color="grey", alpha=0.3, linewidth=8, label="bands: what random kernels reach (mean +- sd)")
+    curve.set_ylabel("mean similarity\n(cosine)", fontsize=TEXT_POINTS + 1)
     curve.set_ylim(0, 1)
-    curve.tick_params(labelsize=7)
-    curve.legend(fontsize=7, loc="lower right")
-    figure.suptitle(f"{Path(result.weights.source).name}: conv1 from random to trained", fontsize=10)
+    curve.tick_params(labelsize=TEXT_POINTS)
+    curve.legend(fontsize=TEXT_POINTS, loc="lower right")
+    figure.suptitle(
+        f"{Path(result.weights.source).name}: the first layer's kernels from random to trained\n{_scale_words(scale)}",
+        fontsize=TEXT_POINTS + 3,
+    )
     return figure
 
 
@@ -199,20 +378,41 @@ def _snapshots(result: compare.Comparison) -> np.ndarray:
     return np.asarray(snapshots, dtype=np.float64)
 
 
-def evolution_gif_bytes(result: compare.Comparison, *, milliseconds: int = 400) -> bytes:
-    """The evolution as an animated GIF: one frame per epoch, the kernels and the score so far."""
+def evolution_frame_figure(result: compare.Comparison, epoch: int, *, scale: str = "shared") -> Figure:
+    """One epoch of the evolution: the kernels (channel mean) with a colour bar and the score, for one GIF frame.
+
+    ``scale`` as for :func:`evolution_figure`; ``"shared"`` is one scale over every
+    epoch, so that the kernels visibly grow or fade from frame to frame.
+    """
     snapshots = _snapshots(result)
-    count = snapshots.shape[1]
+    means = snapshots.mean(axis=2)
+    count = means.shape[1]
+    limits = np.reshape(kernel_limits(list(means.reshape(-1, *means.shape[2:])), scale), means.shape[:2])
+    figure = Figure(figsize=(max(1.25 * count + 1.9, 6.2), 2.3), layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.subplots(1, count, squeeze=False)[0]
+    for k, ax in enumerate(axes):
+        _kernel_panel(ax, means[epoch, k], float(limits[epoch, k]), f"#{k}")
+    if scale == "shared":
+        bar = signed_colour_bar(figure, signed_norm(float(limits.max())), axes.tolist(), "weight", shrink=0.9)
+    else:
+        bar = signed_colour_bar(figure, signed_norm(1.0), axes.tolist(), "weight", shrink=0.9)
+    bar.set_label("weight\nred +, blue -", fontsize=TEXT_POINTS)
+    figure.suptitle(
+        f"epoch {epoch} of {len(snapshots) - 1}: {int(result.evolution[epoch, 2])} of {count} edge detectors "
+        f"(random: {result.class_baseline.mean_edge_detectors:.2f}); similarity {result.evolution[epoch, 0]:.2f}",
+        fontsize=TEXT_POINTS + 1.5,
+    )
+    return figure
+
+
+def evolution_gif_bytes(result: compare.Comparison, *, milliseconds: int = 400, scale: str = "shared") -> bytes:
+    """The evolution as an animated GIF: one frame per epoch (:func:`evolution_frame_figure`)."""
+    snapshots = _snapshots(result)
     frames = []
     for epoch in range(len(snapshots)):
-        figure = Figure(figsize=(1.0 * count, 1.6), layout="constrained")
-        FigureCanvasAgg(figure)
-        axes = figure.subplots(1, count, squeeze=False)[0]
-        for k, ax in enumerate(axes):
-            _diverging(ax, snapshots[epoch, k].mean(axis=0), f"#{k}")
-        figure.suptitle(f"epoch {epoch}: mean best similarity {result.evolution[epoch, 0]:.2f}", fontsize=9)
-        with Image.open(io.BytesIO(figure_bytes(figure, dpi=90))) as frame:
-            frames.append(frame.convert("RGB").quantize(colors=64))
+        with Image.open(io.BytesIO(figure_bytes(evolution_frame_figure(result, epoch, scale=scale), dpi=SAVE_DPI))) as frame:
+            frames.append(frame.convert("RGB").quantize(colors=128))
     out = io.BytesIO()
     frames[0].save(out, format="GIF", save_all=True, append_images=frames[1:], duration=milliseconds, loop=0)
     return out.getvalue()
@@ -224,16 +424,19 @@ def save_compare_figures(
     *,
     image: np.ndarray | None = None,
     evolution: bool = False,
+    scale: str = "shared",
     overwrite: bool = False,
 ) -> Path:
     """Draw :func:`compare_figure` (or, with ``evolution``, :func:`evolution_figure`) to ``destination``.
 
     ``destination`` may be ``.png``, ``.svg``, ``.pdf``; with ``evolution`` also
-    ``.gif`` (animated, :func:`evolution_gif_bytes`).  PNGs are palette-reduced.
+    ``.gif`` (animated, :func:`evolution_gif_bytes`).  PNGs get a 256-colour palette.
+    ``scale`` is the kernels' colour scale, ``"shared"`` or ``"per-kernel"``.
     """
     destination = Path(destination)
     if evolution and destination.suffix.lower() == ".gif":
         refuse_existing(destination, overwrite=overwrite)
-        return imageio.write_bytes_atomically(destination, evolution_gif_bytes(result), overwrite=overwrite)
-    figure = evolution_figure(result) if evolution else compare_figure(result, image)
-    return save_figure(figure, destination, overwrite=overwrite, colors=128)
+        return imageio.write_bytes_atomically(destination, evolution_gif_bytes(result, scale=scale), overwrite=overwrite)
+    figure = evolution_figure(result, scale=scale) if evolution else compare_figure(result, image, scale=scale)
+    # A full palette: fewer colours band the colour bars and shift the curves' colours.
+    return save_figure(figure, destination, overwrite=overwrite, colors=256)

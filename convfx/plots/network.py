@@ -1,4 +1,4 @@
-"""Figures of a trained network: one image's tour through every layer, and the confusion matrix.
+"""Figures of a trained network: one image's tour through every layer, the network as volumes, the confusion matrix.
 
 This module must not run the network or count predictions (that is
 :mod:`convfx.nn.inspect` and :func:`convfx.nn.evaluate`), nor write files except
@@ -13,12 +13,16 @@ from typing import Sequence
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
+from matplotlib.patches import FancyArrowPatch, Patch, Rectangle
+from matplotlib.ticker import MaxNLocator
 
 from ..nn import inspect as nn_inspect
-from .figures import DIVERGING, save_figure
+from .figures import DIVERGING, TEXT_POINTS, save_figure, signed_norm
 
-__all__ = ["confusion_matrix_figure", "tour_figure", "save_tour"]
+__all__ = ["confusion_matrix_figure", "tour_figure", "save_tour", "network_figure", "save_network_figure"]
 
 
 def confusion_matrix_figure(
@@ -74,9 +78,53 @@ def _signed_or_not(values: np.ndarray) -> dict:
     """imshow options shared by one layer's maps: diverging around 0 if signed, else 0..max."""
     low, high = float(np.min(values)), float(np.max(values))
     if low >= 0:
-        return {"cmap": "magma", "vmin": 0.0, "vmax": high if high > 0 else 1.0}
-    extent = max(abs(low), abs(high)) or 1.0
-    return {"cmap": DIVERGING, "vmin": -extent, "vmax": extent}
+        return {"cmap": "magma", "norm": Normalize(0.0, high if high > 0 else 1.0)}
+    return {"cmap": DIVERGING, "norm": signed_norm(max(abs(low), abs(high)))}
+
+
+#: What each kind of layer does, in words, for the tour's row titles.
+_LAYER_WORDS = {
+    "Conv2d": "convolution",
+    "ReLU": "ReLU: negatives set to 0",
+    "PReLU": "PReLU: negatives scaled down",
+    "Sigmoid": "sigmoid",
+    "Tanh": "tanh",
+    "MaxPool2d": "max pooling",
+    "AvgPool2d": "average pooling",
+    "Flatten": "flattened into one vector",
+    "Linear": "fully connected",
+    "BatchNorm1d": "batch normalisation",
+}
+
+
+def _row_title(layer: nn_inspect.FeatureMap) -> str:
+    words = _LAYER_WORDS.get(layer.kind, layer.kind)
+    lenet = f"{layer.lenet_name} " if layer.lenet_name else ""
+    return f"{lenet}{layer.name}: {words}  ->  {layer.shape}"
+
+
+def _true_label(tour: nn_inspect.Tour) -> str | None:
+    """The image's true class when the tour knows it (``Tour.true_label``, a held-out image's), else None.
+
+    Read with a default: a Tour made before the field existed has none.
+    """
+    label = getattr(tour, "true_label", None)
+    return None if label is None else str(label)
+
+
+def _map_colour_bar(panel, options: dict, axes=None, *, cax=None, label: str | None = None) -> None:
+    """The colour bar of one row: beside ``axes``, or horizontal in ``cax`` (a vector's short row)."""
+    signed = options["cmap"] == DIVERGING
+    mappable = ScalarMappable(**options)
+    if cax is not None:
+        bar = panel.colorbar(mappable, cax=cax, orientation="horizontal")
+        bar.ax.xaxis.set_major_locator(MaxNLocator(3))
+    else:
+        bar = panel.colorbar(mappable, ax=list(axes), shrink=0.9, aspect=8, pad=0.01)
+        bar.ax.yaxis.set_major_locator(MaxNLocator(4))
+    bar.ax.tick_params(labelsize=TEXT_POINTS)
+    text = label or ("red +\nblue -" if signed else "value\n(0 black)")
+    bar.set_label(text.replace("\n", " ") if cax is not None else text, fontsize=TEXT_POINTS)
 
 
 def tour_figure(tour: nn_inspect.Tour, *, max_maps: int = 16) -> Figure:
@@ -92,29 +140,35 @@ def tour_figure(tour: nn_inspect.Tour, *, max_maps: int = 16) -> Figure:
     Returns
     -------
     Figure
-        One row per layer, labelled ``C1 conv1 (Conv2d)  6@28x28`` and so on: maps
-        ``(D, H, W)`` as D images sharing one colour scale (diverging around 0 when
-        the layer has negative values), vectors ``(F,)`` as a one-row strip, and
-        the class probabilities as a bar chart.
+        Titled with the image, its true label when the tour has one, and the
+        prediction.  One row per layer, labelled ``C1 conv1: convolution -> 6@28x28``
+        and so on: maps ``(D, H, W)`` as D images sharing one colour scale (red
+        positive, blue negative, white 0 when the layer has negative values, else
+        black 0 to bright), vectors ``(F,)`` as a one-row strip, each row with its
+        colour bar; then the class probabilities as bars, the prediction in
+        orange and the true class outlined.
     """
+    truth = _true_label(tour)
+    best = tour.prediction
     rows = [("input", tour.image)] + [(m, m.values) for m in tour.maps]
-    heights = [1.0 if np.ndim(values) == 3 else 0.5 for _, values in rows] + [2.0]
-    figure = Figure(figsize=(11, sum(heights) + 0.6), layout="constrained")
+    heights = [1.25 if np.ndim(values) == 3 else 0.75 for _, values in rows] + [2.2]
+    figure = Figure(figsize=(12, sum(heights) + 1.0), layout="constrained")
     FigureCanvasAgg(figure)
     panels = figure.subfigures(len(heights), 1, height_ratios=heights)
     for panel, (layer, values) in zip(panels, rows):
         if isinstance(layer, str):
-            label = f"input  {nn_inspect.shape_text(values.shape)}  ({tour.source or 'image'})"
+            label = f"input image  {nn_inspect.shape_text(values.shape)}  ({tour.source or 'image'})"
         else:
-            label = f"{layer.lenet_name + ' ' if layer.lenet_name else ''}{layer.name} ({layer.kind})  {layer.shape}"
-        panel.suptitle(label, x=0.005, ha="left", fontsize=8, fontweight="bold")
+            label = _row_title(layer) + ("  (the scores the softmax turns into probabilities)" if layer is tour.maps[-1] else "")
+        panel.suptitle(label, x=0.005, ha="left", fontsize=TEXT_POINTS + 1.5, fontweight="bold")
         if np.ndim(values) == 3:
             axes = panel.subplots(1, max_maps, squeeze=False)[0]
             if isinstance(layer, str) and values.shape[0] == 3:
                 axes[0].imshow(np.clip(np.moveaxis(values, 0, 2), 0, 1), interpolation="nearest")
                 shown = 1
+                options = None
             else:
-                options = {"cmap": "gray", "vmin": 0.0, "vmax": 1.0} if isinstance(layer, str) else _signed_or_not(values)
+                options = {"cmap": "gray", "norm": Normalize(0.0, 1.0)} if isinstance(layer, str) else _signed_or_not(values)
                 shown = min(len(values), max_maps)
                 for ax, plane in zip(axes, values[:shown]):
                     ax.imshow(plane, interpolation="nearest", **options)
@@ -122,33 +176,228 @@ def tour_figure(tour: nn_inspect.Tour, *, max_maps: int = 16) -> Figure:
                 ax.set_axis_off()
             for k, ax in enumerate(axes[:shown]):
                 if not isinstance(layer, str):
-                    ax.set_title(f"#{k}", fontsize=6, pad=1)
+                    ax.set_title(f"#{k}", fontsize=TEXT_POINTS, pad=1)
+            if options is not None:
+                _map_colour_bar(panel, options, axes, label="pixel" if isinstance(layer, str) else None)
         else:
-            ax = panel.subplots()
-            ax.imshow(values[None, :], aspect="auto", interpolation="nearest", **_signed_or_not(values))
+            ax, cax = panel.subplots(1, 2, width_ratios=[14, 1.6])
+            options = _signed_or_not(values)
+            ax.imshow(values[None, :], aspect="auto", interpolation="nearest", **options)
             ax.set_yticks([])
             if layer is tour.maps[-1]:  # the logits: one cell per class, so name them
                 ax.set_xticks(np.arange(len(values)), tour.class_names, rotation=0 if len(values) <= 12 else 90)
-            ax.tick_params(labelsize=6, length=2)
+            ax.tick_params(labelsize=TEXT_POINTS, length=2)
+            _map_colour_bar(panel, options, cax=cax)
     ax = panels[-1].subplots()
     positions = np.arange(len(tour.probabilities))
-    colours = ["tab:orange" if k == tour.prediction else "tab:blue" for k in positions]
-    ax.bar(positions, tour.probabilities, color=colours)
-    ax.set_xticks(positions, tour.class_names, fontsize=7, rotation=0 if len(tour.class_names) <= 12 else 90)
-    ax.set_ylim(0, 1)
-    ax.set_ylabel("probability", fontsize=7)
-    ax.tick_params(labelsize=7)
-    best = tour.prediction
+    colours = ["tab:orange" if k == best else "tab:blue" for k in positions]
+    bars = ax.bar(positions, tour.probabilities, color=colours)
+    handles = [Patch(facecolor="tab:orange", label=f"predicted: {tour.class_names[best]!r}")]
+    if truth is not None and truth in tour.class_names:
+        true_index = tour.class_names.index(truth)
+        bars[true_index].set_edgecolor("black")
+        bars[true_index].set_linewidth(2.5)
+        handles.append(Patch(facecolor="white", edgecolor="black", linewidth=2.5, label=f"true class: {truth!r}"))
+    # On the side away from the tall bar, so that it hides none of them.
+    side = "upper left" if best >= len(positions) / 2 else "upper right"
+    ax.legend(handles=handles, fontsize=TEXT_POINTS + 0.5, loc=side)
+    ax.set_xticks(positions, tour.class_names, fontsize=TEXT_POINTS + 0.5, rotation=0 if len(tour.class_names) <= 12 else 90)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("probability", fontsize=TEXT_POINTS + 0.5)
+    ax.tick_params(labelsize=TEXT_POINTS)
     panels[-1].suptitle(
-        f"softmax  {len(tour.probabilities)}: predicted {tour.class_names[best]!r} (p = {tour.probabilities[best]:.2f})",
+        f"softmax: the probability of each of the {len(tour.probabilities)} classes",
         x=0.005,
         ha="left",
-        fontsize=8,
+        fontsize=TEXT_POINTS + 1.5,
         fontweight="bold",
+    )
+    verdict = f"predicted {tour.class_names[best]!r} (p = {tour.probabilities[best]:.2f})"
+    if truth is not None:
+        verdict = f"true label {truth!r}, {verdict}" + ("" if truth == tour.class_names[best] else " - wrong")
+    figure.suptitle(
+        f"{tour.source or 'an image'} through the network, layer by layer: {verdict}",
+        fontsize=TEXT_POINTS + 4,
     )
     return figure
 
 
+# --------------------------------------------------------------------------- the network as volumes
+
+# Colours of the network drawing, by role (the legend names them).
+_INPUT_FILL = "#c6dbef"
+_MAPS_FILL = "#fdd0a2"
+_VECTOR_FILL = "#d9d9d9"
+_KERNEL_BOX = "#1a9850"  # as the kernel box of `convfx explain conv --channels`
+_POOL_WINDOW = "#6a3d9a"
+# Inches per pixel of a map's side, per unit of a vector, and the room between drawings.
+_PIXEL = 0.055
+_UNIT = 0.018
+_GAP = 1.15
+
+
+def _planes(ax, left: float, bottom: float, side_h: float, side_w: float, depth: int, fill: str, name: str) -> float:
+    """D maps as squares, the first in front, each further one up and to the right; returns the step between them."""
+    step = min(0.1, 0.9 / max(depth, 1))
+    for d in reversed(range(depth)):
+        patch = Rectangle(
+            (left + d * step, bottom + d * step), side_w, side_h, facecolor=fill, edgecolor="#444444", linewidth=0.8, zorder=1 + (depth - d) * 0.01
+        )
+        patch.set_gid(f"{name}-plane-{d}")
+        ax.add_patch(patch)
+    return step
+
+
+def _operation_words(row: nn_inspect.LayerSummary) -> str | None:
+    """What a layer does on the way from one drawn volume to the next, in words (None: nothing to say)."""
+    if row.kind == "Conv2d" and row.kernel is not None:
+        extra = "" if row.stride in (None, (1, 1)) else f", stride {row.stride[0]}"
+        extra += "" if row.padding in (None, (0, 0)) else f", padding {row.padding[0]}"
+        return f"{row.kernel[0]}x{row.kernel[1]} convolution{extra}"
+    if row.kind in ("MaxPool2d", "AvgPool2d") and row.pool is not None:
+        return f"{row.pool[0]}x{row.pool[1]} {'max' if row.kind == 'MaxPool2d' else 'average'} pooling"
+    if row.kind == "Flatten":
+        return "flatten"
+    if row.kind == "Linear":
+        return "full connection"
+    if row.kind in _LAYER_WORDS and row.kind not in ("BatchNorm1d",):
+        return row.kind
+    return None
+
+
+def network_figure(rows: Sequence[nn_inspect.LayerSummary], *, title: str | None = None) -> Figure:
+    """A LeNet drawn as its chain of volumes, as in LeCun et al. (1998), from its layers' actual shapes.
+
+    Parameters
+    ----------
+    rows : sequence of convfx.nn.inspect.LayerSummary
+        From :func:`convfx.nn.inspect.summarize`: the ``"input"`` row first.
+    title : str, optional
+        Default names the input.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The input and every convolution and pooling output as D maps of W x H
+        (drawn to scale, stacked in depth), labelled ``C1: 6@28x28`` and so on;
+        at each convolution's input, the kernel box (k x k x D) it reads, joined
+        to the one output value it makes; the pooling windows likewise; the fully
+        connected layers as bars (``F5: 120``...).  The operations between them
+        are written underneath; a legend names the colours and arrows name width,
+        height and depth.  Maps have gids ``"<name>-plane-<d>"`` (``input``,
+        ``C1``...), kernel boxes ``"kernel-box-<name>"``, bars ``"<name>-bar"``.
+    """
+    figure = Figure(figsize=(16, 5.6))  # resized to the drawing at the end
+    FigureCanvasAgg(figure)
+    ax = figure.add_axes((0, 0, 1, 1))
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+
+    drawn: list[dict] = []  # each drawn volume or bar: its name, geometry and the operations that led to it
+    pending: list[str] = []
+    x = 0.9
+    baseline = 0.0
+    for row in rows:
+        words = _operation_words(row) if row.name != "input" else None
+        if words:
+            pending.append(words)  # in the order the layers apply them
+        if row.name != "input" and not row.lenet_name:
+            continue
+        name = row.lenet_name or "input"
+        if len(row.output_shape) == 3:
+            depth, height, width = row.output_shape
+            side_h, side_w = height * _PIXEL, width * _PIXEL
+            fill = _INPUT_FILL if name == "input" else _MAPS_FILL
+            step = _planes(ax, x, baseline, side_h, side_w, depth, fill, name)
+            extent = side_w + step * (depth - 1)
+            top = baseline + side_h + step * (depth - 1)
+            drawn.append({"row": row, "name": name, "left": x, "width": extent, "top": top, "side": (side_h, side_w), "step": step, "depth": depth, "ops": pending})
+        else:
+            (units,) = row.output_shape
+            bar_h = max(units * _UNIT, 0.3)
+            patch = Rectangle((x, baseline), 0.22, bar_h, facecolor=_VECTOR_FILL, edgecolor="#444444", linewidth=0.8)
+            patch.set_gid(f"{name}-bar")
+            ax.add_patch(patch)
+            extent, top = 0.22, baseline + bar_h
+            drawn.append({"row": row, "name": name, "left": x, "width": extent, "top": top, "ops": pending})
+        label = f"{name}: {row.shape}" if name != "input" else f"input: {row.shape}"
+        ax.text(x + extent / 2, top + 0.12, label, ha="center", va="bottom", fontsize=TEXT_POINTS + 2.5, fontweight="bold")
+        pending = []
+        x += extent + _GAP + (0.35 if len(row.output_shape) == 1 else 0.0)
+
+    # What happens between two drawings, and where a kernel or a pooling window reads.
+    for before, after in zip(drawn, drawn[1:]):
+        middle = (before["left"] + before["width"] + after["left"]) / 2
+        ax.text(middle, -0.15, ",\nthen ".join(after["ops"]), ha="center", va="top", fontsize=TEXT_POINTS + 1)
+        row = after["row"]
+        if "side" in before and "side" in after and row.kind in ("Conv2d", "MaxPool2d", "AvgPool2d"):
+            k = row.kernel if row.kind == "Conv2d" else row.pool
+            colour = _KERNEL_BOX if row.kind == "Conv2d" else _POOL_WINDOW
+            gid = f"{'kernel-box' if row.kind == 'Conv2d' else 'pool-window'}-{after['name']}"
+            side_h, side_w = before["side"]
+            size = (k[1] * _PIXEL, k[0] * _PIXEL)
+            # The window near the top-left of the front map, and its box through all the maps.
+            corner = (before["left"] + 0.25 * side_w, before["top"] - before["step"] * (before["depth"] - 1) - 0.2 * side_h - size[1])
+            depth_shift = before["step"] * (before["depth"] - 1)
+            for shift in (depth_shift, 0.0):
+                rect = Rectangle((corner[0] + shift, corner[1] + shift), size[0], size[1], fill=False, edgecolor=colour, linewidth=2.0, zorder=5)
+                rect.set_gid(gid)
+                ax.add_patch(rect)
+            for dx, dy in ((0, 0), (size[0], 0), (0, size[1]), (size[0], size[1])):
+                (line,) = ax.plot([corner[0] + dx, corner[0] + dx + depth_shift], [corner[1] + dy, corner[1] + dy + depth_shift], color=colour, linewidth=1.4, zorder=5)
+                line.set_gid(gid)
+            # ... joined to the one value it makes in the next volume's front map.
+            a_h, a_w = after["side"]
+            target = (after["left"] + 0.25 * a_w + 0.5 * _PIXEL, after["top"] - after["step"] * (after["depth"] - 1) - 0.2 * a_h - 0.5 * _PIXEL)
+            for dx, dy in ((size[0], 0), (size[0], size[1])):
+                ax.plot([corner[0] + dx, target[0]], [corner[1] + dy, target[1]], color=colour, linewidth=1.0, linestyle=(0, (4, 2)), zorder=5)
+            ax.add_patch(Rectangle((target[0] - 0.5 * _PIXEL, target[1] - 0.5 * _PIXEL), _PIXEL, _PIXEL, facecolor=colour, zorder=6))
+            what = f"{k[0]}x{k[1]}x{before['depth']} kernel" if row.kind == "Conv2d" else f"{k[0]}x{k[1]} window"
+            ax.text(corner[0] + size[0] / 2, corner[1] - 0.05, what, ha="center", va="top", fontsize=TEXT_POINTS, color=colour, zorder=6)
+        elif "side" not in after:
+            # Every unit of a fully connected layer reads every value before it.
+            for y in (0.0, before["top"]):
+                ax.plot([before["left"] + before["width"], after["left"]], [y, after["top"] / 2], color="#999999", linewidth=0.6, zorder=0)
+
+    # Arrows naming the directions, beside the input.
+    first = drawn[0]
+    origin = (0.05, 0.0)
+    for label, end, horizontal, vertical in (
+        ("width", (origin[0] + 0.55, origin[1]), "left", "center"),
+        ("height", (origin[0], origin[1] + 0.55), "center", "bottom"),
+        ("depth", (origin[0] + 0.4, origin[1] + 0.4), "left", "bottom"),
+    ):
+        ax.add_patch(FancyArrowPatch(origin, end, arrowstyle="-|>", mutation_scale=9, color="#333333", linewidth=1.0))
+        ax.text(end[0] + 0.03, end[1] + 0.03, label, fontsize=TEXT_POINTS, ha=horizontal, va=vertical)
+    right = drawn[-1]["left"] + drawn[-1]["width"] + 0.6
+    top = max(d["top"] for d in drawn) + 0.45
+    bottom = -0.75
+    ax.set_xlim(-0.1, right)
+    ax.set_ylim(bottom, top)
+    handles = [
+        Patch(facecolor=_INPUT_FILL, edgecolor="#444444", label=f"input image ({first['row'].shape}: channels@width x height)"),
+        Patch(facecolor=_MAPS_FILL, edgecolor="#444444", label="feature maps (depth@width x height)"),
+        Patch(facecolor="none", edgecolor=_KERNEL_BOX, linewidth=2, label="kernel box: k x k x input depth, one value per position"),
+        Patch(facecolor="none", edgecolor=_POOL_WINDOW, linewidth=2, label="pooling window"),
+        Patch(facecolor=_VECTOR_FILL, edgecolor="#444444", label="fully connected layer (units)"),
+    ]
+    figure.legend(handles=handles, loc="lower center", ncol=3, fontsize=TEXT_POINTS + 1, frameon=False)
+    figure.suptitle(title or f"LeNet-5 as a chain of volumes, input {first['row'].shape}", fontsize=TEXT_POINTS + 4)
+    # The axes' data units are inches: the figure is the drawing, a title above and the legend below.
+    legend, heading = 0.7, 0.45
+    width, height = right + 0.1, top - bottom
+    figure.set_size_inches(width, height + legend + heading)
+    ax.set_position((0, legend / (height + legend + heading), 1, height / (height + legend + heading)))
+    return figure
+
+
+def save_network_figure(
+    rows: Sequence[nn_inspect.LayerSummary], path: str | os.PathLike, *, title: str | None = None, overwrite: bool = False
+) -> Path:
+    """Draw :func:`network_figure` to ``path`` (.png, .svg, .pdf)."""
+    return save_figure(network_figure(rows, title=title), path, overwrite=overwrite)
+
+
 def save_tour(tour: nn_inspect.Tour, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
-    """Draw :func:`tour_figure` to ``path`` (.png, .svg, .pdf), PNGs with a 128-colour palette."""
-    return save_figure(tour_figure(tour), path, overwrite=overwrite, colors=128)
+    """Draw :func:`tour_figure` to ``path`` (.png, .svg, .pdf), PNGs with a 256-colour palette."""
+    return save_figure(tour_figure(tour), path, overwrite=overwrite, colors=256)
