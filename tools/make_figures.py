@@ -107,30 +107,32 @@ def write_readme_figures(
 def write_compare_figures(out: str | os.PathLike, *, image: np.ndarray | None = None) -> list[Path]:
     """The README's learned-vs-classic figures, from the shipped models.
 
-    Writes ``compare.png`` and ``evolution.png`` (the gray digits model) and
-    ``compare_shapes.png`` (the RGB shapes model) into ``out``; the
-    same figures as ``convfx compare digits -o compare.png``,
-    ``convfx compare digits --evolution -o evolution.png`` and
-    ``convfx compare shapes -o compare_shapes.png``, for ``image`` (default
-    :func:`default_photo`).
+    Writes ``compare.png`` and ``evolution.png`` (the default model, trained on
+    photos), ``compare_digits.png`` (the gray digits model, for the contrast) and
+    ``compare_shapes.png`` (the RGB shapes model) into ``out``; the same figures as
+    ``convfx compare -o compare.png``, ``convfx compare --evolution -o evolution.png``,
+    ``convfx compare digits -o compare_digits.png`` and ``convfx compare shapes -o
+    compare_shapes.png``, for ``image`` (default :func:`default_photo`).
     """
     out = Path(out)
+    default = compare.compare_model(models.DEFAULT_MODEL)
     digits, shapes = compare.compare_model("digits"), compare.compare_model("shapes")
     return [
-        save_figure(compare_figure(digits, image), out / "compare.png", overwrite=True, colors=256),
-        save_figure(evolution_figure(digits), out / "evolution.png", overwrite=True, colors=256),
+        save_figure(compare_figure(default, image), out / "compare.png", overwrite=True, colors=256),
+        save_figure(evolution_figure(default), out / "evolution.png", overwrite=True, colors=256),
+        save_figure(compare_figure(digits, image), out / "compare_digits.png", overwrite=True, colors=256),
         save_figure(compare_figure(shapes, image), out / "compare_shapes.png", overwrite=True, colors=256),
     ]
 
 
-def write_network_figures(out: str | os.PathLike, *, image: str = "digit:1") -> list[Path]:
+def write_network_figures(out: str | os.PathLike) -> list[Path]:
     """The README's pictures of the network.
 
     ``explain_conv.gif`` (``convfx explain conv --size 7 --kernel 3 --stride 2
     --padding 1``), ``explain_conv_3d.gif`` (``convfx explain conv --channels 3
     --filters 2 --size 5``), and for each shipped model found, ``network_<name>.png``
-    (``convfx summary <name> --plot``); ``tour.png`` (``convfx tour digits``) needs the
-    shipped digits model.  A shipped model missing (a fresh checkout before the
+    (``convfx summary <name> --plot``); ``tour.png`` (``convfx tour``: the default
+    model on its default held-out image) needs the default model.  A shipped model missing (a fresh checkout before the
     models are trained) is skipped, not an error.
     """
     out = Path(out)
@@ -147,11 +149,8 @@ def write_network_figures(out: str | os.PathLike, *, image: str = "digit:1") -> 
             rows = nn_inspect.summarize(nn_inspect.load_model(model_path))
             title = f"{model_path.name}: LeNet-5 as a chain of volumes, input {rows[0].shape}"
             written.append(save_figure(network_figure(rows, title=title), out / f"network_{name}.png", overwrite=True, colors=64))
-    model_path = models.shipped_model("digits")
-    if model_path.is_file():
-        model = nn_inspect.load_model(model_path)
-        picture = nn_inspect.load_tour_image(image, channels=model.in_channels)
-        written.append(save_tour(nn_inspect.tour(model, picture, source=image), out / "tour.png", overwrite=True))
+    if models.shipped_model(models.DEFAULT_MODEL).is_file():
+        written.append(save_tour(nn_inspect.tour_file(models.DEFAULT_MODEL), out / "tour.png", overwrite=True))
     return written
 
 
