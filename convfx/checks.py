@@ -95,6 +95,8 @@ def checked_int(
         default.  Options whose every bad value is one usage error pass
         :class:`ParameterError`.
     """
+    if type(value) is int and value >= minimum and (maximum is None or value <= maximum):
+        return value  # the common case, before the message is built and the ABC checks run
     if expected is None:
         expected = f"an int >= {minimum}" if maximum is None else f"an int in {minimum}..{maximum}"
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
