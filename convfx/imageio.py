@@ -292,6 +292,11 @@ def _turn_upright(
     return np.ascontiguousarray(turn(pixels)), None if alpha is None else np.ascontiguousarray(turn(alpha))
 
 
+# OpenCV 4.10 and later decode colour JPEGs straight to RGB (libjpeg-turbo's own
+# output order): no BGR copy to convert.
+_IMREAD_COLOR_RGB: int | None = getattr(cv2, "IMREAD_COLOR_RGB", None)
+
+
 def _decode_jpeg_with_opencv(image: Image.Image, path: Path) -> np.ndarray | None:
     """A complete 8-bit gray or RGB JPEG decoded by OpenCV, or None for Pillow to do it.
 
@@ -310,7 +315,8 @@ def _decode_jpeg_with_opencv(image: Image.Image, path: Path) -> np.ndarray | Non
     if data.size < 4 or data[-2] != 0xFF or data[-1] != 0xD9:
         return None
     gray = image.mode == "L"
-    flags = (cv2.IMREAD_GRAYSCALE if gray else cv2.IMREAD_COLOR) | cv2.IMREAD_IGNORE_ORIENTATION
+    colour = cv2.IMREAD_COLOR if _IMREAD_COLOR_RGB is None else _IMREAD_COLOR_RGB
+    flags = (cv2.IMREAD_GRAYSCALE if gray else colour) | cv2.IMREAD_IGNORE_ORIENTATION
     try:
         pixels = cv2.imdecode(data, flags)
     except cv2.error:
@@ -320,7 +326,7 @@ def _decode_jpeg_with_opencv(image: Image.Image, path: Path) -> np.ndarray | Non
         return None
     if pixels is None or pixels.shape[:2] != (image.height, image.width):
         return None
-    return pixels if gray else cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB)
+    return pixels if gray or _IMREAD_COLOR_RGB is not None else cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB)
 
 
 def _decode(image: Image.Image, path: Path) -> tuple[np.ndarray, np.ndarray | None]:

@@ -783,7 +783,6 @@ CASES = [
         ("apply", "kirsch", "{img}", "-o", "{out}"),
         0,
         address_space=int(1.6 * GB),
-        xfail="apply has no memory budget (kirsch holds 8 float32 responses: 1.7 GB) and lets MemoryError through",
         slow=True,
     ),
     Case(
@@ -794,7 +793,6 @@ CASES = [
         r"tiny\.jpg",
         address_space=2 * GB,
         max_rss_mb=200,
-        xfail="the fast JPEG path reads the whole file into memory: MemoryError traceback",
     ),
     Case(
         "batch-manifest-of-150MB",
