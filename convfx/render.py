@@ -157,8 +157,9 @@ def render_file(
         pixels (default :data:`DEFAULT_MEMORY_BUDGET`); an image whose filtering
         would need more is filtered in strips, with the same result (see
         :func:`render_in_tiles`).  Peak memory is about the decoded image, the
-        output and this budget: the decoded pixels are let go before the
-        output is encoded.
+        output and this budget (plus a few megabytes of the codecs' own
+        buffers): the decoded pixels are let go before the output is encoded,
+        which converts it in place.
     render : callable, optional
         What turns the decoded pixels into output pixels, called as
         ``render(pixels, effect, boundary=, gray=, output_range=, dtype=, source_max=)``;
@@ -205,7 +206,9 @@ def render_file(
     del picture  # the decoded pixels are not needed while the output is encoded
     # A montage of feature maps (learned:MODEL) is not the photo's shape: its alpha would not fit.
     alpha = alpha if alpha is None or pixels.shape[:2] == alpha.shape[:2] else None
-    return imageio.write_image(destination, pixels, alpha=alpha, icc_profile=icc_profile, overwrite=overwrite)
+    return imageio.write_image(
+        destination, pixels, alpha=alpha, icc_profile=icc_profile, overwrite=overwrite, reuse_pixels=True
+    )
 
 
 # --------------------------------------------------------------------------- strips with a halo

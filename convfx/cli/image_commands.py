@@ -89,7 +89,11 @@ def apply_command(
             )
         except MemoryError:
             # One line, as for any file that fails; the budget bounds only the filtering.
-            fail(f"{inputs[0]}: not enough memory to render it (a lower --memory-budget helps when filtering is what does not fit)", EXIT_FAILED)
+            fail(
+                f"{inputs[0]}: not enough memory to render it "
+                "(a lower --memory-budget helps when filtering is what does not fit)",
+                EXIT_FAILED,
+            )
     say(f"wrote {written}")
 
 
