@@ -134,6 +134,8 @@ def int_pair(value: Any, name: str, *, minimum: int) -> tuple[int, int]:
 
 def real_number(value: Any, name: str) -> float:
     """``value`` as a ``float``: any real number, not a bool or a string (inf and NaN pass)."""
+    if type(value) is float or type(value) is int:  # the common case, before the ABC check
+        return float(value)
     if isinstance(value, (bool, np.bool_, str, bytes)) or not isinstance(value, numbers.Real):
         raise ParameterTypeError(f"{name}: expected a real number, found {value!r}")
     return float(value)
