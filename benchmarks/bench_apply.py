@@ -18,8 +18,7 @@ round times both processes back to back (wall clock from spawn to exit); the
 ratio convfx / bare is taken per round, so that a burst of other load on the
 machine hits one pair, not one tool.  convfx runs byte-compiled, as ``pip
 install`` leaves it.  Peak RSS is measured in separate runs, each process
-reporting its own high-water mark (``VmHWM``) as it exits, so that the small
-wrapper doing it does not touch the timed runs.
+reporting its own high-water mark (see ``processes.py``).
 
 Target: convfx / bare <= 1.10 in wall time.
 """
@@ -28,18 +27,16 @@ from __future__ import annotations
 
 import argparse
 import compileall
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 from PIL import Image
+from processes import paired, peak_memory
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 TARGET = 1.10
@@ -65,58 +62,6 @@ def make_photo(path: Path, width: int, height: int) -> None:
     with Image.open(REPOSITORY / "samples" / "astronaut.jpg") as opened:
         image = opened.convert("RGB")
     image.resize((width, height), Image.LANCZOS).save(path, quality=90)
-
-
-# Runs ``python ARGS...`` (a script, or -m module), then writes its peak resident
-# memory (VmHWM, kB) to the file named by CONVFX_PEAK_FILE.
-PEAK_WRAPPER = """
-import atexit, os, runpy, sys
-
-
-def report():
-    with open("/proc/self/status") as status:
-        peak = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
-    with open(os.environ["CONVFX_PEAK_FILE"], "w") as out:
-        out.write(peak)
-
-
-atexit.register(report)
-sys.argv = sys.argv[1:]
-if sys.argv[0] == "-m":
-    sys.argv = sys.argv[1:]
-    runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
-else:
-    runpy.run_path(sys.argv[0], run_name="__main__")
-"""
-
-
-def run(command: list[str], env: dict[str, str] | None = None) -> float:
-    """Wall seconds of one child process."""
-    started = time.perf_counter()
-    done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    seconds = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr.decode()}")
-    return seconds
-
-
-def peak_memory(command: list[str]) -> int:
-    """Peak RSS (bytes) of ``command`` (``[python, script or -m module, args...]``), as the process saw it."""
-    with tempfile.NamedTemporaryFile(prefix="convfx-peak-") as peak_file:
-        run([command[0], "-c", PEAK_WRAPPER, *command[1:]], env=dict(os.environ, CONVFX_PEAK_FILE=peak_file.name))
-        return int(Path(peak_file.name).read_text()) * 1024
-
-
-def paired(commands: dict[str, list[str]], rounds: int) -> dict[str, list[float]]:
-    """Every command once per round, in alternating order; ``{name: [seconds, ...]}``."""
-    results: dict[str, list[float]] = {name: [] for name in commands}
-    names = list(commands)
-    for name in names:  # warm the page cache and the bytecode
-        run(commands[name])
-    for index in range(rounds):
-        for name in names if index % 2 == 0 else names[::-1]:
-            results[name].append(run(commands[name]))
-    return results
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,10 +12,10 @@ temporary folder and renders it with :func:`convfx.render.render_file` (what
 * ``default``: the default budget, ``DEFAULT_MEMORY_BUDGET`` (512 MB).
 
 The runs alternate round after round and the time ratio strips / whole is taken
-within each round.  Peak RSS is the child's own high-water mark (``VmHWM``, read
-as it exits: ``ru_maxrss`` would also count the parent's memory at the fork);
-"beyond start-up" is that minus the peak of the same script on a 16x16 image, to
-be compared with the bound the budget promises: decoded image + output + budget.
+within each round.  Peak RSS is the child's own high-water mark, from separate
+runs (see ``processes.py``); "beyond start-up" is that minus the peak of the same
+script on a 16x16 image, to be compared with the bound the budget promises:
+decoded image + output + budget.
 
 Targets: strips cost at most 10 % more time than the whole image (median ratio
 <= 1.10), and the budget run's peak beyond start-up stays within that bound.
@@ -25,40 +25,16 @@ from __future__ import annotations
 
 import argparse
 import compileall
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from PIL import Image
+from processes import paired, peak_memory
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 TIME_TARGET = 1.10
-
-# Runs the script named first, then writes its peak resident memory (VmHWM, in kB)
-# to the file named by CONVFX_PEAK_FILE.
-PEAK_WRAPPER = """
-import atexit, os, runpy, sys
-
-
-def report():
-    with open("/proc/self/status") as status:
-        peak = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
-    with open(os.environ["CONVFX_PEAK_FILE"], "w") as out:
-        out.write(peak)
-
-
-atexit.register(report)
-sys.argv = sys.argv[1:]
-if sys.argv[0] == "-m":
-    sys.argv = sys.argv[1:]
-    runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
-else:
-    runpy.run_path(sys.argv[0], run_name="__main__")
-"""
 
 SCRIPT = """
 import sys
@@ -67,19 +43,6 @@ source, target, effect, budget = sys.argv[1:5]
 options = dict(render=render.filter_and_map) if budget == "whole" else dict(memory_budget=int(budget))
 render.render_file(source, target, effect, overwrite=True, **options)
 """
-
-
-def run(command: list[str]) -> tuple[float, int]:
-    """Wall seconds and peak RSS (bytes) of one child process: ``command`` is ``[python, script or -m module, args...]``."""
-    with tempfile.NamedTemporaryFile(prefix="convfx-peak-") as peak_file:
-        environment = dict(os.environ, CONVFX_PEAK_FILE=peak_file.name)
-        started = time.perf_counter()
-        done = subprocess.run([command[0], "-c", PEAK_WRAPPER, *command[1:]], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, env=environment)  # fmt: skip
-        seconds = time.perf_counter() - started
-        if done.returncode != 0:
-            raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr.decode()}")
-        return seconds, int(Path(peak_file.name).read_text()) * 1024
 
 
 def parse_size(text: str) -> int:
@@ -122,23 +85,18 @@ def main(argv: list[str] | None = None) -> int:
             variants = {"whole": "whole", "budget": str(budget), "default": str(DEFAULT_MEMORY_BUDGET)}
             commands = {name: [sys.executable, str(script), str(photo), str(root / f"{name}.png"), effect, value]
                         for name, value in variants.items()}  # fmt: skip
-            baseline = max(run([sys.executable, str(script), str(tiny), str(root / "tiny.png"), effect, "whole"])[1] for _ in range(2))
-            results: dict[str, list[tuple[float, int]]] = {name: [] for name in commands}
-            names = list(commands)
-            for index in range(arguments.rounds):
-                for name in names if index % 2 == 0 else names[::-1]:
-                    results[name].append(run(commands[name]))
-            same = all((root / f"{name}.png").read_bytes() == (root / "whole.png").read_bytes() for name in names)
-            for name in names:
-                seconds = [row[0] for row in results[name]]
-                peak = max(row[1] for row in results[name])
-                ratios = [row[0] / whole[0] for row, whole in zip(results[name], results["whole"])]
+            baseline = peak_memory([sys.executable, str(script), str(tiny), str(root / "tiny.png"), effect, "whole"])
+            results = paired(commands, arguments.rounds)
+            peaks = {name: peak_memory(command) for name, command in commands.items()}
+            same = all((root / f"{name}.png").read_bytes() == (root / "whole.png").read_bytes() for name in commands)
+            for name, seconds in results.items():
+                ratios = [ours / whole for ours, whole in zip(seconds, results["whole"])]
                 bound = decoded + output + (int(variants[name]) if name != "whole" else 0)
-                beyond = peak - baseline
+                beyond = peaks[name] - baseline
                 shown_bound = f"{bound / 2**20:.0f}" if name != "whole" else ""
                 ratio = f"{statistics.median(ratios):.3f} ({min(ratios):.3f}..{max(ratios):.3f})" if name != "whole" else ""
                 print(f"| {effect} | {name} | {min(seconds):.2f} | {statistics.median(seconds):.2f} | {ratio} | "
-                      f"{peak / 2**20:.0f} | {beyond / 2**20:.0f} | {shown_bound} |")  # fmt: skip
+                      f"{peaks[name] / 2**20:.0f} | {beyond / 2**20:.0f} | {shown_bound} |")  # fmt: skip
                 if name == "budget":
                     verdicts.append((effect, statistics.median(ratios) <= TIME_TARGET, beyond <= bound, same))
     print()

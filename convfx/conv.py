@@ -442,8 +442,12 @@ def windowed(kernel: np.ndarray, *, dtype: np.dtype | type = np.float32) -> bool
     kernel : array_like, shape (kh, kw)
         A per-channel kernel, stride 1, no dilation (as effects apply them).
     dtype : numpy dtype, optional
-        The dtype the image is computed in (see :func:`compute_dtype`); it decides
-        what counts as rank 1.
+        The dtype of the image (or the one it is computed in, see
+        :func:`compute_dtype`); it decides what counts as rank 1.
+
+    Returns
+    -------
+    bool
     """
     k = np.asarray(kernel, dtype=np.float64)
     if k.ndim != 2:
