@@ -8,7 +8,7 @@ of the ratios within back-to-back pairs of calls, which the targets use.
 Machines here are noisy, so only ratios measured side by side in one run mean
 anything.
 
-    python benchmarks/bench_conv.py [--repeats 7] [--pairs 301] [--quick]
+    python benchmarks/bench_conv.py [--repeats 7] [--pairs 301] [--kernels '3x3 random'] [--quick]
 
 Targets: 3x3 <= 1.05x and 5x5 <= 1.1x cv2.filter2D; 31x31 Gaussian (separable)
 <= 0.25x min(filter2D, oaconvolve); 31x31 random <= 1.1x min(filter2D, oaconvolve).
@@ -77,6 +77,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--quick", action="store_true", help="a 480x270 image, 3 repeats (smoke test)")
     parser.add_argument("--pairs", type=int, default=301, help="back-to-back pairs for the ratio to filter2D")
+    parser.add_argument("--kernels", default="", help="only these rows, comma-separated (e.g. '3x3 random')")
     args = parser.parse_args()
     height, width = (270, 480) if args.quick else (1080, 1920)
     repeats = 3 if args.quick else args.repeats
@@ -89,11 +90,13 @@ def main() -> None:
         "31x31 random": (rng.standard_normal((31, 31)), 1.1, "min(filter2D, oaconvolve)"),
     }
     print(f"image {height}x{width}x3 float32, 3 alternating rounds x {repeats} runs, boundary reflect (BORDER_REFLECT_101)")
-    print(f"command: python benchmarks/bench_conv.py --repeats {repeats} --pairs {args.pairs}{' --quick' if args.quick else ''}")
+    shown = f" --kernels '{args.kernels}'" if args.kernels else ""
+    print(f"command: python benchmarks/bench_conv.py --repeats {repeats} --pairs {args.pairs}{shown}{' --quick' if args.quick else ''}")
     print()
     print("| kernel | backend | convfx ms | / filter2D, paired (quartiles) | / filter2D (medians) | / filter2D (mins) | / ndimage.correlate | / oaconvolve | target |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---|")
-    for name, (kernel, target, anchor) in cases.items():
+    chosen = [name.strip() for name in args.kernels.split(",") if name.strip()] or list(cases)
+    for name, (kernel, target, anchor) in ((name, cases[name]) for name in chosen):
         k32 = kernel.astype(np.float32)
         functions = {
             "convfx": lambda: convfx.correlate(image, kernel, boundary="reflect"),
@@ -118,6 +121,8 @@ def main() -> None:
             f"| {ratio['oaconvolve']:.3f} | <= {target} x {anchor}: {goal:.2f} {verdict} |"
         )
 
+    if args.kernels:
+        return
     print()
     print("Channel-summing banks (the CNN case), convfx only, per backend:")
     print()
