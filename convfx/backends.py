@@ -137,8 +137,12 @@ def _cv2_border(x_shape, pads, boundary: str, cval: float, kernel_extent) -> int
     return _CV2_BORDER[boundary]
 
 
-def per_channel(x, k, geometry: Geometry, boundary, cval, backend) -> np.ndarray:
-    """Correlate every channel of ``x`` (H, W[, C]) with one 2-D kernel ``k``."""
+def per_channel(x, k, geometry: Geometry, boundary, cval, backend, *, factors=None) -> np.ndarray:
+    """Correlate every channel of ``x`` (H, W[, C]) with one 2-D kernel ``k``.
+
+    ``factors``: ``separate(k, x.dtype)`` when the caller has it already (the
+    ``separable`` backend needs them; they are found here otherwise).
+    """
     if backend == "im2col":
         x3 = x if x.ndim == 3 else x[:, :, None]
         channels = x3.shape[2]
@@ -151,6 +155,11 @@ def per_channel(x, k, geometry: Geometry, boundary, cval, backend) -> np.ndarray
     if backend == "direct":
         return _direct(x, k, geometry, boundary, cval)
     kd = _dilate(k, geometry.dilation)
+    if backend == "separable":
+        column, row = separate(k, x.dtype) if factors is None else factors
+        # The factors of the dilated kernel are the dilated factors (the same pivot).
+        dh, dw = geometry.dilation
+        factors = _dilate(column[:, None], (dh, 1))[:, 0], _dilate(row[None, :], (1, dw))[0]
     dense_h, dense_w = geometry.dense_shape
     border = _cv2_border(x.shape, geometry.pads, boundary, cval, kd.shape)
     if backend == "fft" or border is None:
@@ -162,7 +171,7 @@ def per_channel(x, k, geometry: Geometry, boundary, cval, backend) -> np.ndarray
         dense = _fft_correlate(x3, kd[None, :, :, None], per_channel=True)
         dense = dense[:dense_h, :dense_w] if x.ndim == 3 else dense[:dense_h, :dense_w, 0]
     else:
-        dense = _cv2_filter(source, kd, anchor, border, backend)[:dense_h, :dense_w]
+        dense = _cv2_filter(source, kd, anchor, border, backend, factors)[:dense_h, :dense_w]
     sh, sw = geometry.stride
     if sh > 1 or sw > 1:
         dense = dense[::sh, ::sw]
@@ -199,18 +208,18 @@ def _fft_correlate(xp: np.ndarray, kernels: np.ndarray, *, per_channel: bool = F
     return out
 
 
-def _cv2_filter(x, k, anchor, border, backend) -> np.ndarray:
-    """filter2D / sepFilter2D over an image with any number of channels."""
+def _cv2_filter(x, k, anchor, border, backend, factors=None) -> np.ndarray:
+    """filter2D / sepFilter2D (of ``factors``, the rank-1 factors of ``k``) over an image with any number of channels."""
     if x.ndim == 3 and x.shape[2] > 4:
         # OpenCV's filters are tested up to 4 channels; run wider images in groups.
         return np.concatenate(
-            [_cv2_filter(x[:, :, c : c + 4], k, anchor, border, backend) for c in range(0, x.shape[2], 4)],
+            [_cv2_filter(x[:, :, c : c + 4], k, anchor, border, backend, factors) for c in range(0, x.shape[2], 4)],
             axis=2,
         )
     if not x.flags.c_contiguous:
         x = np.ascontiguousarray(x)
     if backend == "separable":
-        column, row = separate(k, x.dtype)
+        column, row = separate(k, x.dtype) if factors is None else factors
         out = cv2.sepFilter2D(x, -1, row.astype(x.dtype), column.astype(x.dtype), anchor=anchor, borderType=border)
     else:
         out = cv2.filter2D(x, -1, k.astype(x.dtype), anchor=anchor, borderType=border)

@@ -117,6 +117,8 @@ def checked_int(
         default.  Options whose every bad value is one usage error pass
         :class:`ParameterError`.
     """
+    if type(value) is int and value >= minimum and (maximum is None or value <= maximum):
+        return value  # the common case, before the message is built and the ABC checks run
     if expected is None:
         expected = f"an int >= {minimum}" if maximum is None else f"an int in {minimum}..{maximum}"
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
@@ -154,6 +156,8 @@ def int_pair(value: Any, name: str, *, minimum: int) -> tuple[int, int]:
 
 def real_number(value: Any, name: str) -> float:
     """``value`` as a ``float``: any real number, not a bool or a string (inf and NaN pass)."""
+    if type(value) is float or type(value) is int:  # the common case, before the ABC check
+        return float(value)
     if isinstance(value, (bool, np.bool_, str, bytes)) or not isinstance(value, numbers.Real):
         raise ParameterTypeError(f"{name}: expected a real number, found {value!r}")
     return float(value)

@@ -24,6 +24,7 @@ numpy besides :mod:`convfx.backends`, :mod:`convfx.checks`, :mod:`convfx.errors`
 
 from __future__ import annotations
 
+import math
 from typing import Literal, Sequence, Union
 
 import numpy as np
@@ -43,6 +44,7 @@ __all__ = [
     "output_size",
     "padding_amounts",
     "choose_backend",
+    "windowed",
 ]
 
 BOUNDARIES = ("constant", "edge", "reflect", "symmetric", "wrap")
@@ -66,6 +68,7 @@ _FFT_MIN_AREA_SUMMED = 15 * 15  # kernels summed over channels / banks
 _IM2COL_MIN_PASSES = 64  # F*C
 _IM2COL_MIN_FILTERS_SMALL = 9
 _IM2COL_SMALL_PIXELS = 512 * 512
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 # --------------------------------------------------------------------------- geometry
@@ -162,12 +165,7 @@ def padding_amounts(
     correlation only for ``"same"`` with an even kernel, as in scipy).
     """
     dh, dw = int_pair(dilation, "dilation", minimum=1)
-    kh, kw = kernel_shape
-    ph, pw = _padding_pair(padding)
-    paired = isinstance(padding, (tuple, list, np.ndarray))  # name the element in messages
-    top, bottom = _axis_padding(ph, dh * (kh - 1) + 1, flip=flip, axis_name="[0]" if paired else "")
-    left, right = _axis_padding(pw, dw * (kw - 1) + 1, flip=flip, axis_name="[1]" if paired else "")
-    return top, bottom, left, right
+    return _padding_geometry(kernel_shape, padding, dh, dw, flip=flip)
 
 
 def _padding_pair(padding):
@@ -347,6 +345,10 @@ def convolve(
 
 
 def _filter(image, kernel, bias, stride, padding, boundary, cval, dilation, backend, *, flip):
+    # Every check below costs a few microseconds and none reads the image's pixels:
+    # a 3x3 kernel on a photo takes about a millisecond, so what is checked per
+    # call is the kernel, the options and the shapes (the image only where a
+    # backend would spread a NaN, see _keeping_non_finite_local).
     image = real_array(image, "image")
     if image.ndim not in (2, 3):
         raise ParameterError(f"image: expected shape (H, W) or (H, W, C), found {image.ndim}-D shape {image.shape}")
@@ -356,7 +358,11 @@ def _filter(image, kernel, bias, stride, padding, boundary, cval, dilation, back
             "kernel: expected shape (kh, kw), (kh, kw, C) or (F, kh, kw, C), "
             f"found {kernel.ndim}-D shape {kernel.shape}"
         )
-    if not np.all(np.isfinite(kernel)):
+    k = np.asarray(kernel, dtype=np.float64)
+    # One reduction answers both kernel checks: NaN or inf make the peak non-finite,
+    # and the peak is what must fit in float32 (checked below, after the options).
+    kernel_peak = float(np.abs(k).max())
+    if not math.isfinite(kernel_peak):
         raise ParameterError("kernel: expected finite values, found NaN or inf")
     boundary = choice(boundary, "boundary", BOUNDARIES)
     backend = choice(backend, "backend", BACKENDS)
@@ -374,7 +380,7 @@ def _filter(image, kernel, bias, stride, padding, boundary, cval, dilation, back
             f"of shape {image.shape}, found kernel shape {kernel.shape}"
         )
     kh, kw = kernel.shape[-3:-1] if summed else kernel.shape
-    top, bottom, left, right = padding_amounts((kh, kw), padding=padding, dilation=(dh, dw), flip=flip)
+    top, bottom, left, right = _padding_geometry((kh, kw), padding, dh, dw, flip=flip)
     height, width = image.shape[:2]
     out_h = _axis_output(height, kh, sh, top + bottom, dh, axis="axis 0 (height)")
     out_w = _axis_output(width, kw, sw, left + right, dw, axis="axis 1 (width)")
@@ -382,7 +388,6 @@ def _filter(image, kernel, bias, stride, padding, boundary, cval, dilation, back
 
     # Work with (H, W, C) images and (F, kh, kw, C) kernels, or per-channel (kh, kw).
     x = np.asarray(image, dtype=dtype)
-    k = np.asarray(kernel, dtype=np.float64)
     if flip:
         k = k[..., ::-1, ::-1, :] if summed else k[::-1, ::-1]
     if summed:
@@ -393,9 +398,10 @@ def _filter(image, kernel, bias, stride, padding, boundary, cval, dilation, back
     b = _bias_vector(bias, n_out, kernel.ndim, channels)
 
     if dtype == np.float32:
-        _check_float32_range(k, "kernel", image.dtype)
-        _check_float32_range(np.zeros(1) if b is None else b, "bias", image.dtype)
-        _check_float32_range(np.array([cval]), "cval", image.dtype)
+        _check_float32_range(kernel_peak, "kernel", image.dtype)
+        if b is not None:
+            _check_float32_range(float(np.abs(b).max()), "bias", image.dtype)
+        _check_float32_range(abs(cval), "cval", image.dtype)
     geometry = backends.Geometry(top, bottom, left, right, sh, sw, dh, dw, out_h, out_w)
     extent = ((kh - 1) * dh + 1, (kw - 1) * dw + 1)
     if summed:
@@ -407,10 +413,13 @@ def _filter(image, kernel, bias, stride, padding, boundary, cval, dilation, back
         if b is not None:
             out += b.astype(dtype)
         return out if bank else out[:, :, 0]
-    chosen = choose_backend(x.shape, k.shape, geometry.stride, backend=backend, summed=False, kernel=k, dtype=dtype)
+    # The rank-1 factors, found once: they choose the backend and are its kernels.
+    wanted = backend == "separable" or (backend == "auto" and _may_separate(k.shape))
+    factors = backends.separate(k, dtype) if wanted else None
+    chosen = _per_channel_backend(k.shape, backend, factors)
     if backend == "auto":
         chosen = _keeping_non_finite_local(chosen, x, extent, summed=False)
-    out = backends.per_channel(x, k, geometry, boundary, cval, chosen)
+    out = backends.per_channel(x, k, geometry, boundary, cval, chosen, factors=factors)
     if b is not None:
         out += b.astype(dtype) if out.ndim == 3 else b.astype(dtype)[0]
     return out
@@ -460,14 +469,52 @@ def _check_sizes(
     )
 
 
-def _check_float32_range(values: np.ndarray, name: str, image_dtype: np.dtype) -> None:
-    """Refuse finite float64 values that would become inf in a float32 computation."""
-    peak = float(np.abs(values).max())
-    if peak > float(np.finfo(np.float32).max):
+def _padding_geometry(kernel_shape: tuple[int, int], padding, dh: int, dw: int, *, flip: bool) -> tuple[int, int, int, int]:
+    """:func:`padding_amounts` for a dilation already checked."""
+    kh, kw = kernel_shape
+    ph, pw = _padding_pair(padding)
+    paired = isinstance(padding, (tuple, list, np.ndarray))  # name the element in messages
+    top, bottom = _axis_padding(ph, dh * (kh - 1) + 1, flip=flip, axis_name="[0]" if paired else "")
+    left, right = _axis_padding(pw, dw * (kw - 1) + 1, flip=flip, axis_name="[1]" if paired else "")
+    return top, bottom, left, right
+
+
+def _check_float32_range(peak: float, name: str, image_dtype: np.dtype) -> None:
+    """Refuse finite float64 values (largest magnitude ``peak``) that would become inf in a float32 computation."""
+    if peak > _FLOAT32_MAX:
         raise ParameterError(
             f"{name}: values up to {peak:g} overflow float32, the precision a {image_dtype} image is "
             "computed in; pass a float64 image"
         )
+
+
+def windowed(kernel: np.ndarray, *, dtype: np.dtype | type = np.float32) -> bool:
+    """Whether :func:`correlate` computes each output of ``kernel`` from its own window alone.
+
+    True when the backend ``"auto"`` picks sums every window on its own (OpenCV's
+    filter2D below the size where it switches to a DFT, two separable 1-D passes):
+    the outputs for a part of an image are then bit-identical to the same
+    outputs for the whole image, which is what rendering in strips relies on.
+    False when a Fourier transform mixes the whole image into every output, and
+    the last bits depend on the image's size.
+
+    Parameters
+    ----------
+    kernel : array_like, shape (kh, kw)
+        A per-channel kernel, stride 1, no dilation (as effects apply them).
+    dtype : numpy dtype, optional
+        The dtype of the image (or the one it is computed in, see
+        :func:`compute_dtype`); it decides what counts as rank 1.
+
+    Returns
+    -------
+    bool
+    """
+    k = np.asarray(kernel, dtype=np.float64)
+    if k.ndim != 2:
+        raise ParameterError(f"kernel: expected shape (kh, kw), found shape {k.shape}")
+    chosen = choose_backend((1, 1), k.shape, kernel=k, dtype=compute_dtype(dtype))
+    return chosen == "separable" or (chosen == "filter2d" and k.size < _CV2_DFT_MIN_AREA)
 
 
 def _keeping_non_finite_local(chosen: str, x: np.ndarray, extent: tuple[int, int], *, summed: bool) -> str:
@@ -486,6 +533,8 @@ def _keeping_non_finite_local(chosen: str, x: np.ndarray, extent: tuple[int, int
 
 def _bias_vector(bias, n_out: int, kernel_ndim: int, channels: int) -> np.ndarray | None:
     """Bias as a float64 vector of length ``n_out`` (``None`` when it is zero)."""
+    if type(bias) in (float, int) and bias == 0:  # the default, without building an array
+        return None
     b = np.asarray(bias)
     if b.dtype.kind not in "biuf":
         raise ParameterTypeError(f"bias: expected a real number or array, found dtype {b.dtype}")
@@ -536,23 +585,39 @@ def choose_backend(
     str
         One of ``"direct"``, ``"filter2d"``, ``"separable"``, ``"fft"``, ``"im2col"``.
     """
-    if backend == "separable" and (summed or kernel is None or backends.separate(kernel, dtype) is None):
-        raise ParameterError("backend: 'separable' needs a single rank-1 kernel (kh, kw)")
-    if backend != "auto":
-        return backend
-    kh, kw = kernel_shape[-3:-1] if summed else kernel_shape[:2]
     if summed:
+        if backend == "separable":
+            raise ParameterError("backend: 'separable' needs a single rank-1 kernel (kh, kw)")
+        if backend != "auto":
+            return backend
         # One filter2D pass per (filter, channel) pair streams the image F*C times;
         # im2col builds one patch matrix and lets BLAS do all F filters at once;
         # FFT transforms each channel once and sums products of spectra.
-        n_filters, channels = kernel_shape[0], kernel_shape[-1]
+        n_filters, kh, kw, channels = kernel_shape[0], kernel_shape[-3], kernel_shape[-2], kernel_shape[-1]
         if kh * kw >= _FFT_MIN_AREA_SUMMED:
             return "fft"
         small = image_shape[0] * image_shape[1] <= _IM2COL_SMALL_PIXELS
         if n_filters * channels >= _IM2COL_MIN_PASSES or (small and n_filters >= _IM2COL_MIN_FILTERS_SMALL):
             return "im2col"
         return "filter2d"
-    if kernel is not None and min(kh, kw) >= _SEPARABLE_MIN_SIZE and backends.separate(kernel, dtype) is not None:
+    shape = (kernel_shape[0], kernel_shape[1])
+    wanted = kernel is not None and (backend == "separable" or (backend == "auto" and _may_separate(shape)))
+    return _per_channel_backend(shape, backend, backends.separate(kernel, dtype) if wanted else None)
+
+
+def _may_separate(kernel_shape: tuple[int, int]) -> bool:
+    """Whether a per-channel kernel this size would go to two 1-D passes if it is rank 1."""
+    return min(kernel_shape) >= _SEPARABLE_MIN_SIZE
+
+
+def _per_channel_backend(kernel_shape: tuple[int, int], backend: str, factors) -> str:
+    """:func:`choose_backend` for a per-channel kernel whose rank-1 factors are known (None: not separable or not asked)."""
+    if backend == "separable" and factors is None:
+        raise ParameterError("backend: 'separable' needs a single rank-1 kernel (kh, kw)")
+    if backend != "auto":
+        return backend
+    kh, kw = kernel_shape
+    if factors is not None and _may_separate(kernel_shape):
         return "separable"
     if kh * kw >= _FFT_MIN_AREA:
         return "fft"

@@ -412,6 +412,11 @@ def _read_whole(path: Path, limit: int, *, end: bytes = b"") -> np.ndarray | Non
     return np.frombuffer(data, dtype=np.uint8) if len(data) == size else None
 
 
+# OpenCV 4.10 and later decode colour JPEGs straight to RGB (libjpeg-turbo's own
+# output order): no BGR copy to convert.
+_IMREAD_COLOR_RGB: int | None = getattr(cv2, "IMREAD_COLOR_RGB", None)
+
+
 def _decode_jpeg_with_opencv(image: Image.Image, path: Path) -> np.ndarray | None:
     """A complete 8-bit gray or RGB JPEG decoded by OpenCV, or None for Pillow to do it.
 
@@ -433,7 +438,8 @@ def _decode_jpeg_with_opencv(image: Image.Image, path: Path) -> np.ndarray | Non
     if data is None or data.size < 4:
         return None
     gray = image.mode == "L"
-    flags = (cv2.IMREAD_GRAYSCALE if gray else cv2.IMREAD_COLOR) | cv2.IMREAD_IGNORE_ORIENTATION
+    colour = cv2.IMREAD_COLOR if _IMREAD_COLOR_RGB is None else _IMREAD_COLOR_RGB
+    flags = (cv2.IMREAD_GRAYSCALE if gray else colour) | cv2.IMREAD_IGNORE_ORIENTATION
     try:
         pixels, corrupt = _libjpeg_warnings(lambda: cv2.imdecode(data, flags))
     except cv2.error:
@@ -445,7 +451,7 @@ def _decode_jpeg_with_opencv(image: Image.Image, path: Path) -> np.ndarray | Non
         raise FileError(f"{path}: truncated or corrupt image data (libjpeg: {corrupt})")
     if pixels is None or pixels.shape[:2] != (image.height, image.width):
         return None
-    return pixels if gray else cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB)
+    return pixels if gray or _IMREAD_COLOR_RGB is not None else cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB)
 
 
 # libjpeg's warnings (jerror.h) that mean pixels are missing or wrong: the data
@@ -694,6 +700,23 @@ def encode_image(
         The format cannot hold the image (JPEG: at most 65,500 pixels a side,
         WebP: 16,383) or the encoder failed; the message names no file.
     """
+    data = _encode_image(pixels, format, alpha=alpha, icc_profile=icc_profile)
+    return data if isinstance(data, bytes) else data.tobytes()
+
+
+def _encode_image(
+    pixels: np.ndarray,
+    format: str,
+    *,
+    alpha: np.ndarray | None = None,
+    icc_profile: bytes | None = None,
+    reuse_pixels: bool = False,
+) -> bytes | memoryview:
+    """:func:`encode_image`, returning OpenCV's buffer as it is (no copy into bytes).
+
+    ``reuse_pixels``: the caller has no further use for ``pixels``, so colour
+    pixels may be turned to OpenCV's BGR order in place instead of in a copy.
+    """
     if pixels.dtype not in (np.uint8, np.uint16) or pixels.ndim not in (2, 3) or (pixels.ndim == 3 and pixels.shape[2] != 3):
         raise ParameterError(f"pixels: expected uint8/uint16 (H, W) or (H, W, 3), found {pixels.dtype} {pixels.shape}")
     if alpha is not None and alpha.shape != pixels.shape[:2]:
@@ -717,7 +740,7 @@ def encode_image(
         # libpng through OpenCV: 16-bit colour (Pillow has none), and 8-bit PNG,
         # which it encodes about twice as fast as Pillow at the same settings.
         # (OpenCV has no gray+alpha: 8-bit gray+alpha stays gray+alpha through Pillow.)
-        return _encode_with_opencv(pixels, alpha, format)
+        return _encode_with_opencv(pixels, alpha, format, reuse_pixels=reuse_pixels)
     if gray_alpha and format == "WEBP":  # WebP has no gray: RGBA
         pixels = np.dstack([pixels] * 3)
     array = pixels if alpha is None else np.dstack([pixels, alpha])
@@ -751,12 +774,18 @@ def _profile_describes(icc_profile: bytes, *, gray: bool) -> bool:
 _PNG_OPTIONS = [cv2.IMWRITE_PNG_COMPRESSION, 6, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE]
 
 
-def _encode_with_opencv(pixels: np.ndarray, alpha: np.ndarray | None, format: str) -> bytes:
-    """PNG (8 or 16 bit) or 16-bit TIFF through OpenCV; pixels RGB, returned bytes."""
+def _encode_with_opencv(
+    pixels: np.ndarray, alpha: np.ndarray | None, format: str, *, reuse_pixels: bool = False
+) -> memoryview:
+    """PNG (8 or 16 bit) or 16-bit TIFF through OpenCV; pixels RGB, returned the file's bytes."""
     if alpha is not None and pixels.ndim == 2:
         pixels = np.dstack([pixels] * 3)  # OpenCV writes no gray+alpha: make it RGBA
     if pixels.ndim == 3 and alpha is None:
-        pixels = cv2.cvtColor(np.ascontiguousarray(pixels), cv2.COLOR_RGB2BGR)  # one pass, contiguous
+        source = np.ascontiguousarray(pixels)
+        # In place when the pixels are ours to change (a copy, or given up by the
+        # caller): the output image is not held twice.
+        in_place = (source is not pixels or reuse_pixels) and source.flags.writeable
+        pixels = cv2.cvtColor(source, cv2.COLOR_RGB2BGR, dst=source if in_place else None)  # one pass
     elif pixels.ndim == 3:
         pixels = np.dstack([pixels[..., ::-1], alpha])  # RGBA -> BGRA for OpenCV
     suffix, options = (".png", _PNG_OPTIONS) if format == "PNG" else (".tif", [])
@@ -768,7 +797,7 @@ def _encode_with_opencv(pixels: np.ndarray, alpha: np.ndarray | None, format: st
         reason = ""
     if not ok:
         raise FileError(f"cannot encode a {pixels.dtype} {format} image of shape {pixels.shape}{reason}")
-    return encoded.tobytes()
+    return memoryview(encoded.reshape(-1))
 
 
 def write_image(
@@ -778,6 +807,7 @@ def write_image(
     alpha: np.ndarray | None = None,
     icc_profile: bytes | None = None,
     overwrite: bool = False,
+    reuse_pixels: bool = False,
 ) -> Path:
     """Write pixels to ``path`` atomically; the format follows the suffix.
 
@@ -801,6 +831,9 @@ def write_image(
         :func:`encode_image`.
     overwrite : bool, optional
         Replace an existing ``path``.
+    reuse_pixels : bool, optional
+        The caller has no further use for ``pixels``: the encoder may change
+        them (reorder colour channels in place) instead of copying the image.
 
     Returns
     -------
@@ -837,7 +870,9 @@ def write_image(
     """
     path = check_destination(path, overwrite=overwrite)
     try:
-        data = encode_image(pixels, WRITE_FORMATS[path.suffix.lower()], alpha=alpha, icc_profile=icc_profile)
+        data = _encode_image(
+            pixels, WRITE_FORMATS[path.suffix.lower()], alpha=alpha, icc_profile=icc_profile, reuse_pixels=reuse_pixels
+        )
     except FileError as exc:
         raise FileError(f"{path}: {exc}") from None
     return write_bytes_atomically(path, data, overwrite=overwrite)
@@ -854,7 +889,7 @@ def _file_mode() -> int:
 _FILE_MODE = _file_mode()
 
 
-def write_bytes_atomically(path: str | os.PathLike, data: bytes, *, overwrite: bool = False) -> Path:
+def write_bytes_atomically(path: str | os.PathLike, data: bytes | memoryview, *, overwrite: bool = False) -> Path:
     """Write ``data`` to ``path`` through a temporary file and a rename.
 
     Without ``overwrite`` the final step is a hard link, which fails if ``path``

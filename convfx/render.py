@@ -6,9 +6,12 @@ file of a batch run; :func:`filter_and_map` is its in-memory middle
 when none is given.
 
 Images too large to filter in one piece within a memory budget are filtered in
-horizontal strips with a halo of context rows (:func:`render_in_tiles`,
-:func:`render_file_in_tiles`), with the same pixels as filtering them whole;
-:func:`tile_halo`, :func:`tileable` and :func:`strip_rows` say how.
+horizontal strips with a halo of context rows (:func:`render_in_tiles`; every
+:func:`render_file` does so), with the same pixels as filtering them whole;
+:func:`tile_halo`, :func:`tileable` and :func:`strip_rows` say how.  Effects whose
+every output pixel comes from its own window are filtered in strips of a few
+megabytes whatever the budget, because that is faster: the strips' float
+responses stay in cache and reuse the same memory.
 
 This module must not slide kernels or map ranges itself (that is
 :mod:`convfx.effects`), decode or encode files (:mod:`convfx.imageio`), walk
@@ -25,7 +28,9 @@ from typing import Callable
 import numpy as np
 
 from . import effects, imageio, ranges
-from .conv import BOUNDARIES
+from .banks import Filter
+from .checks import checked_int
+from .conv import BOUNDARIES, compute_dtype, windowed
 from .errors import FileError, ParameterError
 
 __all__ = [
@@ -41,8 +46,17 @@ __all__ = [
 ]
 
 #: Memory that filtering one image may take (512 MB): images whose filtering
-#: would need more are filtered in strips.  ``convfx batch --memory-budget``.
+#: would need more are filtered in strips.  ``--memory-budget`` of ``convfx apply``
+#: and ``convfx batch``.
 DEFAULT_MEMORY_BUDGET = 512 * 1000**2
+
+# Strips chosen for speed (see render_in_tiles) have a float response of about
+# this many bytes: large enough that numpy asks the system for huge pages (from
+# 4 MiB on), which makes fresh memory several times cheaper to touch, and small
+# enough to be reused from strip to strip instead of growing with the image.
+_FAST_STRIP_RESPONSE_BYTES = 8 * 2**20
+# ... and at least this many times the halo, so that the rows filtered twice stay few.
+_FAST_STRIP_HALOS = 16
 
 
 # --------------------------------------------------------------------------- one file
@@ -105,6 +119,7 @@ def render_file(
     gray: bool | None = None,
     max_pixels: int = imageio.DEFAULT_MAX_PIXELS,
     overwrite: bool = False,
+    memory_budget: int = DEFAULT_MEMORY_BUDGET,
     render: Callable[..., np.ndarray] | None = None,
     warn: Callable[[str], None] | None = None,
 ) -> Path:
@@ -139,12 +154,18 @@ def render_file(
         Decompression-bomb guard; see :func:`convfx.imageio.read_image`.
     overwrite : bool, optional
         Replace an existing ``destination``.
+    memory_budget : int, optional
+        Bytes that filtering may use beyond the decoded image and the output
+        pixels (default :data:`DEFAULT_MEMORY_BUDGET`); an image whose filtering
+        would need more is filtered in strips, with the same result (see
+        :func:`render_in_tiles`).  Peak memory is about the decoded image, the
+        output and this budget (plus a few megabytes of the codecs' own
+        buffers): the decoded pixels are let go before the output is encoded,
+        which converts it in place.
     render : callable, optional
         What turns the decoded pixels into output pixels, called as
         ``render(pixels, effect, boundary=, gray=, output_range=, dtype=, source_max=)``;
-        default :func:`filter_and_map`.  :func:`render_file_in_tiles` passes
-        :func:`render_in_tiles` here, so that checks, reading and writing stay
-        the same for images too large to filter in one piece.
+        default :func:`render_in_tiles` with ``memory_budget``.
     warn : callable, optional
         Called, after the file is written, with one line for anything the output
         lost without failing: the input's alpha channel in a JPEG or BMP, which
@@ -163,6 +184,9 @@ def render_file(
     FileError
         The input cannot be read or the output cannot be written (exit code 1);
         :class:`convfx.imageio.OutputExistsError` if it exists and not ``overwrite``.
+    MemoryError
+        The image and its output do not fit in memory (a smaller budget helps
+        only with what lies between them).
 
     Examples
     --------
@@ -181,6 +205,9 @@ def render_file(
     policy = parsed.resolve_output_range(output_range)
     if boundary not in BOUNDARIES:
         raise ParameterError(f"boundary: invalid value {boundary!r}; expected one of {list(BOUNDARIES)}")
+    memory_budget = checked_int(memory_budget, "memory_budget", minimum=1, expected="a number of bytes >= 1")
+    if render is None:
+        render = functools.partial(render_in_tiles, memory_budget=memory_budget)
     source = imageio.check_source(source)
     destination = default_output_path(source, parsed) if destination is None else Path(destination)
     try:
@@ -193,12 +220,16 @@ def render_file(
     picture = imageio.read_image(source, max_pixels=max_pixels)
     # An edge map has two levels; 16 bits would only make the file bigger.
     dtype = np.dtype(np.uint8) if policy == "binary" else imageio.output_dtype(destination, picture.pixels.dtype)
-    pixels = (render or filter_and_map)(
+    pixels = render(
         picture.pixels, parsed, boundary=boundary, gray=gray, output_range=policy, dtype=dtype, source_max=picture.max_value
     )
+    alpha, icc_profile = picture.alpha, picture.icc_profile
+    del picture  # the decoded pixels are not needed while the output is encoded
     # A montage of feature maps (learned:MODEL) is not the photo's shape: its alpha would not fit.
-    alpha = picture.alpha if picture.alpha is None or pixels.shape[:2] == picture.alpha.shape[:2] else None
-    written = imageio.write_image(destination, pixels, alpha=alpha, icc_profile=picture.icc_profile, overwrite=overwrite)
+    alpha = alpha if alpha is None or pixels.shape[:2] == alpha.shape[:2] else None
+    written = imageio.write_image(
+        destination, pixels, alpha=alpha, icc_profile=icc_profile, overwrite=overwrite, reuse_pixels=True
+    )
     format = imageio.WRITE_FORMATS.get(destination.suffix.lower())
     if alpha is not None and format in _FORMATS_WITHOUT_ALPHA and warn is not None:
         warn(f"{destination}: {format} has no alpha channel; the input's transparency was dropped")
@@ -230,6 +261,15 @@ def tileable(effect: effects.EffectLike) -> bool:
     (a detector's hysteresis or automatic thresholds see the whole image).
     """
     return all(getattr(step, "local", True) for step in effects.parse_effect(effect).steps)
+
+
+def _windowed(effect: effects.Effect, pixel_dtype: np.dtype) -> bool:
+    """Whether every step of ``effect`` is a filter whose kernels are computed window by window."""
+    dtype = compute_dtype(pixel_dtype)
+    return tileable(effect) and all(
+        isinstance(step, Filter) and all(windowed(kernel.weights, dtype=dtype) for kernel in step.kernels)
+        for step in effect.steps
+    )
 
 
 def _bytes_per_sample(effect: effects.Effect) -> int:
@@ -331,6 +371,11 @@ def render_in_tiles(
 
     An effect that is not :func:`tileable` (Canny's hysteresis follows edges
     across the whole image) is filtered in one piece, whatever the budget.
+    An effect whose every kernel is computed window by window
+    (:func:`convfx.conv.windowed`, all the shipped filters) is filtered in strips
+    of a few megabytes even when the whole would fit the budget, unless its range is
+    ``normalize``: the results are bit-identical, and strips are faster (their
+    memory is reused instead of fresh, and nearer the cache).
 
     Peak memory is about the budget plus the output array (1 or 2 bytes per
     sample); the input is held by the caller.
@@ -342,6 +387,11 @@ def render_in_tiles(
         raise ParameterError(f"pixels: expected shape (H, W) or (H, W, C), found shape {pixels.shape}")
     height = pixels.shape[0]
     rows = strip_rows(pixels.shape, parsed, memory_budget=memory_budget, output_range=policy)
+    if policy != "normalize" and _windowed(parsed, pixels.dtype):
+        # Faster in strips, and the same (normalize would filter twice).
+        samples_per_row = pixels.shape[1] * (pixels.shape[2] if pixels.ndim == 3 else 1)
+        fast_rows = _FAST_STRIP_RESPONSE_BYTES // (samples_per_row * compute_dtype(pixels.dtype).itemsize)
+        rows = min(rows, max(fast_rows, _FAST_STRIP_HALOS * tile_halo(parsed), 1))
     if rows >= height or not tileable(parsed):
         response = effects.apply(pixels, parsed, boundary=boundary, gray=gray)
         return ranges.map_range(response, policy, dtype=dtype, source_max=source_max)
@@ -387,13 +437,10 @@ def render_file_in_tiles(
     overwrite: bool = False,
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
 ) -> Path:
-    """:func:`render_file` for images too large to filter in one piece.
+    """:func:`render_file` with its ``memory_budget``: the name the batch workers call.
 
-    The same checks, reading and atomic writing (it *is* ``render_file``), with the
-    filtering done by :func:`render_in_tiles`; the output is the same file.  The
-    decoded image and the result are held whole (formats are decoded and encoded
-    in one piece); the budget bounds everything in between, which is most of it
-    (the float responses take 4 to 8 times the memory of ``uint8`` pixels).
+    The same checks, reading, filtering (in strips when the image needs more than
+    the budget) and atomic writing; the output is the same file.
 
     Returns
     -------
@@ -409,5 +456,5 @@ def render_file_in_tiles(
         gray=gray,
         max_pixels=max_pixels,
         overwrite=overwrite,
-        render=functools.partial(render_in_tiles, memory_budget=memory_budget),
+        memory_budget=memory_budget,
     )

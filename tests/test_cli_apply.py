@@ -183,13 +183,27 @@ def test_ctrl_c_exits_130_and_writes_nothing(tmp_path, photo_png, monkeypatch):
     assert snapshot(tmp_path) == before
 
 
-def test_running_out_of_memory_is_one_line_and_exit_1(tmp_path, photo_png, monkeypatch):
-    def exhausted(*args, **kwargs):
+def test_memory_budget_gives_the_same_file(tmp_path, photo_png):
+    assert run("apply", "kirsch", photo_png, "-o", tmp_path / "whole.png").exit_code == 0
+    result = run("apply", "kirsch", photo_png, "-o", tmp_path / "strips.png", "--memory-budget", "20kB")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "strips.png").read_bytes() == (tmp_path / "whole.png").read_bytes()
+
+
+def test_memory_budget_must_be_a_size(tmp_path, photo_png):
+    before = snapshot(tmp_path)
+    assert_one_line_error(run("apply", "sobel", photo_png, "--memory-budget", "lots"), 2, "memory_budget", "'lots'")
+    assert_one_line_error(run("apply", "sobel", photo_png, "--memory-budget", "0"), 2, "memory_budget", "at least 1 byte")
+    assert snapshot(tmp_path) == before
+
+
+def test_out_of_memory_is_one_line_and_exit_1(tmp_path, photo_png, monkeypatch):
+    def too_big(*args, **kwargs):
         raise MemoryError
 
-    monkeypatch.setattr(effects, "apply", exhausted)
+    monkeypatch.setattr(effects, "apply", too_big)
     before = snapshot(tmp_path)
-    assert_one_line_error(run("apply", "sobel", photo_png), 1, "out of memory")
+    assert_one_line_error(run("apply", "sobel", photo_png), 1, str(photo_png), "not enough memory", "--memory-budget")
     assert snapshot(tmp_path) == before
 
 

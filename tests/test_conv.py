@@ -221,6 +221,21 @@ def test_large_kernels_and_dilation_match_reference(rng):
         assert_matches(got, reference(image, spread, padding=(1, 1), boundary="wrap"), np.float32)
 
 
+def test_separable_kernels_with_dilation_and_flip_match_reference(rng):
+    # The rank-1 factors found to choose the backend are the ones it filters with,
+    # spread apart for a dilation and taken from the rotated kernel for convolve.
+    image = rng.standard_normal((40, 52, 3)).astype(np.float32)
+    kernel = np.outer(rng.standard_normal(5), rng.standard_normal(6))
+    spread = np.zeros((9, 16))
+    spread[::2, ::3] = kernel
+    for backend in ("auto", "separable"):
+        got = convfx.correlate(image, kernel, dilation=(2, 3), boundary="reflect", backend=backend)
+        assert_matches(got, reference(image, spread, boundary="reflect"), np.float32)
+        got = convfx.convolve(image, kernel, dilation=(2, 3), padding=2, boundary="edge", backend=backend)
+        assert_matches(got, reference(image, spread[::-1, ::-1], padding=2, boundary="edge"), np.float32)
+    assert conv.choose_backend(image.shape, kernel.shape, kernel=kernel, dtype=np.dtype(np.float32)) == "separable"
+
+
 @pytest.mark.parametrize("boundary", BOUNDARIES)
 def test_every_backend_matches_the_plain_loop_definition(rng, boundary):
     """Random kernels of every form, stride, dilation, padding and bias against convfx.reference.

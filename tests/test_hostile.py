@@ -773,7 +773,6 @@ CASES = [
         ("apply", "kirsch", "{img}", "-o", "{out}"),
         0,
         address_space=int(1.6 * GB),
-        xfail="apply has no memory budget (kirsch holds 8 float32 responses: 1.7 GB) and lets MemoryError through",
         slow=True,
     ),
     Case(

@@ -501,6 +501,20 @@ def test_encode_image_gives_readable_bytes(photo):
     np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(data))), photo)
 
 
+def test_write_image_leaves_the_pixels_alone_unless_they_are_given_up(tmp_path, photo):
+    kept = photo.copy()
+    first = imageio.write_image(tmp_path / "kept.png", kept)
+    np.testing.assert_array_equal(kept, photo)  # the default: the caller's array is not touched
+    given_up = photo.copy()
+    second = imageio.write_image(tmp_path / "given_up.png", given_up, reuse_pixels=True)
+    assert second.read_bytes() == first.read_bytes()
+    np.testing.assert_array_equal(imageio.read_image(second).pixels, photo)
+    read_only = photo.copy()
+    read_only.flags.writeable = False  # cannot be reused: copied instead
+    third = imageio.write_image(tmp_path / "read_only.png", read_only, reuse_pixels=True)
+    assert third.read_bytes() == first.read_bytes()
+
+
 def test_picture_max_value():
     assert Picture(np.zeros((2, 2), np.uint8)).max_value == 255
     assert Picture(np.zeros((2, 2), np.uint16)).max_value == 65535

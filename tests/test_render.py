@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import pickle
+import subprocess
+import sys
 import tracemalloc
 
 import numpy as np
@@ -15,7 +17,8 @@ import pytest
 from PIL import Image
 
 import convfx
-from convfx import effects, imageio, ranges, render
+from convfx import banks, effects, imageio, ranges, render, steps
+from convfx.conv import BOUNDARIES, windowed
 from convfx.ranges import map_range
 from convfx.render import render_file
 
@@ -242,3 +245,138 @@ def test_tiling_bounds_peak_memory(rng):
     tiled = peak(lambda: render.render_in_tiles(pixels, "sobel", memory_budget=budget))
     assert whole > 5 * budget  # the image would not fit
     assert tiled < budget + pixels.nbytes  # the budget plus the uint8 result
+
+
+# --------------------------------------------------------------------------- the memory budget of one file
+
+#: Every filter and detector convfx ships, by name.
+SHIPPED = sorted(banks.builtin_filters()) + [detector.name for detector in steps.list_detectors()]
+
+
+@pytest.fixture(scope="module")
+def small_photo() -> np.ndarray:
+    """A (23, 19, 3) uint8 image: small enough to filter 240 times, odd sizes."""
+    rows, cols = np.mgrid[0:23, 0:19]
+    base = np.stack([rows * 9, cols * 11, (rows * cols) % 256], axis=-1).astype(np.float64)
+    noise = np.random.default_rng(11).normal(0, 25, base.shape)
+    return np.clip(base + noise, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+@pytest.mark.parametrize("name", SHIPPED)
+def test_strips_are_byte_identical_to_the_whole_image_for_every_shipped_filter(small_photo, name, boundary):
+    parsed = effects.parse_effect(name)
+    whole = ranges.map_range(effects.apply(small_photo, parsed, boundary=boundary), parsed.output_range)
+    # A budget of 1 byte: one row per strip plus the halo, the most strips there can be.
+    tiled = render.render_in_tiles(small_photo, parsed, boundary=boundary, memory_budget=1)
+    assert tiled.dtype == whole.dtype
+    np.testing.assert_array_equal(tiled, whole)
+
+
+def test_render_file_with_a_tiny_budget_writes_the_same_bytes(tmp_path, photo_png):
+    for effect in ("sobel", "gaussian_blur:sigma=2,laplacian", "kirsch"):
+        whole = render_file(photo_png, tmp_path / "whole.png", effect, render=render.filter_and_map, overwrite=True)
+        tiled = render_file(photo_png, tmp_path / "tiled.png", effect, memory_budget=1, overwrite=True)
+        assert tiled.read_bytes() == whole.read_bytes()
+
+
+def test_render_file_checks_the_budget_before_reading(tmp_path, photo_png):
+    with pytest.raises(convfx.ParameterError, match="memory_budget: expected a number of bytes >= 1, found 0"):
+        render_file(photo_png, tmp_path / "o.png", "sobel", memory_budget=0)
+    with pytest.raises(convfx.ParameterTypeError, match="memory_budget"):
+        render_file(photo_png, tmp_path / "o.png", "sobel", memory_budget="512MB")
+    assert sorted(os.listdir(tmp_path)) == ["photo.png"]
+
+
+def test_windowed_says_which_kernels_are_summed_window_by_window(rng):
+    gaussian = np.outer(*[np.exp(-np.linspace(-3, 3, 31) ** 2 / 2)] * 2)
+    assert windowed(np.ones((3, 3)))  # filter2D, below its DFT size
+    assert windowed(gaussian)  # two 1-D passes, whatever the size
+    assert not windowed(rng.standard_normal((9, 9)))  # filter2D through a DFT
+    assert not windowed(rng.standard_normal((101, 101)))  # FFT
+    with pytest.raises(convfx.ParameterError, match=r"kernel: expected shape \(kh, kw\)"):
+        windowed(np.ones((3, 3, 3)))
+
+
+def test_windowed_effects_go_in_strips_even_when_they_fit(monkeypatch, small_photo):
+    calls = []
+    real_apply = effects.apply
+
+    def counting_apply(*args, **kwargs):
+        calls.append(args[0].shape[0])
+        return real_apply(*args, **kwargs)
+
+    monkeypatch.setattr(effects, "apply", counting_apply)
+    monkeypatch.setattr(render, "_FAST_STRIP_RESPONSE_BYTES", 19 * 3 * 4 * 5)  # 5 rows of float32
+    monkeypatch.setattr(render, "_FAST_STRIP_HALOS", 1)
+    for effect, policy, strips in [
+        ("sobel", None, 5),  # 23 rows: 5 strips of 5 rows
+        (np.random.default_rng(0).standard_normal((9, 9)), "abs", 1),  # a DFT inside filter2D: whole
+        ("sobel", "normalize", 1),  # strips would filter twice: whole
+        ("canny", None, None),  # not local (and its stages call apply themselves)
+    ]:
+        calls.clear()
+        whole = ranges.map_range(real_apply(small_photo, effect), policy or effects.parse_effect(effect).output_range)
+        got = render.render_in_tiles(small_photo, effect, output_range=policy)
+        np.testing.assert_array_equal(got, whole)
+        if strips is None:
+            assert set(calls) == {23}  # every call sees the whole image
+        else:
+            assert len(calls) == strips
+
+
+# Runs ``python -m convfx ARGS...`` and writes its peak resident memory (VmHWM, kB)
+# to the file named first: the child's own, which ru_maxrss is not (it also counts
+# the parent's memory at the fork, and the parent here is a large pytest process).
+PEAK_OF_CONVFX = """
+import atexit, runpy, sys
+
+peak_file = sys.argv[1]
+
+
+def report():
+    with open("/proc/self/status") as status:
+        peak = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+    with open(peak_file, "w") as out:
+        out.write(peak)
+
+
+atexit.register(report)
+sys.argv = ["convfx", *sys.argv[2:]]
+runpy.run_module("convfx", run_name="__main__", alter_sys=True)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads the peak memory from /proc")
+def test_apply_peak_memory_stays_within_image_output_and_budget(tmp_path):
+    """A whole process: the peak RSS beyond the interpreter's is about the image, its output and the budget.
+
+    The whole-image response of kirsch (8 float32 maps and their maximum) would be
+    over 40 times the decoded image; with a budget of 8 MB it is filtered in strips.
+    The codecs' buffers and what the C allocator keeps after freeing are allowed
+    a few megabytes on top.
+    """
+    height, width = 1500, 2000
+    rows, cols = np.mgrid[0:height, 0:width]
+    pixels = np.stack([rows % 251, cols % 241, (rows + cols) % 239], axis=-1).astype(np.uint8)
+    source = tmp_path / "big.jpg"
+    imageio.write_image(source, pixels)
+    decoded = output = pixels.nbytes
+    budget = 8_000_000
+
+    def peak(*argv: str) -> int:
+        peak_file = tmp_path / "peak.txt"
+        done = subprocess.run([sys.executable, "-c", PEAK_OF_CONVFX, str(peak_file), *argv], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        return int(peak_file.read_text()) * 1024
+
+    # The interpreter with everything apply imports and runs, on a tiny image.
+    tiny = tmp_path / "tiny.jpg"
+    imageio.write_image(tiny, pixels[:16, :16])
+    baseline = peak("apply", "kirsch", str(tiny), "-o", str(tmp_path / "tiny.png"))
+    used = peak("apply", "kirsch", str(source), "-o", str(tmp_path / "out.png"), "--memory-budget", str(budget))
+    allowance = 8 * 2**20
+    assert used - baseline <= decoded + output + budget + allowance
+    whole = effects.apply(pixels, "kirsch")  # what the budget keeps out: 8 float32 responses at a time
+    assert whole.nbytes * 8 > 4 * (decoded + output + budget)

@@ -15,7 +15,16 @@ import typer
 
 from .. import batch, imageio
 from .app import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, app, err_console, reporting_errors, say
-from .options import EFFECT_HELP, Boundary, BoundaryOption, GrayOption, MaxPixelsOption, RangeOption, library_default
+from .options import (
+    EFFECT_HELP,
+    Boundary,
+    BoundaryOption,
+    GrayOption,
+    MaxPixelsOption,
+    MemoryBudgetOption,
+    RangeOption,
+    library_default,
+)
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -131,14 +140,7 @@ def batch_command(
             show_default=False,
         ),
     ] = None,
-    memory_budget: Annotated[
-        str,
-        typer.Option(
-            metavar="SIZE",
-            help="Memory one worker may use to filter one image (512MB, 2GiB, ...); larger images are filtered "
-            "in strips, with the same result.",
-        ),
-    ] = batch.format_byte_size(batch.DEFAULT_MEMORY_BUDGET),
+    memory_budget: MemoryBudgetOption = batch.format_byte_size(library_default(batch.run_batch, "memory_budget")),
     boundary: BoundaryOption = Boundary(library_default(batch.run_batch, "boundary")),
     output_range: RangeOption = None,
     gray: GrayOption = None,

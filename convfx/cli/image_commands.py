@@ -13,9 +13,18 @@ from typing import Annotated, Optional
 
 import typer
 
-from .. import banks, effects, imageio, render, steps
-from .app import EXIT_USAGE, app, console, fail, reporting_errors, say, warn
-from .options import EFFECT_HELP, Boundary, BoundaryOption, GrayOption, MaxPixelsOption, RangeOption, library_default
+from .. import banks, batch, effects, imageio, render, steps
+from .app import EXIT_FAILED, EXIT_USAGE, app, console, fail, reporting_errors, say, warn
+from .options import (
+    EFFECT_HELP,
+    Boundary,
+    BoundaryOption,
+    GrayOption,
+    MaxPixelsOption,
+    MemoryBudgetOption,
+    RangeOption,
+    library_default,
+)
 
 # The default of the library function the command calls.
 _DEFAULT_BOUNDARY = Boundary(library_default(render.render_file, "boundary"))
@@ -45,6 +54,7 @@ def apply_command(
     gray: GrayOption = None,
     force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite OUTPUT if it exists (never the input).")] = False,
     max_pixels: MaxPixelsOption = imageio.DEFAULT_MAX_PIXELS,
+    memory_budget: MemoryBudgetOption = batch.format_byte_size(library_default(render.render_file, "memory_budget")),
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No 'wrote' line and no warnings (errors still go to stderr).")
     ] = False,
@@ -60,6 +70,8 @@ def apply_command(
         convfx apply canny:sigma=2,low=0.05 photo.jpg     (a 0/255 edge map)
 
         convfx apply "3x3: 0,-1,0 -1,5,-1 0,-1,0" photo.png --gray
+
+        convfx apply kirsch big.tif --memory-budget 256MB     (filtered in strips, same result)
     """
     with reporting_errors():
         if len(inputs) != 1:
@@ -68,17 +80,27 @@ def apply_command(
                 "`convfx batch EFFECT INPUTS... -o OUTDIR`",
                 EXIT_USAGE,
             )
-        written = render.render_file(
-            inputs[0],
-            output,
-            effect,
-            boundary=boundary.value,
-            output_range=None if output_range is None else output_range.value,
-            gray=gray,
-            max_pixels=max_pixels,
-            overwrite=force,
-            warn=None if quiet else warn,
-        )
+        budget = batch.parse_byte_size(memory_budget)
+        try:
+            written = render.render_file(
+                inputs[0],
+                output,
+                effect,
+                boundary=boundary.value,
+                output_range=None if output_range is None else output_range.value,
+                gray=gray,
+                max_pixels=max_pixels,
+                overwrite=force,
+                memory_budget=budget,
+                warn=None if quiet else warn,
+            )
+        except MemoryError:
+            # One line, as for any file that fails; the budget bounds only the filtering.
+            fail(
+                f"{inputs[0]}: not enough memory to render it "
+                "(a lower --memory-budget helps when filtering is what does not fit)",
+                EXIT_FAILED,
+            )
     if not quiet:
         say(f"wrote {written}")
 

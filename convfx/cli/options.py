@@ -28,6 +28,7 @@ __all__ = [
     "RangeOption",
     "GrayOption",
     "MaxPixelsOption",
+    "MemoryBudgetOption",
     "library_default",
 ]
 
@@ -74,4 +75,13 @@ GrayOption = Annotated[
 MaxPixelsOption = Annotated[
     int,
     typer.Option(min=1, help="Refuse larger images before decoding them (decompression-bomb guard)."),
+]
+#: The default is the library's DEFAULT_MEMORY_BUDGET, written by each command as a size.
+MemoryBudgetOption = Annotated[
+    str,
+    typer.Option(
+        metavar="SIZE",
+        help="Memory that filtering one image may use beyond the image and its output (512MB, 2GiB, ...); "
+        "larger images are filtered in strips, with the same result.",
+    ),
 ]
