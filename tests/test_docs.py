@@ -298,3 +298,33 @@ def test_the_docs_extra_installs_the_builders() -> None:
     names = {re.split(r"[<>=\[ ]", item, maxsplit=1)[0] for item in extras["docs"]}
     assert {"sphinx", "numpydoc", "pydata-sphinx-theme", "myst-parser", "sphinx-gallery", "sphinxcontrib-typer"} <= names
     assert os.path.exists(DOCS / "conf.py")
+
+
+# ------------------------------------------------------------------------------------ benchmarks
+
+
+def benchmark_options(script: Path) -> set[str]:
+    """The ``--options`` a benchmark script's argparse accepts (read from its source, not run)."""
+    return set(re.findall(r"add_argument\(\s*\"(--[\w-]+)\"", script.read_text(encoding="utf-8")))
+
+
+BENCHMARK_LINE = re.compile(r"benchmarks/(\w+\.py)(.*)")
+
+
+@pytest.mark.parametrize(
+    "page", [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))], ids=lambda p: str(p.relative_to(ROOT))
+)
+def test_every_benchmark_a_page_names_exists_with_its_options(page: Path) -> None:
+    """A benchmark command on a page names a script in benchmarks/ and only options its argparse has."""
+    if {"_build", "auto_examples", "generated"} & set(page.parts):
+        pytest.skip("a built page")
+    for line in page.read_text(encoding="utf-8").split("\n"):
+        for script, rest in BENCHMARK_LINE.findall(line):
+            path = ROOT / "benchmarks" / script
+            assert path.is_file(), f"{page.name}: {script} is not in benchmarks/"
+            unknown = set(re.findall(r"(?<![\w-])--[a-z][\w-]*", rest)) - benchmark_options(path)
+            assert not unknown, f"{page.name}: {script} has no option {sorted(unknown)}: {line.strip()}"
+
+
+def test_the_benchmark_option_reader_reads_argparse() -> None:
+    assert {"--rounds", "--size", "--budget", "--effects"} <= benchmark_options(ROOT / "benchmarks" / "bench_memory.py")
