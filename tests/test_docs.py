@@ -43,8 +43,9 @@ DOCS = ROOT / "docs"
 SAMPLES = ROOT / "samples"
 NOT_RUN = "# not run by the tests:"
 SHELL = {"bash", "console", "shell", "sh"}
-# The modules whose public names the API reference documents (docs/api/).
-DOCUMENTED_MODULES = ("convfx", "convfx.nn", "convfx.batch", "convfx.compare")
+# The modules most users import from: every function and class they export has an
+# example in its docstring (the docs build checks Parameters and Returns everywhere).
+EXAMPLE_MODULES = ("convfx", "convfx.nn", "convfx.batch", "convfx.compare", "convfx.kernel_classes", "convfx.kernel_sets")
 
 
 @dataclass(frozen=True)
@@ -260,9 +261,27 @@ def test_the_count_checker_catches_a_wrong_count() -> None:
 # ------------------------------------------------------------------------------ docstring examples
 
 
-def documented_objects() -> list[tuple[str, object]]:
+def public_modules() -> list[str]:
+    """Every convfx module with an ``__all__`` but the command line's (the CLI page documents it)."""
+    import pkgutil
+
+    found = ["convfx", *sorted(info.name for info in pkgutil.walk_packages(convfx.__path__, "convfx."))]
+    public = []
+    for name in found:
+        if name == "convfx.__main__" or name == "convfx.cli" or name.startswith("convfx.cli."):
+            continue
+        if hasattr(importlib.import_module(name), "__all__"):
+            public.append(name)
+    return public
+
+
+PUBLIC_MODULES = public_modules()
+
+
+def public_objects(modules) -> list[tuple[str, object]]:
+    """The functions and classes of ``modules``' ``__all__``, each once, under its first name."""
     found: dict[int, tuple[str, object]] = {}
-    for module_name in DOCUMENTED_MODULES:
+    for module_name in modules:
         module = importlib.import_module(module_name)
         for name in module.__all__:
             value = getattr(module, name)
@@ -271,21 +290,95 @@ def documented_objects() -> list[tuple[str, object]]:
     return sorted(found.values(), key=lambda item: item[0])
 
 
-DOCUMENTED = documented_objects()
+DOCUMENTED = public_objects(PUBLIC_MODULES)
+NEEDS_EXAMPLE = {id(value) for _, value in public_objects(EXAMPLE_MODULES)}
+
+
+def docstring_examples(name: str, value: object) -> list[doctest.DocTest]:
+    finder = doctest.DocTestFinder(recurse=False)
+    module = importlib.import_module(value.__module__)  # as doctest-modules: the defining module's names
+    return [test for test in finder.find(value, name, globs=dict(vars(module))) if test.examples]
 
 
 @pytest.mark.parametrize("name, value", DOCUMENTED, ids=[name for name, _ in DOCUMENTED])
 def test_docstring_example_runs(name: str, value: object, sample_folder: Path) -> None:
-    finder = doctest.DocTestFinder(recurse=False)
-    module = importlib.import_module(value.__module__)  # as doctest-modules: the defining module's names
-    tests = [test for test in finder.find(value, name, globs=dict(vars(module))) if test.examples]
+    tests = docstring_examples(name, value)
     if not tests:
-        pytest.skip("no example in this docstring (numpydoc's check in the docs build requires one)")
+        assert id(value) not in NEEDS_EXAMPLE, f"{name}: a name users import has no example in its docstring"
+        pytest.skip("no example in this docstring")
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     for test in tests:
         runner.run(test)
     result = runner.summarize(verbose=False)
     assert result.failed == 0, f"{name}: {result.failed} of {result.attempted} examples failed (see the output above)"
+
+
+# ------------------------------------------------------------------------------ the API reference
+
+
+def api_names() -> set[str]:
+    """The qualified names the autosummary tables of docs/api/*.rst list."""
+    names: set[str] = set()
+    for page in sorted((DOCS / "api").glob("*.rst")):
+        module, in_table = "", False
+        for line in page.read_text(encoding="utf-8").split("\n"):
+            if line.startswith(".. currentmodule::"):
+                module, in_table = line.split("::", 1)[1].strip(), False
+            elif line.startswith(".. autosummary::"):
+                in_table = True
+            elif in_table and re.fullmatch(r"   [\w.]+", line):
+                names.add(f"{module}.{line.strip()}")
+            elif in_table and line and not line.startswith(" "):
+                in_table = False
+    return names
+
+
+def resolve(qualified: str) -> object:
+    parts = qualified.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            value = importlib.import_module(".".join(parts[:cut]))
+        except ModuleNotFoundError:
+            continue
+        for part in parts[cut:]:
+            value = getattr(value, part)
+        return value
+    raise ImportError(qualified)
+
+
+API_NAMES = api_names()
+
+
+def test_the_api_pages_list_names() -> None:
+    """The reader of the pages finds the tables (else the test below would be vacuous)."""
+    assert {"convfx.correlate", "convfx.nn.Conv2d", "convfx.conv.choose_backend", "convfx.batch.run_batch"} <= API_NAMES
+    assert len(API_NAMES) > 300
+
+
+@pytest.mark.parametrize("module_name", PUBLIC_MODULES)
+def test_every_public_name_is_in_the_api_reference(module_name: str) -> None:
+    """Each name of a module's ``__all__`` is in docs/api/, under its own module or where it is re-exported.
+
+    A re-exported name counts when a table lists the same object under the same
+    name (``convfx.conv.correlate`` is documented as ``convfx.correlate``).
+    """
+    module = importlib.import_module(module_name)
+    by_name: dict[str, list[str]] = {}
+    for qualified in API_NAMES:
+        by_name.setdefault(qualified.rsplit(".", 1)[1], []).append(qualified)
+    missing = []
+    for name in module.__all__:
+        if name == "__version__" or f"{module_name}.{name}" in API_NAMES:
+            continue
+        value = getattr(module, name)
+        if not any(resolve(qualified) is value for qualified in by_name.get(name, [])):
+            missing.append(name)
+    assert not missing, f"{module_name}: add {missing} to a table of docs/api/ (see docs/api/index.rst)"
+
+
+def test_every_api_name_exists() -> None:
+    for qualified in sorted(API_NAMES):
+        resolve(qualified)
 
 
 def test_the_docs_extra_installs_the_builders() -> None:

@@ -8,6 +8,8 @@
   bank filters, ``len(convfx.list_filters())``), ``effects`` (the rows of ``convfx
   filters``: bank filters and detectors) or ``detectors``; so no page types a number
   that a new filter would make wrong.
+* ``autodoc-process-docstring``: a constant without a doc-comment of its own gets
+  no docstring, rather than its type's (``tuple``, ``ndarray``...).
 * :class:`FigureScraper`: the gallery's scraper for figures that :mod:`convfx.plots`
   builds on matplotlib's object API (no pyplot), found among the script's variables.
 
@@ -120,6 +122,19 @@ def count_role(name, rawtext, text, lineno, inliner, options=None, content=None)
     return [nodes.Text(str(known[text]))], []
 
 
+def drop_type_docstrings(app, what, name, obj, options, lines) -> None:
+    """A constant shows its own doc-comment, never the docstring of its type."""
+    if what not in ("data", "attribute") or not lines:
+        return
+    from sphinx.util.docstrings import prepare_docstring
+
+    inherited = getattr(obj, "__doc__", None)  # on a value, its type's docstring
+    if isinstance(inherited, str) and [line for line in lines if line.strip()] == [
+        line for line in prepare_docstring(inherited) if line.strip()
+    ]:
+        lines[:] = []
+
+
 class FigureScraper:
     """Collect the matplotlib figures a gallery script left in its variables.
 
@@ -158,4 +173,5 @@ def setup(app) -> dict:
     app.add_directive("convfx-filter-table", FilterTable)
     app.add_directive("convfx-layers", LayerList)
     app.add_role("convfx-count", count_role)
+    app.connect("autodoc-process-docstring", drop_type_docstrings, priority=400)  # before numpydoc (500)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1"}
