@@ -4,14 +4,14 @@
 (:class:`Geometry`) and picks a backend (:func:`convfx.conv.choose_backend`); the
 functions here compute it:
 
-``filter2d``   OpenCV's ``filter2D`` (per channel), padding by OpenCV's own borders
-               where they equal ``numpy.pad``'s, else explicitly;
-``separable``  two 1-D passes (``cv2.sepFilter2D``) of the factors :func:`separate`
-               finds for a rank-1 kernel;
-``fft``        ``scipy.fft``, the image transformed once per channel;
-``im2col``     a patch matrix (:mod:`convfx.im2col`) and one BLAS product, in row
-               blocks so that memory stays bounded;
-``direct``     shift-and-add over the kernel taps.
+* ``filter2d``: OpenCV's ``filter2D`` (per channel), padding by OpenCV's own
+  borders where they equal ``numpy.pad``'s, else explicitly;
+* ``separable``: two 1-D passes (``cv2.sepFilter2D``) of the factors
+  :func:`separate` finds for a rank-1 kernel;
+* ``fft``: ``scipy.fft``, the image transformed once per channel;
+* ``im2col``: a patch matrix (:mod:`convfx.im2col`) and one BLAS product, in row
+  blocks so that memory stays bounded;
+* ``direct``: shift-and-add over the kernel taps.
 
 Every backend follows one definition -- pad with ``numpy.pad(mode=boundary)``, then
 take the valid correlation (:func:`convfx.reference.correlate` as plain loops) --
@@ -49,7 +49,19 @@ _IM2COL_BLOCK_ELEMENTS = 16 * 1024 * 1024
 
 
 class Geometry:
-    """Padding ``(top, bottom, left, right)``, stride, dilation and output size of one filtering call."""
+    """Padding ``(top, bottom, left, right)``, stride, dilation and output size of one filtering call.
+
+    Attributes
+    ----------
+    top, bottom, left, right : int
+        Rows and columns padded on each side.
+    sh, sw : int
+        Stride, rows and columns.
+    dh, dw : int
+        Dilation, rows and columns.
+    out_h, out_w : int
+        The output's height and width.
+    """
 
     __slots__ = ("pads", "stride", "dilation", "out_shape")
 
@@ -72,6 +84,17 @@ def separate(kernel: np.ndarray, dtype: np.dtype = np.dtype(np.float64)) -> tupl
     The kernel is rank 1 when the factors rebuild it to within the rounding of
     the compute ``dtype``, so using them changes the result by no more than
     rounding does anyway.  The factors are balanced (equal largest magnitudes).
+
+    Parameters
+    ----------
+    kernel : ndarray, shape (kh, kw)
+    dtype : dtype, optional
+        The compute dtype, whose rounding decides what is rank 1.
+
+    Returns
+    -------
+    tuple of ndarray or None
+        ``(column, row)``, shapes ``(kh,)`` and ``(kw,)``; None if the kernel is not rank 1.
     """
     if kernel.ndim != 2 or min(kernel.shape) < 2:
         return None
@@ -142,6 +165,23 @@ def per_channel(x, k, geometry: Geometry, boundary, cval, backend, *, factors=No
 
     ``factors``: ``separate(k, x.dtype)`` when the caller has it already (the
     ``separable`` backend needs them; they are found here otherwise).
+
+    Parameters
+    ----------
+    x : ndarray, shape (H, W) or (H, W, C)
+    k : ndarray, shape (kh, kw)
+    geometry : Geometry
+    boundary : str
+        How the input is padded (see :data:`convfx.conv.BOUNDARIES`).
+    cval : float
+        The value outside the image for ``boundary="constant"``.
+    backend : str
+        One of :data:`convfx.conv.BACKENDS`, already chosen.
+    factors : tuple of ndarray, optional
+
+    Returns
+    -------
+    ndarray, shape (out_h, out_w) or (out_h, out_w, C)
     """
     if backend == "im2col":
         x3 = x if x.ndim == 3 else x[:, :, None]
@@ -240,7 +280,24 @@ def _direct(x, k, geometry: Geometry, boundary, cval) -> np.ndarray:
 
 
 def summed(x3, k4, geometry: Geometry, boundary, cval, backend) -> np.ndarray:
-    """Kernels (F, kh, kw, C) summed over the channels of x3 (H, W, C) -> (H', W', F)."""
+    """Kernels (F, kh, kw, C) summed over the channels of x3 (H, W, C) -> (H', W', F).
+
+    Parameters
+    ----------
+    x3 : ndarray, shape (H, W, C)
+    k4 : ndarray, shape (F, kh, kw, C)
+    geometry : Geometry
+    boundary : str
+        How the input is padded (see :data:`convfx.conv.BOUNDARIES`).
+    cval : float
+        The value outside the image for ``boundary="constant"``.
+    backend : str
+        One of :data:`convfx.conv.BACKENDS`, already chosen.
+
+    Returns
+    -------
+    ndarray, shape (out_h, out_w, F)
+    """
     if backend == "im2col":
         return _summed_im2col(x3, k4, geometry, boundary, cval)
     if backend == "separable":

@@ -57,6 +57,18 @@ QUOTE_LIMIT = 60
 def quoted(value: Any, limit: int = QUOTE_LIMIT) -> str:
     """``repr(value)`` for a one-line message, cut after ``limit`` characters.
 
+    Parameters
+    ----------
+    value : object
+    limit : int, optional
+        Characters kept of the ``repr``.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
     >>> quoted("sobel")
     "'sobel'"
     >>> quoted("x" * 100, limit=10)
@@ -72,6 +84,20 @@ def quoted(value: Any, limit: int = QUOTE_LIMIT) -> str:
 def choice(value: Any, name: str, choices: Collection[str], *, error: type[ConvfxError] = ParameterError) -> Any:
     """``value`` if it is one of the strings ``choices``.
 
+    Parameters
+    ----------
+    value : object
+    name : str
+        What the message calls it.
+    choices : collection of str
+    error : ConvfxError subclass, optional
+        What a value not among ``choices`` raises.
+
+    Returns
+    -------
+    str
+        ``value`` itself.
+
     Raises
     ------
     ParameterError
@@ -84,7 +110,18 @@ def choice(value: Any, name: str, choices: Collection[str], *, error: type[Convf
 
 
 def flag(value: Any, name: str) -> bool:
-    """``value`` as a ``bool``; only ``True``/``False`` (Python or numpy) are flags."""
+    """``value`` as a ``bool``; only ``True``/``False`` (Python or numpy) are flags.
+
+    Parameters
+    ----------
+    value : object
+    name : str
+        What the message calls it.
+
+    Returns
+    -------
+    bool
+    """
     if not isinstance(value, (bool, np.bool_)):
         raise ParameterTypeError(f"{name}: expected True or False, found {value!r}")
     return bool(value)
@@ -116,6 +153,11 @@ def checked_int(
         What a value that is no integer raises; :class:`ParameterTypeError` by
         default.  Options whose every bad value is one usage error pass
         :class:`ParameterError`.
+
+    Returns
+    -------
+    int
+        A plain ``int``.
     """
     if type(value) is int and value >= minimum and (maximum is None or value <= maximum):
         return value  # the common case, before the message is built and the ABC checks run
@@ -129,12 +171,34 @@ def checked_int(
 
 
 def positive_int(value: Any, name: str) -> int:
-    """``value`` as an ``int >= 1`` (see :func:`checked_int`)."""
+    """``value`` as an ``int >= 1`` (see :func:`checked_int`).
+
+    Parameters
+    ----------
+    value : object
+    name : str
+        What the message calls it.
+
+    Returns
+    -------
+    int
+    """
     return checked_int(value, name, minimum=1)
 
 
 def nonnegative_int(value: Any, name: str) -> int:
-    """``value`` as an ``int >= 0`` (see :func:`checked_int`)."""
+    """``value`` as an ``int >= 0`` (see :func:`checked_int`).
+
+    Parameters
+    ----------
+    value : object
+    name : str
+        What the message calls it.
+
+    Returns
+    -------
+    int
+    """
     return checked_int(value, name, minimum=0)
 
 
@@ -142,6 +206,17 @@ def int_pair(value: Any, name: str, *, minimum: int) -> tuple[int, int]:
     """``(a, b)`` from an int (used for both) or a pair of ints, each ``>= minimum``.
 
     The message names the element at fault: ``stride[1]: expected an int >= 1, found 0``.
+
+    Parameters
+    ----------
+    value : int or pair of int
+    name : str
+        What the message calls it.
+    minimum : int
+
+    Returns
+    -------
+    tuple of int
     """
     if isinstance(value, (tuple, list, np.ndarray)):
         if len(value) != 2:
@@ -155,7 +230,18 @@ def int_pair(value: Any, name: str, *, minimum: int) -> tuple[int, int]:
 
 
 def real_number(value: Any, name: str) -> float:
-    """``value`` as a ``float``: any real number, not a bool or a string (inf and NaN pass)."""
+    """``value`` as a ``float``: any real number, not a bool or a string (inf and NaN pass).
+
+    Parameters
+    ----------
+    value : object
+    name : str
+        What the message calls it.
+
+    Returns
+    -------
+    float
+    """
     if type(value) is float or type(value) is int:  # the common case, before the ABC check
         return float(value)
     if isinstance(value, (bool, np.bool_, str, bytes)) or not isinstance(value, numbers.Real):
@@ -164,7 +250,18 @@ def real_number(value: Any, name: str) -> float:
 
 
 def finite_float(value: Any, name: str) -> float:
-    """``value`` as a finite ``float`` (see :func:`real_number`)."""
+    """``value`` as a finite ``float`` (see :func:`real_number`).
+
+    Parameters
+    ----------
+    value : object
+    name : str
+        What the message calls it.
+
+    Returns
+    -------
+    float
+    """
     number = real_number(value, name)
     if not math.isfinite(number):
         raise ParameterError(f"{name}: expected a finite number, found {number}")
@@ -187,6 +284,22 @@ def in_range(
     ``name: expected a finite number, found inf``.  ``expected`` replaces the words
     after "expected" for every bad value (``"a finite number > 1 (the ratio of the
     two sigmas)"``), and ``found`` formats the number (``repr`` shows ``0.0``).
+
+    Parameters
+    ----------
+    value : object
+    name : str
+        What the message calls it.
+    low, high : float, optional
+        Inclusive bounds (``low`` exclusive if ``above_low``).
+    above_low : bool, optional
+    expected : str, optional
+    found : callable, optional
+        Formats the number for the message.
+
+    Returns
+    -------
+    float
     """
     number = real_number(value, name)
     if math.isfinite(number) and low <= number <= high and not (above_low and number == low):
@@ -200,7 +313,16 @@ def in_range(
 
 
 def is_number_text(text: str) -> bool:
-    """Whether ``text`` is a number in plain decimal notation (``"2"``, ``"-0.5"``, ``"1e-3"``, ``"1e999"``)."""
+    """Whether ``text`` is a number in plain decimal notation (``"2"``, ``"-0.5"``, ``"1e-3"``, ``"1e999"``).
+
+    Parameters
+    ----------
+    text : str
+
+    Returns
+    -------
+    bool
+    """
     return bool(_NUMBER_TEXT.match(text))
 
 
@@ -209,6 +331,17 @@ def parse_number(text: str, name: str, *, error: type[ParameterError] = Paramete
 
     Only decimal notation: no ``inf``, ``nan``, hexadecimal or underscores.  ``error``
     is what a bad text raises (a kernel string's :class:`~convfx.banks.KernelFileError`).
+
+    Parameters
+    ----------
+    text : str
+    name : str
+        What the message calls it.
+    error : ParameterError subclass, optional
+
+    Returns
+    -------
+    float
     """
     if not is_number_text(text):
         raise error(f"{name}: expected a number, found {quoted(text)}")
@@ -219,7 +352,18 @@ def parse_number(text: str, name: str, *, error: type[ParameterError] = Paramete
 
 
 def real_array(value: Any, name: str) -> np.ndarray:
-    """``value`` as a non-empty ndarray of a real (bool, integer or float) dtype; not copied if it is one."""
+    """``value`` as a non-empty ndarray of a real (bool, integer or float) dtype; not copied if it is one.
+
+    Parameters
+    ----------
+    value : array_like
+    name : str
+        What the message calls it.
+
+    Returns
+    -------
+    ndarray
+    """
     try:
         array = np.asarray(value)
     except (ValueError, TypeError) as exc:  # ragged nested lists and the like
@@ -239,6 +383,17 @@ def nesting_depth(value: Any, limit: int) -> int:
     For what a JSON or TOML parser returned: the walk uses no recursion and stops
     as soon as the depth passes ``limit``, so a hostile document costs no more
     than its first ``limit + 1`` levels.
+
+    Parameters
+    ----------
+    value : object
+    limit : int
+        The deepest nesting of interest.
+
+    Returns
+    -------
+    int
+        The depth, at most ``limit + 1``.
     """
     deepest = 0
     stack: list[tuple[Any, int]] = [(value, 0)]

@@ -163,6 +163,20 @@ def padding_amounts(
 
     ``flip=True`` gives the geometry of true convolution (it differs from
     correlation only for ``"same"`` with an even kernel, as in scipy).
+
+    Parameters
+    ----------
+    kernel_shape : tuple of int
+        ``(kh, kw)``.
+    padding : {"same", "valid", "full"} or int or pair of int, optional
+        As :func:`convfx.correlate` takes it.
+    dilation : int or pair of int, optional
+    flip : bool, optional
+
+    Returns
+    -------
+    tuple of int
+        ``(top, bottom, left, right)``.
     """
     dh, dw = int_pair(dilation, "dilation", minimum=1)
     return _padding_geometry(kernel_shape, padding, dh, dw, flip=flip)

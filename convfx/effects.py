@@ -73,7 +73,17 @@ def _format_value(value: Any) -> str:
 
 
 def format_step(step: Filter | Detector) -> str:
-    """What ``convfx show`` prints for one step: a filter's kernels, or a detector's parameters."""
+    """What ``convfx show`` prints for one step: a filter's kernels, or a detector's parameters.
+
+    Parameters
+    ----------
+    step : Filter or Detector
+
+    Returns
+    -------
+    str
+        Several lines.
+    """
     if isinstance(step, Filter):
         return banks.format_filter(step)
     lines = [f"{step.name}  ({step.family}, detector, range {step.output_range})", step.description]
@@ -138,6 +148,15 @@ class Effect:
     def resolve_output_range(self, output_range: str | None = None) -> str:
         """The output range that renders this effect: ``output_range`` (checked), or the effect's own.
 
+        Parameters
+        ----------
+        output_range : str or None, optional
+            One of :data:`convfx.ranges.OUTPUT_RANGES`; None for the effect's own.
+
+        Returns
+        -------
+        str
+
         Raises
         ------
         ParameterError
@@ -199,6 +218,15 @@ def parse_effect(effect: EffectLike) -> Effect:
     parameters may also be words (``canny:mode=per_channel,quantile=true``).  A kernel file is recognised by its
     suffix (``.toml``, ``.json``, ``.npy``, ``.npz``) or a path separator.  A
     string starting with a digit is an ImageMagick kernel and stands alone.
+
+    Parameters
+    ----------
+    effect : str, Filter, Effect, ndarray or sequence of them
+        A specification as :func:`convfx.apply` takes it.
+
+    Returns
+    -------
+    Effect
 
     Raises
     ------

@@ -52,6 +52,20 @@ def output_length(n: int, k: int, *, stride: int = 1, dilation: int = 1, axis: s
 
     ``k_eff = dilation * (k - 1) + 1`` is the dilated kernel's extent; ``axis``
     (``"axis 0 (height)"``) is named in the message when the kernel does not fit.
+
+    Parameters
+    ----------
+    n : int
+        The padded input's length.
+    k : int
+        The kernel's length.
+    stride, dilation : int, optional
+    axis : str, optional
+        The axis, for the message.
+
+    Returns
+    -------
+    int
     """
     extent = dilation * (k - 1) + 1
     if extent > n:
@@ -199,7 +213,23 @@ def col2im_per_image(
     stride: IntPair = 1,
     dilation: IntPair = 1,
 ) -> np.ndarray:
-    """Adjoint of :func:`im2col_per_image`: ``cols`` (N, C*kh*kw, H'*W') -> (N, C, H, W)."""
+    """Adjoint of :func:`im2col_per_image`: ``cols`` ``(N, C*kh*kw, H'*W')`` -> ``(N, C, H, W)``.
+
+    Parameters
+    ----------
+    cols : ndarray
+        Shape ``(N, C*kh*kw, H'*W')``.
+    x_shape : tuple of int
+        ``(N, C, H, W)`` of the (padded) input.
+    kernel_size : tuple of int
+        ``(kh, kw)``.
+    stride, dilation : int or pair of int, optional
+
+    Returns
+    -------
+    ndarray, shape (N, C, H, W)
+        Each column's values added back where their windows read them.
+    """
     n, c, height, width = x_shape
     oh, ow, taps = _taps(height, width, kernel_size, stride, dilation, axes=(2, 3))
     patches = cols.reshape(n, c, *kernel_size, oh, ow)
@@ -243,7 +273,23 @@ def col2im_batch_last(
     stride: IntPair = 1,
     dilation: IntPair = 1,
 ) -> np.ndarray:
-    """Adjoint of :func:`im2col_batch_last`: ``cols`` (C*kh*kw, H'*W'*N) -> (C, H, W, N)."""
+    """Adjoint of :func:`im2col_batch_last`: ``cols`` ``(C*kh*kw, H'*W'*N)`` -> ``(C, H, W, N)``.
+
+    Parameters
+    ----------
+    cols : ndarray
+        Shape ``(C*kh*kw, H'*W'*N)``.
+    x_shape : tuple of int
+        ``(N, C, H, W)`` of the (padded) input.
+    kernel_size : tuple of int
+        ``(kh, kw)``.
+    stride, dilation : int or pair of int, optional
+
+    Returns
+    -------
+    ndarray, shape (C, H, W, N)
+        Each column's values added back where their windows read them.
+    """
     c, height, width, n = x_shape
     oh, ow, taps = _taps(height, width, kernel_size, stride, dilation, axes=(1, 2))
     patches = cols.reshape(c, *kernel_size, oh, ow, n)

@@ -84,6 +84,18 @@ def gaussian_kernel(*, sigma: float | None = None, size: float | None = None) ->
     ``sigma``, ``size = 2*ceil(3*sigma) + 1``.  The row comes from the installed
     OpenCV itself, so ``gaussian_blur:sigma=s,size=n`` equals
     ``cv2.GaussianBlur(img, (n, n), s)`` whatever its version.
+
+    Parameters
+    ----------
+    sigma : float, optional
+        Standard deviation, in pixels.
+    size : int, optional
+        The side, odd.
+
+    Returns
+    -------
+    ndarray of float64, shape (size, size)
+        Sums to 1.
     """
     if sigma is None and size is not None:
         size = _odd_size(size, "size")
@@ -95,7 +107,18 @@ def gaussian_kernel(*, sigma: float | None = None, size: float | None = None) ->
 
 
 def box_kernel(*, size: float = 3) -> np.ndarray:
-    """Mean over a ``size`` x ``size`` square."""
+    """Mean over a ``size`` x ``size`` square.
+
+    Parameters
+    ----------
+    size : int, optional
+        The side, >= 1.
+
+    Returns
+    -------
+    ndarray of float64, shape (size, size)
+        Every weight ``1 / size**2``.
+    """
     size = _odd_size(size, "size")
     return np.full((size, size), 1.0 / (size * size))
 
@@ -105,6 +128,18 @@ def log_kernel(*, sigma: float = 1.0, size: float | None = None) -> np.ndarray:
 
     ``sigma`` is at least 1e-9: below that the centre weight, ``-1 / (pi sigma**4)``,
     leaves float32's range (and ``sigma**6`` underflows to 0 around 1e-54).
+
+    Parameters
+    ----------
+    sigma : float, optional
+        Standard deviation of the Gaussian, in pixels.
+    size : int, optional
+        The side, odd; ``2*ceil(3*sigma) + 1`` by default.
+
+    Returns
+    -------
+    ndarray of float64, shape (size, size)
+        Sums to 0.
     """
     sigma, size = _sigma_and_size(sigma, size)
     if sigma < _MIN_LOG_SIGMA:
@@ -117,7 +152,19 @@ def log_kernel(*, sigma: float = 1.0, size: float | None = None) -> np.ndarray:
 
 
 def unsharp_kernel(*, amount: float = 1.0, sigma: float | None = None, size: float | None = None) -> np.ndarray:
-    """``(1 + amount) * identity - amount * gaussian``: sums to 1."""
+    """``(1 + amount) * identity - amount * gaussian``: sums to 1.
+
+    Parameters
+    ----------
+    amount : float, optional
+        How much of the detail (image minus blur) is added back.
+    sigma, size : float, optional
+        The Gaussian's, as for :func:`gaussian_kernel`.
+
+    Returns
+    -------
+    ndarray of float64, shape (size, size)
+    """
     amount = finite_float(amount, "amount")
     # Defaults: the 5x5 blur of the bank's unsharp entry.
     blur = gaussian_kernel(sigma=sigma, size=5 if size is None and sigma is None else size)
@@ -132,6 +179,19 @@ def motion_kernel(*, length: float = 9, angle: float = 0.0) -> np.ndarray:
 
     The line is sampled finely and each sample is shared bilinearly between its
     four neighbouring taps, so that any angle gives a smooth, centred streak.
+
+    Parameters
+    ----------
+    length : float, optional
+        The streak's length, in pixels.
+    angle : float, optional
+        Degrees, counter-clockwise from the x axis.
+
+    Returns
+    -------
+    ndarray of float64, shape (h, w)
+        Odd sides, just large enough for the line (``(1, 9)`` for ``length=9``
+        at 0 degrees); sums to 1.
     """
     size = _odd_size(length, "length")
     angle = in_range(angle, "angle", expected="a finite number of degrees")
@@ -168,6 +228,13 @@ def dog_kernels(*, sigma: float = 1.0, k: float = 1.6) -> dict[str, np.ndarray]:
     ``k = 1.6`` is the default).  Each Gaussian is built by :func:`gaussian_kernel`
     (``+-3 sigma``) and applied on its own, so both stay separable.
 
+    Parameters
+    ----------
+    sigma : float, optional
+        The narrow Gaussian's standard deviation, in pixels.
+    k : float, optional
+        The ratio of the two sigmas, > 1.
+
     Returns
     -------
     dict of str to ndarray
@@ -191,7 +258,15 @@ def dog_kernels(*, sigma: float = 1.0, k: float = 1.6) -> dict[str, np.ndarray]:
 
 
 class KernelFactory(NamedTuple):
-    """A kernel family by name: what builds it and the parameters it takes."""
+    """A kernel family by name: what builds it and the parameters it takes.
+
+    Attributes
+    ----------
+    build : callable
+        Keyword arguments to a kernel, or to named kernels (``dict``).
+    parameters : tuple of str
+        The keywords ``build`` takes.
+    """
 
     #: Builds one matrix, or (for a combined filter) its input kernels by name, in order.
     build: Callable[..., np.ndarray | dict[str, np.ndarray]]
@@ -216,6 +291,14 @@ def format_number(value: float) -> str:
 
     How kernel names (``gaussian_sigma1.6``), bank listings and effect labels
     write a parameter, so that what is shown can be typed back.
+
+    Parameters
+    ----------
+    value : float
+
+    Returns
+    -------
+    str
     """
     if value == int(value) and abs(value) < 1e15:
         return str(int(value))

@@ -52,7 +52,16 @@ class ModelFileError(ParameterError, FileError):
 
 
 def learned_bank(weights: ConvWeights) -> np.ndarray:
-    """The conv weight as a :func:`convfx.correlate` bank: ``(F, C, kh, kw) -> (F, kh, kw, C)``."""
+    """The conv weight as a :func:`convfx.correlate` bank: ``(F, C, kh, kw) -> (F, kh, kw, C)``.
+
+    Parameters
+    ----------
+    weights : ConvWeights
+
+    Returns
+    -------
+    ndarray, shape (F, kh, kw, C)
+    """
     return np.ascontiguousarray(weights.weight.transpose(0, 2, 3, 1))
 
 
@@ -164,6 +173,14 @@ def weights_fingerprint(weights: ConvWeights) -> str:
     The conv weight and bias, the input normalisation, and the activation with
     its parameters (PReLU slopes), each with its dtype and shape: a retrained or
     edited model gives another digest, the same file read again the same one.
+
+    Parameters
+    ----------
+    weights : ConvWeights
+
+    Returns
+    -------
+    str
     """
     digest = hashlib.sha256()
     model = weights.model
@@ -195,6 +212,11 @@ def learned_step(target: str) -> Detector:
     to pixels with ``normalize`` by default.
     Registered for the ``learned:`` prefix (:func:`convfx.steps.register_prefix`),
     through which :func:`convfx.effects.parse_effect` finds it.
+
+    Parameters
+    ----------
+    target : str
+        What follows ``learned:`` (``MODEL``, ``MODEL#k``, ``#k`` or nothing).
 
     Returns
     -------

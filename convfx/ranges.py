@@ -61,13 +61,31 @@ def dtype_full_scale(dtype: np.dtype | type) -> float:
     255 for ``uint8``, 65535 for ``uint16``, the largest value of any other
     integer type, and 1 for floats and bools.  Detector thresholds are written as
     fractions of it, so that ``canny:low=0.1`` means the same on 8- and 16-bit photos.
+
+    Parameters
+    ----------
+    dtype : dtype or type
+
+    Returns
+    -------
+    float
     """
     dtype = np.dtype(dtype)
     return float(np.iinfo(dtype).max) if dtype.kind in "iu" else 1.0
 
 
 def resolve_full_scale(full_scale: Any, dtype: np.dtype | type) -> float:
-    """``full_scale`` checked (a number > 0), or :func:`dtype_full_scale` of ``dtype`` when it is None."""
+    """``full_scale`` checked (a number > 0), or :func:`dtype_full_scale` of ``dtype`` when it is None.
+
+    Parameters
+    ----------
+    full_scale : float or None
+    dtype : dtype or type
+
+    Returns
+    -------
+    float
+    """
     if full_scale is None:
         return dtype_full_scale(dtype)
     return in_range(full_scale, "full_scale", low=0.0, above_low=True)

@@ -91,7 +91,9 @@ def correlate(
     padding : int, (int, int) or {"valid", "same", "full"}, optional
         Pixels added on each side (``"same"`` and ``"full"`` as ``scipy.signal``).
     boundary : {"constant", "edge", "reflect", "symmetric", "wrap"}, optional
-        ``numpy.pad`` mode of the padding; ``cval`` is the constant.
+        ``numpy.pad`` mode of the padding.
+    cval : float, optional
+        The value outside the image for ``boundary="constant"``.
 
     Returns
     -------
@@ -150,6 +152,19 @@ def convolve(image: np.ndarray, kernel: np.ndarray, **options) -> np.ndarray:
     kernel, ``scipy.signal.convolve2d`` and :func:`convfx.convolve` put the extra
     pixel of padding before the image instead, a one-pixel shift; every other
     padding gives the same numbers.)
+
+    Parameters
+    ----------
+    image : array_like, shape (H, W) or (H, W, C)
+    kernel : array_like
+        As for :func:`correlate`, written for convolution.
+    **options
+        The keyword options of :func:`correlate`.
+
+    Returns
+    -------
+    ndarray, float64
+        As for :func:`correlate`.
 
     Examples
     --------
@@ -260,12 +275,35 @@ def max_pool2d_forward(
     """The largest value of every ``kh x kw`` window, moved by ``stride`` (default: the window size).
 
     ``x`` is ``(N, C, H, W)``; returns ``(out (N, C, H', W'), cache)``.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+    kernel_size : int or (int, int)
+    stride : int or (int, int), optional
+
+    Returns
+    -------
+    out : ndarray, shape (N, C, H', W')
+    cache : tuple
+        What :func:`max_pool2d_backward` needs.
     """
     return _pool_forward(x, kernel_size, stride, np.max)
 
 
 def max_pool2d_backward(grad_out: np.ndarray, cache: tuple) -> np.ndarray:
-    """dLoss/dx of max pooling: each window's gradient goes to its first largest value (row-major), as in PyTorch."""
+    """dLoss/dx of max pooling: each window's gradient goes to its first largest value (row-major), as in PyTorch.
+
+    Parameters
+    ----------
+    grad_out : ndarray, shape (N, C, H', W')
+    cache : tuple
+        What :func:`max_pool2d_forward` returned with its output.
+
+    Returns
+    -------
+    ndarray, shape (N, C, H, W)
+    """
     x, (kh, kw), (sh, sw) = cache
     dx = np.zeros_like(x)
     for i in range(grad_out.shape[0]):
@@ -284,12 +322,35 @@ def avg_pool2d_forward(
     """The mean of every ``kh x kw`` window, moved by ``stride`` (default: the window size).
 
     ``x`` is ``(N, C, H, W)``; returns ``(out (N, C, H', W'), cache)``.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+    kernel_size : int or (int, int)
+    stride : int or (int, int), optional
+
+    Returns
+    -------
+    out : ndarray, shape (N, C, H', W')
+    cache : tuple
+        What :func:`avg_pool2d_backward` needs.
     """
     return _pool_forward(x, kernel_size, stride, np.mean)
 
 
 def avg_pool2d_backward(grad_out: np.ndarray, cache: tuple) -> np.ndarray:
-    """dLoss/dx of average pooling: each window's gradient is shared equally by its ``kh * kw`` values."""
+    """dLoss/dx of average pooling: each window's gradient is shared equally by its ``kh * kw`` values.
+
+    Parameters
+    ----------
+    grad_out : ndarray, shape (N, C, H', W')
+    cache : tuple
+        What :func:`avg_pool2d_forward` returned with its output.
+
+    Returns
+    -------
+    ndarray, shape (N, C, H, W)
+    """
     x, (kh, kw), (sh, sw) = cache
     dx = np.zeros_like(x)
     for i in range(grad_out.shape[0]):

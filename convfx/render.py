@@ -69,6 +69,19 @@ def default_output_path(source: str | os.PathLike, effect: effects.EffectLike) -
     The effect's label is at most :data:`convfx.effects.MAX_SLUG_CHARS`
     characters (a long chain's ends in a hash, see :attr:`convfx.effects.Effect.slug`).
 
+    Parameters
+    ----------
+    source : str or path-like
+        The input image.
+    effect : str or Effect
+        As :func:`convfx.apply` takes it.
+
+    Returns
+    -------
+    Path
+
+    Examples
+    --------
     >>> from convfx.render import default_output_path
     >>> default_output_path("photos/cat.jpg", "gaussian_blur,sobel").as_posix()
     'photos/cat_gaussian_blur-sobel.png'
@@ -249,6 +262,14 @@ def tile_halo(effect: effects.EffectLike) -> int:
     Each step of a chain spreads the influence of a pixel by its kernel's radius
     (``kh // 2`` rows, the larger side of an even kernel), so a strip filtered
     with this many extra rows above and below has exact values in its middle.
+
+    Parameters
+    ----------
+    effect : str or Effect
+
+    Returns
+    -------
+    int
     """
     parsed = effects.parse_effect(effect)
     return sum(max((kernel.shape[0] for kernel in step.kernels), default=0) // 2 for step in parsed.steps)
@@ -259,6 +280,14 @@ def tileable(effect: effects.EffectLike) -> bool:
 
     True for filters and chains of them; false when a step says it is not local
     (a detector's hysteresis or automatic thresholds see the whole image).
+
+    Parameters
+    ----------
+    effect : str or Effect
+
+    Returns
+    -------
+    bool
     """
     return all(getattr(step, "local", True) for step in effects.parse_effect(effect).steps)
 
@@ -441,6 +470,13 @@ def render_file_in_tiles(
 
     The same checks, reading, filtering (in strips when the image needs more than
     the budget) and atomic writing; the output is the same file.
+
+    Parameters
+    ----------
+    source, destination : str or path-like
+    effect : str or Effect
+    boundary, output_range, gray, max_pixels, overwrite, memory_budget
+        As for :func:`render_file`.
 
     Returns
     -------

@@ -71,7 +71,20 @@ class DetectorParameter:
     help: str = ""
 
     def parse(self, text: str, where: str) -> float | bool | str | None:
-        """The value that ``text`` (from an effect string) stands for."""
+        """The value that ``text`` (from an effect string) stands for.
+
+        Parameters
+        ----------
+        text : str
+            The value as written after ``=``: a number, ``true``/``false``, a choice,
+            or ``auto`` where the default is None.
+        where : str
+            The effect, for the message.
+
+        Returns
+        -------
+        float, bool, str or None
+        """
         if isinstance(self.default, bool):
             if text.lower() in _TRUE_WORDS or text.lower() in _FALSE_WORDS:
                 return text.lower() in _TRUE_WORDS
@@ -83,7 +96,18 @@ class DetectorParameter:
         return parse_number(text, f"{where}: parameter {self.name}")
 
     def check(self, value: Any, where: str) -> float | bool | str | None:
-        """``value`` (from Python or :meth:`parse`) as the kind this parameter takes."""
+        """``value`` (from Python or :meth:`parse`) as the kind this parameter takes.
+
+        Parameters
+        ----------
+        value : object
+        where : str
+            The effect, for the message.
+
+        Returns
+        -------
+        float, bool, str or None
+        """
         name = f"{where}: parameter {self.name}"
         if isinstance(self.default, bool):
             return flag(value, name)
@@ -165,6 +189,15 @@ class Detector:
     def with_parameters(self, parameters: Mapping[str, Any]) -> Detector:
         """The same detector with ``parameters`` set (checked), like :func:`convfx.banks.with_parameters`.
 
+        Parameters
+        ----------
+        parameters : mapping of str to object
+            Parameter names to values.
+
+        Returns
+        -------
+        Detector
+
         Raises
         ------
         ParameterError
@@ -218,6 +251,15 @@ def register_detector(detector: Detector) -> Detector:
     :mod:`convfx.edges` registers ``canny`` and ``marr_hildreth`` this way when it
     is imported (see :data:`STEP_PROVIDERS`).  Registering a name again replaces the detector.
 
+    Parameters
+    ----------
+    detector : Detector
+
+    Returns
+    -------
+    Detector
+        ``detector`` itself.
+
     Raises
     ------
     ParameterError
@@ -230,7 +272,16 @@ def register_detector(detector: Detector) -> Detector:
 
 
 def get_detector(name: str) -> Detector:
-    """The registered detector called ``name``; :class:`UnknownFilterError` if none."""
+    """The registered detector called ``name``; :class:`UnknownFilterError` if none.
+
+    Parameters
+    ----------
+    name : str
+
+    Returns
+    -------
+    Detector
+    """
     _load_providers()
     if name not in _DETECTORS:
         raise UnknownFilterError(
@@ -240,14 +291,32 @@ def get_detector(name: str) -> Detector:
 
 
 def list_detectors(family: str | None = None) -> list[Detector]:
-    """The registered detectors sorted by family then name (only ``family``'s if given)."""
+    """The registered detectors sorted by family then name (only ``family``'s if given).
+
+    Parameters
+    ----------
+    family : str, optional
+
+    Returns
+    -------
+    list of Detector
+    """
     _load_providers()
     detectors = sorted(_DETECTORS.values(), key=lambda d: (d.family, d.name))
     return [d for d in detectors if family is None or d.family == family]
 
 
 def is_detector(name: str) -> bool:
-    """Whether a detector is registered under ``name``."""
+    """Whether a detector is registered under ``name``.
+
+    Parameters
+    ----------
+    name : str
+
+    Returns
+    -------
+    bool
+    """
     _load_providers()
     return name in _DETECTORS
 
@@ -263,12 +332,28 @@ def register_prefix(prefix: str, build: Callable[[str], Detector]) -> None:
     ``build`` receives the whole step as written (``"learned:digits#3"``, without
     its ``:key=value`` parameters) and returns the :class:`Detector` to run;
     registering a prefix again replaces its builder.
+
+    Parameters
+    ----------
+    prefix : str
+    build : callable
+        ``build(step) -> Detector``.
     """
     _PREFIXES[prefix] = build
 
 
 def prefixed_step(target: str) -> Detector | None:
-    """The step built for ``target`` by the builder of its prefix, or None if no prefix matches."""
+    """The step built for ``target`` by the builder of its prefix, or None if no prefix matches.
+
+    Parameters
+    ----------
+    target : str
+        An effect step as written, without its ``:key=value`` parameters.
+
+    Returns
+    -------
+    Detector or None
+    """
     _load_providers()
     for prefix, build in _PREFIXES.items():
         if target.startswith(prefix):

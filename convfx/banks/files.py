@@ -90,6 +90,10 @@ def bank_directory() -> Path:
 
     The installed data package ``convfx.filters`` when there is one, else the
     ``filters/`` folder at the top of a source tree (running without installing).
+
+    Returns
+    -------
+    Path
     """
     try:
         folder = importlib.resources.files("convfx.filters")
@@ -195,6 +199,10 @@ def load_kernel_file(path: str | Path, name: str | None = None) -> Filter:
         The entry (or ``.npz`` key) to take.  Without it the file must hold one
         filter that no other entry uses as an input (e.g. ``edge`` in a file with
         ``edge_x``, ``edge_y`` and ``edge = magnitude of both``).
+
+    Returns
+    -------
+    Filter
 
     Raises
     ------
@@ -328,6 +336,20 @@ def filter_from_array(
 
     The default output range is ``"abs"`` when the kernel sums to zero (a
     derivative: both signs matter) and ``"clip"`` otherwise (a blur or sharpen).
+
+    Parameters
+    ----------
+    array : ndarray, shape (kh, kw)
+    name : str, optional
+        The filter's name.
+    source : str, optional
+        Where the array came from, for messages.
+    operation : {"correlate", "convolve"}, optional
+        What the array is written for.
+
+    Returns
+    -------
+    Filter
 
     Raises
     ------

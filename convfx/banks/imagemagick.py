@@ -28,7 +28,16 @@ _IM_OLD_STYLE = re.compile(r"^[\s,]*[+-]?(?:\d|\.\d)[\d\s,.eE+-]*$")
 
 
 def looks_like_imagemagick(text: str) -> bool:
-    """Whether ``text`` is meant as an ImageMagick kernel (starts with a size or a number)."""
+    """Whether ``text`` is meant as an ImageMagick kernel (starts with a size or a number).
+
+    Parameters
+    ----------
+    text : str
+
+    Returns
+    -------
+    bool
+    """
     return bool(_IM_GEOMETRY.match(text) or _IM_OLD_STYLE.match(text))
 
 
@@ -47,6 +56,15 @@ def parse_imagemagick(text: str) -> Filter:
     kernel is written for convolution (ImageMagick's ``Convolve`` rotates it; use
     ``operation`` ``correlate`` in a TOML file for its ``Correlate``), and is
     zero-padded so that its origin becomes the centre of an odd-sized kernel.
+
+    Parameters
+    ----------
+    text : str
+
+    Returns
+    -------
+    Filter
+        One kernel, written for convolution.
 
     Raises
     ------

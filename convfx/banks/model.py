@@ -172,7 +172,17 @@ class Filter:
 
 
 def frozen_copy(array: np.ndarray) -> np.ndarray:
-    """A read-only float64 copy of ``array``, which nobody else holds."""
+    """A read-only float64 copy of ``array``, which nobody else holds.
+
+    Parameters
+    ----------
+    array : ndarray
+
+    Returns
+    -------
+    ndarray of float64
+        Not writeable.
+    """
     array = np.array(array, dtype=np.float64)
     array.flags.writeable = False
     return array
@@ -182,6 +192,15 @@ def checked_matrix(array: np.ndarray, where: str) -> np.ndarray:
     """``array`` as a float64 kernel: 2-D, non-empty, at most :data:`~convfx.limits.MAX_KERNEL_SIDE` a side, finite, within float32.
 
     ``where`` starts the :class:`KernelFileError` message (the file and entry).
+
+    Parameters
+    ----------
+    array : ndarray
+    where : str
+
+    Returns
+    -------
+    ndarray of float64, shape (kh, kw)
     """
     if array.ndim != 2:
         raise KernelFileError(f"{where}: expected a 2-D kernel (kh, kw), found shape {array.shape}")
@@ -201,7 +220,16 @@ def checked_matrix(array: np.ndarray, where: str) -> np.ndarray:
 
 
 def default_range(matrix: np.ndarray) -> str:
-    """``"abs"`` for a kernel summing to zero (a derivative: both signs matter), else ``"clip"``."""
+    """``"abs"`` for a kernel summing to zero (a derivative: both signs matter), else ``"clip"``.
+
+    Parameters
+    ----------
+    matrix : ndarray, shape (kh, kw)
+
+    Returns
+    -------
+    str
+    """
     total, spread = float(np.sum(matrix)), float(np.sum(np.abs(matrix)))
     return "abs" if abs(total) <= 1e-9 * spread else "clip"
 
@@ -211,6 +239,18 @@ def closest_names(name: str, choices: Iterable[str], *, listed_by: str | None = 
 
     ``listed_by`` names what lists exactly ``choices``, so that the count it quotes is
     the count it lists; ``None`` quotes the count alone (``"(45 known)"``).
+
+    Parameters
+    ----------
+    name : str
+        The unknown name.
+    choices : iterable of str
+        The names it could have meant.
+    listed_by : str or None, optional
+
+    Returns
+    -------
+    str
     """
     choices = sorted(choices)
     by_lower = {choice.lower(): choice for choice in choices}

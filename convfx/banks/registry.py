@@ -132,5 +132,14 @@ def with_parameters(filter: Filter, parameters: Mapping[str, float]) -> Filter:
 
 
 def factory_parameters(filter: Filter) -> tuple[str, ...]:
-    """The parameter names ``filter`` accepts (empty when it has no factory)."""
+    """The parameter names ``filter`` accepts (empty when it has no factory).
+
+    Parameters
+    ----------
+    filter : Filter
+
+    Returns
+    -------
+    tuple of str
+    """
     return FACTORIES[filter.factory].parameters if filter.factory else ()

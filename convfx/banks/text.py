@@ -15,7 +15,19 @@ __all__ = ["format_matrix", "format_filter"]
 
 
 def format_matrix(matrix: np.ndarray, indent: str = "  ") -> list[str]:
-    """The rows of ``matrix``, right-aligned, each value in the shortest exact form."""
+    """The rows of ``matrix``, right-aligned, each value in the shortest exact form.
+
+    Parameters
+    ----------
+    matrix : ndarray, shape (kh, kw)
+    indent : str, optional
+        Put before every row.
+
+    Returns
+    -------
+    list of str
+        One line per row.
+    """
     cells = [[format_number(v) for v in row] for row in matrix]
     width = max(len(c) for row in cells for c in row)
     return [indent + " ".join(c.rjust(width) for c in row) for row in cells]
@@ -28,6 +40,15 @@ def format_filter(filter: Filter) -> str:
     (rotated by 180 degrees if it was written for convolution), with each value
     in the shortest form that reads back exactly; when a scale such as ``1/16``
     was written, the unscaled matrix is shown too.
+
+    Parameters
+    ----------
+    filter : Filter
+
+    Returns
+    -------
+    str
+        Several lines.
     """
     lines = [f"{filter.name}  ({filter.family}, {filter.size_label}, range {filter.output_range}"
              f"{', gray' if filter.gray else ''})"]

@@ -77,7 +77,18 @@ class SchedulerError(ConvfxError):
 
 @dataclass(frozen=True)
 class RenderSettings:
-    """What every file of a run is rendered with (picklable, sent with each task)."""
+    """What every file of a run is rendered with (picklable, sent with each task).
+
+    Attributes
+    ----------
+    effect : Effect
+    boundary : str
+    output_range : str
+    gray : bool
+    max_pixels : int
+    memory_budget : int
+        Bytes, as :func:`convfx.render.render_file` takes them.
+    """
 
     effect: effects.Effect
     boundary: str
@@ -89,7 +100,16 @@ class RenderSettings:
 
 @dataclass(frozen=True)
 class RenderTask:
-    """One file to render: its index in the run's jobs, paths, and whether it may replace the output."""
+    """One file to render: its index in the run's jobs, paths, and whether it may replace the output.
+
+    Attributes
+    ----------
+    index : int
+        The file's index in the run's jobs.
+    source, destination : Path
+    overwrite : bool
+    settings : RenderSettings
+    """
 
     index: int
     source: Path
@@ -104,6 +124,15 @@ def render_task(task: RenderTask) -> tuple[int, str, str]:
     A plain top-level function of picklable arguments, so that process pools and
     Dask workers can import and call it.  ``status`` is ``"done"`` or ``"failed"``,
     with ``reason`` one line naming the file.
+
+    Parameters
+    ----------
+    task : RenderTask
+
+    Returns
+    -------
+    tuple of (int, str, str)
+        ``(index, status, reason)``.
     """
     settings = task.settings
     options = dict(
@@ -132,7 +161,12 @@ def render_task(task: RenderTask) -> tuple[int, str, str]:
 
 
 def available_cores() -> int:
-    """The cores this process may run on (its CPU affinity where the system has one)."""
+    """The cores this process may run on (its CPU affinity where the system has one).
+
+    Returns
+    -------
+    int
+    """
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
@@ -389,6 +423,11 @@ def check_scheduler_address(address: str) -> None:
 
     ``Client()`` would fail on it, then hang for its whole timeout in its cleanup.
 
+    Parameters
+    ----------
+    address : str
+        As given by ``--scheduler`` or ``CONVFX_SCHEDULER``.
+
     Raises
     ------
     SchedulerError
@@ -472,6 +511,17 @@ def executor_for(tasks: list[RenderTask], scheduler: str | None, workers: int | 
 
     ``workers=None`` is one per available core.  A process pool starts its
     workers here, before the caller starts any thread.
+
+    Parameters
+    ----------
+    tasks : list of RenderTask
+    scheduler : str or None
+        A Dask scheduler's address.
+    workers : int or None
+
+    Returns
+    -------
+    Executor
     """
     if scheduler:
         return _DaskRun(tasks, scheduler)

@@ -64,6 +64,13 @@ MANIFEST_FORMAT = 1
 def fingerprint_parameters(effect: effects.Effect, boundary: str, output_range: str, gray: bool) -> tuple[dict, str]:
     """Readable parameters for the manifest and the digest of everything that changes pixels.
 
+    Parameters
+    ----------
+    effect : Effect
+    boundary : str
+    output_range : str
+    gray : bool
+
     Returns
     -------
     parameters : dict
@@ -103,7 +110,19 @@ def fingerprint_parameters(effect: effects.Effect, boundary: str, output_range: 
 
 
 def manifest_header(effect: effects.Effect, parameters: dict, fingerprint: str) -> dict[str, Any]:
-    """Everything in the manifest but ``updated`` and ``files``."""
+    """Everything in the manifest but ``updated`` and ``files``.
+
+    Parameters
+    ----------
+    effect : Effect
+    parameters, fingerprint
+        As :func:`fingerprint_parameters` returns them.
+
+    Returns
+    -------
+    dict
+        JSON-ready.
+    """
     return {
         "convfx_manifest": MANIFEST_FORMAT,
         "convfx_version": __version__,
@@ -191,7 +210,22 @@ class Manifest:
 
 
 def file_entry(job: BatchJob, fingerprint: str, status: str, reason: str = "") -> dict[str, Any]:
-    """The manifest entry of one file: its source as planned, the fingerprint, the status."""
+    """The manifest entry of one file: its source as planned, the fingerprint, the status.
+
+    Parameters
+    ----------
+    job : BatchJob
+    fingerprint : str
+    status : str
+        ``"done"`` or ``"failed"``.
+    reason : str, optional
+        The one-line reason a file failed.
+
+    Returns
+    -------
+    dict
+        JSON-ready.
+    """
     entry: dict[str, Any] = {
         "source": str(job.source),
         "size": job.size,
@@ -205,7 +239,20 @@ def file_entry(job: BatchJob, fingerprint: str, status: str, reason: str = "") -
 
 
 def still_done(entry: dict[str, Any], job: BatchJob, fingerprint: str) -> bool:
-    """Whether ``entry`` says ``job`` was done with this fingerprint from the same, unchanged source."""
+    """Whether ``entry`` says ``job`` was done with this fingerprint from the same, unchanged source.
+
+    Parameters
+    ----------
+    entry : dict
+        The file's entry in the manifest.
+    job : BatchJob
+    fingerprint : str
+        This run's fingerprint.
+
+    Returns
+    -------
+    bool
+    """
     return (
         entry.get("status") == "done"
         and entry.get("fingerprint") == fingerprint
@@ -239,6 +286,10 @@ def locked_folder(folder: Path) -> Iterator[None]:
 
     The lock is this process's own: processes forked while it is held (the
     workers) do not keep it.
+
+    Parameters
+    ----------
+    folder : Path
 
     Raises
     ------

@@ -157,7 +157,20 @@ def plan_inputs(
     include: Sequence[str],
     exclude: Sequence[str],
 ) -> Plan:
-    """:func:`plan_batch` for a parsed effect, with the folders that could not be listed."""
+    """:func:`plan_batch` for a parsed effect, with the folders that could not be listed.
+
+    Parameters
+    ----------
+    effect : Effect
+    inputs : sequence of str or path-like
+    outdir : str or path-like
+    include, exclude : sequence of str
+        As for :func:`plan_batch`.
+
+    Returns
+    -------
+    Plan
+    """
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
     if not inputs:

@@ -35,7 +35,17 @@ DEFAULT_MODEL = "photos"
 
 
 def shipped_model(name: str = DEFAULT_MODEL) -> Path:
-    """The path of a shipped model (it may be missing from a source checkout)."""
+    """The path of a shipped model (it may be missing from a source checkout).
+
+    Parameters
+    ----------
+    name : str, optional
+        One of :data:`SHIPPED_MODELS`.
+
+    Returns
+    -------
+    Path
+    """
     if name not in SHIPPED_MODELS:
         raise ParameterError(f"model: invalid value {name!r}; expected one of {list(SHIPPED_MODELS)} or a file")
     return SHIPPED_MODELS[name]
@@ -46,6 +56,14 @@ def resolve_model(model: str | os.PathLike | None) -> Path:
 
     The one rule wherever a model is named (``compare``, ``learned:``,
     ``summary``, ``tour``, ``evaluate``): a path that exists wins over a shipped name.
+
+    Parameters
+    ----------
+    model : str, path-like or None
+
+    Returns
+    -------
+    Path
     """
     if model is None:
         return shipped_model(DEFAULT_MODEL)

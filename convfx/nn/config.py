@@ -58,7 +58,17 @@ FOLDER_STEPS = 700
 
 
 def dataset_defaults_key(dataset: str) -> str:
-    """The key of :data:`DATASET_DEFAULTS` that a data-set spec falls under (``"photos:~/pics"`` -> ``"photos:DIR"``)."""
+    """The key of :data:`DATASET_DEFAULTS` that a data-set spec falls under (``"photos:~/pics"`` -> ``"photos:DIR"``).
+
+    Parameters
+    ----------
+    dataset : str
+        A data-set spec, as ``convfx train --dataset`` takes it.
+
+    Returns
+    -------
+    str
+    """
     return "photos:DIR" if dataset.startswith("photos:") else dataset
 
 

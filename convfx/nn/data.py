@@ -30,7 +30,7 @@ MNIST / Fashion-MNIST IDX files
     "fashion", else the digits.
 
 Natural-image patches (``photos``, ``photos-rgb``, ``photos:DIR``) are made by
-:mod:`.photos`, CIFAR-10's binary files read by :mod:`.cifar`; :func:`load_dataset`
+:mod:`convfx.nn.photos`, CIFAR-10's binary files read by :mod:`convfx.nn.cifar`; :func:`load_dataset`
 finds every source by its name.
 
 This module reads and makes data; it knows nothing of models or training.
@@ -224,6 +224,17 @@ def stratified_split(labels: np.ndarray, *, test_fraction: float = TEST_FRACTION
 
     Each class with ``n`` members gives ``round(test_fraction * n)`` test images
     (at least one when ``n >= 2``).  Both index arrays are sorted.
+
+    Parameters
+    ----------
+    labels : ndarray of int, shape (N,)
+    test_fraction : float, optional
+    seed : int, optional
+
+    Returns
+    -------
+    train, test : ndarray of int
+        Indices into ``labels``.
     """
     rng = np.random.default_rng(seed)
     train, test = [], []
@@ -555,6 +566,15 @@ def square_resize(pixels: np.ndarray) -> np.ndarray:
     16-bit files keep their precision) and clipped back to [0, 1].  Image folders
     and ``convfx tour`` both use it, so a photo reaches the network the way
     training images from a folder did.
+
+    Parameters
+    ----------
+    pixels : ndarray, shape (H, W, C)
+        Values in [0, 1].
+
+    Returns
+    -------
+    ndarray of float32, shape (C, 32, 32)
     """
     from PIL import Image
 

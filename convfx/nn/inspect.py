@@ -156,6 +156,14 @@ class Tour:
 def shape_text(shape: Sequence[int]) -> str:
     """``(D, H, W)`` -> ``"D@WxH"`` (LeNet's notation), ``(F,)`` -> ``"F"``.
 
+    Parameters
+    ----------
+    shape : sequence of int
+
+    Returns
+    -------
+    str
+
     Examples
     --------
     >>> shape_text((6, 28, 28)), shape_text((120,))
@@ -178,6 +186,10 @@ def load_model(path: str | os.PathLike | None = None) -> LeNet:
         None is the default shipped model (:data:`convfx.models.DEFAULT_MODEL`).  A
         file that exists wins over a shipped name, as everywhere a model is named
         (:func:`convfx.models.resolve_model`).
+
+    Returns
+    -------
+    LeNet
 
     Raises
     ------
@@ -257,7 +269,16 @@ def summarize(model: LeNet) -> list[LayerSummary]:
 
 
 def total_parameters(model: LeNet) -> int:
-    """Trainable values in ``model`` (61,706 for a gray, 10-class ReLU LeNet-5)."""
+    """Trainable values in ``model`` (61,706 for a gray, 10-class ReLU LeNet-5).
+
+    Parameters
+    ----------
+    model : LeNet
+
+    Returns
+    -------
+    int
+    """
     return sum(int(p.value.size) for p in model.parameters())
 
 
@@ -296,6 +317,17 @@ def tour(model: LeNet, image: np.ndarray, *, source: str = "", true_label: str |
 
     See :func:`feature_maps` for the parameters; ``source`` names the image in
     titles, ``true_label`` is its class where known.
+
+    Parameters
+    ----------
+    model : LeNet
+    image : ndarray, shape (C, 32, 32)
+    source : str, optional
+    true_label : str, optional
+
+    Returns
+    -------
+    Tour
     """
     maps = feature_maps(model, image)
     probabilities = softmax(maps[-1].values[None])[0]
@@ -309,6 +341,15 @@ DEFAULT_TOUR_IMAGES = {"digits": "digit:5", "photos": "photo:1", "photos-rgb": "
 
 def default_tour_image(model: LeNet) -> str:
     """The held-out image to tour ``model`` with when none is named (:data:`DEFAULT_TOUR_IMAGES`).
+
+    Parameters
+    ----------
+    model : LeNet
+
+    Returns
+    -------
+    str
+        An image spec such as ``"photo:N"``, as :func:`tour_file` takes it.
 
     Raises
     ------
@@ -402,7 +443,21 @@ def load_tour_image(
     channels: int,
     max_pixels: int = imageio.DEFAULT_MAX_PIXELS,
 ) -> np.ndarray:
-    """The image of :func:`tour_input` without its label: ``(channels, 32, 32)`` float32 in [0, 1]."""
+    """The image of :func:`tour_input` without its label: ``(channels, 32, 32)`` float32 in [0, 1].
+
+    Parameters
+    ----------
+    spec : str or path-like
+        An image file, ``"digit:N"`` or ``"photo:N"``.
+    channels : int
+        The model's input channels.
+    max_pixels : int, optional
+        The largest image read.
+
+    Returns
+    -------
+    ndarray of float32, shape (channels, 32, 32)
+    """
     return tour_input(spec, channels=channels, max_pixels=max_pixels)[0]
 
 
@@ -415,6 +470,17 @@ def tour_file(
     """:func:`tour` of a model (see :func:`load_model`) on an image file, ``"digit:N"`` or ``"photo:N"``.
 
     With no ``image``, the model's :func:`default_tour_image`.
+
+    Parameters
+    ----------
+    model : str, path-like or None
+    image : str, path-like or None, optional
+    max_pixels : int, optional
+        The largest image read.
+
+    Returns
+    -------
+    Tour
 
     Raises
     ------

@@ -178,7 +178,18 @@ class Layer:
         return self.forward(x)
 
     def parameters(self, prefix: str = "") -> Iterator[Parameter]:
-        """``Parameter(prefix + name, value, grad)`` for every trainable array."""
+        """``Parameter(prefix + name, value, grad)`` for every trainable array.
+
+        Parameters
+        ----------
+        prefix : str, optional
+            Put before each name (``"conv1."`` gives ``"conv1.weight"``).
+
+        Yields
+        ------
+        Parameter
+            The array itself (not a copy) and its gradient buffer, in insertion order.
+        """
         for name, value in self.params.items():
             yield Parameter(prefix + name, value, self.grads[name])
 
@@ -354,13 +365,31 @@ class ReLU(Layer):
     """
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        """``x`` of any shape -> same shape."""
+        """``max(x, 0)``, remembering where ``x`` was positive.
+
+        Parameters
+        ----------
+        x : ndarray, any shape
+
+        Returns
+        -------
+        ndarray, the shape of ``x``
+        """
         out = np.maximum(x, 0)
         self.cache = out
         return out
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        """``grad_out`` of the forward output's shape -> same shape."""
+        """dLoss/dx: ``grad_out`` where the input was positive, 0 elsewhere.
+
+        Parameters
+        ----------
+        grad_out : ndarray, the shape of the forward output
+
+        Returns
+        -------
+        ndarray, the same shape
+        """
         return grad_out * (self.cache > 0)
 
 
@@ -399,7 +428,17 @@ class PReLU(Layer):
         return self.params["weight"].reshape((1, -1) + (1,) * (ndim - 2))
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        """``x`` of shape (N, C, ...) -> same shape."""
+        """``x`` where positive, ``a * x`` elsewhere.
+
+        Parameters
+        ----------
+        x : ndarray, shape (N, C, ...)
+            With ``C == num_parameters`` when there is a slope per channel.
+
+        Returns
+        -------
+        ndarray, the shape of ``x``
+        """
         if self.num_parameters > 1 and (x.ndim < 2 or x.shape[1] != self.num_parameters):
             raise ParameterError(f"PReLU: expected {self.num_parameters} channels on axis 1, found shape {x.shape}")
         positive = x > 0
@@ -408,7 +447,16 @@ class PReLU(Layer):
         return out
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        """``grad_out`` of the input's shape -> dLoss/dx; fills ``grads["weight"]``."""
+        """dLoss/dx; fills ``grads["weight"]`` with dLoss/da.
+
+        Parameters
+        ----------
+        grad_out : ndarray, the shape of the input
+
+        Returns
+        -------
+        ndarray, the shape of the input
+        """
         x, positive = self.cache
         negative_part = np.where(positive, 0, x * grad_out)
         if self.num_parameters == 1:
@@ -434,7 +482,16 @@ class Sigmoid(Layer):
     """
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        """``x`` of any shape -> same shape, in (0, 1)."""
+        """``1 / (1 + exp(-x))``, without overflow.
+
+        Parameters
+        ----------
+        x : ndarray, any shape
+
+        Returns
+        -------
+        ndarray, the shape of ``x``, values in (0, 1)
+        """
         from scipy.special import expit  # stable 1 / (1 + exp(-x)); imported on first use
 
         out = expit(x)
@@ -442,7 +499,16 @@ class Sigmoid(Layer):
         return out
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        """dLoss/dx = grad_out * s * (1 - s)."""
+        """dLoss/dx = grad_out * s * (1 - s), with ``s`` the forward output.
+
+        Parameters
+        ----------
+        grad_out : ndarray, the shape of the forward output
+
+        Returns
+        -------
+        ndarray, the same shape
+        """
         out = self.cache
         return grad_out * out * (1 - out)
 
@@ -459,13 +525,31 @@ class Tanh(Layer):
     """
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        """``x`` of any shape -> same shape, in (-1, 1)."""
+        """``tanh(x)``.
+
+        Parameters
+        ----------
+        x : ndarray, any shape
+
+        Returns
+        -------
+        ndarray, the shape of ``x``, values in (-1, 1)
+        """
         out = np.tanh(x)
         self.cache = out
         return out
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        """dLoss/dx = grad_out * (1 - tanh(x)^2)."""
+        """dLoss/dx = grad_out * (1 - tanh(x)^2).
+
+        Parameters
+        ----------
+        grad_out : ndarray, the shape of the forward output
+
+        Returns
+        -------
+        ndarray, the same shape
+        """
         out = self.cache
         return grad_out * (1 - out * out)
 
@@ -556,7 +640,17 @@ class MaxPool2d(_Pool2d):
     """
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        """``x`` (N, C, H, W) -> (N, C, H', W') with ``H' = (H - kh) // sh + 1``."""
+        """The maximum of each window.
+
+        Parameters
+        ----------
+        x : ndarray, shape (N, C, H, W)
+
+        Returns
+        -------
+        ndarray, shape (N, C, H', W')
+            ``H' = (H - kh) // sh + 1``, and the same for ``W'``.
+        """
         taps, geometry = self._taps(x)
         out = taps[0].copy()
         for tap in taps[1:]:
@@ -567,7 +661,16 @@ class MaxPool2d(_Pool2d):
         return out
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        """``grad_out`` (N, C, H', W') -> dLoss/dx (N, C, H, W)."""
+        """dLoss/dx: each window's gradient goes to its first maximal element.
+
+        Parameters
+        ----------
+        grad_out : ndarray, shape (N, C, H', W')
+
+        Returns
+        -------
+        ndarray, shape (N, C, H, W)
+        """
         taps, out, geometry = self.cache
         overlapping = self.stride != self.kernel_size
         if overlapping:
@@ -607,7 +710,17 @@ class AvgPool2d(_Pool2d):
     """
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        """``x`` (N, C, H, W) -> (N, C, H', W')."""
+        """The mean of each window.
+
+        Parameters
+        ----------
+        x : ndarray, shape (N, C, H, W)
+
+        Returns
+        -------
+        ndarray, shape (N, C, H', W')
+            ``H' = (H - kh) // sh + 1``, and the same for ``W'``.
+        """
         taps, geometry = self._taps(x)
         out = taps[0].copy()
         for tap in taps[1:]:
@@ -617,7 +730,16 @@ class AvgPool2d(_Pool2d):
         return out
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        """``grad_out`` (N, C, H', W') -> dLoss/dx (N, C, H, W): each element gets 1/(kh*kw)."""
+        """dLoss/dx: each element of a window gets 1/(kh*kw) of its gradient.
+
+        Parameters
+        ----------
+        grad_out : ndarray, shape (N, C, H', W')
+
+        Returns
+        -------
+        ndarray, shape (N, C, H, W)
+        """
         count = self.kernel_size[0] * self.kernel_size[1]
         share = grad_out * grad_out.dtype.type(1.0 / count)
         return self._untaps([share] * count, self.cache)
@@ -638,12 +760,31 @@ class Flatten(Layer):
     """
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        """``x`` (N, ...) -> (N, prod(...))."""
+        """One row per sample, in (C, H, W) order.
+
+        Parameters
+        ----------
+        x : ndarray, shape (N, ...)
+
+        Returns
+        -------
+        ndarray, shape (N, prod(...))
+            A view of ``x`` where its layout allows one.
+        """
         self.cache = x.shape
         return x.reshape(x.shape[0], -1)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        """``grad_out`` (N, D) -> the input's shape."""
+        """dLoss/dx: ``grad_out`` reshaped to the input's shape.
+
+        Parameters
+        ----------
+        grad_out : ndarray, shape (N, D)
+
+        Returns
+        -------
+        ndarray, the shape of the forward input
+        """
         return grad_out.reshape(self.cache)
 
 
@@ -691,7 +832,16 @@ class Linear(Layer):
         self._add_param("bias", np.zeros(out_features, dtype=dtype))
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        """``x`` (N, in_features) -> (N, out_features)."""
+        """``x @ W.T + b``.
+
+        Parameters
+        ----------
+        x : ndarray, shape (N, in_features)
+
+        Returns
+        -------
+        ndarray, shape (N, out_features)
+        """
         _check_input(x, 2, "Linear", f"(N, {self.in_features})")
         if x.shape[1] != self.in_features:
             raise ParameterError(f"Linear: expected {self.in_features} input features, found shape {x.shape}")
@@ -699,7 +849,16 @@ class Linear(Layer):
         return x @ self.params["weight"].T + self.params["bias"]
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        """``grad_out`` (N, out_features) -> dLoss/dx (N, in_features)."""
+        """dLoss/dx; fills the weight and bias gradients.
+
+        Parameters
+        ----------
+        grad_out : ndarray, shape (N, out_features)
+
+        Returns
+        -------
+        ndarray, shape (N, in_features)
+        """
         x = self.cache
         np.matmul(grad_out.T, x, out=self.grads["weight"])
         np.sum(grad_out, axis=0, out=self.grads["bias"])
@@ -758,7 +917,17 @@ class BatchNorm1d(Layer):
         self.buffers["running_var"] = np.ones(num_features, dtype=dtype)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        """``x`` (N, D) -> (N, D); N >= 2 in training mode."""
+        """Each feature standardised (batch or running statistics), scaled and shifted.
+
+        Parameters
+        ----------
+        x : ndarray, shape (N, D)
+            ``N >= 2`` in training mode.
+
+        Returns
+        -------
+        ndarray, shape (N, D)
+        """
         _check_input(x, 2, "BatchNorm1d", f"(N, {self.num_features})")
         if x.shape[1] != self.num_features:
             raise ParameterError(f"BatchNorm1d: expected {self.num_features} features, found shape {x.shape}")
@@ -781,7 +950,16 @@ class BatchNorm1d(Layer):
         return normalized * self.params["weight"] + self.params["bias"]
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        """``grad_out`` (N, D) -> dLoss/dx (N, D); fills the scale and shift gradients."""
+        """dLoss/dx; fills the scale and shift gradients.
+
+        Parameters
+        ----------
+        grad_out : ndarray, shape (N, D)
+
+        Returns
+        -------
+        ndarray, shape (N, D)
+        """
         normalized, inv_std, batch_statistics = self.cache
         np.sum(grad_out * normalized, axis=0, out=self.grads["weight"])
         np.sum(grad_out, axis=0, out=self.grads["bias"])
@@ -869,7 +1047,19 @@ class SoftmaxCrossEntropy:
         self.cache: object = None
 
     def forward(self, logits: np.ndarray, labels: np.ndarray) -> float:
-        """Loss of ``logits`` (N, K) for ``labels`` (N,) of ints in [0, K)."""
+        """The mean cross-entropy of ``softmax(logits)`` against ``labels``.
+
+        Parameters
+        ----------
+        logits : ndarray, shape (N, K)
+        labels : ndarray of int, shape (N,)
+            Class indices in [0, K).
+
+        Returns
+        -------
+        float
+            The loss.
+        """
         _check_input(logits, 2, "SoftmaxCrossEntropy", "(N, K)")
         labels = np.asarray(labels)
         if labels.shape != logits.shape[:1] or labels.dtype.kind not in "iu":
@@ -884,7 +1074,13 @@ class SoftmaxCrossEntropy:
         return float(-log_probabilities[rows, labels].mean())
 
     def backward(self) -> np.ndarray:
-        """dLoss/dlogits, shape (N, K), the dtype of the logits."""
+        """dLoss/dlogits of the last :meth:`forward`.
+
+        Returns
+        -------
+        ndarray, shape (N, K)
+            ``(softmax(logits) - onehot(labels)) / N``, the dtype of the logits.
+        """
         log_probabilities, labels = self.cache
         n = log_probabilities.shape[0]
         grad = np.exp(log_probabilities)

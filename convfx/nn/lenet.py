@@ -164,6 +164,16 @@ def _pool(kind: str) -> Layer:
 def check_model_destination(path: str | os.PathLike, *, overwrite: bool = False) -> Path:
     """Check that a model can be written to ``path``, before any training is done.
 
+    Parameters
+    ----------
+    path : str or path-like
+    overwrite : bool, optional
+
+    Returns
+    -------
+    Path
+        ``path``.
+
     Raises
     ------
     FileError
@@ -318,13 +328,30 @@ class LeNet:
     __call__ = forward
 
     def backward(self, grad_logits: np.ndarray) -> None:
-        """Back-propagate dLoss/dlogits ``(N, K)``, filling every layer's ``grads``."""
+        """Back-propagate dLoss/dlogits through the last :meth:`forward`, filling every layer's ``grads``.
+
+        Parameters
+        ----------
+        grad_logits : ndarray, shape (N, K)
+        """
         grad = grad_logits
         for layer in reversed(self.layers.values()):
             grad = layer.backward(grad)
 
     def predict_proba(self, x: np.ndarray, *, batch_size: int = 512) -> np.ndarray:
-        """Class probabilities ``(N, K)`` for images ``(N, C, 32, 32)``, in evaluation mode."""
+        """Class probabilities, computed in evaluation mode.
+
+        Parameters
+        ----------
+        x : ndarray, shape (N, C, 32, 32)
+        batch_size : int, optional
+            Images per forward pass (bounds the memory, not the result).
+
+        Returns
+        -------
+        ndarray, shape (N, K)
+            Each row sums to 1.
+        """
         was_training = self.training
         self.eval()
         try:
@@ -334,7 +361,18 @@ class LeNet:
         return np.concatenate(chunks) if chunks else np.zeros((0, self.num_classes), self.dtype)
 
     def predict(self, x: np.ndarray, *, batch_size: int = 512) -> np.ndarray:
-        """Predicted class indices ``(N,)`` (int64) for images ``(N, C, 32, 32)``."""
+        """Predicted class indices: the most probable class of each image.
+
+        Parameters
+        ----------
+        x : ndarray, shape (N, C, 32, 32)
+        batch_size : int, optional
+            Images per forward pass (bounds the memory, not the result).
+
+        Returns
+        -------
+        ndarray of int64, shape (N,)
+        """
         return self.predict_proba(x, batch_size=batch_size).argmax(axis=1).astype(np.int64)
 
     # ----------------------------------------------------------------- state
@@ -344,17 +382,40 @@ class LeNet:
         return self.layers["conv1"].training
 
     def train(self, mode: bool = True) -> "LeNet":
-        """Switch every layer to training (or evaluation) mode; returns the model."""
+        """Switch every layer to training (or evaluation) mode.
+
+        Parameters
+        ----------
+        mode : bool, optional
+            True for training mode, False for evaluation mode.
+
+        Returns
+        -------
+        LeNet
+            The model itself.
+        """
         for layer in self.layers.values():
             layer.training = mode
         return self
 
     def eval(self) -> "LeNet":
-        """Switch every layer to evaluation mode; returns the model."""
+        """Switch every layer to evaluation mode.
+
+        Returns
+        -------
+        LeNet
+            The model itself.
+        """
         return self.train(False)
 
     def parameters(self) -> list[Parameter]:
-        """Every trainable array as ``Parameter("conv1.weight", value, grad)`` ..."""
+        """Every trainable array, named as in the state dict.
+
+        Returns
+        -------
+        list of Parameter
+            ``Parameter("conv1.weight", value, grad)`` ..., the arrays themselves.
+        """
         return [p for name, layer in self.layers.items() for p in layer.parameters(prefix=name + ".")]
 
     def replica(self) -> "LeNet":
@@ -363,6 +424,10 @@ class LeNet:
         For data-parallel training: replicas run forward/backward on different parts
         of a batch at the same time, and their gradients are combined before one
         update of the shared weights.
+
+        Returns
+        -------
+        LeNet
         """
         twin = LeNet(
             self.in_channels,
@@ -385,7 +450,12 @@ class LeNet:
         return qualified if qualified in STATE_DICT_NAMES else "convfx." + qualified
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        """Everything :meth:`save` writes: weights under PyTorch names, extras under ``convfx.*``."""
+        """Everything :meth:`save` writes: weights under PyTorch names, extras under ``convfx.*``.
+
+        Returns
+        -------
+        dict of str to ndarray
+        """
         state: dict[str, np.ndarray] = {}
         for name, layer in self.layers.items():
             for key, value in {**layer.params, **layer.buffers}.items():
@@ -437,6 +507,13 @@ class LeNet:
     def load_state_dict(self, state: Mapping[str, np.ndarray], *, source: str = "state") -> None:
         """Copy weights (PyTorch names) and PReLU slopes from ``state`` into the model.
 
+        Parameters
+        ----------
+        state : mapping of str to ndarray
+            As :meth:`state_dict` returns it.
+        source : str, optional
+            What ``state`` came from, for the messages (a file name).
+
         Raises
         ------
         FileError
@@ -462,6 +539,14 @@ class LeNet:
         Files without ``convfx.meta.*`` entries (e.g. a PyTorch state dict saved with
         ``np.savez``) load as a ReLU/max-pool LeNet with no input normalisation;
         ``C`` and ``K`` come from the shapes of ``conv1.weight`` and ``fc3.weight``.
+
+        Parameters
+        ----------
+        path : str or path-like
+
+        Returns
+        -------
+        LeNet
 
         Raises
         ------

@@ -177,7 +177,23 @@ def make_optimizer(
     weight_decay: float = 0.0,
     momentum: float = 0.9,
 ) -> SGD | Adam:
-    """An optimiser by name: ``"sgd"`` (with ``momentum``) or ``"adam"``."""
+    """An optimiser by name: ``"sgd"`` (with ``momentum``) or ``"adam"``.
+
+    Parameters
+    ----------
+    name : {"sgd", "adam"}
+    parameters : iterable of Parameter
+        What the optimiser updates.
+    lr : float
+        The learning rate.
+    weight_decay : float, optional
+    momentum : float, optional
+        For ``"sgd"`` only.
+
+    Returns
+    -------
+    SGD or Adam
+    """
     if choice(name, "optimizer", OPTIMIZERS) == "sgd":
         return SGD(parameters, lr=lr, momentum=momentum, weight_decay=weight_decay)
     return Adam(parameters, lr=lr, weight_decay=weight_decay)

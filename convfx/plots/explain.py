@@ -275,6 +275,16 @@ def explain_gif_bytes(explanation: explain_steps.Explanation | explain_steps.Vol
 
     Frames are :func:`explain_frame_figure` (for a :class:`~convfx.explain.VolumeExplanation`,
     :func:`volume_frame_figure`), at :data:`~convfx.plots.figures.SAVE_DPI`.
+
+    Parameters
+    ----------
+    explanation : Explanation or VolumeExplanation
+    milliseconds : int, optional
+        How long each frame shows.
+
+    Returns
+    -------
+    bytes
     """
     if isinstance(milliseconds, bool) or not isinstance(milliseconds, int) or milliseconds < 1:
         raise ParameterError(f"milliseconds: expected an int >= 1, found {milliseconds!r}")
@@ -299,6 +309,16 @@ def explain_strip_figure(explanation: explain_steps.Explanation, *, cell: float 
     header row shows the kernel(s), the output and, for convolution, the
     cross-correlation of the same numbers; the title holds the output-size formula.
     Every number is coloured on one scale, explained by a colour bar.
+
+    Parameters
+    ----------
+    explanation : Explanation
+    cell : float, optional
+        Inches per drawn cell.
+
+    Returns
+    -------
+    Figure
     """
     e = explanation
     norm = _explanation_norm(e)
@@ -720,6 +740,19 @@ def save_explanation(
 
     The strip is :func:`explain_strip_figure`, or for a
     :class:`~convfx.explain.VolumeExplanation` :func:`convfx.plots.volumes.volume_strip_figure`.
+
+    Parameters
+    ----------
+    explanation : Explanation or VolumeExplanation
+    path : str or path-like
+    overwrite : bool, optional
+    milliseconds : int, optional
+        How long each GIF frame shows.
+
+    Returns
+    -------
+    Path
+        ``path``.
 
     Raises
     ------

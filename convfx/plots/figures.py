@@ -60,7 +60,7 @@ DIVERGING = "RdBu_r"
 #: How every diverging colour bar says what its colours mean.
 SIGNED_LEGEND = "red positive, blue negative, white 0"
 
-#: How the kernels of one figure share colours: ``"shared"`` draws them all on one
+#: How the kernels of one figure share colours.  ``"shared"`` draws them all on one
 #: symmetric scale (a kernel with small weights looks faint, as it acts), ``"per-kernel"``
 #: stretches each to its own largest weight (its pattern shows, its strength does not).
 KERNEL_SCALES = ("shared", "per-kernel")
@@ -92,6 +92,19 @@ def figure_bytes(
     ``colors`` reduces a PNG to a palette of that many colours, chosen by
     ``palette`` (:data:`PALETTES`), which keeps photo grids small enough to commit
     (a few hundred KB instead of over a MB).
+
+    Parameters
+    ----------
+    figure : Figure
+    format : str, optional
+        A matplotlib output format (``"png"``, ``"svg"``, ``"pdf"``).
+    dpi : int, optional
+    colors : int, optional
+    palette : str, optional
+
+    Returns
+    -------
+    bytes
     """
     buffer = io.BytesIO()
     figure.savefig(buffer, format=format, dpi=dpi)
@@ -118,6 +131,20 @@ def save_figure(
 
     ``dpi``, ``colors`` and ``palette`` as for :func:`figure_bytes`.
 
+    Parameters
+    ----------
+    figure : Figure
+    path : str or path-like
+    overwrite : bool, optional
+    dpi : int, optional
+    colors : int, optional
+    palette : str, optional
+
+    Returns
+    -------
+    Path
+        ``path``.
+
     Raises
     ------
     ParameterError
@@ -137,6 +164,11 @@ def save_figure(
 def refuse_existing(path: Path, *, overwrite: bool) -> None:
     """Refuse to replace ``path`` unless ``overwrite``, before anything is drawn.
 
+    Parameters
+    ----------
+    path : Path
+    overwrite : bool
+
     Raises
     ------
     convfx.imageio.OutputExistsError
@@ -151,6 +183,14 @@ def image_panel(ax: Axes, pixels: np.ndarray, title: str, **imshow) -> None:
 
     ``pixels`` is (H, W) or (H, W, 3); ``imshow`` takes matplotlib's ``imshow``
     options (``vmin``, ``vmax``, ``cmap``).
+
+    Parameters
+    ----------
+    ax : Axes
+    pixels : ndarray, shape (H, W) or (H, W, 3)
+    title : str
+    **imshow
+        Passed to ``ax.imshow``.
     """
     ax.imshow(pixels, cmap=imshow.pop("cmap", "gray"), interpolation="antialiased", **imshow)
     ax.set_title(title, fontsize=TEXT_POINTS + 1)
@@ -158,7 +198,16 @@ def image_panel(ax: Axes, pixels: np.ndarray, title: str, **imshow) -> None:
 
 
 def signed_norm(limit: float) -> Normalize:
-    """The colour scale of signed values: symmetric about 0, ``-limit .. limit`` (1 if ``limit`` is 0)."""
+    """The colour scale of signed values: symmetric about 0, from ``-limit`` to ``limit`` (1 if ``limit`` is 0).
+
+    Parameters
+    ----------
+    limit : float
+
+    Returns
+    -------
+    matplotlib.colors.Normalize
+    """
     limit = float(limit)
     limit = limit if np.isfinite(limit) and limit > 0 else 1.0
     return Normalize(vmin=-limit, vmax=limit)
@@ -185,7 +234,7 @@ def signed_colour_bar(
     what : str
         What the values are (``"weight"``, ``"gx, gy"``...).
     cmap : str, optional
-    options
+    **options
         Passed to :meth:`matplotlib.figure.Figure.colorbar` (``shrink``, ``location``...).
 
     Returns
@@ -199,7 +248,16 @@ def signed_colour_bar(
 
 
 def check_kernel_scale(scale: str) -> str:
-    """``scale`` if it is one of :data:`KERNEL_SCALES`; else :class:`ParameterError` listing them."""
+    """``scale`` if it is one of :data:`KERNEL_SCALES`; else :class:`ParameterError` listing them.
+
+    Parameters
+    ----------
+    scale : str
+
+    Returns
+    -------
+    str
+    """
     return choice(scale, "scale", KERNEL_SCALES)
 
 

@@ -151,5 +151,18 @@ def gallery_figure(
 def save_kernel_plot(
     effect: effects.EffectLike, path: str | os.PathLike, *, scale: str = "shared", overwrite: bool = False
 ) -> Path:
-    """Draw an effect's kernels (:func:`kernel_figure`, ``scale`` as there) to ``path``."""
+    """Draw an effect's kernels (:func:`kernel_figure`, ``scale`` as there) to ``path``.
+
+    Parameters
+    ----------
+    effect : str or Effect
+    path : str or path-like
+    scale : str, optional
+    overwrite : bool, optional
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
     return save_figure(kernel_figure(effect, scale=scale), path, overwrite=overwrite)

@@ -131,7 +131,12 @@ def _count_line(result: compare.Comparison) -> str:
 
 
 def default_photo() -> np.ndarray:
-    """The photo compare figures use when none is given: scikit-image's ``chelsea`` (bundled, RGB uint8)."""
+    """The photo compare figures use when none is given: scikit-image's ``chelsea`` (bundled, RGB uint8).
+
+    Returns
+    -------
+    ndarray of uint8, shape (H, W, 3)
+    """
     from skimage import data
 
     return data.chelsea()
@@ -383,6 +388,17 @@ def evolution_frame_figure(result: compare.Comparison, epoch: int, *, scale: str
 
     ``scale`` as for :func:`evolution_figure`; ``"shared"`` is one scale over every
     epoch, so that the kernels visibly grow or fade from frame to frame.
+
+    Parameters
+    ----------
+    result : Comparison
+        With the kernels of every epoch.
+    epoch : int
+    scale : str, optional
+
+    Returns
+    -------
+    Figure
     """
     snapshots = _snapshots(result)
     means = snapshots.mean(axis=2)
@@ -407,7 +423,21 @@ def evolution_frame_figure(result: compare.Comparison, epoch: int, *, scale: str
 
 
 def evolution_gif_bytes(result: compare.Comparison, *, milliseconds: int = 400, scale: str = "shared") -> bytes:
-    """The evolution as an animated GIF: one frame per epoch (:func:`evolution_frame_figure`)."""
+    """The evolution as an animated GIF: one frame per epoch (:func:`evolution_frame_figure`).
+
+    Parameters
+    ----------
+    result : Comparison
+        With the kernels of every epoch.
+    milliseconds : int, optional
+        How long each frame shows.
+    scale : str, optional
+        As for :func:`evolution_figure`.
+
+    Returns
+    -------
+    bytes
+    """
     snapshots = _snapshots(result)
     frames = []
     for epoch in range(len(snapshots)):
@@ -432,6 +462,21 @@ def save_compare_figures(
     ``destination`` may be ``.png``, ``.svg``, ``.pdf``; with ``evolution`` also
     ``.gif`` (animated, :func:`evolution_gif_bytes`).  PNGs get a 256-colour palette.
     ``scale`` is the kernels' colour scale, ``"shared"`` or ``"per-kernel"``.
+
+    Parameters
+    ----------
+    result : Comparison
+    destination : str or path-like
+    image : ndarray, optional
+        The photo the learned kernels are shown on (:func:`default_photo` if None).
+    evolution : bool, optional
+    scale : str, optional
+    overwrite : bool, optional
+
+    Returns
+    -------
+    Path
+        ``destination``.
     """
     destination = Path(destination)
     if evolution and destination.suffix.lower() == ".gif":

@@ -394,10 +394,35 @@ def network_figure(rows: Sequence[nn_inspect.LayerSummary], *, title: str | None
 def save_network_figure(
     rows: Sequence[nn_inspect.LayerSummary], path: str | os.PathLike, *, title: str | None = None, overwrite: bool = False
 ) -> Path:
-    """Draw :func:`network_figure` to ``path`` (.png, .svg, .pdf)."""
+    """Draw :func:`network_figure` to ``path`` (.png, .svg, .pdf).
+
+    Parameters
+    ----------
+    rows : sequence of LayerSummary
+    path : str or path-like
+    title : str, optional
+    overwrite : bool, optional
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
     return save_figure(network_figure(rows, title=title), path, overwrite=overwrite)
 
 
 def save_tour(tour: nn_inspect.Tour, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
-    """Draw :func:`tour_figure` to ``path`` (.png, .svg, .pdf), PNGs with a 256-colour palette."""
+    """Draw :func:`tour_figure` to ``path`` (.png, .svg, .pdf), PNGs with a 256-colour palette.
+
+    Parameters
+    ----------
+    tour : Tour
+    path : str or path-like
+    overwrite : bool, optional
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
     return save_figure(tour_figure(tour), path, overwrite=overwrite, colors=256)

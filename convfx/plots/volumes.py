@@ -51,22 +51,69 @@ class Oblique:
     unit: float = 1.0
 
     def point(self, origin: tuple[float, float], rows: int, y: float, x: float) -> tuple[float, float]:
-        """The page point of sheet coordinates ``(y, x)`` (rows from the back, columns), corners at integers."""
+        """The page point of sheet coordinates ``(y, x)`` (rows from the back, columns), corners at integers.
+
+        Parameters
+        ----------
+        origin : tuple of float
+            The sheet's front-left corner on the page.
+        rows : int
+            The sheet's number of rows.
+        y, x : float
+            Sheet coordinates.
+
+        Returns
+        -------
+        tuple of float
+            The page point ``(px, py)``.
+        """
         depth = rows - y  # distance from the front edge, in rows
         return origin[0] + self.unit * (x + self.shear * depth), origin[1] + self.unit * self.squash * depth
 
     def cell(self, origin: tuple[float, float], rows: int, y: int, x: int) -> np.ndarray:
-        """The four page corners ``(4, 2)`` of cell ``(y, x)``."""
+        """The four page corners of cell ``(y, x)``.
+
+        Parameters
+        ----------
+        origin : tuple of float
+            The sheet's front-left corner on the page.
+        rows : int
+            The sheet's number of rows.
+        y, x : int
+            The cell's row and column.
+
+        Returns
+        -------
+        ndarray, shape (4, 2)
+        """
         return np.array(
             [self.point(origin, rows, y + dy, x + dx) for dy, dx in ((1, 0), (1, 1), (0, 1), (0, 0))]
         )
 
     def width(self, rows: int, columns: int) -> float:
-        """Page width of a ``rows x columns`` sheet."""
+        """Page width of a ``rows x columns`` sheet.
+
+        Parameters
+        ----------
+        rows, columns : int
+
+        Returns
+        -------
+        float
+        """
         return self.unit * (columns + self.shear * rows)
 
     def height(self, rows: int) -> float:
-        """Page height of a sheet of ``rows`` rows."""
+        """Page height of a sheet of ``rows`` rows.
+
+        Parameters
+        ----------
+        rows : int
+
+        Returns
+        -------
+        float
+        """
         return self.unit * self.squash * rows
 
 
@@ -141,7 +188,27 @@ def draw_outline(
     gid: str | None = None,
     zorder: float = 3.0,
 ) -> Polygon:
-    """The outline of ``rectangle = (top, left, height, width)`` cells on a sheet of ``rows`` rows."""
+    """The outline of ``rectangle = (top, left, height, width)`` cells on a sheet of ``rows`` rows.
+
+    Parameters
+    ----------
+    ax : Axes
+    projection : Oblique
+    origin : tuple of float
+        The sheet's front-left corner.
+    rows : int
+    rectangle : tuple of int
+        ``(top, left, height, width)`` in cells.
+    colour : str
+    linewidth : float, optional
+    fill : str, optional
+    gid : str, optional
+    zorder : float, optional
+
+    Returns
+    -------
+    matplotlib.patches.Polygon
+    """
     top, left, height, width = rectangle
     corners = [
         projection.point(origin, rows, top + height, left),
@@ -179,6 +246,18 @@ def draw_box(
 
     ``origins`` are the sheets' front-left corners from the top sheet to the bottom
     one, each ``rows`` rows deep; every drawn part carries ``gid``.
+
+    Parameters
+    ----------
+    ax : Axes
+    projection : Oblique
+    origins : sequence of tuple of float
+    rows : int
+    rectangle : tuple of int
+        ``(top, left, height, width)`` in cells.
+    colour : str
+    linewidth : float, optional
+    gid : str, optional
     """
     for origin in origins:
         draw_outline(ax, projection, origin, rows, rectangle, colour=colour, linewidth=linewidth, gid=gid, zorder=3.0)
@@ -200,7 +279,17 @@ def draw_volume_edges(
     *,
     colour: str = "#888888",
 ) -> None:
-    """Dashed lines joining the corners of the top and bottom sheets: the stack reads as one volume."""
+    """Dashed lines joining the corners of the top and bottom sheets: the stack reads as one volume.
+
+    Parameters
+    ----------
+    ax : Axes
+    projection : Oblique
+    origins : sequence of tuple of float
+        The sheets' front-left corners, top to bottom.
+    rows, columns : int
+    colour : str, optional
+    """
     if len(origins) < 2:
         return
     for y, x in ((rows, 0), (rows, columns), (0, columns), (0, 0)):
@@ -217,7 +306,18 @@ def draw_axes_key(
     depth_label: str = "depth",
     fontsize: float = 8.0,
 ) -> None:
-    """Three arrows from ``origin`` naming the directions: width (right), height (rows), ``depth_label`` (down)."""
+    """Three arrows from ``origin`` naming the directions: width (right), height (rows), ``depth_label`` (down).
+
+    Parameters
+    ----------
+    ax : Axes
+    projection : Oblique
+    origin : tuple of float
+    length : float, optional
+        The arrows' length, in cells.
+    depth_label : str, optional
+    fontsize : float, optional
+    """
     rows = 1
     start = projection.point(origin, rows, rows, 0)
     ends = {

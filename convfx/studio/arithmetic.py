@@ -167,7 +167,13 @@ class PixelArithmetic:
         return None if any(check is None for check in checks) else all(checks)
 
     def as_json(self) -> dict[str, Any]:
-        """A JSON-ready dict: windows and products only for kernels up to :data:`MAX_DRAWN_SIDE`."""
+        """This arithmetic for the page: windows and products only for kernels up to :data:`MAX_DRAWN_SIDE`.
+
+        Returns
+        -------
+        dict
+            JSON-ready.
+        """
         drawn = max(self.kernel_shape) <= MAX_DRAWN_SIDE
 
         def term(item: Term) -> dict[str, Any]:

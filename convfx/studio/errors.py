@@ -40,7 +40,16 @@ class UnreadableUploadError(FileError):
 
 
 def http_status(error: ConvfxError) -> int:
-    """The HTTP status for ``error``: its own, else 400 for usage errors and 422 for files."""
+    """The HTTP status for ``error``: its own, else 400 for usage errors and 422 for files.
+
+    Parameters
+    ----------
+    error : ConvfxError
+
+    Returns
+    -------
+    int
+    """
     status = getattr(error, "http_status", None)
     if isinstance(status, int):
         return status

@@ -167,7 +167,13 @@ class PhotoStore:
         return f"sample:{next(iter(self._samples))}" if self._samples else None
 
     def ids(self) -> list[tuple[str, str]]:
-        """``(id, label)`` of every photo on offer, without decoding the samples."""
+        """Every photo on offer, without decoding the samples.
+
+        Returns
+        -------
+        list of tuple of str
+            ``(id, label)``: the photo given on the command line, the samples, the uploads.
+        """
         listed = [(self.image.id, self.image.label)] if self.image is not None else []
         listed += [(f"sample:{name}", f"{path.name} (sample)") for name, path in self._samples.items()]
         with self._lock:
@@ -176,6 +182,15 @@ class PhotoStore:
 
     def get(self, photo_id: object) -> Photo:
         """The photo called ``photo_id``, decoding a sample on first use.
+
+        Parameters
+        ----------
+        photo_id : object
+            An id as :meth:`ids` lists them.
+
+        Returns
+        -------
+        Photo
 
         Raises
         ------

@@ -41,7 +41,16 @@ class PortInUseError(ConvfxError):
 
 
 def is_loopback(host: str) -> bool:
-    """Whether ``host`` is this machine only (``127.0.0.0/8``, ``::1``, ``localhost``)."""
+    """Whether ``host`` is this machine only (``127.0.0.0/8``, ``::1``, ``localhost``).
+
+    Parameters
+    ----------
+    host : str
+
+    Returns
+    -------
+    bool
+    """
     if host.lower() == "localhost":
         return True
     try:
@@ -51,7 +60,18 @@ def is_loopback(host: str) -> bool:
 
 
 def exposure_warning(address: str, port: int) -> str | None:
-    """The warning printed when the studio listens beyond this machine (None on the loopback address)."""
+    """The warning printed when the studio listens beyond this machine (None on the loopback address).
+
+    Parameters
+    ----------
+    address : str
+        The address listened on.
+    port : int
+
+    Returns
+    -------
+    str or None
+    """
     if is_loopback(address):
         return None
     return (
@@ -62,6 +82,16 @@ def exposure_warning(address: str, port: int) -> str | None:
 
 def bind(host: str, port: int) -> socket.socket:
     """A listening TCP socket on ``host:port`` (``port`` 0: a free port chosen by the system).
+
+    Parameters
+    ----------
+    host : str
+    port : int
+
+    Returns
+    -------
+    socket.socket
+        Bound and listening.
 
     Raises
     ------
@@ -95,7 +125,16 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def page_url(listener: socket.socket) -> str:
-    """The page's address for a bound socket (a wildcard address is shown as the loopback one)."""
+    """The page's address for a bound socket (a wildcard address is shown as the loopback one).
+
+    Parameters
+    ----------
+    listener : socket.socket
+
+    Returns
+    -------
+    str
+    """
     host, port = listener.getsockname()[:2]
     if host in ("0.0.0.0", "::"):
         host = "127.0.0.1" if host == "0.0.0.0" else "::1"

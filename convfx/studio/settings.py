@@ -147,6 +147,15 @@ class Settings:
 def parse_json(body: bytes) -> Any:
     """The JSON value in a request body; strict: no NaN or Infinity, at most :data:`MAX_JSON_BYTES`.
 
+    Parameters
+    ----------
+    body : bytes
+
+    Returns
+    -------
+    object
+        The decoded JSON value.
+
     Raises
     ------
     TooLargeError
@@ -174,6 +183,16 @@ def parse_json(body: bytes) -> Any:
 def format_number(value: float) -> str:
     """The shortest text that reads back as exactly ``value`` (integers without ``.0``).
 
+    Parameters
+    ----------
+    value : float
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
     >>> format_number(2.0), format_number(0.1), format_number(-1e-20)
     ('2', '0.1', '-1e-20')
     """
@@ -326,6 +345,14 @@ def grid_text(grid: Grid) -> str:
     ImageMagick's kernels are written for convolution, so the string holds the
     applied weights rotated by 180 degrees: read back, they are ``grid.weights``
     exactly (every number in its shortest exact form).
+
+    Parameters
+    ----------
+    grid : Grid
+
+    Returns
+    -------
+    str
     """
     written = grid.weights[::-1, ::-1]
     side = written.shape[0]
@@ -420,7 +447,18 @@ def parse_settings(
 
 
 def download_name(settings: Settings, photo_label: str) -> str:
-    """The file name ``convfx apply`` writes by default for this photo and effect: ``<stem>_<effect>.png``."""
+    """The file name ``convfx apply`` writes by default for this photo and effect: ``<stem>_<effect>.png``.
+
+    Parameters
+    ----------
+    settings : Settings
+    photo_label : str
+        The photo's file name.
+
+    Returns
+    -------
+    str
+    """
     return render.default_output_path(photo_label, settings.effect).name
 
 

@@ -185,7 +185,14 @@ class Workbench:
     # ------------------------------------------------------------------ what is on offer
 
     def filters(self) -> list[dict[str, Any]]:
-        """Every named filter and detector, with its parameters and (where it fits) its grid."""
+        """Every named filter and detector, with its parameters and (where it fits) its grid.
+
+        Returns
+        -------
+        list of dict
+            JSON-ready, one per filter or detector: name, family, kind, description,
+            size, range, gray and parameters.
+        """
         listed = []
         for step in banks.list_filters():
             listed.append(
@@ -223,7 +230,13 @@ class Workbench:
         return sorted(listed, key=lambda item: (item["family"], item["name"]))
 
     def choices(self) -> dict[str, Any]:
-        """What the page's selectors offer: photos, models, boundaries, output ranges, grid sides."""
+        """What the page's selectors offer: photos, models, boundaries, output ranges, grid sides.
+
+        Returns
+        -------
+        dict
+            JSON-ready, with the defaults and the upload limits.
+        """
         return {
             "photos": [{"id": photo_id, "label": label} for photo_id, label in self.photos.ids()],
             "default_photo": self.photos.default_id,
@@ -241,13 +254,33 @@ class Workbench:
     # ------------------------------------------------------------------ settings and kernels
 
     def settings(self, data: Any) -> Settings:
-        """Check a request's settings (see :func:`convfx.studio.settings.parse_settings`) and its photo."""
+        """Check a request's settings (see :func:`convfx.studio.settings.parse_settings`) and its photo.
+
+        Parameters
+        ----------
+        data : object
+            The request's JSON, decoded.
+
+        Returns
+        -------
+        Settings
+        """
         settings = parse_settings(data, models=self.models, learned_effect=self._learned_effect)
         self.photos.get(settings.photo)
         return settings
 
     def weights(self, key: str) -> compare.ConvWeights:
-        """The conv weights of the model ``key`` (loaded once)."""
+        """The conv weights of the model ``key`` (loaded once).
+
+        Parameters
+        ----------
+        key : str
+            One of the models on offer.
+
+        Returns
+        -------
+        ConvWeights
+        """
         with self._lock:
             if key in self._weights:
                 return self._weights[key]
@@ -269,6 +302,10 @@ class Workbench:
 
     def kernel(self, settings: Settings) -> dict[str, Any]:
         """The kernel(s) as written and as applied, and the command that gives the same file.
+
+        Parameters
+        ----------
+        settings : Settings
 
         Returns
         -------
@@ -323,7 +360,16 @@ class Workbench:
     # ------------------------------------------------------------------ results
 
     def render(self, settings: Settings) -> Result:
-        """The result of ``settings``: computed as ``convfx apply`` does, or taken from the recent ones."""
+        """The result of ``settings``: computed as ``convfx apply`` does, or taken from the recent ones.
+
+        Parameters
+        ----------
+        settings : Settings
+
+        Returns
+        -------
+        Result
+        """
         with self._lock:
             if settings.key in self._results:
                 self._results.move_to_end(settings.key)
@@ -349,13 +395,34 @@ class Workbench:
         return result
 
     def pixel(self, settings: Settings, x: Any, y: Any) -> PixelArithmetic:
-        """The arithmetic behind the result's pixel ``(x, y)`` (see :func:`convfx.studio.arithmetic.explain_pixel`)."""
+        """The arithmetic behind the result's pixel ``(x, y)`` (see :func:`convfx.studio.arithmetic.explain_pixel`).
+
+        Parameters
+        ----------
+        settings : Settings
+        x, y : object
+            The pixel's column and row, checked there.
+
+        Returns
+        -------
+        PixelArithmetic
+        """
         result = self.render(settings)
         weights = self.weights(settings.model) if settings.model is not None else None
         return explain_pixel(settings, result.photo.picture, result.response, result.pixels, x, y, weights=weights)
 
     def photo_png(self, photo_id: object) -> bytes:
-        """The photo itself as PNG, for the page to show (with its alpha and colour profile)."""
+        """The photo itself as PNG, for the page to show (with its alpha and colour profile).
+
+        Parameters
+        ----------
+        photo_id : object
+            A photo id, as :meth:`convfx.studio.photos.PhotoStore.ids` lists them.
+
+        Returns
+        -------
+        bytes
+        """
         photo = self.photos.get(photo_id)
         with self._lock:
             if photo.id in self._photo_png:
@@ -368,11 +435,35 @@ class Workbench:
             return self._photo_png.setdefault(photo.id, data)
 
     def upload(self, data: bytes, name: str | None) -> dict[str, object]:
-        """Keep an uploaded photo (see :meth:`convfx.studio.photos.PhotoStore.add_upload`); its summary."""
+        """Keep an uploaded photo (see :meth:`convfx.studio.photos.PhotoStore.add_upload`).
+
+        Parameters
+        ----------
+        data : bytes
+            The file's bytes.
+        name : str or None
+            The file's name on the user's machine.
+
+        Returns
+        -------
+        dict
+            The photo's summary, JSON-ready.
+        """
         return self.photos.add_upload(data, name).summary
 
     def learned(self, key: object) -> dict[str, Any]:
-        """A model's first-layer kernels and their nearest classic kernels (computed once per model)."""
+        """A model's first-layer kernels and their nearest classic kernels (computed once per model).
+
+        Parameters
+        ----------
+        key : object
+            One of the models on offer.
+
+        Returns
+        -------
+        dict
+            JSON-ready (see :func:`convfx.studio.learned.describe_model`).
+        """
         if not isinstance(key, str) or key not in self.models:
             raise NotFoundError(f"model: unknown model {str(key)[:60]!r}; expected one of {list(self.models)}")
         with self._lock:
