@@ -381,7 +381,7 @@ def evolution_figure(result: compare.Comparison, *, most: int = 9, scale: str = 
         alpha=0.15,
     )
     curve.plot(x, result.evolution[:, 1], "s-", color="tab:orange", markersize=3, label="the six standard 5x5 kernels, as they are")
-    curve.plot([], [], color="grey", alpha=0.3, linewidth=8, label="bands: what random kernels reach (mean +- sd)")
+    curve.plot([], [], color="grey", alpha=0.3, linewidth=8, label="bands: what random kernels reach (mean ± sd)")
     curve.set_ylabel("mean similarity\n(cosine)", fontsize=TEXT_POINTS + 1)
     curve.set_ylim(0, 1)
     curve.tick_params(labelsize=TEXT_POINTS)

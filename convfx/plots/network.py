@@ -288,8 +288,11 @@ def tour_figure(tour: nn_inspect.Tour, *, max_maps: int = 16) -> Figure:
     verdict = f"predicted {predicted!r} (probability {tour.probabilities[best]:.2f})"
     if truth is not None:
         verdict = f"true label {true_name!r}, {verdict}" + ("" if truth == tour.class_names[best] else ": wrong")
+    # An image whose class the tour knows is a held-out one (digit:N, photo:N): say so.
+    image = tour.source or "an image"
+    image = image if truth is None else f"The held-out image {image}"
     figure.suptitle(
-        f"{tour.source or 'an image'} through the network, layer by layer: {verdict}",
+        f"{image} through the network, layer by layer: {verdict}",
         fontsize=TEXT_POINTS + 4,
     )
     return figure
