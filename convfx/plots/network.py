@@ -167,8 +167,9 @@ def _tick_name(name: str) -> str:
 def _class_labels(class_names: Sequence[str]) -> tuple[list[str], bool, float]:
     """The tour's class labels, whether they fit across one cell each, and the inches they need below the axis.
 
-    A name fits across if it takes at most 85 % of its cell (the strip's width over
-    the number of classes); else every name is written upwards.
+    A name fits across if it takes at most 85 % of its cell (the strip's width,
+    less a tenth for the figure's margins and the colour bar's gap, over the number
+    of classes); else every name is written upwards.
     """
     labels = [_tick_name(name) for name in class_names]
     cell = _TOUR_WIDTH * _STRIP_RATIOS[0] / sum(_STRIP_RATIOS) * 0.9 / max(len(labels), 1)
