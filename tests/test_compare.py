@@ -177,13 +177,13 @@ def test_baseline_in_slices_gives_the_numbers_of_one_draw(monkeypatch):
     from convfx.nn.layers import initialize
 
     shape, draws, seed = (7, 2, 5, 5), 40, 3
-    candidates, _ = compare._candidates(compare.classic_kernels((5, 5)), (5, 5), True)
+    candidates, _ = compare.matching._candidates(compare.classic_kernels((5, 5)), (5, 5), True)
     random = initialize((draws * 7, 2, 5, 5), fan_in=50, fan_out=175, method="he", rng=seed, dtype=np.float64)
     rows = random.mean(axis=1).reshape(draws * 7, -1)
     rows /= np.linalg.norm(rows, axis=1, keepdims=True)
     scores = np.abs(rows @ candidates.T).max(axis=1).reshape(draws, 7).mean(axis=1)
     for values in (10**9, 3_000, 1):  # one slice, slices that cut banks apart, one kernel at a time
-        monkeypatch.setattr(compare, "_BASELINE_SLICE_VALUES", values)
+        monkeypatch.setattr(compare.matching, "_BASELINE_SLICE_VALUES", values)
         result = compare.baseline(shape, draws=draws, seed=seed)
         assert result.mean == pytest.approx(scores.mean(), rel=1e-12)
         assert result.sd == pytest.approx(scores.std(ddof=1), rel=1e-12)
@@ -191,7 +191,7 @@ def test_baseline_in_slices_gives_the_numbers_of_one_draw(monkeypatch):
 
 def test_compare_refuses_a_weight_of_too_many_kernels(tmp_path, monkeypatch):
     np.savez(tmp_path / "wide.npz", **{"conv1.weight": np.ones((9, 1, 5, 5), np.float32)})
-    monkeypatch.setattr(compare, "MAX_COMPARED_KERNELS", 8)
+    monkeypatch.setattr(compare.comparison, "MAX_COMPARED_KERNELS", 8)
     with pytest.raises(FileError, match=r"wide\.npz: 'conv1.weight' has 9 kernels; convfx compare matches at most 8"):
         compare.compare_model(tmp_path / "wide.npz", draws=2)
 

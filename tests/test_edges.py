@@ -15,6 +15,9 @@ from typer.testing import CliRunner
 import convfx
 from convfx import banks, color, edges, effects, imageio, ranges, steps
 from convfx.cli import app
+from convfx.edges import bands as edge_bands
+from convfx.edges import inputs as edge_inputs
+from convfx.edges import laplacian, suppression
 
 DTYPES = [np.float64, np.float32, np.uint8, np.uint16]
 
@@ -209,7 +212,7 @@ def reference_suppression(stages: edges.CannyStages, boundary: str, noise: float
     """
     magnitude, gx, gy = stages.magnitude, stages.gx, stages.gy
     padded = np.pad(magnitude, 1, mode=boundary)
-    tie = edges._TIE_EPSILONS * np.finfo(magnitude.dtype).eps
+    tie = edge_inputs.TIE_EPSILONS * np.finfo(magnitude.dtype).eps
     suppressed = np.zeros_like(magnitude)
     for row in range(magnitude.shape[0]):
         for col in range(magnitude.shape[1]):
@@ -278,14 +281,14 @@ def random_canny_case(rng: np.random.Generator) -> tuple[np.ndarray, dict]:
 @pytest.mark.parametrize("bands", ["default", "tiny"])
 def test_fast_path_matches_plain_loops(rng, monkeypatch, bands):
     if bands == "tiny":  # a band per row or two, and threads even for small images
-        monkeypatch.setattr(edges, "_BAND_PIXELS", 40)
-        monkeypatch.setattr(edges, "_PARALLEL_MIN_PIXELS", 0)
+        monkeypatch.setattr(edge_bands, "BAND_PIXELS", 40)
+        monkeypatch.setattr(edge_bands, "PARALLEL_MIN_PIXELS", 0)
     for _ in range(60):
         image, parameters = random_canny_case(rng)
         stages = convfx.canny_stages(image, **parameters)
         work = color.to_luminance(image) if parameters["mode"] == "luminance" else image
         work = work.astype(stages.magnitude.dtype) / ranges.dtype_full_scale(image.dtype)
-        noise = edges._rounding(work.dtype, 8 * float(np.abs(work).max()))
+        noise = edge_inputs.rounding(work.dtype, 8 * float(np.abs(work).max()))
         suppressed = reference_suppression(stages, parameters["boundary"], noise)
         np.testing.assert_array_equal(stages.suppressed, suppressed, err_msg=str(parameters))
         candidates = (suppressed >= stages.low) & (suppressed > noise)
@@ -301,7 +304,7 @@ def test_hysteresis_is_a_flood_fill_over_8_neighbours(rng):
     for density in [0.2, 0.45, 0.6]:  # thin and diagonal links, and large blobs
         candidates = rng.random((37, 41)) < density
         strong = candidates & (rng.random(candidates.shape) < 0.05)
-        found = edges._hysteresis(candidates, np.flatnonzero(candidates), np.flatnonzero(strong))
+        found = suppression.hysteresis(candidates, np.flatnonzero(candidates), np.flatnonzero(strong))
         expected = reference_hysteresis(candidates, strong)
         assert expected.any() and (candidates & ~expected).any()
         np.testing.assert_array_equal(found, expected)
@@ -313,11 +316,11 @@ def test_per_channel_picks_the_first_largest_channel_as_argmax_does(rng):
         values[rng.random(values.shape) < 0.1] = np.nan
         values[0, 0] = [np.nan] * channels
         expected = np.argmax(values, axis=2)
-        np.testing.assert_array_equal(edges._first_largest(np.moveaxis(values, 2, 0)), expected)
+        np.testing.assert_array_equal(suppression._first_largest(np.moveaxis(values, 2, 0)), expected)
         gx, gy = rng.standard_normal((2, 9, 11, channels)).astype(np.float32)
         gx[np.isnan(values)] = np.nan
-        with edges._Bands(9, 11) as bands:
-            padded, picked_x, picked_y = edges._padded_magnitude(gx, gy, "reflect", bands)
+        with edge_bands.Bands(9, 11) as bands:
+            padded, picked_x, picked_y = suppression.padded_magnitude(gx, gy, "reflect", bands)
         squared = gx * gx + gy * gy
         strongest = np.argmax(squared, axis=2)[:, :, None]
         magnitude = np.sqrt(np.take_along_axis(squared, strongest, axis=2)[:, :, 0])
@@ -331,12 +334,12 @@ def test_magnitude_frames_are_numpy_pad(rng, boundary):
     for height, width in [(1, 1), (1, 5), (4, 1), (2, 2), (9, 6)]:
         gx, gy = (rng.standard_normal((height, width)).astype(np.float32) for _ in range(2))
         expected = np.pad(np.sqrt(gx * gx + gy * gy), 1, mode=boundary)
-        with edges._Bands(height, width) as bands:
-            padded, _, _ = edges._padded_magnitude(gx, gy, boundary, bands)
+        with edge_bands.Bands(height, width) as bands:
+            padded, _, _ = suppression.padded_magnitude(gx, gy, boundary, bands)
         np.testing.assert_array_equal(padded, expected)
         for top in range(height):  # every band, from one row to all
             for bottom in range(top + 1, height + 1):
-                window, inside = edges._magnitude_window(gx, gy, slice(top, bottom), boundary)
+                window, inside = suppression._magnitude_window(gx, gy, slice(top, bottom), boundary)
                 np.testing.assert_array_equal(window, expected[top : bottom + 2])
                 np.testing.assert_array_equal(inside, expected[top + 1 : bottom + 1, 1:-1])
 
@@ -355,14 +358,14 @@ def test_same_bytes_whatever_the_bands_threads_and_alignment(monkeypatch):
             moved[...] = image
             np.testing.assert_array_equal(convfx.canny(moved, mode=mode), expected)
         with monkeypatch.context() as patch:
-            patch.setattr(edges, "_BAND_PIXELS", 700)
-            patch.setattr(edges, "_PARALLEL_MIN_PIXELS", 0)
+            patch.setattr(edge_bands, "BAND_PIXELS", 700)
+            patch.setattr(edge_bands, "PARALLEL_MIN_PIXELS", 0)
             np.testing.assert_array_equal(convfx.canny(image, mode=mode), expected)
             again = convfx.canny_stages(image, mode=mode)
         for name in ("smoothed", "gx", "gy", "magnitude", "suppressed", "strong", "weak", "edges"):
             assert getattr(again, name).tobytes() == getattr(stages, name).tobytes(), name
         with monkeypatch.context() as patch:
-            patch.setattr(edges.cv2, "getNumThreads", lambda: 1)  # one thread, as in batch workers
+            patch.setattr(edge_bands.cv2, "getNumThreads", lambda: 1)  # one thread, as in batch workers
             np.testing.assert_array_equal(convfx.canny(image, mode=mode), expected)
 
 
@@ -483,7 +486,7 @@ def test_marr_hildreth_uses_the_bank_log_on_the_luminance(photo):
     np.testing.assert_array_equal(
         convfx.marr_hildreth(photo, sigma=1.5), convfx.marr_hildreth(color.to_luminance(photo), sigma=1.5, full_scale=255)
     )
-    assert edges._marr_hildreth_kernels(sigma=1.5)[0].shape == (11, 11)  # the log factory: 2*ceil(3*1.5) + 1
+    assert laplacian._marr_hildreth_kernels(sigma=1.5)[0].shape == (11, 11)  # the log factory: 2*ceil(3*1.5) + 1
     for parameters, name in [({"sigma": 0}, "sigma"), ({"threshold": -1}, "threshold")]:
         with pytest.raises(convfx.ParameterError) as error:
             convfx.marr_hildreth(photo, **parameters)

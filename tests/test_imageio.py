@@ -477,7 +477,7 @@ def unwritable_folder(tmp_path):
     if os.geteuid() == 0:
         if not os.path.isdir("/proc/self"):
             pytest.skip("running as root without /proc: no unwritable folder to test with")
-        return imageio.Path("/proc/self")
+        return Path("/proc/self")
     folder = tmp_path / "locked"
     folder.mkdir()
     folder.chmod(0o555)
@@ -522,7 +522,7 @@ def test_picture_max_value():
 
 def test_jpeg_fast_path_decodes_the_same_pixels_as_pillow(tmp_path):
     """Complete gray/RGB JPEGs are decoded by OpenCV; the pixels must be Pillow's."""
-    from convfx.imageio import _decode_jpeg_with_opencv
+    from convfx.imageio.read import _decode_jpeg_with_opencv
 
     rng = np.random.default_rng(3)
     rgb = rng.integers(0, 256, (37, 53, 3), dtype=np.uint8)
@@ -559,9 +559,9 @@ def test_jpeg_over_opencvs_pixel_limit_is_left_to_pillow(tmp_path, photo):
     # 3.6 gigapixels: OpenCV refuses anything over 2**30 pixels with a cv2.error,
     # even when --max-pixels allows it.  (Decoding it would take 14 GB: not here.)
     path = jpeg_claiming(tmp_path / "bomb.jpg", photo, 60_000, 60_000)
-    with imageio._open_header(path) as image:
+    with imageio.read._open_header(path) as image:
         assert image.size == (60_000, 60_000)
-        assert imageio._decode_jpeg_with_opencv(image, path) is None
+        assert imageio.read._decode_jpeg_with_opencv(image, path) is None
 
 
 def run_python(tmp_path, *args, **environment):
@@ -605,7 +605,7 @@ def test_encoder_failure_is_a_file_error_naming_the_file(tmp_path, photo, monkey
     def broken(*args, **kwargs):
         raise cv2.error("OpenCV(5.0.0) loadsave.cpp:1: error: (-2:Unspecified error)\nmore lines")
 
-    monkeypatch.setattr(imageio.cv2, "imencode", broken)
+    monkeypatch.setattr(imageio.write.cv2, "imencode", broken)
     with pytest.raises(FileError) as info:
         write_image(tmp_path / "out.png", photo)
     assert str(info.value).startswith(f"{tmp_path / 'out.png'}: cannot encode") and "\n" not in str(info.value)
@@ -651,7 +651,7 @@ def test_names_up_to_the_filesystem_limit_are_written_and_cleaned_up(tmp_path):
     assert written.name == name and np.array_equal(imageio.read_image(written).pixels, pixels)
     assert sorted(p.name for p in tmp_path.iterdir()) == [name]
     # A temporary file left by a killed writer is found and removed by the same rule.
-    leftover = tmp_path / f".{imageio._temporary_stem(name)}.abc123.part"
+    leftover = tmp_path / f".{imageio.files._temporary_stem(name)}.abc123.part"
     leftover.write_bytes(b"half")
     assert len(leftover.name.encode()) <= 255
     assert imageio.remove_partial_writes([tmp_path / name]) == [leftover] and not leftover.exists()
@@ -816,9 +816,9 @@ def test_libjpeg_warnings_keeps_what_others_print_on_stderr(capfd):
         os.write(2, b"another thread's line\n")
         return 7
 
-    assert imageio._libjpeg_warnings(decode) == (7, "")
+    assert imageio.read._libjpeg_warnings(decode) == (7, "")
     assert capfd.readouterr().err == "another thread's line\n"
-    corrupt = imageio._libjpeg_warnings(lambda: os.write(2, b"Premature end of JPEG file\n"))
+    corrupt = imageio.read._libjpeg_warnings(lambda: os.write(2, b"Premature end of JPEG file\n"))
     assert corrupt[1] == "Premature end of JPEG file"
 
 

@@ -19,7 +19,7 @@ import pytest
 from matplotlib.axes import Axes
 from matplotlib.text import Text
 
-from convfx import compare, edges, explain, imageio, reference
+from convfx import compare, edges, explain, imageio, models, reference
 from convfx.nn import LeNet
 from convfx.nn import inspect as nn_inspect
 from convfx.plots import (
@@ -127,9 +127,9 @@ def gray_comparison(gray_model):
 
 def test_plain_transform_words():
     assert plain_transform("identity", 1) == ""
-    assert plain_transform("rot90", -1) == "rotated 90 degrees, negated"
+    assert plain_transform("rot90", -1) == "turned 90°, sign flipped"
     assert plain_transform("flip_lr", 1) == "mirrored left-right"
-    assert plain_transform("identity", -1) == "negated"
+    assert plain_transform("identity", -1) == "sign flipped"
 
 
 @pytest.mark.slow
@@ -229,6 +229,22 @@ def test_tour_figure_draws_the_true_label_next_to_the_prediction():
         title = figure._suptitle.get_text()
         assert f"true label {truth!r}, predicted {best!r}" in title and verdict in title
         assert f"true class: {truth!r}" in texts(figure)  # the legend of the outlined bar
+
+
+@pytest.mark.slow
+def test_tour_of_many_classes_names_each_in_words_under_its_score_and_bar():
+    tour = nn_inspect.tour_file(models.DEFAULT_MODEL)
+    assert any("_" in name for name in tour.class_names)  # the photos' names, e.g. hubble_deep_field
+    figure = drawn(tour_figure(tour))
+    words = texts(figure)
+    assert all(name.replace("_", " ") in words for name in tour.class_names)
+    assert not set(words) & {name for name in tour.class_names if "_" in name}
+    # The scores' strip and the bars span the same width, so each score stands above its bar.
+    scores = next(ax for ax in figure.axes if ax.get_title(loc="left").startswith("output fc3"))
+    bars = next(ax for ax in figure.axes if ax.get_title(loc="left").startswith("softmax"))
+    assert scores.get_position().x0 == pytest.approx(bars.get_position().x0)
+    assert scores.get_position().x1 == pytest.approx(bars.get_position().x1)
+    assert scores.get_xlim() == pytest.approx(bars.get_xlim())
 
 
 # --------------------------------------------------------------------------- Canny

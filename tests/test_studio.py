@@ -840,7 +840,7 @@ def readme_screenshot(driver, tmp_path: Path, target: Path) -> None:
     tmp_path.mkdir()
     studio = Studio(tmp_path, "samples/chelsea.jpg", cwd=Path(__file__).resolve().parent.parent)
     try:
-        driver.set_window_size(1400, 1420)
+        driver.set_window_size(1400, 1480)
         driver.get(studio.url)
         wait_for_result(driver, 0)
         WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".kernel-card"))

@@ -102,6 +102,17 @@ def kernel_figure(effect: effects.EffectLike, *, title: str | None = None, scale
     return figure
 
 
+# What each output range does to a response, in words, for the gallery's titles.
+_RANGE_WORDS = {
+    "abs": "absolute value: both signs bright",
+    "clip": "clipped to 0..255",
+    "signed": "0 shown as mid-grey",
+    "normalize": "contrast stretched",
+    "minmax": "stretched from min to max",
+    "binary": "edges white",
+}
+
+
 def gallery_figure(
     image: np.ndarray,
     effect_names: Sequence[str] = GALLERY_EFFECTS,
@@ -125,6 +136,8 @@ def gallery_figure(
     Returns
     -------
     matplotlib.figure.Figure
+        One panel per effect, titled with its name and what its output range
+        does to the response, in words.
     """
     if image.dtype != np.uint8:
         raise ParameterError(f"image: expected uint8 pixels for the gallery, found {image.dtype}")
@@ -132,7 +145,8 @@ def gallery_figure(
     for name in effect_names:
         effect = effects.parse_effect(name)
         response = effects.apply(image, effect, boundary=boundary)
-        panels.append((f"{name} ({effect.output_range})", ranges.map_range(response, effect.output_range)))
+        words = _RANGE_WORDS.get(effect.output_range, effect.output_range)
+        panels.append((f"{name}\n{words}", ranges.map_range(response, effect.output_range)))
     rows, columns = _grid(len(panels), columns)
     height, width = image.shape[:2]
     panel_width = 3.0

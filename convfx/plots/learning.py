@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -84,9 +85,9 @@ def _scaled_to(classic: np.ndarray, norm: float) -> np.ndarray:
 # The symmetries of the square by their keys in convfx.compare.TRANSFORMS, in words.
 _TRANSFORM_WORDS = {
     "identity": "",
-    "rot90": "rotated 90 degrees",
-    "rot180": "rotated 180 degrees",
-    "rot270": "rotated 270 degrees",
+    "rot90": "turned 90°",
+    "rot180": "turned 180°",
+    "rot270": "turned 270°",
     "flip_lr": "mirrored left-right",
     "flip_ud": "mirrored top-bottom",
     "transpose": "mirrored on the diagonal",
@@ -95,10 +96,10 @@ _TRANSFORM_WORDS = {
 
 
 def plain_transform(transform: str, sign: int) -> str:
-    """How a classic kernel was moved to match, in words: ``"rotated 90 degrees, negated"`` ("" for none)."""
+    """How a classic kernel was moved to match, in words: ``"turned 90°, sign flipped"`` ("" for none)."""
     words = [_TRANSFORM_WORDS.get(transform, transform.replace("_", " "))]
     if sign < 0:
-        words.append("negated")
+        words.append("sign flipped")
     return ", ".join(word for word in words if word)
 
 
@@ -107,17 +108,38 @@ def _reference_name(name: str) -> str:
     return name.replace("deg", "°")
 
 
-def class_label(kind: kernel_classes.KernelClass) -> str:
-    """A kernel's class and what decided it, in two short lines (a colour-opponent edge detector says so elsewhere).
+def _library_name(name: str) -> str:
+    """A filter's name as the second row titles it: ``"relief (from 3x3)"`` -> ``"relief (3x3, resampled)"``."""
+    return re.sub(r" \(from (\d+x\d+)\)", r" (\1, resampled)", name)
 
-    ``"edge detector\nlike sobel5 22.5° (0.74)"``, ``"smoothing\nlike gaussian sigma 2 (0.95)"``,
-    or for "other" how far it was from either class.
+
+def _kernels_words(shape: tuple[int, ...], key: str) -> str:
+    """``(6, 1, 5, 5)``, ``"conv1.weight"`` -> ``"6 learned 5x5 kernels of conv1 (gray input)"``."""
+    count, channels, height, width = (int(n) for n in shape)
+    seen = {1: "gray input", 3: "RGB input"}.get(channels, f"{channels} input channels")
+    return f"{count} learned {height}x{width} kernels of {key.removesuffix('.weight')} ({seen})"
+
+
+def class_label(kind: kernel_classes.KernelClass) -> str:
+    """A kernel's class and what decided it, in three short lines (a colour-opponent edge detector says so elsewhere).
+
+    The pattern named is the nearest of the class's own reference set
+    (:mod:`convfx.kernel_sets`), which decides the class; it need not be the
+    closest filter of the whole library that the figure's second row shows.
+    ``"edge detector\nnearest edge pattern:\nsobel5 22.5° (0.74)"``,
+    ``"smoothing\nnearest blur:\ngaussian sigma 2 (0.95)"``, or for "other"
+    which test it failed.
     """
     if kind.kind == "edge detector":
-        return f"edge detector\nlike {_reference_name(kind.derivative)} ({kind.derivative_similarity:.2f})"
+        return f"edge detector\nnearest edge pattern:\n{_reference_name(kind.derivative)} ({kind.derivative_similarity:.2f})"
     if kind.kind == "smoothing":
-        return f"smoothing\nlike {_reference_name(kind.blur)} ({kind.blur_similarity:.2f})"
-    return f"other\nzero-mean {kind.mean_ratio:.2f}, derivative {kind.derivative_similarity:.2f}"
+        return f"smoothing\nnearest blur:\n{_reference_name(kind.blur)} ({kind.blur_similarity:.2f})"
+    limit = kernel_classes.SIMILARITY_LIMIT
+    if kind.mean_ratio <= kernel_classes.MEAN_RATIO_LIMIT:
+        return f"other\nsums to about 0, but no edge\npattern within {limit} (best {kind.derivative_similarity:.2f})"
+    if kind.minority <= kernel_classes.MINORITY_LIMIT:
+        return f"other\none sign, but no blur\nwithin {limit} (best {kind.blur_similarity:.2f})"
+    return "other\nneither sums to about 0\nnor has one sign"
 
 
 def _count_line(result: compare.Comparison) -> str:
@@ -175,12 +197,14 @@ def compare_figure(
     matplotlib.figure.Figure
         One column per learned kernel, titled with its number, its class
         (:attr:`~convfx.compare.Comparison.classes`: edge detector, smoothing or
-        other, and the reference kernel that decided it) and its norm.  Rows:
-        the kernel (channel mean for RGB; red positive, blue negative, white 0,
-        with a colour bar); its colours for an RGB kernel (0 is mid-grey); the
-        closest classic kernel as it was matched (rotated/mirrored/negated in
-        words, scaled to the learned kernel's norm so that both share the colour
-        bar) with its similarity; the layer's feature map on the photo
+        other, and the pattern of that class's reference set that decided it)
+        and its norm.  Rows: the kernel (channel mean for RGB; red positive,
+        blue negative, white 0, with a colour bar); its colours for an RGB
+        kernel (0 is mid-grey); the closest classic filter, of every kernel
+        :func:`convfx.compare.classic_kernels` holds (which may differ from the
+        pattern that decided the class), as it was matched (turned, mirrored,
+        sign flipped: in words), scaled to the learned kernel's norm so that
+        both share the colour bar, with its similarity; the layer's feature map on the photo
         (:func:`convfx.learned.learned_responses`: normalised input, bias, as the
         conv layer) and the matched classic kernel on the photo's luminance
         (:func:`convfx.apply`), each stretched between its 1st and 99th
@@ -236,19 +260,19 @@ def compare_figure(
         how = plain_transform(match.transform, match.sign)
         classic = _scaled_to(match.classic, _norm(shown[k]))
         classic_limit = limits[k] if scale == "shared" else float(np.max(np.abs(classic))) or 1.0
-        title = f"{match.name}\n{how or 'as it is'}\nsimilarity {match.similarity:.2f} (cosine)"
+        title = f"{_library_name(match.name)}\n{how or 'as it is'}\nsimilarity {match.similarity:.2f} (cosine)"
         _kernel_panel(axes[row + 1, k], classic, classic_limit, title)
         if not on_photo:
             continue
         image_panel(axes[row + 2, k], _stretched(maps[:, :, k]), f"#{k}: {kind.kind}", vmin=0, vmax=1)
         response = effects.apply(luminance, match.classic, boundary=boundary)
-        image_panel(axes[row + 3, k], _stretched(response), "its classic match", vmin=0, vmax=1)
-    labels = ["learned kernel" + ("\n(mean of R, G, B)" if rgb else "")]
+        image_panel(axes[row + 3, k], _stretched(response), f"#{k}'s closest classic filter", vmin=0, vmax=1)
+    labels = ["learned kernel" + ("\n(mean of R, G, B)" if rgb else "") + "\n(title: its class and the\npattern that decided it)"]
     if rgb:
         labels.append("learned kernel in colour\n(grey = 0)")
-    labels.append("closest classic kernel\n(scaled to the same norm)")
+    labels.append("closest classic filter\n(of every filter convfx has;\nscaled to the same norm)")
     if on_photo:
-        labels += ["learned kernel\non the photo", "classic kernel\non the photo"]
+        labels += ["learned kernel\non the photo", "closest classic filter\non the photo"]
     for row, label in enumerate(labels):
         _row_label(axes[row, 0], label)
     kernel_axes = [axes[0, :], axes[kernel_rows - 1, :]]
@@ -265,9 +289,10 @@ def compare_figure(
         grey.set_label("response (each map stretched\nbetween its 1st and 99th percentile)", fontsize=TEXT_POINTS + 1)
     accuracy = "" if result.accuracy is None else f", held-out accuracy {100 * result.accuracy:.1f}%"
     figure.suptitle(
-        f"{Path(weights.source).name} {weights.key} {tuple(weights.weight.shape)}{accuracy}: learned kernels and the closest classic ones\n"
+        f"{Path(weights.source).name}: the {_kernels_words(weights.weight.shape, weights.key)}{accuracy}, "
+        "beside the closest classic filters\n"
         f"{_count_line(result)}\n"
-        f"mean similarity to the closest classic kernel {result.score:.2f} (cosine, 1 = same pattern; random kernels "
+        f"mean similarity to the closest classic filter {result.score:.2f} (cosine, 1 = same pattern; random kernels "
         f"{result.baseline.mean:.2f} ± {result.baseline.sd:.2f}).  {_scale_words(scale).capitalize()}.",
         fontsize=TEXT_POINTS + 3,
     )
@@ -353,7 +378,7 @@ def evolution_figure(result: compare.Comparison, *, most: int = 9, scale: str = 
     count_axis.tick_params(labelsize=TEXT_POINTS)
     count_axis.legend(fontsize=TEXT_POINTS, loc="upper right")
     curve.axhspan(result.baseline.mean - result.baseline.sd, result.baseline.mean + result.baseline.sd, color="tab:blue", alpha=0.15)
-    curve.plot(x, result.evolution[:, 0], "o-", color="tab:blue", markersize=3, label="closest classic kernel, any rotation or mirror")
+    curve.plot(x, result.evolution[:, 0], "o-", color="tab:blue", markersize=3, label="closest classic filter, any rotation or mirror")
     curve.axhspan(
         result.plain_baseline.mean - result.plain_baseline.sd,
         result.plain_baseline.mean + result.plain_baseline.sd,
@@ -361,7 +386,7 @@ def evolution_figure(result: compare.Comparison, *, most: int = 9, scale: str = 
         alpha=0.15,
     )
     curve.plot(x, result.evolution[:, 1], "s-", color="tab:orange", markersize=3, label="the six standard 5x5 kernels, as they are")
-    curve.plot([], [], color="grey", alpha=0.3, linewidth=8, label="bands: what random kernels reach (mean +- sd)")
+    curve.plot([], [], color="grey", alpha=0.3, linewidth=8, label="bands: what random kernels reach (mean ± sd)")
     curve.set_ylabel("mean similarity\n(cosine)", fontsize=TEXT_POINTS + 1)
     curve.set_ylim(0, 1)
     curve.tick_params(labelsize=TEXT_POINTS)
@@ -413,7 +438,7 @@ def evolution_frame_figure(result: compare.Comparison, epoch: int, *, scale: str
         bar = signed_colour_bar(figure, signed_norm(float(limits.max())), axes.tolist(), "weight", shrink=0.9)
     else:
         bar = signed_colour_bar(figure, signed_norm(1.0), axes.tolist(), "weight", shrink=0.9)
-    bar.set_label("weight\nred +, blue -", fontsize=TEXT_POINTS)
+    bar.set_label("weight\nred positive\nblue negative", fontsize=TEXT_POINTS)
     figure.suptitle(
         f"epoch {epoch} of {len(snapshots) - 1}: {int(result.evolution[epoch, 2])} of {count} edge detectors "
         f"(random: {result.class_baseline.mean_edge_detectors:.2f}); similarity {result.evolution[epoch, 0]:.2f}",

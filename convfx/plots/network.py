@@ -17,6 +17,7 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, Patch, Rectangle
+from matplotlib.textpath import TextPath
 from matplotlib.ticker import MaxNLocator
 
 from ..nn import inspect as nn_inspect
@@ -97,10 +98,18 @@ _LAYER_WORDS = {
 }
 
 
+def _shape_words(shape: Sequence[int]) -> str:
+    """A layer's output in words: ``(6, 28, 28)`` -> ``"6 maps of 28x28"``, ``(120,)`` -> ``"120 numbers"``."""
+    if len(shape) == 3:
+        depth, height, width = (int(n) for n in shape)
+        return f"{depth} map{'s' * (depth != 1)} of {width}x{height}"
+    return f"{int(np.prod(shape))} numbers"
+
+
 def _row_title(layer: nn_inspect.FeatureMap) -> str:
     words = _LAYER_WORDS.get(layer.kind, layer.kind)
     lenet = f"{layer.lenet_name} " if layer.lenet_name else ""
-    return f"{lenet}{layer.name}: {words}  ->  {layer.shape}"
+    return f"{lenet}{layer.name}: {words}  \u2192  {_shape_words(layer.values.shape)}"
 
 
 def _true_label(tour: nn_inspect.Tour) -> str | None:
@@ -123,8 +132,50 @@ def _map_colour_bar(panel, options: dict, axes=None, *, cax=None, label: str | N
         bar = panel.colorbar(mappable, ax=list(axes), shrink=0.9, aspect=8, pad=0.01)
         bar.ax.yaxis.set_major_locator(MaxNLocator(4))
     bar.ax.tick_params(labelsize=TEXT_POINTS)
-    text = label or ("red +\nblue -" if signed else "value\n(0 black)")
-    bar.set_label(text.replace("\n", " ") if cax is not None else text, fontsize=TEXT_POINTS)
+    text = label or ("red positive\nblue negative" if signed else "value\n(0 black)")
+    bar.set_label(text, fontsize=TEXT_POINTS)
+
+
+# Class names longer than this are shortened with an ellipsis in the tour's labels.
+_CLASS_NAME_CHARACTERS = 20
+
+# The tour's geometry, in inches: the figure's width; the share of it the strips and
+# bars take (the rest is their colour bars); the height of a row of maps, of a vector's
+# strip with its title and ticks, and of the softmax's bars without their labels.
+_TOUR_WIDTH = 12.0
+_STRIP_RATIOS = (14.0, 1.6)
+_MAPS_ROW, _VECTOR_ROW, _BARS_ROW = 1.25, 1.05, 1.9
+_LABEL_POINTS = TEXT_POINTS + 0.5
+
+
+def _text_inches(text: str, points: float) -> float:
+    """Width of one line of ``text`` at ``points`` in the default font, in inches."""
+    return TextPath((0, 0), text, size=points).get_extents().width / 72 if text else 0.0
+
+
+def _spoken(name: str) -> str:
+    """A class name as a reader says it: ``"hubble_deep_field"`` -> ``"hubble deep field"``."""
+    return str(name).replace("_", " ")
+
+
+def _tick_name(name: str) -> str:
+    """A class name as a tick label: spoken, at most :data:`_CLASS_NAME_CHARACTERS` characters (an ellipsis cuts it)."""
+    name = _spoken(name)
+    return name if len(name) <= _CLASS_NAME_CHARACTERS else name[: _CLASS_NAME_CHARACTERS - 1] + "\u2026"
+
+
+def _class_labels(class_names: Sequence[str]) -> tuple[list[str], bool, float]:
+    """The tour's class labels, whether they fit across one cell each, and the inches they need below the axis.
+
+    A name fits across if it takes at most 85 % of its cell (the strip's width,
+    less a tenth for the figure's margins and the colour bar's gap, over the number
+    of classes); else every name is written upwards.
+    """
+    labels = [_tick_name(name) for name in class_names]
+    cell = _TOUR_WIDTH * _STRIP_RATIOS[0] / sum(_STRIP_RATIOS) * 0.9 / max(len(labels), 1)
+    widest = max((_text_inches(label, _LABEL_POINTS) for label in labels), default=0.0)
+    across = widest <= 0.85 * cell
+    return labels, across, (0.3 if across else widest + 0.15)
 
 
 def tour_figure(tour: nn_inspect.Tour, *, max_maps: int = 16) -> Figure:
@@ -141,82 +192,108 @@ def tour_figure(tour: nn_inspect.Tour, *, max_maps: int = 16) -> Figure:
     -------
     Figure
         Titled with the image, its true label when the tour has one, and the
-        prediction.  One row per layer, labelled ``C1 conv1: convolution -> 6@28x28``
-        and so on: maps ``(D, H, W)`` as D images sharing one colour scale (red
+        prediction.  One row per layer, labelled ``C1 conv1: convolution → 6 maps of
+        28x28`` and so on: maps ``(D, H, W)`` as D images sharing one colour scale (red
         positive, blue negative, white 0 when the layer has negative values, else
         black 0 to bright), vectors ``(F,)`` as a one-row strip, each row with its
         colour bar; then the class probabilities as bars, the prediction in
-        orange and the true class outlined.
+        orange and the true class outlined.  The last strip (the scores, one cell
+        per class) sits exactly above the bars.  Class names are written across
+        when they fit under their cell, else upwards (then only under the bars),
+        shortened past 20 characters with an ellipsis;
+        the figure grows to hold them.
     """
     truth = _true_label(tour)
     best = tour.prediction
-    rows = [("input", tour.image)] + [(m, m.values) for m in tour.maps]
-    heights = [1.25 if np.ndim(values) == 3 else 0.75 for _, values in rows] + [2.2]
-    figure = Figure(figsize=(12, sum(heights) + 1.0), layout="constrained")
+    classes = len(tour.probabilities)
+    labels, across, label_height = _class_labels(tour.class_names)
+    planes = [("input", tour.image)] + [(m, m.values) for m in tour.maps if np.ndim(m.values) == 3]
+    vectors = [m for m in tour.maps if np.ndim(m.values) != 3]
+    # The vectors and the bars share one grid, so that their left and right edges line up
+    # and each class's bar stands under its score.
+    strip_heights = [_VECTOR_ROW] * len(vectors)
+    if vectors and across:
+        strip_heights[-1] += label_height  # the scores carry the names too
+    block = sum(strip_heights) + _BARS_ROW + label_height
+    heights = [_MAPS_ROW] * len(planes) + [block]
+    figure = Figure(figsize=(_TOUR_WIDTH, sum(heights) + 0.6), layout="constrained")
     FigureCanvasAgg(figure)
     panels = figure.subfigures(len(heights), 1, height_ratios=heights)
-    for panel, (layer, values) in zip(panels, rows):
+    for panel, (layer, values) in zip(panels, planes):
         if isinstance(layer, str):
-            label = f"input image  {nn_inspect.shape_text(values.shape)}  ({tour.source or 'image'})"
+            channels, height, width = values.shape
+            colours = {1: "gray", 3: "RGB"}.get(channels, f"{channels} channels")
+            label = f"input image: {width}x{height} pixels, {colours}  ({tour.source or 'an image'})"
         else:
-            label = _row_title(layer) + ("  (the scores the softmax turns into probabilities)" if layer is tour.maps[-1] else "")
+            label = _row_title(layer)
         panel.suptitle(label, x=0.005, ha="left", fontsize=TEXT_POINTS + 1.5, fontweight="bold")
-        if np.ndim(values) == 3:
-            axes = panel.subplots(1, max_maps, squeeze=False)[0]
-            if isinstance(layer, str) and values.shape[0] == 3:
-                axes[0].imshow(np.clip(np.moveaxis(values, 0, 2), 0, 1), interpolation="nearest")
-                shown = 1
-                options = None
-            else:
-                options = {"cmap": "gray", "norm": Normalize(0.0, 1.0)} if isinstance(layer, str) else _signed_or_not(values)
-                shown = min(len(values), max_maps)
-                for ax, plane in zip(axes, values[:shown]):
-                    ax.imshow(plane, interpolation="nearest", **options)
-            for ax in axes:
-                ax.set_axis_off()
-            for k, ax in enumerate(axes[:shown]):
-                if not isinstance(layer, str):
-                    ax.set_title(f"#{k}", fontsize=TEXT_POINTS, pad=1)
-            if options is not None:
-                _map_colour_bar(panel, options, axes, label="pixel" if isinstance(layer, str) else None)
+        axes = panel.subplots(1, max_maps, squeeze=False)[0]
+        if isinstance(layer, str) and values.shape[0] == 3:
+            axes[0].imshow(np.clip(np.moveaxis(values, 0, 2), 0, 1), interpolation="nearest")
+            shown = 1
+            options = None
         else:
-            ax, cax = panel.subplots(1, 2, width_ratios=[14, 1.6])
-            options = _signed_or_not(values)
-            ax.imshow(values[None, :], aspect="auto", interpolation="nearest", **options)
-            ax.set_yticks([])
-            if layer is tour.maps[-1]:  # the logits: one cell per class, so name them
-                ax.set_xticks(np.arange(len(values)), tour.class_names, rotation=0 if len(values) <= 12 else 90)
-            ax.tick_params(labelsize=TEXT_POINTS, length=2)
-            _map_colour_bar(panel, options, cax=cax)
-    ax = panels[-1].subplots()
-    positions = np.arange(len(tour.probabilities))
+            options = {"cmap": "gray", "norm": Normalize(0.0, 1.0)} if isinstance(layer, str) else _signed_or_not(values)
+            shown = min(len(values), max_maps)
+            for ax, plane in zip(axes, values[:shown]):
+                ax.imshow(plane, interpolation="nearest", **options)
+        for ax in axes:
+            ax.set_axis_off()
+        for k, ax in enumerate(axes[:shown]):
+            if not isinstance(layer, str):
+                ax.set_title(f"#{k}", fontsize=TEXT_POINTS, pad=1)
+        if options is not None:
+            _map_colour_bar(panel, options, axes, label="pixel" if isinstance(layer, str) else None)
+    panel = panels[-1]
+    # Ratios of the strips and bars themselves: their titles and tick labels get their own room.
+    grid = panel.add_gridspec(
+        len(vectors) + 1, 2, width_ratios=list(_STRIP_RATIOS), height_ratios=[0.35] * len(vectors) + [_BARS_ROW - 0.5]
+    )
+    for row, layer in enumerate(vectors):
+        ax, cax = panel.add_subplot(grid[row, 0]), panel.add_subplot(grid[row, 1])
+        label = _row_title(layer)
+        if layer is tour.maps[-1]:
+            order = "" if across else ", in the order of the bars below"
+            label += f"  (the score of each class{order}; the softmax turns them into probabilities)"
+        ax.set_title(label, loc="left", fontsize=TEXT_POINTS + 1.5, fontweight="bold")
+        options = _signed_or_not(layer.values)
+        ax.imshow(layer.values[None, :], aspect="auto", interpolation="nearest", **options)
+        ax.set_yticks([])
+        if layer is tour.maps[-1]:  # the scores: one cell per class, above its bar
+            ax.set_xticks(np.arange(len(layer.values)), labels if across else [])
+        ax.tick_params(labelsize=TEXT_POINTS, length=2)
+        _map_colour_bar(panel, options, cax=cax)
+    ax = panel.add_subplot(grid[-1, 0])
+    positions = np.arange(classes)
     colours = ["tab:orange" if k == best else "tab:blue" for k in positions]
     bars = ax.bar(positions, tour.probabilities, color=colours)
-    handles = [Patch(facecolor="tab:orange", label=f"predicted: {tour.class_names[best]!r}")]
+    predicted = _spoken(tour.class_names[best])
+    handles = [Patch(facecolor="tab:orange", label=f"predicted: {predicted!r}")]
+    true_name = None if truth is None else _spoken(truth)
     if truth is not None and truth in tour.class_names:
         true_index = tour.class_names.index(truth)
         bars[true_index].set_edgecolor("black")
         bars[true_index].set_linewidth(2.5)
-        handles.append(Patch(facecolor="white", edgecolor="black", linewidth=2.5, label=f"true class: {truth!r}"))
+        handles.append(Patch(facecolor="white", edgecolor="black", linewidth=2.5, label=f"true class: {true_name!r}"))
     # On the side away from the tall bar, so that it hides none of them.
-    side = "upper left" if best >= len(positions) / 2 else "upper right"
-    ax.legend(handles=handles, fontsize=TEXT_POINTS + 0.5, loc=side)
-    ax.set_xticks(positions, tour.class_names, fontsize=TEXT_POINTS + 0.5, rotation=0 if len(tour.class_names) <= 12 else 90)
+    side = "upper left" if best >= classes / 2 else "upper right"
+    ax.legend(handles=handles, fontsize=_LABEL_POINTS, loc=side)
+    ax.set_xticks(positions, labels, fontsize=_LABEL_POINTS, rotation=0 if across else 90)
+    ax.set_xlim(-0.5, classes - 0.5)
     ax.set_ylim(0, 1.05)
-    ax.set_ylabel("probability", fontsize=TEXT_POINTS + 0.5)
-    ax.tick_params(labelsize=TEXT_POINTS)
-    panels[-1].suptitle(
-        f"softmax: the probability of each of the {len(tour.probabilities)} classes",
-        x=0.005,
-        ha="left",
-        fontsize=TEXT_POINTS + 1.5,
-        fontweight="bold",
+    ax.set_ylabel("probability", fontsize=_LABEL_POINTS)
+    ax.tick_params(axis="y", labelsize=TEXT_POINTS)
+    ax.set_title(
+        f"softmax: the probability of each of the {classes} classes", loc="left", fontsize=TEXT_POINTS + 1.5, fontweight="bold"
     )
-    verdict = f"predicted {tour.class_names[best]!r} (p = {tour.probabilities[best]:.2f})"
+    verdict = f"predicted {predicted!r} (probability {tour.probabilities[best]:.2f})"
     if truth is not None:
-        verdict = f"true label {truth!r}, {verdict}" + ("" if truth == tour.class_names[best] else " - wrong")
+        verdict = f"true label {true_name!r}, {verdict}" + ("" if truth == tour.class_names[best] else ": wrong")
+    # An image whose class the tour knows is a held-out one (digit:N, photo:N): say so.
+    image = tour.source or "an image"
+    image = image if truth is None else f"The held-out image {image}"
     figure.suptitle(
-        f"{tour.source or 'an image'} through the network, layer by layer: {verdict}",
+        f"{image} through the network, layer by layer: {verdict}",
         fontsize=TEXT_POINTS + 4,
     )
     return figure

@@ -567,6 +567,18 @@ function drawFilterParameters() {
 
 // ---------------------------------------------------------------- learned kernels
 
+// The symmetries of the square in words, as `convfx compare`'s figure says them.
+const TRANSFORM_WORDS = {
+  identity: "", rot90: "turned 90°", rot180: "turned 180°", rot270: "turned 270°", flip_lr: "mirrored left-right",
+  flip_ud: "mirrored top-bottom", transpose: "mirrored on the diagonal", anti_transpose: "mirrored on the anti-diagonal",
+};
+
+// How a kernel's closest classic filter was moved to match: "turned 90°, sign flipped", "as it is".
+function matchMoves(match) {
+  const turn = TRANSFORM_WORDS[match.transform] ?? match.transform.replaceAll("_", " ");
+  return [turn, match.sign < 0 ? "sign flipped" : ""].filter(Boolean).join(", ") || "as it is";
+}
+
 async function showModel(key) {
   const holder = $("learned-kernels");
   $("model-summary").textContent = "Comparing the kernels with the classic ones…";
@@ -590,15 +602,16 @@ async function showModel(key) {
     const card = el("button", { type: "button", className: "kernel-card", "aria-pressed": String(pressed), "data-index": kernel.index }, [
       el("div", { className: "pictures" }, [
         block(c > 1 ? `#${kernel.index} (mean of ${c})` : `#${kernel.index}`, matrixTable(kernel.mean, { centre: false })),
-        block("nearest classic", matrixTable(match.classic, { centre: false })),
+        block("closest classic", matrixTable(match.classic, { centre: false })),
       ]),
-      el("div", { className: "name", text: `${match.name}${match.transform !== "identity" ? `, ${match.transform}` : ""}${match.sign < 0 ? ", negated" : ""}` }),
+      el("div", { className: "name", text: match.name }),
+      el("div", { className: "name", text: matchMoves(match) }),
       el("div", { className: "name", text: `similarity ${match.similarity.toFixed(3)}` }),
       el("div", { className: "class", text: kernel.class ? `class: ${kernel.class}` : "class: not classified yet" }),
     ]);
     card.addEventListener("click", () => {
       state.learned = { model: key, index: kernel.index };
-      $("learned-choice").textContent = `Kernel #${kernel.index} of ${model.label}, nearest classic ${match.name} (similarity ${match.similarity.toFixed(3)}).`;
+      $("learned-choice").textContent = `Kernel #${kernel.index} of ${model.label}, closest classic filter ${match.name} (similarity ${match.similarity.toFixed(3)}).`;
       for (const other of holder.querySelectorAll(".kernel-card")) other.setAttribute("aria-pressed", String(other === card));
       selectSource("learned");
     });
