@@ -68,11 +68,6 @@ numpydoc_validation_overrides = {"PR01": [r"\n\s*Attributes\n\s*-{5,}"]}
 numpydoc_validation_exclude = {
     r"\.__init__$",  # the class docstring documents the constructor
     r"\.__\w+__$",  # dunder methods are not part of the reading path
-    # Public names whose docstrings still lack Parameters or Returns; remove a name
-    # from this list once its docstring has them (nothing may be added to it).
-    r"^convfx\.edges\.canny_smoothing$",
-    r"^convfx\.imageio\.(check_destination|check_regular_file|check_source|convert_depth)$",
-    r"^convfx\.imageio\.(output_dtype|remove_partial_writes|write_bytes_atomically)$",
 }
 
 # --- The example gallery -----------------------------------------------------------

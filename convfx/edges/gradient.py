@@ -72,6 +72,15 @@ def canny_smoothing(sigma: float) -> Filter:
 
     ``gaussian_blur:sigma=s,size=n`` with ``n = 2 * int(4 * s + 0.5) + 1``
     (:data:`CANNY_TRUNCATE`), the same weights as ``scipy.ndimage.gaussian_filter``.
+
+    Parameters
+    ----------
+    sigma : float
+        Standard deviation, in pixels.
+
+    Returns
+    -------
+    Filter
     """
     radius = int(CANNY_TRUNCATE * sigma + 0.5)
     return banks.with_parameters(banks.get_filter("gaussian_blur"), {"sigma": sigma, "size": 2 * radius + 1})

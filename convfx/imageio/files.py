@@ -56,6 +56,11 @@ def check_regular_file(
     max_bytes : int, optional
         Refuse a larger file.
 
+    Returns
+    -------
+    int
+        The size in bytes.
+
     Raises
     ------
     error
@@ -96,6 +101,17 @@ def write_bytes_atomically(path: str | os.PathLike, data: bytes | memoryview, *,
     Without ``overwrite`` the final step is a hard link, which fails if ``path``
     appeared in the meantime, so another process's file is never replaced.
 
+    Parameters
+    ----------
+    path : str or path-like
+    data : bytes or memoryview
+    overwrite : bool, optional
+
+    Returns
+    -------
+    Path
+        ``path``.
+
     Raises
     ------
     FileError
@@ -133,6 +149,11 @@ def remove_partial_writes(paths: Iterable[str | os.PathLike]) -> list[Path]:
     :func:`write_bytes_atomically` removes its temporary file itself, unless its
     process is killed between creating and renaming it; whoever stopped that
     process calls this afterwards.  Each folder is listed once.
+
+    Parameters
+    ----------
+    paths : iterable of str or path-like
+        The files whose writes were interrupted.
 
     Returns
     -------

@@ -58,6 +58,14 @@ def check_source(path: str | os.PathLike) -> Path:
     """``path`` as a Path if it is an existing, non-empty regular file; else a FileError.
 
     Cheap (one ``stat``), so callers can fail before any expensive work.
+
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    Path
     """
     path = Path(path)
     if check_regular_file(path, what="an image file") == 0:

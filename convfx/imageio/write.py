@@ -32,6 +32,16 @@ def output_dtype(path: str | os.PathLike, source_dtype: np.dtype) -> np.dtype:
     """The dtype an image of ``source_dtype`` is written in to ``path``.
 
     ``uint16`` stays ``uint16`` in PNG and TIFF; everything else is ``uint8``.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Its suffix decides.
+    source_dtype : dtype
+
+    Returns
+    -------
+    dtype
     """
     fmt = WRITE_FORMATS.get(Path(path).suffix.lower())
     if np.dtype(source_dtype) == np.uint16 and fmt in _SIXTEEN_BIT_FORMATS:
@@ -40,7 +50,19 @@ def output_dtype(path: str | os.PathLike, source_dtype: np.dtype) -> np.dtype:
 
 
 def convert_depth(array: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """Rescale ``uint8`` <-> ``uint16`` pixels to full scale (x257 or /257, rounded)."""
+    """Rescale ``uint8`` <-> ``uint16`` pixels to full scale (x257 or /257, rounded).
+
+    Parameters
+    ----------
+    array : ndarray of uint8 or uint16
+    dtype : dtype
+        ``uint8`` or ``uint16``.
+
+    Returns
+    -------
+    ndarray of ``dtype``
+        ``array`` itself when it has that dtype already.
+    """
     dtype = np.dtype(dtype)
     if array.dtype == dtype:
         return array
@@ -53,6 +75,15 @@ def convert_depth(array: np.ndarray, dtype: np.dtype) -> np.ndarray:
 
 def check_destination(path: str | os.PathLike, *, overwrite: bool = False) -> Path:
     """Check that an image can be written to ``path``, before any work is done.
+
+    Parameters
+    ----------
+    path : str or path-like
+    overwrite : bool, optional
+
+    Returns
+    -------
+    Path
 
     Raises
     ------
