@@ -23,6 +23,7 @@ and :mod:`convfx.im2col`.
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -31,6 +32,11 @@ from .errors import ParameterError
 from .im2col import im2col
 
 __all__ = ["Geometry", "per_channel", "summed", "separate"]
+
+# numpy.pad's modes that the engine offers (convfx.conv.BOUNDARIES names them at run time).
+Boundary = Literal["constant", "edge", "reflect", "symmetric", "wrap"]
+# The rank-1 factors ``(column, row)`` of a kernel, shapes (kh,) and (kw,).
+Factors = tuple[np.ndarray, np.ndarray]
 
 
 # numpy.pad mode -> the OpenCV border type that produces the same padded values.
@@ -65,7 +71,9 @@ class Geometry:
 
     __slots__ = ("pads", "stride", "dilation", "out_shape")
 
-    def __init__(self, top, bottom, left, right, sh, sw, dh, dw, out_h, out_w):
+    def __init__(
+        self, top: int, bottom: int, left: int, right: int, sh: int, sw: int, dh: int, dw: int, out_h: int, out_w: int
+    ) -> None:
         self.pads = (top, bottom, left, right)
         self.stride = (sh, sw)
         self.dilation = (dh, dw)
@@ -78,7 +86,7 @@ class Geometry:
         return (oh - 1) * sh + 1, (ow - 1) * sw + 1
 
 
-def separate(kernel: np.ndarray, dtype: np.dtype = np.dtype(np.float64)) -> tuple[np.ndarray, np.ndarray] | None:
+def separate(kernel: np.ndarray, dtype: np.dtype = np.dtype(np.float64)) -> Factors | None:
     """``(column, row)`` 1-D factors with ``outer(column, row) == kernel``, or None.
 
     The kernel is rank 1 when the factors rebuild it to within the rounding of
@@ -129,7 +137,7 @@ def _dilate(kernel: np.ndarray, dilation: tuple[int, int]) -> np.ndarray:
     return out
 
 
-def _pad(x: np.ndarray, pads: tuple[int, int, int, int], boundary: str, cval: float) -> np.ndarray:
+def _pad(x: np.ndarray, pads: tuple[int, int, int, int], boundary: Boundary, cval: float) -> np.ndarray:
     """``numpy.pad`` on the two spatial axes: the definition every backend follows."""
     top, bottom, left, right = pads
     if not any(pads):
@@ -140,7 +148,13 @@ def _pad(x: np.ndarray, pads: tuple[int, int, int, int], boundary: str, cval: fl
     return np.pad(x, widths, mode=boundary)
 
 
-def _cv2_border(x_shape, pads, boundary: str, cval: float, kernel_extent) -> int | None:
+def _cv2_border(
+    x_shape: tuple[int, ...],
+    pads: tuple[int, int, int, int],
+    boundary: Boundary,
+    cval: float,
+    kernel_extent: tuple[int, ...],
+) -> int | None:
     """The OpenCV border type that pads exactly like numpy here, or None.
 
     OpenCV can pad implicitly only when its anchor can sit at the top-left padding
@@ -160,7 +174,24 @@ def _cv2_border(x_shape, pads, boundary: str, cval: float, kernel_extent) -> int
     return _CV2_BORDER[boundary]
 
 
-def per_channel(x, k, geometry: Geometry, boundary, cval, backend, *, factors=None) -> np.ndarray:
+def _rank1_factors(k: np.ndarray, dtype: np.dtype, factors: Factors | None) -> Factors:
+    """``factors`` if given, else the ones :func:`separate` finds; a kernel without them cannot be separable."""
+    found = separate(k, dtype) if factors is None else factors
+    if found is None:
+        raise ParameterError("backend: 'separable' needs a single rank-1 kernel (kh, kw)")
+    return found
+
+
+def per_channel(
+    x: np.ndarray,
+    k: np.ndarray,
+    geometry: Geometry,
+    boundary: Boundary,
+    cval: float,
+    backend: str,
+    *,
+    factors: Factors | None = None,
+) -> np.ndarray:
     """Correlate every channel of ``x`` (H, W[, C]) with one 2-D kernel ``k``.
 
     ``factors``: ``separate(k, x.dtype)`` when the caller has it already (the
@@ -196,12 +227,13 @@ def per_channel(x, k, geometry: Geometry, boundary, cval, backend, *, factors=No
         return _direct(x, k, geometry, boundary, cval)
     kd = _dilate(k, geometry.dilation)
     if backend == "separable":
-        column, row = separate(k, x.dtype) if factors is None else factors
+        column, row = _rank1_factors(k, x.dtype, factors)
         # The factors of the dilated kernel are the dilated factors (the same pivot).
         dh, dw = geometry.dilation
         factors = _dilate(column[:, None], (dh, 1))[:, 0], _dilate(row[None, :], (1, dw))[0]
     dense_h, dense_w = geometry.dense_shape
     border = _cv2_border(x.shape, geometry.pads, boundary, cval, kd.shape)
+    anchor: tuple[int, int]
     if backend == "fft" or border is None:
         source, anchor, border = _pad(x, geometry.pads, boundary, cval), (0, 0), cv2.BORDER_CONSTANT
     else:
@@ -248,7 +280,14 @@ def _fft_correlate(xp: np.ndarray, kernels: np.ndarray, *, per_channel: bool = F
     return out
 
 
-def _cv2_filter(x, k, anchor, border, backend, factors=None) -> np.ndarray:
+def _cv2_filter(
+    x: np.ndarray,
+    k: np.ndarray,
+    anchor: tuple[int, int],
+    border: int,
+    backend: str,
+    factors: Factors | None = None,
+) -> np.ndarray:
     """filter2D / sepFilter2D (of ``factors``, the rank-1 factors of ``k``) over an image with any number of channels."""
     if x.ndim == 3 and x.shape[2] > 4:
         # OpenCV's filters are tested up to 4 channels; run wider images in groups.
@@ -259,14 +298,14 @@ def _cv2_filter(x, k, anchor, border, backend, factors=None) -> np.ndarray:
     if not x.flags.c_contiguous:
         x = np.ascontiguousarray(x)
     if backend == "separable":
-        column, row = separate(k, x.dtype) if factors is None else factors
+        column, row = _rank1_factors(k, x.dtype, factors)
         out = cv2.sepFilter2D(x, -1, row.astype(x.dtype), column.astype(x.dtype), anchor=anchor, borderType=border)
     else:
         out = cv2.filter2D(x, -1, k.astype(x.dtype), anchor=anchor, borderType=border)
     return out if out.ndim == x.ndim else out[:, :, None]
 
 
-def _direct(x, k, geometry: Geometry, boundary, cval) -> np.ndarray:
+def _direct(x: np.ndarray, k: np.ndarray, geometry: Geometry, boundary: Boundary, cval: float) -> np.ndarray:
     """Shift-and-add over the taps of a 2-D kernel, computing only strided outputs."""
     xp = _pad(x, geometry.pads, boundary, cval)
     (oh, ow), (sh, sw), (dh, dw) = geometry.out_shape, geometry.stride, geometry.dilation
@@ -279,7 +318,9 @@ def _direct(x, k, geometry: Geometry, boundary, cval) -> np.ndarray:
     return out
 
 
-def summed(x3, k4, geometry: Geometry, boundary, cval, backend) -> np.ndarray:
+def summed(
+    x3: np.ndarray, k4: np.ndarray, geometry: Geometry, boundary: Boundary, cval: float, backend: str
+) -> np.ndarray:
     """Kernels (F, kh, kw, C) summed over the channels of x3 (H, W, C) -> (H', W', F).
 
     Parameters
@@ -321,7 +362,9 @@ def summed(x3, k4, geometry: Geometry, boundary, cval, backend) -> np.ndarray:
     return out
 
 
-def _summed_im2col(x3, k4, geometry: Geometry, boundary, cval) -> np.ndarray:
+def _summed_im2col(
+    x3: np.ndarray, k4: np.ndarray, geometry: Geometry, boundary: Boundary, cval: float
+) -> np.ndarray:
     """im2col + one GEMM, in row blocks so the patch matrix stays bounded."""
     xp = _pad(x3, geometry.pads, boundary, cval)
     n_filters, kh, kw, channels = k4.shape

@@ -165,9 +165,10 @@ def checked_int(
         expected = f"an int >= {minimum}" if maximum is None else f"an int in {minimum}..{maximum}"
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise type_error(f"{name}: expected {expected}, found {value!r}")
-    if value < minimum or (maximum is not None and value > maximum):
+    number = int(value)
+    if number < minimum or (maximum is not None and number > maximum):
         raise ParameterError(f"{name}: expected {expected}, found {value}")
-    return int(value)
+    return number
 
 
 def positive_int(value: Any, name: str) -> int:

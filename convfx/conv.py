@@ -28,8 +28,10 @@ import math
 from typing import Literal, Sequence, Union
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from . import backends
+from .backends import Boundary
 from .checks import choice, finite_float, int_pair, nonnegative_int, positive_int, real_array
 from .errors import ParameterError, ParameterTypeError
 from .im2col import output_length
@@ -51,7 +53,6 @@ BOUNDARIES = ("constant", "edge", "reflect", "symmetric", "wrap")
 PADDINGS = ("valid", "same", "full")
 BACKENDS = ("auto", "direct", "filter2d", "separable", "fft", "im2col")
 
-Boundary = Literal["constant", "edge", "reflect", "symmetric", "wrap"]
 Padding = Union[int, tuple[int, int], Literal["valid", "same", "full"]]
 IntPair = Union[int, tuple[int, int]]
 
@@ -132,7 +133,7 @@ def _axis_output(n: int, k: int, stride: int, total_pad: int, dilation: int, axi
     return output_length(n + total_pad, k, stride=stride, dilation=dilation, axis=axis)
 
 
-def _axis_padding(padding, k_eff: int, *, flip: bool, axis_name: str) -> tuple[int, int]:
+def _axis_padding(padding: object, k_eff: int, *, flip: bool, axis_name: str) -> tuple[int, int]:
     """(before, after) padding along one axis for an int or a string mode."""
     if isinstance(padding, str):
         if padding == "valid":
@@ -182,7 +183,8 @@ def padding_amounts(
     return _padding_geometry(kernel_shape, padding, dh, dw, flip=flip)
 
 
-def _padding_pair(padding):
+def _padding_pair(padding: object) -> tuple[object, object]:
+    """``(ph, pw)`` as given (not checked yet) from one value or a pair."""
     if isinstance(padding, str):
         return padding, padding
     if isinstance(padding, (tuple, list, np.ndarray)):
@@ -198,7 +200,7 @@ def _padding_pair(padding):
 # --------------------------------------------------------------------------- dtype
 
 
-def compute_dtype(dtype: np.dtype) -> np.dtype:
+def compute_dtype(dtype: DTypeLike) -> np.dtype:
     """The dtype convfx computes and returns in: float64 for float64 input, else float32.
 
     Always in the machine's byte order: a big-endian float64 (``'>f8'``) is
@@ -358,7 +360,19 @@ def convolve(
 # --------------------------------------------------------------------------- the engine
 
 
-def _filter(image, kernel, bias, stride, padding, boundary, cval, dilation, backend, *, flip):
+def _filter(
+    image: np.ndarray,
+    kernel: np.ndarray,
+    bias: float | np.ndarray,
+    stride: IntPair,
+    padding: Padding,
+    boundary: Boundary,
+    cval: float,
+    dilation: IntPair,
+    backend: str,
+    *,
+    flip: bool,
+) -> np.ndarray:
     # Every check below costs a few microseconds and none reads the image's pixels:
     # a 3x3 kernel on a photo takes about a millisecond, so what is checked per
     # call is the kernel, the options and the shapes (the image only where a
@@ -483,7 +497,9 @@ def _check_sizes(
     )
 
 
-def _padding_geometry(kernel_shape: tuple[int, int], padding, dh: int, dw: int, *, flip: bool) -> tuple[int, int, int, int]:
+def _padding_geometry(
+    kernel_shape: tuple[int, int], padding: Padding, dh: int, dw: int, *, flip: bool
+) -> tuple[int, int, int, int]:
     """:func:`padding_amounts` for a dilation already checked."""
     kh, kw = kernel_shape
     ph, pw = _padding_pair(padding)
@@ -545,7 +561,7 @@ def _keeping_non_finite_local(chosen: str, x: np.ndarray, extent: tuple[int, int
     return "im2col" if summed else "direct"
 
 
-def _bias_vector(bias, n_out: int, kernel_ndim: int, channels: int) -> np.ndarray | None:
+def _bias_vector(bias: float | np.ndarray, n_out: int, kernel_ndim: int, channels: int) -> np.ndarray | None:
     """Bias as a float64 vector of length ``n_out`` (``None`` when it is zero)."""
     if type(bias) in (float, int) and bias == 0:  # the default, without building an array
         return None
@@ -615,8 +631,10 @@ def choose_backend(
             return "im2col"
         return "filter2d"
     shape = (kernel_shape[0], kernel_shape[1])
-    wanted = kernel is not None and (backend == "separable" or (backend == "auto" and _may_separate(shape)))
-    return _per_channel_backend(shape, backend, backends.separate(kernel, dtype) if wanted else None)
+    factors = None
+    if kernel is not None and (backend == "separable" or (backend == "auto" and _may_separate(shape))):
+        factors = backends.separate(kernel, dtype)
+    return _per_channel_backend(shape, backend, factors)
 
 
 def _may_separate(kernel_shape: tuple[int, int]) -> bool:
@@ -624,7 +642,7 @@ def _may_separate(kernel_shape: tuple[int, int]) -> bool:
     return min(kernel_shape) >= _SEPARABLE_MIN_SIZE
 
 
-def _per_channel_backend(kernel_shape: tuple[int, int], backend: str, factors) -> str:
+def _per_channel_backend(kernel_shape: tuple[int, int], backend: str, factors: backends.Factors | None) -> str:
     """:func:`choose_backend` for a per-channel kernel whose rank-1 factors are known (None: not separable or not asked)."""
     if backend == "separable" and factors is None:
         raise ParameterError("backend: 'separable' needs a single rank-1 kernel (kh, kw)")

@@ -45,6 +45,8 @@ __all__ = [
 ]
 
 IntPair = Union[int, tuple[int, int]]
+# What :func:`_taps` lists per kernel tap: its ``(m, q)`` and the input slices it reads.
+Tap = tuple[int, int, slice, slice]
 
 
 def output_length(n: int, k: int, *, stride: int = 1, dilation: int = 1, axis: str = "") -> int:
@@ -78,7 +80,7 @@ def output_length(n: int, k: int, *, stride: int = 1, dilation: int = 1, axis: s
 
 def _taps(
     height: int, width: int, kernel_size: tuple[int, int], stride: IntPair, dilation: IntPair, *, axes: tuple[int, int]
-) -> tuple[int, int, list[tuple[int, int, slice, slice]]]:
+) -> tuple[int, int, list[Tap]]:
     """``(H', W', [(m, q, rows, columns), ...])``: the input slices that tap (m, q) reads."""
     kh, kw = kernel_size
     sh, sw = int_pair(stride, "stride", minimum=1)
@@ -93,7 +95,9 @@ def _taps(
     return oh, ow, taps
 
 
-def _gather(x: np.ndarray, kernel_size, stride, dilation, *, lead: int) -> np.ndarray:
+def _gather(
+    x: np.ndarray, kernel_size: tuple[int, int], stride: IntPair, dilation: IntPair, *, lead: int
+) -> np.ndarray:
     """Patches of ``x``, whose spatial axes are ``lead, lead+1``, shaped
     ``x.shape[:lead] + (kh, kw, H', W') + x.shape[lead+2:]``."""
     oh, ow, taps = _taps(x.shape[lead], x.shape[lead + 1], kernel_size, stride, dilation, axes=(lead, lead + 1))
@@ -104,7 +108,7 @@ def _gather(x: np.ndarray, kernel_size, stride, dilation, *, lead: int) -> np.nd
     return cols
 
 
-def _scatter(patches: np.ndarray, x_shape, taps, *, lead: int) -> np.ndarray:
+def _scatter(patches: np.ndarray, x_shape: tuple[int, ...], taps: list[Tap], *, lead: int) -> np.ndarray:
     """Adjoint of :func:`_gather`: add every patch element back where it came from."""
     out = np.zeros(x_shape, dtype=patches.dtype)
     before = (slice(None),) * lead

@@ -59,6 +59,7 @@ def _sigma_and_size(sigma: float | None, size: float | None, *, radius_sigmas: f
     if sigma is not None:
         sigma = in_range(sigma, "sigma", low=0, above_low=True, expected="a finite number > 0")
     if size is None:
+        assert sigma is not None  # both missing was refused above
         half = radius_sigmas * sigma  # compared before any rounding: 3 * 1e308 is inf
         if half > (MAX_KERNEL_SIDE - 1) / 2:
             largest = (MAX_KERNEL_SIDE - 1) / (2 * radius_sigmas)

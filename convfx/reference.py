@@ -30,7 +30,8 @@ checks), no input checks beyond what numpy does.
 
 from __future__ import annotations
 
-from typing import Union
+from collections.abc import Callable, Sequence
+from typing import Any, Literal, Union
 
 import numpy as np
 
@@ -46,11 +47,14 @@ __all__ = [
 ]
 
 IntPair = Union[int, tuple[int, int]]
-Padding = Union[int, tuple[int, int], str]
+Padding = Union[int, str]
+Boundary = Literal["constant", "edge", "reflect", "symmetric", "wrap"]
 
 
 def _pair(value: IntPair) -> tuple[int, int]:
-    return (value, value) if np.ndim(value) == 0 else (int(value[0]), int(value[1]))
+    if isinstance(value, Sequence):
+        return int(value[0]), int(value[1])
+    return value, value
 
 
 def _pads(extent: int, padding: int | str) -> tuple[int, int]:
@@ -72,7 +76,7 @@ def correlate(
     bias: float | np.ndarray = 0.0,
     stride: IntPair = 1,
     padding: Padding | tuple[Padding, Padding] = 0,
-    boundary: str = "constant",
+    boundary: Boundary = "constant",
     cval: float = 0.0,
     dilation: IntPair = 1,
 ) -> np.ndarray:
@@ -113,7 +117,7 @@ def correlate(
     if kernel.ndim == 2:
         # A per-channel kernel is C kernels that each see one channel: output map c
         # sums over the channels with the kernel in channel c and zeros elsewhere.
-        K = np.zeros((channels,) + kernel.shape + (channels,))
+        K: np.ndarray = np.zeros((channels, *kernel.shape, channels))
         for c in range(channels):
             K[c, :, :, c] = kernel
     else:
@@ -145,7 +149,7 @@ def correlate(
     return out
 
 
-def convolve(image: np.ndarray, kernel: np.ndarray, **options) -> np.ndarray:
+def convolve(image: np.ndarray, kernel: np.ndarray, **options: Any) -> np.ndarray:
     """Convolution: :func:`correlate` with the kernel rotated 180 degrees in its two spatial axes.
 
     Same parameters as :func:`correlate`.  (With ``padding="same"`` and an even
@@ -254,7 +258,9 @@ def conv2d_backward(grad_out: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.
 # --------------------------------------------------------------------------- pooling
 
 
-def _pool_forward(x: np.ndarray, kernel_size: IntPair, stride: IntPair | None, reduce) -> tuple[np.ndarray, tuple]:
+def _pool_forward(
+    x: np.ndarray, kernel_size: IntPair, stride: IntPair | None, reduce: Callable[[np.ndarray], Any]
+) -> tuple[np.ndarray, tuple]:
     """``reduce`` (``np.max``, ``np.mean``) of every ``kh x kw`` window of ``x`` (N, C, H, W)."""
     x = np.asarray(x, dtype=np.float64)
     kh, kw = _pair(kernel_size)

@@ -36,7 +36,7 @@ import math
 import re
 import sys
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, NoReturn
 
 import numpy as np
 
@@ -131,10 +131,10 @@ def builtin_filters() -> Mapping[str, Filter]:
 class _FrozenDict(dict):
     """A dict that refuses changes, so the cached shipped banks cannot be altered."""
 
-    def _refuse(self, *args, **kwargs):
+    def _refuse(self, *args: object, **kwargs: object) -> NoReturn:
         raise TypeError("the shipped filter banks are read-only")
 
-    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _refuse  # type: ignore[assignment]
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _refuse
 
 
 # --------------------------------------------------------------------------- users' files

@@ -97,7 +97,7 @@ class Kernel:
     @property
     def shape(self) -> tuple[int, int]:
         """``(kh, kw)``."""
-        return self.values.shape  # type: ignore[return-value]
+        return self.values.shape
 
     @property
     def weights(self) -> np.ndarray:
