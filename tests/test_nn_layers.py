@@ -381,3 +381,29 @@ def test_layers_match_pytorch_forward_and_backward(rng):
     tout.backward(torch.tensor(g))
     np.testing.assert_allclose(norm.backward(g), tx.grad.numpy(), atol=1e-10)
     np.testing.assert_allclose(norm.grads["weight"], torch_norm.weight.grad.numpy(), atol=1e-10)
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        Conv2d(1, 1, 3, rng=0),
+        ReLU(),
+        PReLU(),
+        Sigmoid(),
+        Tanh(),
+        MaxPool2d(2),
+        AvgPool2d(2),
+        Flatten(),
+        Linear(2, 2, rng=0),
+        BatchNorm1d(2),
+    ],
+    ids=lambda layer: type(layer).__name__,
+)
+def test_backward_before_any_forward_says_so(layer):
+    with pytest.raises(RuntimeError, match=rf"^{type(layer).__name__}: backward needs a forward pass first$"):
+        layer.backward(np.ones((1, 1, 2, 2)))
+
+
+def test_loss_backward_before_any_forward_says_so():
+    with pytest.raises(RuntimeError, match="^SoftmaxCrossEntropy: backward needs a forward pass first$"):
+        SoftmaxCrossEntropy().backward()

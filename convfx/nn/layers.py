@@ -24,7 +24,7 @@ of its own, and it knows nothing about files, data sets or training loops.
 
 from __future__ import annotations
 
-from typing import Iterator, Literal, NamedTuple, Sequence, Union
+from typing import Iterator, Literal, NamedTuple, Sequence, TypeVar, Union
 
 import numpy as np
 
@@ -56,6 +56,8 @@ __all__ = [
 INITS = ("he", "glorot", "normal", "uniform")
 Init = Literal["he", "glorot", "normal", "uniform"]
 IntPair = Union[int, tuple[int, int]]
+# A pool's geometry: the input shape (N, C, H, W) and the output's H', W'.
+PoolGeometry = tuple[tuple[int, ...], int, int]
 Seed = Union[int, np.random.Generator, None]
 
 
@@ -166,7 +168,7 @@ class Layer:
         self.grads: dict[str, np.ndarray] = {}
         self.buffers: dict[str, np.ndarray] = {}
         self.training = True
-        self.cache: object = None
+        self.cache: object = None  # what forward keeps for backward; each layer declares its kind
 
     def forward(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - interface
         raise NotImplementedError
@@ -206,6 +208,16 @@ def _check_input(x: np.ndarray, ndim: int, layer: str, what: str) -> None:
         raise ParameterTypeError(f"{layer}: expected a numpy array {what}, found {type(x).__name__}")
     if x.ndim != ndim:
         raise ParameterError(f"{layer}: expected an array of shape {what}, found shape {x.shape}")
+
+
+_Cache = TypeVar("_Cache")
+
+
+def _forward_cache(cache: _Cache | None, layer: object) -> _Cache:
+    """What ``layer``'s last ``forward`` kept for its ``backward``."""
+    if cache is None:
+        raise RuntimeError(f"{type(layer).__name__}: backward needs a forward pass first")
+    return cache
 
 
 # --------------------------------------------------------------------------- Conv2d
@@ -258,6 +270,8 @@ class Conv2d(Layer):
     >>> conv(np.zeros((2, 1, 32, 32), np.float32)).shape
     (2, 6, 28, 28)
     """
+
+    cache: tuple[tuple[int, ...], tuple[int, ...], np.ndarray] | None  # input shape, padded shape, patch matrices
 
     def __init__(
         self,
@@ -324,7 +338,7 @@ class Conv2d(Layer):
         -------
         ndarray, shape (N, C, H, W), or None if ``compute_input_grad`` is False
         """
-        x_shape, padded_shape, cols = self.cache
+        x_shape, padded_shape, cols = _forward_cache(self.cache, self)
         n = grad_out.shape[0]
         weight = self.params["weight"].reshape(self.out_channels, -1)  # (F, C*kh*kw)
         grad = grad_out.reshape(n, self.out_channels, -1)  # (N, F, H'*W')
@@ -364,6 +378,8 @@ class ReLU(Layer):
     array([0., 0., 3.])
     """
 
+    cache: np.ndarray | None  # the output
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         """``max(x, 0)``, remembering where ``x`` was positive.
 
@@ -390,7 +406,7 @@ class ReLU(Layer):
         -------
         ndarray, the same shape
         """
-        return grad_out * (self.cache > 0)
+        return grad_out * (_forward_cache(self.cache, self) > 0)
 
 
 class PReLU(Layer):
@@ -417,6 +433,8 @@ class PReLU(Layer):
     >>> PReLU(init=0.25).forward(np.array([[-4.0, 2.0]], dtype=np.float32))
     array([[-1.,  2.]], dtype=float32)
     """
+
+    cache: tuple[np.ndarray, np.ndarray] | None  # the input, where it is positive
 
     def __init__(self, num_parameters: int = 1, *, init: float = 0.25, dtype: np.dtype | type = np.float32) -> None:
         super().__init__()
@@ -457,7 +475,7 @@ class PReLU(Layer):
         -------
         ndarray, the shape of the input
         """
-        x, positive = self.cache
+        x, positive = _forward_cache(self.cache, self)
         negative_part = np.where(positive, 0, x * grad_out)
         if self.num_parameters == 1:
             self.grads["weight"][...] = negative_part.sum()
@@ -480,6 +498,8 @@ class Sigmoid(Layer):
     >>> Sigmoid().forward(np.array([0.0, 1000.0, -1000.0]))
     array([0.5, 1. , 0. ])
     """
+
+    cache: np.ndarray | None  # the output
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """``1 / (1 + exp(-x))``, without overflow.
@@ -509,7 +529,7 @@ class Sigmoid(Layer):
         -------
         ndarray, the same shape
         """
-        out = self.cache
+        out = _forward_cache(self.cache, self)
         return grad_out * out * (1 - out)
 
 
@@ -523,6 +543,8 @@ class Tanh(Layer):
     >>> Tanh().forward(np.array([0.0]))
     array([0.])
     """
+
+    cache: np.ndarray | None  # the output
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """``tanh(x)``.
@@ -550,7 +572,7 @@ class Tanh(Layer):
         -------
         ndarray, the same shape
         """
-        out = self.cache
+        out = _forward_cache(self.cache, self)
         return grad_out * (1 - out * out)
 
 
@@ -571,7 +593,7 @@ class _Pool2d(Layer):
         self.kernel_size = int_pair(kernel_size, "kernel_size", minimum=1)
         self.stride = self.kernel_size if stride is None else int_pair(stride, "stride", minimum=1)
 
-    def _taps(self, x: np.ndarray) -> tuple[list[np.ndarray], tuple]:
+    def _taps(self, x: np.ndarray) -> tuple[list[np.ndarray], PoolGeometry]:
         _check_input(x, 4, type(self).__name__, "(N, C, H, W)")
         n, c, height, width = x.shape
         (kh, kw), (sh, sw) = self.kernel_size, self.stride
@@ -587,7 +609,7 @@ class _Pool2d(Layer):
             taps = [cols[:, :, t] for t in range(kh * kw)]
         return taps, (x.shape, oh, ow)
 
-    def _untaps(self, tap_grads: Sequence[np.ndarray], geometry: tuple) -> np.ndarray:
+    def _untaps(self, tap_grads: Sequence[np.ndarray], geometry: PoolGeometry) -> np.ndarray:
         """Adjoint of ``_taps``: per-tap gradients (N, C, H', W') -> dLoss/dx (N, C, H, W)."""
         (n, c, height, width), oh, ow = geometry
         (kh, kw), (sh, sw) = self.kernel_size, self.stride
@@ -600,7 +622,7 @@ class _Pool2d(Layer):
         grad = col2im_per_image(cols, (n * c, 1, height, width), (kh, kw), stride=(sh, sw))
         return grad.reshape(n, c, height, width)
 
-    def _gradient_windows(self, geometry: tuple, dtype) -> tuple[np.ndarray, list[np.ndarray]]:
+    def _gradient_windows(self, geometry: PoolGeometry, dtype: np.dtype) -> tuple[np.ndarray, list[np.ndarray]]:
         """For non-overlapping windows: dLoss/dx and its ``kh*kw`` tap views to fill."""
         (n, c, height, width), oh, ow = geometry
         kh, kw = self.kernel_size
@@ -639,6 +661,8 @@ class MaxPool2d(_Pool2d):
            [13., 15.]])
     """
 
+    cache: tuple[list[np.ndarray], np.ndarray, PoolGeometry] | None  # the taps, the output, the geometry
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         """The maximum of each window.
 
@@ -671,7 +695,7 @@ class MaxPool2d(_Pool2d):
         -------
         ndarray, shape (N, C, H, W)
         """
-        taps, out, geometry = self.cache
+        taps, out, geometry = _forward_cache(self.cache, self)
         overlapping = self.stride != self.kernel_size
         if overlapping:
             tap_grads = [np.empty_like(grad_out) for _ in taps]
@@ -709,6 +733,8 @@ class AvgPool2d(_Pool2d):
            [10.5, 12.5]])
     """
 
+    cache: PoolGeometry | None
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         """The mean of each window.
 
@@ -742,7 +768,7 @@ class AvgPool2d(_Pool2d):
         """
         count = self.kernel_size[0] * self.kernel_size[1]
         share = grad_out * grad_out.dtype.type(1.0 / count)
-        return self._untaps([share] * count, self.cache)
+        return self._untaps([share] * count, _forward_cache(self.cache, self))
 
 
 # --------------------------------------------------------------------------- dense
@@ -758,6 +784,8 @@ class Flatten(Layer):
     >>> Flatten().forward(np.zeros((2, 16, 5, 5))).shape
     (2, 400)
     """
+
+    cache: tuple[int, ...] | None  # the input shape
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """One row per sample, in (C, H, W) order.
@@ -785,7 +813,7 @@ class Flatten(Layer):
         -------
         ndarray, the shape of the forward input
         """
-        return grad_out.reshape(self.cache)
+        return grad_out.reshape(_forward_cache(self.cache, self))
 
 
 class Linear(Layer):
@@ -812,6 +840,8 @@ class Linear(Layer):
     >>> layer.forward(np.zeros((2, 400), np.float32)).shape, layer.params["weight"].shape
     ((2, 120), (120, 400))
     """
+
+    cache: np.ndarray | None  # the input
 
     def __init__(
         self,
@@ -859,7 +889,7 @@ class Linear(Layer):
         -------
         ndarray, shape (N, in_features)
         """
-        x = self.cache
+        x = _forward_cache(self.cache, self)
         np.matmul(grad_out.T, x, out=self.grads["weight"])
         np.sum(grad_out, axis=0, out=self.grads["bias"])
         return grad_out @ self.params["weight"]
@@ -903,6 +933,8 @@ class BatchNorm1d(Layer):
     >>> bool(np.allclose(y.mean(axis=0), 0, atol=1e-5)), bool(np.allclose(y.std(axis=0), 1, atol=1e-3))
     (True, True)
     """
+
+    cache: tuple[np.ndarray, np.ndarray, bool] | None  # normalised input, 1 / std, batch statistics used
 
     def __init__(
         self, num_features: int, *, eps: float = 1e-5, momentum: float = 0.1, dtype: np.dtype | type = np.float32
@@ -960,7 +992,7 @@ class BatchNorm1d(Layer):
         -------
         ndarray, shape (N, D)
         """
-        normalized, inv_std, batch_statistics = self.cache
+        normalized, inv_std, batch_statistics = _forward_cache(self.cache, self)
         np.sum(grad_out * normalized, axis=0, out=self.grads["weight"])
         np.sum(grad_out, axis=0, out=self.grads["bias"])
         grad_normalized = grad_out * self.params["weight"]
@@ -1043,8 +1075,10 @@ class SoftmaxCrossEntropy:
     (2, 4)
     """
 
+    cache: tuple[np.ndarray, np.ndarray] | None  # log-probabilities, labels
+
     def __init__(self) -> None:
-        self.cache: object = None
+        self.cache = None
 
     def forward(self, logits: np.ndarray, labels: np.ndarray) -> float:
         """The mean cross-entropy of ``softmax(logits)`` against ``labels``.
@@ -1081,7 +1115,7 @@ class SoftmaxCrossEntropy:
         ndarray, shape (N, K)
             ``(softmax(logits) - onehot(labels)) / N``, the dtype of the logits.
         """
-        log_probabilities, labels = self.cache
+        log_probabilities, labels = _forward_cache(self.cache, self)
         n = log_probabilities.shape[0]
         grad = np.exp(log_probabilities)
         grad[np.arange(n), labels] -= 1
