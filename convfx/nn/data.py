@@ -735,7 +735,7 @@ def load_idx_folder(root: str | os.PathLike) -> Dataset:
     (train_images, train_labels), (test_images, test_labels) = parts
     k = int(max(train_labels.max(initial=0), test_labels.max(initial=0))) + 1
     if "fashion" in root.resolve().name.lower() and k == len(FASHION_CLASSES):
-        names = FASHION_CLASSES
+        names: tuple[str, ...] = FASHION_CLASSES
     else:
         names = tuple(str(label) for label in range(k))
     return Dataset(str(root.resolve()), train_images, train_labels, test_images, test_labels, names)

@@ -26,7 +26,7 @@ from ..color import to_luminance
 from ..errors import FileError, ParameterError
 from ..models import DEFAULT_MODEL, SHIPPED_MODELS, resolve_model
 from .data import IMAGE_SIZE, load_digits, square_resize
-from .layers import AvgPool2d, Conv2d, MaxPool2d, softmax
+from .layers import AvgPool2d, Conv2d, Layer, MaxPool2d, softmax
 from .lenet import LeNet
 
 __all__ = [
@@ -205,7 +205,7 @@ def load_model(path: str | os.PathLike | None = None) -> LeNet:
     return LeNet.load(resolved)
 
 
-def _hyper_parameters(layer) -> dict[str, tuple[int, int]]:
+def _hyper_parameters(layer: Layer) -> dict[str, tuple[int, int]]:
     if isinstance(layer, Conv2d):
         return {"kernel": layer.kernel_size, "stride": layer.stride, "padding": layer.padding}
     if isinstance(layer, (MaxPool2d, AvgPool2d)):
@@ -213,7 +213,7 @@ def _hyper_parameters(layer) -> dict[str, tuple[int, int]]:
     return {}
 
 
-def _layer_outputs(model: LeNet, image: np.ndarray) -> list[tuple[str, object, np.ndarray]]:
+def _layer_outputs(model: LeNet, image: np.ndarray) -> list[tuple[str, Layer, np.ndarray]]:
     """``(name, layer, output (1, ...))`` for every layer, as :meth:`LeNet.forward` computes them."""
     was_training = model.training
     model.eval()
@@ -255,14 +255,18 @@ def summarize(model: LeNet) -> list[LayerSummary]:
     blank = np.zeros((1, model.in_channels, IMAGE_SIZE, IMAGE_SIZE), dtype=model.dtype)
     rows = [LayerSummary("input", "", "Input", (model.in_channels, IMAGE_SIZE, IMAGE_SIZE))]
     for name, layer, out in _layer_outputs(model, blank):
+        hyper = _hyper_parameters(layer)
         rows.append(
             LayerSummary(
                 name,
                 _LENET_NAMES.get(name, ""),
                 type(layer).__name__,
                 tuple(out.shape[1:]),
+                kernel=hyper.get("kernel"),
+                stride=hyper.get("stride"),
+                padding=hyper.get("padding"),
+                pool=hyper.get("pool"),
                 parameters=sum(int(p.value.size) for p in layer.parameters()),
-                **_hyper_parameters(layer),
             )
         )
     return rows

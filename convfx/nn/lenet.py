@@ -34,7 +34,7 @@ from __future__ import annotations
 import io
 import os
 from pathlib import Path
-from typing import Literal, Mapping, Sequence
+from typing import Literal, Mapping, Sequence, Union
 
 import numpy as np
 
@@ -63,6 +63,8 @@ __all__ = ["ACTIVATIONS", "POOLINGS", "STATE_DICT_NAMES", "FORMAT", "LeNet", "ch
 
 FORMAT = "convfx-lenet-1"
 INPUT_SIZE = 32
+# A fact saved with a model: a str, int or float (an array of them, as a file may hold).
+MetadataValue = Union[str, int, float, np.ndarray]
 
 # PyTorch's state-dict names of the textbook LeNet, in layer order.
 STATE_DICT_NAMES = (
@@ -150,7 +152,7 @@ def _check_extras(state: Mapping[str, np.ndarray], layers: Mapping[str, Layer], 
                 raise FileError(f"{source}: {key!r} has shape {value.shape}; expected (E, {', '.join(map(str, followed))})")
 
 
-def _activation(kind: str, channels: int, dtype) -> Layer:
+def _activation(kind: str, channels: int, dtype: np.dtype) -> Layer:
     if choice(kind, "activation", ACTIVATIONS) == "prelu":
         # One slope per channel, so each feature map can choose its own leak.
         return PReLU(channels, dtype=dtype)
@@ -220,7 +222,8 @@ class LeNet:
     layers : dict of str to Layer
         ``conv1, act1, pool1, conv2, act2, pool2, flatten, fc1, act3, fc2, act4, fc3``.
     metadata : dict
-        Facts saved with the model (data set, seed, ...): str, int or float values.
+        Facts saved with the model (data set, seed, ...): str, int or float values, or
+        arrays of them.
     history : dict of str to ndarray
         Training curves, saved as ``convfx.history.*``.
     snapshots : dict of str to ndarray
@@ -243,8 +246,8 @@ class LeNet:
         pooling: Literal["max", "avg"] = "max",
         init: Init | None = None,
         seed: Seed = None,
-        input_mean: Sequence[float] | None = None,
-        input_std: Sequence[float] | None = None,
+        input_mean: Sequence[float] | np.ndarray | None = None,
+        input_std: Sequence[float] | np.ndarray | None = None,
         class_names: Sequence[str] | None = None,
         dtype: np.dtype | type = np.float32,
     ) -> None:
@@ -259,25 +262,27 @@ class LeNet:
         self.pooling = pooling
         self.dtype = np.dtype(dtype)
         init = init or ("he" if activation in ("relu", "prelu") else "glorot")
+        # The last layer feeds a softmax, not a ReLU: Glorot keeps the first logits small.
+        last_init: Init = "glorot" if init == "he" else init
         rng = np.random.default_rng(seed)
-        options = {"init": init, "rng": rng, "dtype": self.dtype}
+        dtype = self.dtype
+        conv1 = Conv2d(in_channels, 6, 5, init=init, rng=rng, dtype=dtype)
+        # The network's input needs no gradient; skipping it saves a col2im per step.
+        conv1.compute_input_grad = False
         self.layers: dict[str, Layer] = {
-            "conv1": Conv2d(in_channels, 6, 5, **options),
+            "conv1": conv1,
             "act1": _activation(activation, 6, self.dtype),
             "pool1": _pool(pooling),
-            "conv2": Conv2d(6, 16, 5, **options),
+            "conv2": Conv2d(6, 16, 5, init=init, rng=rng, dtype=dtype),
             "act2": _activation(activation, 16, self.dtype),
             "pool2": _pool(pooling),
             "flatten": Flatten(),
-            "fc1": Linear(16 * 5 * 5, 120, **options),
+            "fc1": Linear(16 * 5 * 5, 120, init=init, rng=rng, dtype=dtype),
             "act3": _activation(activation, 120, self.dtype),
-            "fc2": Linear(120, 84, **options),
+            "fc2": Linear(120, 84, init=init, rng=rng, dtype=dtype),
             "act4": _activation(activation, 84, self.dtype),
-            # The last layer feeds a softmax, not a ReLU: Glorot keeps the first logits small.
-            "fc3": Linear(84, num_classes, **{**options, "init": "glorot" if init == "he" else init}),
+            "fc3": Linear(84, num_classes, init=last_init, rng=rng, dtype=dtype),
         }
-        # The network's input needs no gradient; skipping it saves a col2im per step.
-        self.layers["conv1"].compute_input_grad = False
         self.input_mean = self._channel_vector(input_mean, 0.0, "input_mean")
         self.input_std = self._channel_vector(input_std, 1.0, "input_std")
         if np.any(self.input_std <= 0):
@@ -286,11 +291,11 @@ class LeNet:
         if len(names) != num_classes:
             raise ParameterError(f"class_names: expected {num_classes} names, found {len(names)}")
         self.class_names: list[str] = names
-        self.metadata: dict[str, str | int | float] = {}
+        self.metadata: dict[str, MetadataValue] = {}
         self.history: dict[str, np.ndarray] = {}
         self.snapshots: dict[str, np.ndarray] = {}
 
-    def _channel_vector(self, values, default: float, name: str) -> np.ndarray:
+    def _channel_vector(self, values: Sequence[float] | np.ndarray | None, default: float, name: str) -> np.ndarray:
         if values is None:
             return np.full(self.in_channels, default, dtype=self.dtype)
         vector = np.asarray(values, dtype=self.dtype).reshape(-1)
@@ -336,7 +341,10 @@ class LeNet:
         """
         grad = grad_logits
         for layer in reversed(self.layers.values()):
-            grad = layer.backward(grad)
+            input_grad = layer.backward(grad)
+            if input_grad is None:  # conv1 computes no gradient for the network's input
+                break
+            grad = input_grad
 
     def predict_proba(self, x: np.ndarray, *, batch_size: int = 512) -> np.ndarray:
         """Class probabilities, computed in evaluation mode.
@@ -469,8 +477,8 @@ class LeNet:
             "class_names": np.array(self.class_names, dtype=str),
             **self.metadata,
         }
-        for key, value in meta.items():
-            state[_META + key] = np.asarray(value)
+        for key, fact in meta.items():
+            state[_META + key] = np.asarray(fact)
             if state[_META + key].dtype == object:
                 raise ParameterError(f"metadata: {key!r} would need pickle; use str, int, float or arrays of them")
         for key, value in self.history.items():
@@ -501,7 +509,8 @@ class LeNet:
             ``overwrite``.
         """
         buffer = io.BytesIO()
-        np.savez(buffer, **self.state_dict())
+        # The stub lets a ** mapping reach savez's bool allow_pickle; these keys are array names.
+        np.savez(buffer, **self.state_dict())  # type: ignore[arg-type]
         return imageio.write_bytes_atomically(path, buffer.getvalue(), overwrite=overwrite)
 
     def load_state_dict(self, state: Mapping[str, np.ndarray], *, source: str = "state") -> None:
@@ -570,8 +579,8 @@ class LeNet:
             model = cls(
                 in_channels=int(conv1.shape[1]),
                 num_classes=int(fc3.shape[0]),
-                activation=str(meta.pop("activation", "relu")),
-                pooling=str(meta.pop("pooling", "max")),
+                activation=choice(str(meta.pop("activation", "relu")), "activation", ACTIVATIONS),
+                pooling=choice(str(meta.pop("pooling", "max")), "pooling", POOLINGS),
                 input_mean=meta.pop("input_mean", None),
                 input_std=meta.pop("input_std", None),
                 class_names=[str(c) for c in meta.pop("class_names")] if "class_names" in meta else None,

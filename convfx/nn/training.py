@@ -263,9 +263,10 @@ def evaluation_data(model: LeNet, dataset: str | None = None, *, source: str = "
     'digits'
     """
     if dataset is None:
-        dataset = model.metadata.get("dataset")
-        if not isinstance(dataset, str):
+        recorded = model.metadata.get("dataset")
+        if not isinstance(recorded, str):
             raise ParameterError(f"dataset: {source} does not record its data set; name one")
+        dataset = recorded
     data = load_dataset(dataset)
     if data.num_classes != model.num_classes:
         raise ParameterError(f"dataset: {data.name} has {data.num_classes} classes but {source} predicts {model.num_classes}")
@@ -377,7 +378,8 @@ class TrainStep:
         # The first part runs here while the others run in the pool, in a copy of
         # this thread's context (numpy's errstate lives there).
         futures = [
-            self._pool.submit(contextvars.copy_context().run, _forward_backward, *job) for job in jobs[1:]
+            self._pool.submit(contextvars.copy_context().run, _forward_backward, replica, criterion, part_x, part_y)
+            for replica, criterion, part_x, part_y in jobs[1:]
         ] if self._pool else []
         results = [_forward_backward(*jobs[0])] + [future.result() for future in futures]
         if len(results) > 1:
@@ -401,7 +403,7 @@ class TrainStep:
     def __enter__(self) -> "TrainStep":
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
 
@@ -481,6 +483,7 @@ def train(
         class_names=dataset.class_names,
     )
     rng = np.random.default_rng(order_seed)
+    assert config.lr is not None  # TrainConfig puts the optimizer's default in place of None
     steps_per_epoch = -(-len(labels) // config.batch_size)
     total_steps = steps_per_epoch * config.epochs
     schedule = LearningRateSchedule(
@@ -495,7 +498,11 @@ def train(
     conv1 = model.layers["conv1"].params
     snapshots = {"conv1.weight": [conv1["weight"].copy()], "conv1.bias": [conv1["bias"].copy()]}
     step_loss = np.zeros(total_steps, dtype=np.float32)
-    epoch_loss, epoch_accuracy, test_accuracy, epoch_lr = [], [], [], []
+    epoch_loss: list[float] = []
+    epoch_accuracy: list[float] = []
+    test_accuracy: list[float] = []
+    epoch_lr: list[float] = []
+    held_out: float | None = None
     started = time.perf_counter()
     step = 0
     # Divergence is detected from the loss and reported as one error, not as a
@@ -538,6 +545,7 @@ def train(
                     )
             epoch_loss.append(loss_sum / seen)
             epoch_accuracy.append(correct / seen)
+            assert held_out is not None  # measured at the epoch's last step
             test_accuracy.append(held_out)
             epoch_lr.append(optimizer.lr)
             if config.snapshots:
@@ -545,7 +553,7 @@ def train(
                 snapshots["conv1.bias"].append(conv1["bias"].copy())
     seconds = time.perf_counter() - started
     model.eval()
-    history = {
+    history: dict[str, np.ndarray] = {
         "loss": step_loss,
         "epoch_loss": np.array(epoch_loss, dtype=np.float64),
         "train_accuracy": np.array(epoch_accuracy, dtype=np.float64),
