@@ -41,7 +41,7 @@ from . import banks, steps
 from .banks import Filter, KernelFileError, UnknownFilterError
 from .checks import choice, parse_number, quoted, real_array, real_number
 from .color import to_luminance
-from .conv import BOUNDARIES, compute_dtype, correlate
+from .conv import BOUNDARIES, Boundary, compute_dtype, correlate
 from .errors import ParameterError, ParameterTypeError
 from .kernels import format_number
 from .limits import MAX_EFFECT_SPEC_CHARS
@@ -407,7 +407,7 @@ def apply(
     parsed = parse_effect(effect)
     if parameters:
         parsed = _with_keyword_parameters(parsed, parameters)
-    choice(boundary, "boundary", BOUNDARIES)
+    mode: Boundary = choice(boundary, "boundary", BOUNDARIES)
     response = real_array(image, "image")
     # Fixed by the input: after the first float step the dtype no longer says what white is.
     full_scale = dtype_full_scale(response.dtype)
@@ -416,12 +416,12 @@ def apply(
     work_dtype = compute_dtype(response.dtype)
     for position, step in enumerate(parsed.steps):
         if isinstance(step, Detector):
-            response = step(response, boundary=boundary, full_scale=full_scale)
+            response = step(response, boundary=mode, full_scale=full_scale)
             if position < len(parsed.steps) - 1 and response.dtype == bool:
                 # A later step filters the edge map as an image: edges are white.
                 response = np.where(response, work_dtype.type(full_scale), work_dtype.type(0))
         else:
-            response = _apply_filter(response, step, boundary)
+            response = _apply_filter(response, step, mode)
     return response
 
 
@@ -446,7 +446,7 @@ def _with_keyword_parameters(effect: Effect, parameters: Mapping[str, Any]) -> E
     return Effect(spec=f"{step.name}:{settings}", steps=(step,))
 
 
-def _apply_filter(image: np.ndarray, filter: Filter, boundary: str) -> np.ndarray:
+def _apply_filter(image: np.ndarray, filter: Filter, boundary: Boundary) -> np.ndarray:
     # Convert once (uint8 -> float32), not once per kernel of a combined filter.
     image = np.asarray(image, dtype=compute_dtype(image.dtype))
     responses = [correlate(image, kernel.weights, boundary=boundary) for kernel in filter.kernels]

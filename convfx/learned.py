@@ -24,8 +24,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .checks import choice
 from .color import to_luminance
-from .conv import correlate
+from .conv import BOUNDARIES, Boundary, correlate
 from .errors import FileError, ParameterError
 from .limits import MAX_FEATURE_MAP_VALUES, MAX_LEARNED_MAPS
 from .models import DEFAULT_MODEL
@@ -126,7 +127,8 @@ def learned_responses(
     elif pixels.ndim == 2 or pixels.shape[2] == 1:
         pixels = np.repeat(pixels.reshape(pixels.shape[:2])[:, :, None], 3, axis=2)
     x = (pixels.astype(dtype) / dtype.type(full_scale) - weights.input_mean.astype(dtype)) / weights.input_std.astype(dtype)
-    maps = correlate(x, learned_bank(weights), bias=weights.bias, boundary=boundary)
+    mode: Boundary = choice(boundary, "boundary", BOUNDARIES)
+    maps = correlate(x, learned_bank(weights), bias=weights.bias, boundary=mode)
     if activation:
         if weights.model is not None:
             layer = weights.model.layers["act1"]

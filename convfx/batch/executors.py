@@ -135,13 +135,6 @@ def render_task(task: RenderTask) -> tuple[int, str, str]:
         ``(index, status, reason)``.
     """
     settings = task.settings
-    options = dict(
-        boundary=settings.boundary,
-        output_range=settings.output_range,
-        gray=settings.gray,
-        max_pixels=settings.max_pixels,
-        overwrite=task.overwrite,
-    )
     try:
         folder = task.destination.parent
         try:
@@ -150,7 +143,17 @@ def render_task(task: RenderTask) -> tuple[int, str, str]:
             raise FileError(f"{task.destination}: cannot create the output folder {folder}: {exc.strerror or exc}") from None
         # In one piece when it fits the budget (nearly always): render_in_tiles decides
         # from the decoded pixels, so the header is read once.
-        render_file_in_tiles(task.source, task.destination, settings.effect, memory_budget=settings.memory_budget, **options)
+        render_file_in_tiles(
+            task.source,
+            task.destination,
+            settings.effect,
+            boundary=settings.boundary,
+            output_range=settings.output_range,
+            gray=settings.gray,
+            max_pixels=settings.max_pixels,
+            overwrite=task.overwrite,
+            memory_budget=settings.memory_budget,
+        )
     except ConvfxError as error:
         return task.index, "failed", str(error)
     except MemoryError:

@@ -325,6 +325,8 @@ def _name_outputs(found: list[tuple[Path, PurePosixPath]], slug: str, outdir: Pa
         named.append((source, relative, candidate))
     jobs = []
     for source, _, output in sorted(named, key=lambda item: item[2]):
+        size: int | None
+        mtime_ns: int | None
         try:
             info = source.stat()
             size, mtime_ns = info.st_size, info.st_mtime_ns

@@ -35,7 +35,7 @@ from .app import EXIT_FAILED, EXIT_INTERRUPTED, OUT_OF_MEMORY, app, err_console
 try:  # recent typer runs on its own bundled copy of click (and click is not installed)
     from typer._click.exceptions import ClickException
 except ImportError:  # pragma: no cover - older typer depends on click itself
-    from click.exceptions import ClickException
+    from click.exceptions import ClickException  # type: ignore[assignment]  # the same class, from click itself
 
 
 __all__ = ["app", "main"]

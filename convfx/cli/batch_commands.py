@@ -27,7 +27,7 @@ from .options import (
 )
 
 if TYPE_CHECKING:
-    from rich.progress import Progress
+    from rich.progress import Progress, TaskID
 
 
 class _Reporter:
@@ -36,7 +36,7 @@ class _Reporter:
     def __init__(self, quiet: bool) -> None:
         self.quiet = quiet
         self.progress: Progress | None = None
-        self.task_id = None
+        self.task_id: TaskID | None = None
 
     def start(self, to_render: int, skipped: int) -> None:
         if self.quiet:
@@ -68,7 +68,7 @@ class _Reporter:
         self.task_id = self.progress.add_task("filtering", total=to_render, rate="")
 
     def file(self, outcome: batch.FileOutcome) -> None:
-        if self.progress is not None:
+        if self.progress is not None and self.task_id is not None:
             self.progress.advance(self.task_id)
             speed = self.progress.tasks[0].speed
             self.progress.update(self.task_id, rate="" if speed is None else f"{speed:.1f} files/s")

@@ -163,13 +163,24 @@ def conv_command(
     from .. import plots  # matplotlib is slow to import; only this command needs it
 
     with reporting_errors():
-        common = {"size": size, "kernel": kernel, "stride": stride, "padding": padding, "flip": flip, "bias": bias, "seed": seed}
+        steps: explain.Explanation | explain.VolumeExplanation
         if channels is None and filters is None:
-            steps = explain.explain_conv(**common)
+            steps = explain.explain_conv(
+                size=size, kernel=kernel, stride=stride, padding=padding, flip=flip, bias=bias, seed=seed
+            )
         else:
-            depths = {"channels": channels, "filters": filters}
             # An option left out takes the library's default depth.
-            steps = explain.explain_volume(**common, **{name: value for name, value in depths.items() if value is not None})
+            steps = explain.explain_volume(
+                size=size,
+                kernel=kernel,
+                stride=stride,
+                padding=padding,
+                channels=library_default(explain.explain_volume, "channels") if channels is None else channels,
+                filters=library_default(explain.explain_volume, "filters") if filters is None else filters,
+                flip=flip,
+                bias=bias,
+                seed=seed,
+            )
         written = plots.save_explanation(steps, output, overwrite=force, milliseconds=milliseconds)
     _report(steps, written)
 
@@ -205,7 +216,7 @@ def pool_command(
     _report(steps, written)
 
 
-def _report(steps, written: Path) -> None:
+def _report(steps: explain.Explanation | explain.VolumeExplanation, written: Path) -> None:
     """One line: what was explained and where it went."""
     shape = "x".join(str(n) for n in steps.output.shape)
     say(f"{steps.operation}: {len(steps.steps)} steps, output {shape}; wrote {written}")

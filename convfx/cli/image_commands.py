@@ -127,7 +127,9 @@ def filters_command(
         filters = banks.list_filters(family)
     detectors = {item.name: item for item in steps.list_detectors(family)}
     # One list in (family, name) order, so detectors sit with the filters of their family.
-    rows = sorted([*filters, *detectors.values()], key=lambda item: (item.family, item.name))
+    rows: list[banks.Filter | steps.Detector] = sorted(
+        [*filters, *detectors.values()], key=lambda item: (item.family, item.name)
+    )
     table = Table(title="convfx filters", title_justify="left")
     table.add_column("name", style="bold", no_wrap=True)
     table.add_column("family")
@@ -135,7 +137,7 @@ def filters_command(
     table.add_column("range")
     table.add_column("description")
     for item in rows:
-        size = "detector" if item.name in detectors else item.size_label
+        size = "detector" if isinstance(item, steps.Detector) else item.size_label
         table.add_row(item.name, item.family, size, item.output_range, item.description)
     console.print(table)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
@@ -158,7 +158,12 @@ def train_command(
             task = bar.add_task("train", total=steps, epoch=f"1/{config.epochs}", loss=float("nan"), accuracy=0.0, test="-")
 
             def show(event: TrainingProgress) -> None:
-                fields = {"epoch": f"{event.epoch}/{event.epochs}", "loss": event.loss, "accuracy": event.accuracy}
+                # rich's task fields are free-form (``**fields: Any``): the columns above read them.
+                fields: dict[str, Any] = {
+                    "epoch": f"{event.epoch}/{event.epochs}",
+                    "loss": event.loss,
+                    "accuracy": event.accuracy,
+                }
                 if event.test_accuracy is not None:
                     fields["test"] = f"{event.test_accuracy:.2%}"
                 bar.update(task, advance=1, **fields)

@@ -284,7 +284,7 @@ def _filter_text(kernel: Mapping[str, Any], where: str) -> str:
         parameters = {}
     if not isinstance(parameters, dict):
         raise RequestError(f"{where}.parameters: expected a JSON object, found {_describe(parameters)}")
-    options: dict[str, effects.DetectorParameter | None]  # None: a number for a kernel factory
+    options: dict[str, steps.DetectorParameter | None]  # None: a number for a kernel factory
     if isinstance(step, Detector):
         options = {option.name: option for option in step.options}
     else:

@@ -111,7 +111,7 @@ def _grid_start(step: banks.Filter) -> dict[str, Any] | None:
     return {"rows": _matrix(kernel.values), "scale": kernel.scale_text, "operation": kernel.operation}
 
 
-def _parameter_view(option: effects.DetectorParameter) -> dict[str, Any]:
+def _parameter_view(option: steps.DetectorParameter) -> dict[str, Any]:
     kind = "bool" if isinstance(option.default, bool) else "choice" if option.choices else "number"
     return {"name": option.name, "kind": kind, "default": option.default, "choices": list(option.choices), "help": option.help}
 
