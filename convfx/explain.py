@@ -20,7 +20,7 @@ and :func:`convfx.plots.explain_strip_figure`) or write files.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Callable, Literal
 
 import numpy as np
 
@@ -216,7 +216,7 @@ class VolumeExplanation:
         return int(self.kernels.shape[0])
 
 
-def _int_option(value, name: str, *, minimum: int, maximum: int | None = None) -> int:
+def _int_option(value: Any, name: str, *, minimum: int, maximum: int | None = None) -> int:
     # Any bad value of an explain option is one usage error (ParameterError), whatever its type.
     return checked_int(value, name, minimum=minimum, maximum=maximum, type_error=ParameterError)
 
@@ -243,7 +243,13 @@ def _geometry(size: int, window: int, stride: int, padding: int | None, *, what:
     return m, formula
 
 
-def _steps(padded: np.ndarray, output: np.ndarray, window: int, stride: int, terms_of) -> list[Step]:
+def _steps(
+    padded: np.ndarray,
+    output: np.ndarray,
+    window: int,
+    stride: int,
+    terms_of: Callable[[np.ndarray], tuple[np.ndarray, float]],
+) -> list[Step]:
     """Every window position; each step's terms must reproduce the engine's output cell."""
     steps = []
     for row in range(output.shape[0]):
@@ -259,7 +265,7 @@ def _steps(padded: np.ndarray, output: np.ndarray, window: int, stride: int, ter
     return steps
 
 
-def _bias_option(bias, rng: np.random.Generator, count: int) -> np.ndarray:
+def _bias_option(bias: Any, rng: np.random.Generator, count: int) -> np.ndarray:
     """``count`` biases: ``bias`` for each, or seeded integers in -2..2 when it is None."""
     if bias is None:
         return rng.integers(*_WEIGHTS, size=count).astype(np.float64)
@@ -422,7 +428,7 @@ def explain_volume(
     # One (k, k, C) kernel gives an (m, m) map; a bank of F gives (m, m, F).
     engine_kernel, engine_bias = (kernels[0], float(biases[0])) if f == 1 else (kernels, biases)
 
-    def run(engine) -> np.ndarray:
+    def run(engine: Callable[..., np.ndarray]) -> np.ndarray:
         out = engine(image, engine_kernel, bias=engine_bias, stride=stride, padding=padding).astype(np.float64)
         return out.reshape(m, m, f)
 

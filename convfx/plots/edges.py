@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize, hsv_to_rgb
@@ -35,7 +36,7 @@ def _direction_colours(direction: np.ndarray, brightness: np.ndarray) -> np.ndar
     return hsv_to_rgb(np.stack([hue, np.ones_like(hue), np.clip(brightness, 0, 1)], axis=-1))
 
 
-def _colour_wheel(ax, *, size: int = 101) -> None:
+def _colour_wheel(ax: Axes, *, size: int = 101) -> None:
     """The key of the direction panel: a disc whose hue at each angle is that direction's colour."""
     y, x = np.mgrid[-1 : 1 : size * 1j, -1 : 1 : size * 1j]  # rows grow downwards, as in the image
     radius = np.hypot(x, y)

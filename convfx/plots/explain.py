@@ -18,10 +18,11 @@ import io
 import math
 import os
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 from matplotlib import colormaps as matplotlib_colormaps
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize, SymLogNorm, to_rgba
@@ -83,7 +84,7 @@ def _text_colour(value: float, norm: Normalize) -> str:
 
 
 def _number_grid(
-    ax,
+    ax: Axes,
     values: np.ndarray,
     title: str,
     norm: Normalize,
@@ -147,7 +148,9 @@ def _padding_mask(explanation: explain_steps.Explanation | explain_steps.VolumeE
     return mask
 
 
-def _drawing_axes(figure: Figure, rectangle: tuple[float, float, float, float], x: tuple[float, float], y: tuple[float, float]):
+def _drawing_axes(
+    figure: Figure, rectangle: tuple[float, float, float, float], x: tuple[float, float], y: tuple[float, float]
+) -> Axes:
     """An axes for a drawing in cell units: ``rectangle`` of the figure, limits ``x`` and ``y``, equal scales, no frame."""
     ax = figure.add_axes(rectangle)
     ax.set_xlim(*x)
@@ -173,9 +176,10 @@ def _step_sentence(explanation: explain_steps.Explanation, step: explain_steps.S
     return f"{where} = {_cell_text(step.terms.sum())} / {step.terms.size} = {_cell_text(step.value)}"
 
 
-def _value_colour_bar(figure: Figure, norm: Normalize, **where) -> Colorbar:
+def _value_colour_bar(figure: Figure, norm: Normalize, **where: Any) -> Colorbar:
     """The colour bar of every number, its ticks plain numbers (0, +-1, +-10 and the ends)."""
     bar = figure.colorbar(ScalarMappable(norm=norm, cmap=DIVERGING), **where)
+    assert norm.vmax is not None  # value_norm scales every norm it makes
     limit = float(norm.vmax)
     steps = (1.0, 10.0, 100.0) if isinstance(norm, SymLogNorm) else (limit / 2,)
     ticks = [t for t in steps if t < 0.8 * limit] + [limit]
@@ -187,7 +191,7 @@ def _value_colour_bar(figure: Figure, norm: Normalize, **where) -> Colorbar:
     return bar
 
 
-def _legend(figure: Figure, norm: Normalize, axes, frames: str) -> None:
+def _legend(figure: Figure, norm: Normalize, axes: Iterable[Axes], frames: str) -> None:
     """The colour bar of every number in the figure, and ``frames``: what the frames and grey cells mean."""
     _value_colour_bar(figure, norm, ax=list(axes), shrink=0.85, pad=0.02)
     figure.supxlabel(frames, fontsize=TEXT_POINTS + 0.5)
@@ -240,9 +244,11 @@ def explain_frame_figure(explanation: explain_steps.Explanation, index: int, *, 
             title = f"input {e.image.shape[0]}x{e.image.shape[1]}" + (f",\npadded by {e.padding}" if e.padding else "")
             _number_grid(ax, e.padded, title, norm, faded=_padding_mask(e), ghost=_padding_mask(e), box=(step.top, step.left, k, k), gid="input")
         elif what == "kernel":
+            assert e.kernel is not None  # the panel is there only for a kernel
             title = "kernel as written" if e.correlation is not None else "kernel"
             _number_grid(ax, e.kernel, f"{title}\nbias b = {_cell_text(e.bias)}", norm, gid="kernel")
         elif what == "applied":
+            assert e.applied is not None  # as the kernel
             _number_grid(ax, e.applied, "rotated 180°\n(what slides)", norm, gid="applied")
         elif what == "terms":
             if e.kernel is not None:
@@ -258,6 +264,7 @@ def explain_frame_figure(explanation: explain_steps.Explanation, index: int, *, 
             title = f"output {m}x{m}" + ("\n(sum + bias)" if e.kernel is not None else "")
             _number_grid(ax, e.output, title, norm, shown=done, box=(step.row, step.column, 1, 1), gid="output")
         else:
+            assert e.correlation is not None  # the last panel is there only for a correlation
             differs = ~np.isclose(e.correlation, e.output)
             _number_grid(ax, e.correlation, "cross-correlation\n(bold: differs)", norm, bold=differs, box=(step.row, step.column, 1, 1), gid="correlation")
     padding = "" if e.kernel is None else ";   grey: padding (zeros)"
@@ -288,10 +295,15 @@ def explain_gif_bytes(explanation: explain_steps.Explanation | explain_steps.Vol
     """
     if isinstance(milliseconds, bool) or not isinstance(milliseconds, int) or milliseconds < 1:
         raise ParameterError(f"milliseconds: expected an int >= 1, found {milliseconds!r}")
-    draw = volume_frame_figure if isinstance(explanation, explain_steps.VolumeExplanation) else explain_frame_figure
+
+    def draw(index: int) -> Figure:
+        if isinstance(explanation, explain_steps.VolumeExplanation):
+            return volume_frame_figure(explanation, index)
+        return explain_frame_figure(explanation, index)
+
     frames = []
     for index in range(len(explanation.steps)):
-        with Image.open(io.BytesIO(figure_bytes(draw(explanation, index), dpi=SAVE_DPI))) as frame:
+        with Image.open(io.BytesIO(figure_bytes(draw(index), dpi=SAVE_DPI))) as frame:
             frames.append(frame.convert("RGB").quantize(colors=128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE))
     durations = [milliseconds] * (len(frames) - 1) + [3 * milliseconds]
     out = io.BytesIO()
@@ -328,12 +340,13 @@ def explain_strip_figure(explanation: explain_steps.Explanation, *, cell: float 
     header = cell * max(e.window_size, m) * 1.2 + 1.3
     figure = Figure(figsize=(max(panel * m, 6.0) + 1.8, panel * m + header + 0.6), layout="constrained")
     FigureCanvasAgg(figure)
-    top, grid = figure.subfigures(2, 1, height_ratios=[header, panel * m])
+    # matplotlib's stub types subfigures() as SubFigure | ndarray whatever the grid; 2x1 is an array.
+    top, grid = figure.subfigures(2, 1, height_ratios=[header, panel * m])  # type: ignore[misc]
     header_items: list[tuple[np.ndarray, str, dict]] = []
     if e.kernel is not None:
         written = "kernel" if e.correlation is None else "kernel as written"
         header_items.append((e.kernel, f"{written}\nbias {_cell_text(e.bias)}", {}))
-        if e.correlation is not None:
+        if e.correlation is not None and e.applied is not None:
             header_items.append((e.applied, "rotated 180°\n(what slides)", {}))
     header_items.append((e.output, f"output ({e.operation})", {}))
     if e.correlation is not None:
@@ -390,7 +403,9 @@ def _volume_norm(e: explain_steps.VolumeExplanation) -> Normalize:
     return value_norm([e.padded, e.kernels, e.output, e.bias] + [step.products for step in e.steps])
 
 
-def _sheet_cells(values: np.ndarray, norm: Normalize, *, shown: np.ndarray | None = None, faded: np.ndarray | None = None):
+def _sheet_cells(
+    values: np.ndarray, norm: Normalize, *, shown: np.ndarray | None = None, faded: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Colours, texts and text colours of one sheet: blank cells white, faded ones grey."""
     colours = _value_colours(values, norm)
     texts = np.array([[_cell_text(v) for v in row] for row in values], dtype=object)
@@ -405,7 +420,7 @@ def _sheet_cells(values: np.ndarray, norm: Normalize, *, shown: np.ndarray | Non
 
 
 def _stack(
-    ax,
+    ax: Axes,
     values: np.ndarray,
     norm: Normalize,
     left: float,
@@ -445,7 +460,7 @@ def _stack(
     return origins
 
 
-def _centre_text(ax, x: float, y: float, text: str, *, size: float = TEXT_POINTS + 1, **options) -> None:
+def _centre_text(ax: Axes, x: float, y: float, text: str, *, size: float = TEXT_POINTS + 1, **options: Any) -> None:
     ax.text(x, y, text, ha=options.pop("ha", "center"), va=options.pop("va", "bottom"), fontsize=size, **options)
 
 

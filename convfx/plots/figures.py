@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -178,7 +179,7 @@ def refuse_existing(path: Path, *, overwrite: bool) -> None:
         raise imageio.OutputExistsError(f"{path}: already exists; overwrite it with --force (overwrite=True)")
 
 
-def image_panel(ax: Axes, pixels: np.ndarray, title: str, **imshow) -> None:
+def image_panel(ax: Axes, pixels: np.ndarray, title: str, **imshow: Any) -> None:
     """Draw a picture without axes: gray unless ``cmap`` is given, smoothed when scaled down.
 
     ``pixels`` is (H, W) or (H, W, 3); ``imshow`` takes matplotlib's ``imshow``
@@ -220,7 +221,7 @@ def signed_colour_bar(
     what: str,
     *,
     cmap: str = DIVERGING,
-    **options,
+    **options: Any,
 ) -> Colorbar:
     """A colour bar beside ``axes`` labelled ``"<what>: red positive, blue negative, white 0"``.
 

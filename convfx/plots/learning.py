@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
@@ -47,7 +48,7 @@ __all__ = [
 
 
 def _kernel_panel(
-    ax, kernel: np.ndarray, limit: float, title: str = "", *, fontsize: float = TEXT_POINTS + 0.5, fontweight: str = "normal"
+    ax: Axes, kernel: np.ndarray, limit: float, title: str = "", *, fontsize: float = TEXT_POINTS + 0.5, fontweight: str = "normal"
 ) -> None:
     """A kernel in red (positive) and blue (negative) on the symmetric scale ``-limit .. limit``, 0 white."""
     ax.imshow(kernel, cmap=DIVERGING, norm=signed_norm(limit), interpolation="nearest")
@@ -56,7 +57,7 @@ def _kernel_panel(
     ax.set_yticks([])
 
 
-def _row_label(ax, text: str) -> None:
+def _row_label(ax: Axes, text: str) -> None:
     """What a row of panels shows, written left of its first panel (which may have no axis to label)."""
     ax.text(-0.08, 0.5, text, transform=ax.transAxes, rotation=90, ha="right", va="center", fontsize=TEXT_POINTS + 1)
 
@@ -335,7 +336,7 @@ def evolution_figure(result: compare.Comparison, *, most: int = 9, scale: str = 
         If the model has no snapshots, or ``scale`` is not one of
         :data:`~convfx.plots.figures.KERNEL_SCALES`.
     """
-    snapshots = _snapshots(result)
+    snapshots, evolution = _snapshots(result)
     epochs = _epochs_shown(len(snapshots), most)
     count = snapshots.shape[1]
     means = snapshots.mean(axis=2)  # (E, F, kh, kw): the channel mean, as compared
@@ -348,9 +349,9 @@ def evolution_figure(result: compare.Comparison, *, most: int = 9, scale: str = 
     for column, epoch in enumerate(epochs):
         for k in range(count):
             ax = figure.add_subplot(grid[k, column])
-            edges = int(result.evolution[epoch, 2])
+            edges = int(evolution[epoch, 2])
             detectors = f"{edges} edge detector{'s' * (edges != 1)}"
-            title = f"epoch {epoch}\n{detectors}\nsimilarity {result.evolution[epoch, 0]:.2f}" if k == 0 else ""
+            title = f"epoch {epoch}\n{detectors}\nsimilarity {evolution[epoch, 0]:.2f}" if k == 0 else ""
             _kernel_panel(ax, means[epoch, k], float(limits[epoch, k]), title)
             if column == 0:
                 ax.set_ylabel(f"#{k}: {result.classes[k].kind}\n(at the end)", fontsize=TEXT_POINTS)
@@ -363,7 +364,7 @@ def evolution_figure(result: compare.Comparison, *, most: int = 9, scale: str = 
     curve = figure.add_subplot(grid[count, :])
     x = np.arange(len(snapshots))
     count_axis = figure.add_subplot(grid[count + 1, :], sharex=curve)
-    count_axis.step(x, result.evolution[:, 2], where="mid", color="tab:green", label="edge detectors among the kernels")
+    count_axis.step(x, evolution[:, 2], where="mid", color="tab:green", label="edge detectors among the kernels")
     count_axis.axhline(
         result.class_baseline.mean_edge_detectors,
         color="tab:green",
@@ -378,14 +379,14 @@ def evolution_figure(result: compare.Comparison, *, most: int = 9, scale: str = 
     count_axis.tick_params(labelsize=TEXT_POINTS)
     count_axis.legend(fontsize=TEXT_POINTS, loc="upper right")
     curve.axhspan(result.baseline.mean - result.baseline.sd, result.baseline.mean + result.baseline.sd, color="tab:blue", alpha=0.15)
-    curve.plot(x, result.evolution[:, 0], "o-", color="tab:blue", markersize=3, label="closest classic filter, any rotation or mirror")
+    curve.plot(x, evolution[:, 0], "o-", color="tab:blue", markersize=3, label="closest classic filter, any rotation or mirror")
     curve.axhspan(
         result.plain_baseline.mean - result.plain_baseline.sd,
         result.plain_baseline.mean + result.plain_baseline.sd,
         color="tab:orange",
         alpha=0.15,
     )
-    curve.plot(x, result.evolution[:, 1], "s-", color="tab:orange", markersize=3, label="the six standard 5x5 kernels, as they are")
+    curve.plot(x, evolution[:, 1], "s-", color="tab:orange", markersize=3, label="the six standard 5x5 kernels, as they are")
     curve.plot([], [], color="grey", alpha=0.3, linewidth=8, label="bands: what random kernels reach (mean ± sd)")
     curve.set_ylabel("mean similarity\n(cosine)", fontsize=TEXT_POINTS + 1)
     curve.set_ylim(0, 1)
@@ -398,14 +399,15 @@ def evolution_figure(result: compare.Comparison, *, most: int = 9, scale: str = 
     return figure
 
 
-def _snapshots(result: compare.Comparison) -> np.ndarray:
+def _snapshots(result: compare.Comparison) -> tuple[np.ndarray, np.ndarray]:
+    """conv1's weight snapshots ``(E, F, C, kh, kw)`` and the scores per epoch, or a ParameterError."""
     model = result.weights.model
     snapshots = None if model is None else model.snapshots.get("conv1.weight")
     if snapshots is None or result.evolution is None:
         raise ParameterError(
             f"{result.weights.source}: no conv1 snapshots; train with `convfx train --snapshots` to draw the evolution"
         )
-    return np.asarray(snapshots, dtype=np.float64)
+    return np.asarray(snapshots, dtype=np.float64), result.evolution
 
 
 def evolution_frame_figure(result: compare.Comparison, epoch: int, *, scale: str = "shared") -> Figure:
@@ -425,7 +427,7 @@ def evolution_frame_figure(result: compare.Comparison, epoch: int, *, scale: str
     -------
     Figure
     """
-    snapshots = _snapshots(result)
+    snapshots, evolution = _snapshots(result)
     means = snapshots.mean(axis=2)
     count = means.shape[1]
     limits = np.reshape(kernel_limits(list(means.reshape(-1, *means.shape[2:])), scale), means.shape[:2])
@@ -440,8 +442,8 @@ def evolution_frame_figure(result: compare.Comparison, epoch: int, *, scale: str
         bar = signed_colour_bar(figure, signed_norm(1.0), axes.tolist(), "weight", shrink=0.9)
     bar.set_label("weight\nred positive\nblue negative", fontsize=TEXT_POINTS)
     figure.suptitle(
-        f"epoch {epoch} of {len(snapshots) - 1}: {int(result.evolution[epoch, 2])} of {count} edge detectors "
-        f"(random: {result.class_baseline.mean_edge_detectors:.2f}); similarity {result.evolution[epoch, 0]:.2f}",
+        f"epoch {epoch} of {len(snapshots) - 1}: {int(evolution[epoch, 2])} of {count} edge detectors "
+        f"(random: {result.class_baseline.mean_edge_detectors:.2f}); similarity {evolution[epoch, 0]:.2f}",
         fontsize=TEXT_POINTS + 1.5,
     )
     return figure
@@ -463,7 +465,7 @@ def evolution_gif_bytes(result: compare.Comparison, *, milliseconds: int = 400, 
     -------
     bytes
     """
-    snapshots = _snapshots(result)
+    snapshots, _ = _snapshots(result)
     frames = []
     for epoch in range(len(snapshots)):
         with Image.open(io.BytesIO(figure_bytes(evolution_frame_figure(result, epoch, scale=scale), dpi=SAVE_DPI))) as frame:

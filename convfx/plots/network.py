@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure, SubFigure
 from matplotlib.patches import FancyArrowPatch, Patch, Rectangle
 from matplotlib.textpath import TextPath
 from matplotlib.ticker import MaxNLocator
@@ -121,7 +122,14 @@ def _true_label(tour: nn_inspect.Tour) -> str | None:
     return None if label is None else str(label)
 
 
-def _map_colour_bar(panel, options: dict, axes=None, *, cax=None, label: str | None = None) -> None:
+def _map_colour_bar(
+    panel: SubFigure,
+    options: dict,
+    axes: Iterable[Axes] | None = None,
+    *,
+    cax: Axes | None = None,
+    label: str | None = None,
+) -> None:
     """The colour bar of one row: beside ``axes``, or horizontal in ``cax`` (a vector's short row)."""
     signed = options["cmap"] == DIVERGING
     mappable = ScalarMappable(**options)
@@ -129,6 +137,7 @@ def _map_colour_bar(panel, options: dict, axes=None, *, cax=None, label: str | N
         bar = panel.colorbar(mappable, cax=cax, orientation="horizontal")
         bar.ax.xaxis.set_major_locator(MaxNLocator(3))
     else:
+        assert axes is not None  # a row of maps has its axes, a vector's row its cax
         bar = panel.colorbar(mappable, ax=list(axes), shrink=0.9, aspect=8, pad=0.01)
         bar.ax.yaxis.set_major_locator(MaxNLocator(4))
     bar.ax.tick_params(labelsize=TEXT_POINTS)
@@ -218,7 +227,8 @@ def tour_figure(tour: nn_inspect.Tour, *, max_maps: int = 16) -> Figure:
     heights = [_MAPS_ROW] * len(planes) + [block]
     figure = Figure(figsize=(_TOUR_WIDTH, sum(heights) + 0.6), layout="constrained")
     FigureCanvasAgg(figure)
-    panels = figure.subfigures(len(heights), 1, height_ratios=heights)
+    # matplotlib's stub types subfigures() as SubFigure | ndarray whatever the grid; two rows or more are an array.
+    panels: np.ndarray = figure.subfigures(len(heights), 1, height_ratios=heights)  # type: ignore[assignment]
     for panel, (layer, values) in zip(panels, planes):
         if isinstance(layer, str):
             channels, height, width = values.shape
@@ -313,7 +323,7 @@ _UNIT = 0.018
 _GAP = 1.15
 
 
-def _planes(ax, left: float, bottom: float, side_h: float, side_w: float, depth: int, fill: str, name: str) -> float:
+def _planes(ax: Axes, left: float, bottom: float, side_h: float, side_w: float, depth: int, fill: str, name: str) -> float:
     """D maps as squares, the first in front, each further one up and to the right; returns the step between them."""
     step = min(0.1, 0.9 / max(depth, 1))
     for d in reversed(range(depth)):
