@@ -161,7 +161,7 @@ class Detector:
     description: str
     function: Callable[..., np.ndarray]
     options: tuple[DetectorParameter, ...]
-    check: Callable[..., None] | None = None
+    check: Callable[..., object] | None = None  # its return value is ignored
     kernels_used: Callable[..., tuple[Kernel, ...]] | None = None
     output_range: str = "binary"
     family: str = "edges"

@@ -21,9 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from .. import imageio
+from ..checks import choice
 from ..errors import FileError
 from ..limits import MAX_ARRAY_VALUES, MAX_SAFETENSORS_HEADER_BYTES
 from ..models import resolve_model
+from .layers import INITS, Init
 from .lenet import LeNet
 
 __all__ = ["ConvWeights", "load_weights"]
@@ -75,13 +77,13 @@ class ConvWeights:
         return np.asarray(self.model.input_std if self.model is not None else np.ones(self.channels))
 
     @property
-    def init(self) -> str:
+    def init(self) -> Init:
         """The initialisation conv1 was drawn from: the model's, else He (ReLU's default)."""
         if self.model is None:
             return "he"
         init = self.model.metadata.get("init")
         if init:
-            return str(init)
+            return choice(str(init), "init", INITS)  # what initialize() checks before drawing from it
         return "he" if self.model.activation in ("relu", "prelu") else "glorot"
 
 
