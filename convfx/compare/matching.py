@@ -18,7 +18,7 @@ from .. import banks
 from ..checks import checked_int
 from ..errors import ParameterError
 from ..kernel_sets import candidate_vectors, resample_kernel, standard_kernels, transform_kernel
-from ..nn.layers import initialize  # the training initialisation itself, not a copy of it
+from ..nn.layers import Init, initialize  # the training initialisation itself, not a copy of it
 
 #: What :func:`match_kernels` compares with: a dict of named kernels, ``"all"``
 #: (:func:`classic_kernels`, the default for None) or ``"standard"`` (the six
@@ -312,7 +312,7 @@ def baseline(
     *,
     classics: ClassicsLike = None,
     transforms: bool = True,
-    init: str = "he",
+    init: Init = "he",
     draws: int = 1000,
     seed: int = 0,
 ) -> Baseline:

@@ -13,7 +13,7 @@ import os
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 import numpy as np
 
@@ -141,6 +141,7 @@ class _NpyHeader:
 
 def _npz_member_header(archive: np.lib.npyio.NpzFile, key: str) -> _NpyHeader:
     """The ``.npy`` header of an ``.npz`` member, read without decompressing the data."""
+    assert archive.zip is not None  # None only once the archive is closed
     member = key + ".npy" if key + ".npy" in archive.zip.namelist() else key
     with archive.zip.open(member) as stream:
         try:
@@ -149,7 +150,7 @@ def _npz_member_header(archive: np.lib.npyio.NpzFile, key: str) -> _NpyHeader:
             raise _BadHeader(f"member {member!r} is not a numpy array ({exc})") from None
 
 
-def _read_npy_header(stream: BinaryIO, key: str | None = None) -> _NpyHeader:
+def _read_npy_header(stream: IO[bytes], key: str | None = None) -> _NpyHeader:
     """The header at the start of ``stream``, in any ``.npy`` format version; the data is not read.
 
     The header's length (2 bytes in format 1.0, 4 in 2.0 and 3.0, which allow

@@ -29,7 +29,7 @@ from typing import BinaryIO, TypeVar
 
 import cv2
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, TiffImagePlugin, UnidentifiedImageError
 
 from ..checks import checked_int
 from ..errors import FileError, ParameterError
@@ -431,7 +431,7 @@ def _bits_per_sample(image: Image.Image, path: Path) -> int:
         with open(path, "rb") as handle:  # IHDR is always the first chunk: depth at byte 24
             header = handle.read(25)
         return header[24] if len(header) == 25 else 8
-    if image.format == "TIFF":
+    if isinstance(image, TiffImagePlugin.TiffImageFile):  # Pillow's TIFF format
         bits = image.tag_v2.get(258, 8)
         return int(max(bits) if isinstance(bits, tuple) else bits)
     return 8

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from numpy.typing import DTypeLike
 from PIL import Image
 
 from ..errors import FileError, ParameterError
@@ -49,7 +50,7 @@ def output_dtype(path: str | os.PathLike, source_dtype: np.dtype) -> np.dtype:
     return np.dtype(np.uint8)
 
 
-def convert_depth(array: np.ndarray, dtype: np.dtype) -> np.ndarray:
+def convert_depth(array: np.ndarray, dtype: DTypeLike) -> np.ndarray:
     """Rescale ``uint8`` <-> ``uint16`` pixels to full scale (x257 or /257, rounded).
 
     Parameters
@@ -231,7 +232,7 @@ def _encode_with_opencv(
         # caller): the output image is not held twice.
         in_place = (source is not pixels or reuse_pixels) and source.flags.writeable
         pixels = cv2.cvtColor(source, cv2.COLOR_RGB2BGR, dst=source if in_place else None)  # one pass
-    elif pixels.ndim == 3:
+    elif pixels.ndim == 3 and alpha is not None:
         pixels = np.dstack([pixels[..., ::-1], alpha])  # RGBA -> BGRA for OpenCV
     suffix, options = (".png", _PNG_OPTIONS) if format == "PNG" else (".tif", [])
     try:
@@ -242,7 +243,7 @@ def _encode_with_opencv(
         reason = ""
     if not ok:
         raise FileError(f"cannot encode a {pixels.dtype} {format} image of shape {pixels.shape}{reason}")
-    return memoryview(encoded.reshape(-1))
+    return encoded.reshape(-1).data
 
 
 def write_image(
