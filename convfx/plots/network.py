@@ -338,8 +338,8 @@ def _planes(ax: Axes, left: float, bottom: float, side_h: float, side_w: float, 
 def _operation_words(row: nn_inspect.LayerSummary) -> str | None:
     """What a layer does on the way from one drawn volume to the next, in words (None: nothing to say)."""
     if row.kind == "Conv2d" and row.kernel is not None:
-        extra = "" if row.stride in (None, (1, 1)) else f", stride {row.stride[0]}"
-        extra += "" if row.padding in (None, (0, 0)) else f", padding {row.padding[0]}"
+        extra = "" if row.stride is None or row.stride == (1, 1) else f", stride {row.stride[0]}"
+        extra += "" if row.padding is None or row.padding == (0, 0) else f", padding {row.padding[0]}"
         return f"{row.kernel[0]}x{row.kernel[1]} convolution{extra}"
     if row.kind in ("MaxPool2d", "AvgPool2d") and row.pool is not None:
         return f"{row.pool[0]}x{row.pool[1]} {'max' if row.kind == 'MaxPool2d' else 'average'} pooling"
