@@ -232,8 +232,8 @@ def tour_figure(tour: nn_inspect.Tour, *, max_maps: int = 16) -> Figure:
     for panel, (layer, values) in zip(panels, planes):
         if isinstance(layer, str):
             channels, height, width = values.shape
-            colours = {1: "gray", 3: "RGB"}.get(channels, f"{channels} channels")
-            label = f"input image: {width}x{height} pixels, {colours}  ({tour.source or 'an image'})"
+            colour_kind = {1: "gray", 3: "RGB"}.get(channels, f"{channels} channels")
+            label = f"input image: {width}x{height} pixels, {colour_kind}  ({tour.source or 'an image'})"
         else:
             label = _row_title(layer)
         panel.suptitle(label, x=0.005, ha="left", fontsize=TEXT_POINTS + 1.5, fontweight="bold")
