@@ -100,7 +100,7 @@ def test_train_with_adam_on_an_image_folder(tmp_path, rng):
 @pytest.mark.parametrize(
     "arguments, code, message",
     [
-        (["train", "--dataset", "nowhere", "-o", "x.npz"], 1, "nowhere: no such data set"),
+        (["train", "--dataset", "nowhere", "-o", "x.npz"], 2, "--dataset: no such data set 'nowhere'"),
         (["train", "--optimizer", "rmsprop"], 2, "rmsprop"),
         (["evaluate", "missing.npz"], 1, "missing.npz: no such file"),
     ],
@@ -162,7 +162,7 @@ def test_train_refuses_a_bad_seed_before_training(tmp_path, monkeypatch):
     huge = runner.invoke(app, ["train", "--epochs", "1", "--seed", "99999999999999999999", "-o", "x.npz"])
     assert huge.exit_code == 2
     assert huge.stderr.strip().splitlines() == [
-        "convfx: error: seed: expected an int in [0, 2**63 - 1], found 99999999999999999999"
+        "convfx: error: --seed: expected an int in [0, 2**63 - 1], found 99999999999999999999"
     ]
     assert list(tmp_path.iterdir()) == []
 

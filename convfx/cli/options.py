@@ -13,17 +13,24 @@ from __future__ import annotations
 
 import enum
 import inspect
-from typing import Annotated, Any, Callable, Optional
+from typing import Annotated, Any, Callable, Iterable, Optional
 
 import typer
 
-from ..ranges import OUTPUT_RANGES
 from ..conv import BOUNDARIES
+from ..models import DEFAULT_MODEL, SHIPPED_MODELS
+from ..ranges import OUTPUT_RANGES
 
 __all__ = [
     "EFFECT_HELP",
+    "FORCE_HELP",
+    "SHIPPED_MODELS_HELP",
+    "DEFAULT_MODEL_HELP",
     "Boundary",
     "OutputRange",
+    "KernelScale",
+    "DEFAULT_KERNEL_SCALE",
+    "choices",
     "BoundaryOption",
     "RangeOption",
     "GrayOption",
@@ -42,9 +49,21 @@ def library_default(function: Callable[..., Any], name: str) -> Any:
     return inspect.signature(function).parameters[name].default
 
 
-# Choices as Enums, which typer turns into validated, listed choices in --help.
-Boundary = enum.Enum("Boundary", {name: name for name in BOUNDARIES}, type=str)  # type: ignore[misc]
-OutputRange = enum.Enum("OutputRange", {name: name for name in OUTPUT_RANGES}, type=str)  # type: ignore[misc]
+def choices(name: str, values: Iterable[str]) -> Any:
+    """An Enum of ``values`` (each its own name and value), which typer turns into validated, listed choices."""
+    return enum.Enum(name, {value: value for value in values}, type=str)  # type: ignore[misc]
+
+
+Boundary = choices("Boundary", BOUNDARIES)
+OutputRange = choices("OutputRange", OUTPUT_RANGES)
+#: The colour scales of kernel figures, as :data:`convfx.plots.KERNEL_SCALES` has them.  Written
+#: here because importing the plots loads matplotlib, which no command should pay for before it
+#: draws; tests/test_cli_help.py keeps the two equal, the default too.
+KernelScale = choices("KernelScale", ("shared", "per-kernel"))
+DEFAULT_KERNEL_SCALE = KernelScale("shared")
+
+#: What every --force says.
+FORCE_HELP = "Overwrite OUTPUT if it exists."
 
 #: Help of the EFFECT argument of ``apply`` and ``batch``.
 EFFECT_HELP = (
@@ -52,6 +71,13 @@ EFFECT_HELP = (
     "parameters ('gaussian_blur:sigma=2,size=9', 'canny:sigma=2,low=0.05'), a kernel file "
     "(.toml/.json/.npy/.npz, 'bank.toml#name') or an ImageMagick kernel ('3x3: -1,0,1 -2,0,2 -1,0,1')."
 )
+
+#: ``"'photos', 'digits' or 'shapes'"``: the shipped models a MODEL may name, from the library's list.
+SHIPPED_MODELS_HELP = " or ".join(
+    filter(None, [", ".join(repr(name) for name in list(SHIPPED_MODELS)[:-1]), repr(list(SHIPPED_MODELS)[-1])])
+)
+#: The sentence that says which model a command uses when none is named.
+DEFAULT_MODEL_HELP = f"Default: the shipped {DEFAULT_MODEL} model."
 
 # The effect options of `convfx apply` and `convfx batch`.
 BoundaryOption = Annotated[
@@ -74,7 +100,7 @@ GrayOption = Annotated[
 ]
 MaxPixelsOption = Annotated[
     int,
-    typer.Option(min=1, help="Refuse larger images before decoding them (decompression-bomb guard)."),
+    typer.Option(min=1, help="Refuse images of more pixels than this before decoding them (decompression-bomb guard)."),
 ]
 #: The default is the library's DEFAULT_MEMORY_BUDGET, written by each command as a size.
 MemoryBudgetOption = Annotated[
