@@ -177,6 +177,8 @@ def show_command(
 ) -> None:
     """Print a filter's kernels exactly as they touch the pixels (after any flip).
 
+    A chain prints each step's kernels in order; a detector prints its parameters.
+
     Examples:
 
         convfx show sobel

@@ -209,6 +209,9 @@ def evaluate_command(
 ) -> None:
     """Accuracy and confusion matrix of a model on a data set's held-out images.
 
+    The held-out split is the one `convfx train` kept aside, so the accuracy is on
+    images the model never trained on.
+
     Examples:
 
         convfx evaluate model.npz  # on the data set it was trained on
