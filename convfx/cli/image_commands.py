@@ -187,7 +187,7 @@ def show_command(
 
         convfx show gaussian_blur,sobel --plot chain.png --scale per-kernel
     """
-    with reporting_errors():
+    with reporting_errors(effect="NAME", path="--plot"):
         effect = effects.parse_effect(name)
         text = "\n\n".join(effects.format_step(step) for step in effect.steps)
         written = None
