@@ -151,6 +151,7 @@ def test_examples_are_written_one_way(name):
         assert line.startswith(" " * (margin + 4)) and not line.startswith(" " * (margin + 5)), (name, line)
         text = line.strip()
         assert "convfx" in text.split("#")[0], (name, line)
+        assert len(text) <= 76, f"convfx {name}: an example wider than an 80-column terminal: {text}"
         # A note after an example is a shell comment, so the line still runs as written.
         assert "     (" not in line, (name, line)
 

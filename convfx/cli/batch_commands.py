@@ -164,9 +164,11 @@ def batch_command(
 
         convfx batch sobel photos/ -o edges/
 
-        convfx batch gaussian_blur,sobel photos/ scans/ -o out/ --include '*.jpg' --exclude 'raw/*' --workers 4
+        convfx batch gaussian_blur,sobel photos/ scans/ -o out/ --workers 4
 
-        CONVFX_SCHEDULER=tcp://head:8786 convfx batch sobel /shared/photos -o /shared/edges
+        convfx batch sobel photos/ -o out/ --include '*.jpg' --exclude 'raw/*'
+
+        CONVFX_SCHEDULER=tcp://head:8786 convfx batch sobel /data/in -o /data/out
     """
     reporter = _Reporter(quiet)
     with reporting_errors(outdir="--output"):

@@ -87,7 +87,7 @@ def apply_command(
 
         convfx apply "3x3: 0,-1,0 -1,5,-1 0,-1,0" photo.png --gray
 
-        convfx apply kirsch big.tif --memory-budget 256MB  # filtered in strips, same result
+        convfx apply kirsch big.tif --memory-budget 256MB  # in strips, same result
     """
     if source.is_dir():
         fail(

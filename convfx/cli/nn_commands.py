@@ -120,7 +120,7 @@ def train_command(
 
         convfx train  # digits -> model.npz
 
-        convfx train --dataset photos -o photos.npz  # then: convfx compare photos.npz
+        convfx train --dataset photos -o photos.npz  # then: compare photos.npz
 
         convfx train --dataset photos:~/Pictures/holiday -o mine.npz
 
@@ -216,7 +216,7 @@ def evaluate_command(
 
         convfx evaluate model.npz  # on the data set it was trained on
 
-        convfx evaluate digits --plot confusion.png  # the shipped digits model; also draw the matrix
+        convfx evaluate digits --plot confusion.png  # the shipped digits model
     """
     from .. import nn, plots
     from ..nn.inspect import load_model
