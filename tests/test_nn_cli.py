@@ -129,8 +129,8 @@ def test_bad_data_sets_are_one_line_and_nothing_is_written(tmp_path, monkeypatch
         ("photos:missing", 1, "convfx: error: photos:missing: expected a folder of photos, found nothing"),
         (f"photos:{one}", 1, f"convfx: error: photos:{one}: expected at least 2 photos"),
         (f"cifar10:{cifar}", 1, f"convfx: error: {cifar / 'data_batch_1.bin'}: expected a CIFAR-10 binary file, a multiple of 3073 bytes"),
-        ("nosuch:x", 2, "convfx: error: dataset: invalid value 'nosuch:x'; expected one of ['digits', 'shapes', 'photos'"),
-        ("photos:", 2, "convfx: error: dataset: expected photos:DIR with a folder, found 'photos:'"),
+        ("nosuch:x", 2, "convfx: error: --dataset: invalid value 'nosuch:x'; expected one of ['digits', 'shapes', 'photos'"),
+        ("photos:", 2, "convfx: error: --dataset: expected photos:DIR with a folder, found 'photos:'"),
     ]
     for spec, code, start in cases:
         result = runner.invoke(app, ["train", "--dataset", spec, "-o", str(tmp_path / "m.npz")])

@@ -92,10 +92,6 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     raise typer.Exit(code)
 
 
-#: Library keywords that every command spells the same other way.
-_COMMON_SPELLINGS = {"overwrite": "--force"}
-
-
 def cli_message(message: str, spellings: Mapping[str, str]) -> str:
     """A library message with its keywords spelt as the command line spells them.
 
@@ -120,8 +116,8 @@ def _spellings(aliases: Mapping[str, str]) -> dict[str, str]:
     context = get_current_context(silent=True)
     params = [] if context is None else context.command.params
     spellings = {param.name: option_spelling(param) for param in params if param.name}
-    if "force" in spellings:
-        spellings.update({name: spelling for name, spelling in _COMMON_SPELLINGS.items() if spelling == spellings["force"]})
+    if "force" in spellings:  # every command's --force is the library's overwrite=True
+        spellings.setdefault("overwrite", spellings["force"])
     spellings.update(aliases)
     return spellings
 

@@ -24,12 +24,9 @@ from typing import Any, Sequence
 from typer import Abort
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption, _TyperParameter
 
-try:  # recent typer runs on its own bundled copy of click (and click is not installed)
-    from typer._click import exceptions
-    from typer._click.globals import get_current_context
-except ImportError:  # pragma: no cover - older typer depends on click itself
-    from click import exceptions  # type: ignore[no-redef]
-    from click import get_current_context  # type: ignore[no-redef]
+# typer runs on its own bundled copy of click (click itself need not be installed).
+from typer._click import exceptions
+from typer._click.globals import get_current_context
 
 __all__ = ["Command", "Group", "exceptions", "get_current_context", "option_spelling", "usage_error_line"]
 
@@ -112,7 +109,7 @@ def _shown(value: Any) -> str:
 
 
 class _PlainParameter(_TyperParameter):
-    """Mixed into typer's parameter classes: a plain word in --help and an explained bad value."""
+    """What the plain argument and option add to typer's: a plain word in --help and an explained bad value."""
 
     # No new state, and typer's own parameter class as the base: an instance of
     # TyperArgument or TyperOption can become one of the subclasses below.

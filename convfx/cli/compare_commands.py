@@ -13,12 +13,20 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from .. import compare, imageio
+from .. import imageio
 from .app import Command, app, console, reporting_errors, say
-from .options import DEFAULT_KERNEL_SCALE, DEFAULT_MODEL_HELP, FORCE_HELP, SHIPPED_MODELS_HELP, KernelScale, library_default
+from .options import DEFAULT_KERNEL_SCALE, DEFAULT_MODEL_HELP, FORCE_HELP, SHIPPED_MODELS_HELP, KernelScale
 
 if TYPE_CHECKING:
     from rich.table import Table
+
+    from .. import compare
+
+# compare_model's and export_bank's defaults, written here because importing convfx.compare
+# loads the network, which the command line must not pay for at start-up
+# (tests/test_dependencies.py); tests/test_cli_help.py keeps them equal to the library's.
+_DRAWS = 1000
+_PREFIX = "learned"
 
 _MODEL_HELP = (
     f"A LeNet .npz from `convfx train`, {SHIPPED_MODELS_HELP} (the shipped models), or any .npz/.safetensors "
@@ -127,7 +135,7 @@ def compare_command(
     ] = False,
     draws: Annotated[
         int, typer.Option(min=2, help="Random kernel banks drawn for the baseline (2 or more).")
-    ] = library_default(compare.compare_model, "draws"),
+    ] = _DRAWS,
     scale: Annotated[
         KernelScale,
         typer.Option(
@@ -158,6 +166,8 @@ def compare_command(
 
         convfx compare shapes --scale per-kernel -o shapes.png
     """
+    from .. import compare
+
     with reporting_errors():
         destination = output or Path("evolution.png" if evolution else "compare.png")
         if destination.exists() and not force:
@@ -194,7 +204,7 @@ def export_bank_command(
     key: Annotated[Optional[str], typer.Option(metavar="NAME", help=_KEY_HELP, show_default=False)] = None,
     prefix: Annotated[
         str, typer.Option(metavar="NAME", help="Start of every filter name: NAME_0, NAME_1, ...")
-    ] = library_default(compare.export_bank, "prefix"),
+    ] = _PREFIX,
     force: Annotated[bool, typer.Option("--force", "-f", help=FORCE_HELP)] = False,
 ) -> None:
     """Write a model's learned kernels as a filter bank, usable wherever a kernel file is.
@@ -208,9 +218,10 @@ def export_bank_command(
 
         convfx apply my.toml#learned_3 photo.jpg
     """
+    from .. import compare
     from ..nn.weights import load_weights
 
-    with reporting_errors():
+    with reporting_errors(path="MODEL"):
         weights = load_weights(model, key=key)
         written = compare.export_bank(weights, output, prefix=prefix, overwrite=force)
     count = weights.weight.shape[0]

@@ -8,14 +8,13 @@ maths lives in :mod:`convfx.effects`, reading and writing one file in
 
 from __future__ import annotations
 
-import enum
 import shlex
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from .. import banks, batch, effects, imageio, render, steps
+from .. import banks, batch, effects, render, steps
 from .app import Command, EXIT_FAILED, EXIT_USAGE, app, console, fail, reporting_errors, say, warn
 from .options import (
     DEFAULT_KERNEL_SCALE,
@@ -27,6 +26,7 @@ from .options import (
     MaxPixelsOption,
     MemoryBudgetOption,
     RangeOption,
+    choices,
     library_default,
 )
 
@@ -34,9 +34,7 @@ from .options import (
 _DEFAULT_BOUNDARY = Boundary(library_default(render.render_file, "boundary"))
 
 # The families of the shipped filters and detectors, as the registry has them.
-Family = enum.Enum(  # type: ignore[misc]
-    "Family", {name: name for name in sorted({item.family for item in [*banks.list_filters(), *steps.list_detectors()]})}, type=str
-)
+Family = choices("Family", sorted({item.family for item in [*banks.list_filters(), *steps.list_detectors()]}))
 
 
 @app.command("apply", cls=Command)

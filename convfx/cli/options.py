@@ -1,9 +1,10 @@
 """Command-line options that several commands share, written once.
 
 The effect argument's help, the choices of ``--boundary`` and ``--range`` as typer
-enums, and the effect options of ``apply`` and ``batch``, so that both commands
-read the same.  Defaults come from the library (:func:`library_default`), never
-from a table of the CLI's own.
+enums (:func:`choices`, from the library's lists), the effect options of ``apply``
+and ``batch`` so that both commands read the same, and the shipped models as help
+text.  Defaults come from the library (:func:`library_default`), never from a table
+of the CLI's own.
 
 This module must not import the network, matplotlib or anything slow: every
 command module imports it to build the command line.
@@ -72,10 +73,14 @@ EFFECT_HELP = (
     "(.toml/.json/.npy/.npz, 'bank.toml#name') or an ImageMagick kernel ('3x3: -1,0,1 -2,0,2 -1,0,1')."
 )
 
-#: ``"'photos', 'digits' or 'shapes'"``: the shipped models a MODEL may name, from the library's list.
-SHIPPED_MODELS_HELP = " or ".join(
-    filter(None, [", ".join(repr(name) for name in list(SHIPPED_MODELS)[:-1]), repr(list(SHIPPED_MODELS)[-1])])
-)
+def _one_of(names: Iterable[str]) -> str:
+    """``"'photos', 'digits' or 'shapes'"``."""
+    quoted = [repr(name) for name in names]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+
+
+#: The shipped models a MODEL may name, from the library's list.
+SHIPPED_MODELS_HELP = _one_of(SHIPPED_MODELS)
 #: The sentence that says which model a command uses when none is named.
 DEFAULT_MODEL_HELP = f"Default: the shipped {DEFAULT_MODEL} model."
 

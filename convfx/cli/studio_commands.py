@@ -14,10 +14,11 @@ from typing import Annotated, Optional
 
 import typer
 
+from .. import imageio
 from ..studio import DEFAULT_HOST, DEFAULT_PORT
-from ..studio.workbench import Workbench
+from ..studio.photos import DEFAULT_MAX_UPLOAD_BYTES
 from .app import Command, app, err_console, reporting_errors, say
-from .options import SHIPPED_MODELS_HELP, library_default
+from .options import SHIPPED_MODELS_HELP
 
 
 @app.command("studio", cls=Command)
@@ -54,10 +55,10 @@ def studio_command(
     ] = None,
     max_pixels: Annotated[
         int, typer.Option(min=1, help="Refuse photos and uploads of more pixels than this before decoding them (as `convfx apply`).")
-    ] = library_default(Workbench, "max_pixels"),
+    ] = imageio.DEFAULT_MAX_PIXELS,
     max_upload_mb: Annotated[
         float, typer.Option(min=0.001, help="Refuse uploads larger than this many megabytes (MiB).")
-    ] = library_default(Workbench, "max_upload_bytes") / 2**20,
+    ] = DEFAULT_MAX_UPLOAD_BYTES / 2**20,
 ) -> None:
     """Open an interactive page: edit a kernel, watch it filter a photo, see the arithmetic of any pixel.
 
@@ -80,6 +81,7 @@ def studio_command(
     with reporting_errors(max_upload_bytes="--max-upload-mb"):
         studio.require_extra()
         from ..studio.server import serve
+        from ..studio.workbench import Workbench
 
         with Workbench(image, model=model, max_pixels=max_pixels, max_upload_bytes=int(max_upload_mb * 1024 * 1024)) as workbench:
             serve(
