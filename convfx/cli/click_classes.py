@@ -175,16 +175,22 @@ def _plain(param: Any) -> Any:
     return param
 
 
-class Command(TyperCommand):
-    """A typer command whose help shows plain words (pass ``cls=Command`` to ``app.command``)."""
+class _PlainHelp:
+    """Mixed into a command class: its parameters, --help included, shown in plain words."""
+
+    params: list[Any]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.params = [_plain(param) for param in self.params]
 
     def get_help_option(self, ctx: Any) -> Any:
-        option = super().get_help_option(ctx)
+        option = super().get_help_option(ctx)  # type: ignore[misc]
         return None if option is None else _plain(option)
+
+
+class Command(_PlainHelp, TyperCommand):
+    """A typer command whose help shows plain words (pass ``cls=Command`` to ``app.command``)."""
 
 
 def usage_error_line(error: Any) -> str:
@@ -222,21 +228,13 @@ def _sentence(text: str) -> str:
     return text[:1].lower() + text[1:]
 
 
-class Group(TyperGroup):
+class Group(_PlainHelp, TyperGroup):
     """The ``convfx`` group (and its sub-groups): plain help words, and usage errors in one line.
 
     Its :meth:`main` runs in click's non-standalone mode and reports what the
     parser refuses as ``convfx: error: ...`` on stderr with exit code 2, so the
     console script and :class:`typer.testing.CliRunner` see the same line.
     """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.params = [_plain(param) for param in self.params]
-
-    def get_help_option(self, ctx: Any) -> Any:
-        option = super().get_help_option(ctx)
-        return None if option is None else _plain(option)
 
     def main(
         self,
