@@ -41,6 +41,9 @@ __all__ = [
     "explain_conv",
     "explain_volume",
     "explain_pool",
+    "PIXEL_VALUES",
+    "WEIGHT_VALUES",
+    "FRAME_MILLISECONDS",
 ]
 
 #: Largest input side drawn: beyond this the numbers in the cells become unreadable.
@@ -49,9 +52,12 @@ MAX_SIZE = 12
 MAX_CHANNELS = 4
 MAX_FILTERS = 4
 POOL_MODES = ("max", "avg")
-# Seeded values: inputs 0..9, kernel weights and biases -2..2.
-_PIXELS = (0, 10)
-_WEIGHTS = (-2, 3)
+#: The seeded integers drawn: inputs from 0 to 9, kernel weights and biases from -2 to 2
+#: (``(low, high)`` with ``high`` excluded, as ``numpy.random.Generator.integers``).
+PIXEL_VALUES = (0, 10)
+WEIGHT_VALUES = (-2, 3)
+#: Time per frame of an animation, in milliseconds (the last frame is held 3 times as long).
+FRAME_MILLISECONDS = 700
 
 
 @dataclass(frozen=True)
@@ -268,7 +274,7 @@ def _steps(
 def _bias_option(bias: Any, rng: np.random.Generator, count: int) -> np.ndarray:
     """``count`` biases: ``bias`` for each, or seeded integers in -2..2 when it is None."""
     if bias is None:
-        return rng.integers(*_WEIGHTS, size=count).astype(np.float64)
+        return rng.integers(*WEIGHT_VALUES, size=count).astype(np.float64)
     if isinstance(bias, bool) or not isinstance(bias, (int, float, np.integer, np.floating)) or not np.isfinite(bias):
         raise ParameterError(f"bias: expected a finite number, found {bias!r}")
     return np.full(count, float(bias))
@@ -325,11 +331,11 @@ def explain_conv(
     k = _int_option(kernel, "kernel", minimum=1, maximum=MAX_SIZE)
     m, formula = _geometry(size, k, stride, padding, what="kernel")
     rng = np.random.default_rng(_int_option(seed, "seed", minimum=0, maximum=MAX_SEED))
-    image = rng.integers(*_PIXELS, size=(size, size)).astype(np.float64)
-    weights = rng.integers(*_WEIGHTS, size=(k, k)).astype(np.float64)
+    image = rng.integers(*PIXEL_VALUES, size=(size, size)).astype(np.float64)
+    weights = rng.integers(*WEIGHT_VALUES, size=(k, k)).astype(np.float64)
     # A kernel equal to its own rotation would make --flip show nothing; redraw it.
     while k > 1 and np.array_equal(weights, weights[::-1, ::-1]):
-        weights = rng.integers(*_WEIGHTS, size=(k, k)).astype(np.float64)
+        weights = rng.integers(*WEIGHT_VALUES, size=(k, k)).astype(np.float64)
     b = float(_bias_option(bias, rng, 1)[0])
     correlation = correlate(image, weights, bias=b, stride=stride, padding=padding).astype(np.float64)
     output = convolve(image, weights, bias=b, stride=stride, padding=padding).astype(np.float64) if flip else correlation
@@ -418,12 +424,12 @@ def explain_volume(
     f = _int_option(filters, "filters", minimum=1, maximum=MAX_FILTERS)
     m, formula = _geometry(size, k, stride, padding, what="kernel")
     rng = np.random.default_rng(_int_option(seed, "seed", minimum=0, maximum=MAX_SEED))
-    image = rng.integers(*_PIXELS, size=(size, size, c)).astype(np.float64)
-    kernels = rng.integers(*_WEIGHTS, size=(f, k, k, c)).astype(np.float64)
+    image = rng.integers(*PIXEL_VALUES, size=(size, size, c)).astype(np.float64)
+    kernels = rng.integers(*WEIGHT_VALUES, size=(f, k, k, c)).astype(np.float64)
     for index in range(f):
         # A kernel equal to its own spatial rotation would make --flip show nothing; redraw it.
         while k > 1 and np.array_equal(kernels[index], kernels[index, ::-1, ::-1]):
-            kernels[index] = rng.integers(*_WEIGHTS, size=(k, k, c))
+            kernels[index] = rng.integers(*WEIGHT_VALUES, size=(k, k, c))
     biases = _bias_option(bias, rng, f)
     # One (k, k, C) kernel gives an (m, m) map; a bank of F gives (m, m, F).
     engine_kernel, engine_bias = (kernels[0], float(biases[0])) if f == 1 else (kernels, biases)

@@ -78,13 +78,13 @@ def test_effect_options_are_passed_through(tmp_path):
         (["sobel", "{photos}", "-o", "{photos}/edges"], ["inside the input folder"]),
         (["sobel", "{photos}", "-o", "{photos}"], ["is the input folder"]),
         (["sobel", "{tmp}/missing", "-o", "{tmp}/out"], ["no such file or folder"]),
-        (["sobel", "{photos}", "-o", "{tmp}/out", "--memory-budget", "lots"], ["memory_budget"]),
+        (["sobel", "{photos}", "-o", "{tmp}/out", "--memory-budget", "lots"], ["--memory-budget: ", "'lots'"]),
         (["no_such_filter", "{photos}", "-o", "{tmp}/out"], ["no_such_filter"]),
         (["sobel", "{photos}", "-o", ""], ["output", "empty name"]),
         (["sobel", "{photos}", "-o", "{tmp}/out", "--scheduler", "nonsense"], ["not a Dask scheduler address"]),
         # Nothing to do is said, not reported as "0 done": no images there, or none that the patterns keep.
         (["sobel", "{photos}/.thumbnails/..", "-o", "{tmp}/out", "--include", "*.gif"], ["found no images", "--include"]),
-        (["sobel", "{tmp}/empty", "-o", "{tmp}/out"], ["found no images in", "empty", "nothing to do"]),
+        (["sobel", "{tmp}/empty", "-o", "{tmp}/out"], ["INPUTS: found no images in", "empty", "nothing to do"]),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(tmp_path, arguments, words):

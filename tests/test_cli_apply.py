@@ -104,15 +104,26 @@ def test_input_is_never_overwritten_even_with_force(tmp_path, photo_png):
     assert snapshot(tmp_path) == before
 
 
-def test_several_inputs_are_not_supported_yet(tmp_path, photo_png):
-    assert_one_line_error(run("apply", "sobel", photo_png, photo_png), 2, "expected one image file, found 2")
+def test_apply_takes_one_input_and_says_so(tmp_path, photo_png):
+    assert_one_line_error(
+        run("apply", "sobel", photo_png, photo_png), 2, "unexpected extra argument", "usage: convfx apply [OPTIONS] EFFECT INPUT"
+    )
+
+
+def test_a_folder_points_to_batch(tmp_path, photo_png):
+    before = snapshot(tmp_path)
+    assert_one_line_error(
+        run("apply", "sobel", tmp_path), 2, "INPUT: ", "is a folder, expected an image file", f"`convfx batch sobel {tmp_path} -o OUTDIR`"
+    )
+    assert snapshot(tmp_path) == before
 
 
 @pytest.mark.parametrize("kind", sorted(BAD_IMAGES))
 def test_bad_images_fail_in_one_line(tmp_path, bad_image, kind):
     path = bad_image(kind)
     before = snapshot(tmp_path)
-    assert_one_line_error(run("apply", "sobel", path), 1, path.name, BAD_IMAGES[kind])
+    # A folder is a usage error (exit 2: `convfx batch` is for folders); any other bad file failed (exit 1).
+    assert_one_line_error(run("apply", "sobel", path), 2 if kind == "folder" else 1, path.name, BAD_IMAGES[kind])
     assert snapshot(tmp_path) == before
 
 
@@ -150,7 +161,7 @@ def test_binary_range_is_refused_for_an_effect_that_is_not_an_edge_detector(tmp_
     before = snapshot(tmp_path)
     for effect in ("gaussian_blur", "sobel", "canny,gaussian_blur"):
         assert_one_line_error(
-            run("apply", effect, photo_png, "--range", "binary"), 2, "output_range: 'binary' is for edge maps", "canny"
+            run("apply", effect, photo_png, "--range", "binary"), 2, "--range: 'binary' is for edge maps", "canny"
         )
     assert snapshot(tmp_path) == before
     for effect in ("canny", "gaussian_blur,marr_hildreth"):
@@ -192,8 +203,8 @@ def test_memory_budget_gives_the_same_file(tmp_path, photo_png):
 
 def test_memory_budget_must_be_a_size(tmp_path, photo_png):
     before = snapshot(tmp_path)
-    assert_one_line_error(run("apply", "sobel", photo_png, "--memory-budget", "lots"), 2, "memory_budget", "'lots'")
-    assert_one_line_error(run("apply", "sobel", photo_png, "--memory-budget", "0"), 2, "memory_budget", "at least 1 byte")
+    assert_one_line_error(run("apply", "sobel", photo_png, "--memory-budget", "lots"), 2, "error: --memory-budget: ", "'lots'")
+    assert_one_line_error(run("apply", "sobel", photo_png, "--memory-budget", "0"), 2, "error: --memory-budget: ", "at least 1 byte")
     assert snapshot(tmp_path) == before
 
 
@@ -257,7 +268,7 @@ def test_console_script_end_to_end(tmp_path, photo_png):
     assert done.returncode == 1 and done.stderr == "convfx: error: nope.jpg: no such file\n"
     # A usage error found by the argument parser: exit 2, no traceback.
     done = subprocess.run(command[:4], capture_output=True, text=True, cwd=tmp_path, timeout=60)
-    assert done.returncode == 2 and "Traceback" not in done.stderr and "Missing argument" in done.stderr
+    assert done.returncode == 2 and "Traceback" not in done.stderr and done.stderr == "convfx: error: EFFECT: missing; usage: convfx apply [OPTIONS] EFFECT INPUT\n"
 
 
 # --------------------------------------------------------------------------- filters and show

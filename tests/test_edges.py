@@ -640,7 +640,7 @@ def test_cli_explain_canny_writes_the_stages_figure(tmp_path):
     again = run("explain", "canny", source)
     assert again.exit_code == 1 and "already exists" in again.stderr
     bad = run("explain", "canny", source, "--low", "0.5", "--high", "0.2", "-f")
-    assert bad.exit_code == 2 and bad.stderr.startswith("convfx: error: low:") and bad.stderr.count("\n") == 1
+    assert bad.exit_code == 2 and bad.stderr.startswith("convfx: error: --low:") and bad.stderr.count("\n") == 1
 
 
 def test_cli_explain_help_has_an_example():

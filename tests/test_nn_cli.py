@@ -100,7 +100,7 @@ def test_train_with_adam_on_an_image_folder(tmp_path, rng):
 @pytest.mark.parametrize(
     "arguments, code, message",
     [
-        (["train", "--dataset", "nowhere", "-o", "x.npz"], 1, "nowhere: no such data set"),
+        (["train", "--dataset", "nowhere", "-o", "x.npz"], 2, "--dataset: no such data set 'nowhere'"),
         (["train", "--optimizer", "rmsprop"], 2, "rmsprop"),
         (["evaluate", "missing.npz"], 1, "missing.npz: no such file"),
     ],
@@ -129,8 +129,8 @@ def test_bad_data_sets_are_one_line_and_nothing_is_written(tmp_path, monkeypatch
         ("photos:missing", 1, "convfx: error: photos:missing: expected a folder of photos, found nothing"),
         (f"photos:{one}", 1, f"convfx: error: photos:{one}: expected at least 2 photos"),
         (f"cifar10:{cifar}", 1, f"convfx: error: {cifar / 'data_batch_1.bin'}: expected a CIFAR-10 binary file, a multiple of 3073 bytes"),
-        ("nosuch:x", 2, "convfx: error: dataset: invalid value 'nosuch:x'; expected one of ['digits', 'shapes', 'photos'"),
-        ("photos:", 2, "convfx: error: dataset: expected photos:DIR with a folder, found 'photos:'"),
+        ("nosuch:x", 2, "convfx: error: --dataset: invalid value 'nosuch:x'; expected one of ['digits', 'shapes', 'photos'"),
+        ("photos:", 2, "convfx: error: --dataset: expected photos:DIR with a folder, found 'photos:'"),
     ]
     for spec, code, start in cases:
         result = runner.invoke(app, ["train", "--dataset", spec, "-o", str(tmp_path / "m.npz")])
@@ -162,7 +162,7 @@ def test_train_refuses_a_bad_seed_before_training(tmp_path, monkeypatch):
     huge = runner.invoke(app, ["train", "--epochs", "1", "--seed", "99999999999999999999", "-o", "x.npz"])
     assert huge.exit_code == 2
     assert huge.stderr.strip().splitlines() == [
-        "convfx: error: seed: expected an int in [0, 2**63 - 1], found 99999999999999999999"
+        "convfx: error: --seed: expected an int in [0, 2**63 - 1], found 99999999999999999999"
     ]
     assert list(tmp_path.iterdir()) == []
 

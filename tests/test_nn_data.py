@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from convfx import FileError
+from convfx import FileError, ParameterError
 from convfx.nn import load_dataset, load_digits, load_folder, load_idx_folder, load_shapes, make_shapes, read_idx
 from convfx.nn.data import FASHION_CLASSES, SHAPE_CLASSES, stratified_split
 
@@ -123,7 +123,7 @@ def test_folder_errors_name_the_problem(tmp_path):
     _write_png(tmp_path / "broken" / "good.png", np.zeros((4, 4), np.uint8))
     with pytest.raises(FileError, match="bad.png"):
         load_folder(tmp_path)
-    with pytest.raises(FileError, match="no such data set"):
+    with pytest.raises(ParameterError, match="^dataset: no such data set .*missing"):
         load_dataset(tmp_path / "missing")
 
 

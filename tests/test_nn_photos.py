@@ -224,7 +224,7 @@ def test_unknown_prefixes_are_usage_errors_and_drive_letters_are_paths(tmp_path,
     )
     with pytest.raises(ParameterError, match="expected photos:DIR with a folder, found 'photos:'"):
         load_dataset("photos:")
-    with pytest.raises(FileError, match="no such data set"):
+    with pytest.raises(ParameterError, match="no such data set 'C:/data'"):
         load_dataset("C:/data")  # a one-letter prefix is a Windows drive, so a path
     (tmp_path / "odd:name").mkdir()  # an existing path wins over an unknown prefix
     with pytest.raises(FileError, match="expected class sub-folders"):

@@ -674,7 +674,7 @@ def test_port_in_use_is_one_line_and_exit_2(photo_png):
             capture_output=True, text=True, timeout=60,
         )
     assert done.returncode == 2
-    assert done.stderr == f"convfx: error: port: {port} on 127.0.0.1 is in use by another program; choose another with --port (0 picks a free one)\n"
+    assert done.stderr == f"convfx: error: --port: {port} on 127.0.0.1 is in use by another program; choose another with --port (0 picks a free one)\n"
 
 
 # --------------------------------------------------------------------------- in a real browser

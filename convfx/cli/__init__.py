@@ -9,7 +9,8 @@ One module per group of commands registers them on the shared typer ``app``:
 * ``inspect_commands`` -- summary, tour (inside a trained LeNet);
 * ``explain_commands`` -- explain canny / conv / pool.
 
-``options`` holds the options several commands share.
+``options`` holds the options several commands share, and ``click_classes`` the
+command classes that show plain words in --help and report usage errors in one line.
 
 Nothing in the library imports this package.
 """
@@ -31,11 +32,7 @@ from . import inspect_commands  # noqa: F401  (summary, tour)
 from . import explain_commands  # noqa: F401  (explain canny|conv|pool)
 from . import studio_commands  # noqa: F401  (studio: the interactive page)
 from .app import EXIT_FAILED, EXIT_INTERRUPTED, OUT_OF_MEMORY, app, err_console
-
-try:  # recent typer runs on its own bundled copy of click (and click is not installed)
-    from typer._click.exceptions import ClickException
-except ImportError:  # pragma: no cover - older typer depends on click itself
-    from click.exceptions import ClickException  # type: ignore[assignment]  # the same class, from click itself
+from .click_classes import exceptions
 
 
 __all__ = ["app", "main"]
@@ -57,7 +54,7 @@ def main(argv: list[str] | None = None) -> None:
         err_console.print("convfx: interrupted", markup=False)
         exec("")  # forget the interrupt CPython may remember (see convfx.__main__), so the code is 130
         sys.exit(EXIT_INTERRUPTED)
-    except ClickException as error:  # usage errors typer reports itself: exit 2
+    except exceptions.ClickException as error:  # any other click error (usage errors are one line already: Group.main)
         error.show()
         sys.exit(error.exit_code)
     except typer.Exit as error:

@@ -1,29 +1,64 @@
 """The typer application object and the one way commands report errors.
 
 Commands live in sibling modules (one per group) and register themselves on
-``app``.  A command parses its options, calls one library function and reports; it
+``app`` with ``cls=Command`` (:mod:`convfx.cli.click_classes`: plain words in
+--help).  A command parses its options, calls one library function and reports; it
 does no maths.  Library errors (:class:`convfx.ConvfxError`) become one line on
-stderr and an exit code, never a traceback.
+stderr and an exit code, never a traceback, and name the command line's options
+(``--memory-budget``), never the library's keywords (``memory_budget``).
 """
 
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator, NoReturn
+import re
+from typing import Annotated, Iterator, Mapping, NoReturn
 
 import typer
 from rich.console import Console
 
+from .. import __version__
 from ..errors import ConvfxError
+from .click_classes import Command, Group, get_current_context, option_spelling
+
+__all__ = [
+    "app",
+    "Command",
+    "Group",
+    "console",
+    "err_console",
+    "say",
+    "warn",
+    "fail",
+    "reporting_errors",
+    "cli_message",
+]
 
 app = typer.Typer(
     name="convfx",
+    cls=Group,
     help="Exact, fast convolution filters for photos, and a numpy CNN that learns its own.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        say(f"convfx {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _convfx(
+    version: Annotated[
+        bool,
+        typer.Option("--version", is_eager=True, callback=_print_version, help="Print convfx's version and exit."),
+    ] = False,
+) -> None:
+    """Exact, fast convolution filters for photos, and a numpy CNN that learns its own."""
 
 console = Console()
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -57,13 +92,49 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     raise typer.Exit(code)
 
 
+def cli_message(message: str, spellings: Mapping[str, str]) -> str:
+    """A library message with its keywords spelt as the command line spells them.
+
+    A leading ``name:`` and a ``name=True`` become the option or argument in
+    ``spellings`` (``{"memory_budget": "--memory-budget", "overwrite": "--force"}``).
+
+    >>> cli_message("memory_budget: expected a size, found 'x'", {"memory_budget": "--memory-budget"})
+    "--memory-budget: expected a size, found 'x'"
+    >>> cli_message("a.png: already exists; pass overwrite=True to replace it", {"overwrite": "--force"})
+    'a.png: already exists; pass --force to replace it'
+    """
+    head = re.match(r"([A-Za-z_][A-Za-z0-9_]*)(\[[0-9]+\])?:", message)
+    if head and head.group(1) in spellings:
+        message = spellings[head.group(1)] + message[len(head.group(1)) :]
+    for name, spelling in spellings.items():
+        message = re.sub(rf"\b{name}=True\b", spelling, message)
+    return message
+
+
+def _spellings(aliases: Mapping[str, str]) -> dict[str, str]:
+    """Keyword -> command-line spelling for the command running now: its parameters, then ``aliases``."""
+    context = get_current_context(silent=True)
+    params = [] if context is None else context.command.params
+    spellings = {param.name: option_spelling(param) for param in params if param.name}
+    if "force" in spellings:  # every command's --force is the library's overwrite=True
+        spellings.setdefault("overwrite", spellings["force"])
+    spellings.update(aliases)
+    return spellings
+
+
 @contextlib.contextmanager
-def reporting_errors() -> Iterator[None]:
-    """Turn library errors into one line on stderr and their exit code; running out of memory is exit code 1."""
+def reporting_errors(**aliases: str) -> Iterator[None]:
+    """Turn library errors into one line on stderr and their exit code; running out of memory is exit code 1.
+
+    The message names the command's options and arguments, not the library's
+    keywords: a parameter of the command keeps its name (``max_pixels`` is
+    ``--max-pixels``), ``overwrite`` is ``--force``, and ``aliases`` name the rest
+    (``reporting_errors(source="INPUT")``).
+    """
     try:
         yield
     except ConvfxError as error:
-        fail(str(error), error.exit_code)
+        fail(cli_message(str(error), _spellings(aliases)), error.exit_code)
     except MemoryError:
         fail(OUT_OF_MEMORY, EXIT_FAILED)
     except KeyboardInterrupt:

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from .. import batch, imageio
-from .app import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, app, err_console, reporting_errors, say
+from .. import batch
+from .app import Command, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, app, err_console, reporting_errors, say
 from .options import (
     EFFECT_HELP,
     Boundary,
@@ -91,13 +91,13 @@ def _report(summary: batch.BatchSummary, *, quiet: bool) -> None:
     )
 
 
-@app.command("batch")
+@app.command("batch", cls=Command)
 def batch_command(
     effect: Annotated[str, typer.Argument(metavar="EFFECT", help=EFFECT_HELP, show_default=False)],
     inputs: Annotated[
         list[Path],
         typer.Argument(
-            metavar="INPUTS...",
+            metavar="INPUTS",
             help="Image files and folders; folders are walked recursively (names starting with '.' are skipped).",
             show_default=False,
             readable=False,  # an unreadable file is that file's failure, reported by the run (exit 1)
@@ -115,15 +115,19 @@ def batch_command(
     ],
     include: Annotated[
         Optional[list[str]],
-        typer.Option(help="Only files matching this glob (path relative to its input folder, or name; any case). Repeatable.", show_default=False),
+        typer.Option(
+            metavar="GLOB",
+            help="Only files matching this glob (path relative to its input folder, or name; any case). Repeatable.",
+            show_default=False,
+        ),
     ] = None,
     exclude: Annotated[
         Optional[list[str]],
-        typer.Option(help="Leave out files and folders matching this glob. Repeatable.", show_default=False),
+        typer.Option(metavar="GLOB", help="Leave out files and folders matching this glob. Repeatable.", show_default=False),
     ] = None,
     workers: Annotated[
         Optional[int],
-        typer.Option(min=1, help="Worker processes. Default: one per core.", show_default=False),
+        typer.Option(min=1, help="Worker processes (1: in this process). Default: one per core.", show_default=False),
     ] = None,
     force: Annotated[
         bool,
@@ -144,7 +148,7 @@ def batch_command(
     boundary: BoundaryOption = Boundary(library_default(batch.run_batch, "boundary")),
     output_range: RangeOption = None,
     gray: GrayOption = None,
-    max_pixels: MaxPixelsOption = imageio.DEFAULT_MAX_PIXELS,
+    max_pixels: MaxPixelsOption = library_default(batch.run_batch, "max_pixels"),
 ) -> None:
     """Apply an effect to every image in files and folders, in parallel, resumably.
 
@@ -153,18 +157,21 @@ def batch_command(
     A manifest in OUTDIR lets a rerun skip files done with the same effect and options.
 
     Bad files are reported and the run goes on. Exit code: 0 all done, 1 some failed,
-    2 usage error, 130 interrupted (Ctrl-C or SIGTERM; rerun to finish).
+    2 usage error (also: the inputs hold no image), 130 interrupted (Ctrl-C or SIGTERM;
+    rerun to finish).
 
     Examples:
 
         convfx batch sobel photos/ -o edges/
 
-        convfx batch gaussian_blur,sobel photos/ scans/ -o out/ --include '*.jpg' --exclude 'raw/*' --workers 4
+        convfx batch gaussian_blur,sobel photos/ scans/ -o out/ --workers 4
 
-        CONVFX_SCHEDULER=tcp://head:8786 convfx batch sobel /shared/photos -o /shared/edges
+        convfx batch sobel photos/ -o out/ --include '*.jpg' --exclude 'raw/*'
+
+        CONVFX_SCHEDULER=tcp://head:8786 convfx batch sobel /data/in -o /data/out
     """
     reporter = _Reporter(quiet)
-    with reporting_errors():
+    with reporting_errors(outdir="--output"):
         try:
             summary = batch.run_batch(
                 effect,

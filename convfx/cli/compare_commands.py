@@ -14,17 +14,25 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from .. import imageio
-from .app import app, console, reporting_errors, say
+from .app import Command, app, console, reporting_errors, say
+from .options import DEFAULT_KERNEL_SCALE, DEFAULT_MODEL_HELP, FORCE_HELP, SHIPPED_MODELS_HELP, KernelScale
 
 if TYPE_CHECKING:
     from rich.table import Table
 
     from .. import compare
 
+# compare_model's and export_bank's defaults, written here because importing convfx.compare
+# loads the network, which the command line must not pay for at start-up
+# (tests/test_dependencies.py); tests/test_cli_help.py keeps them equal to the library's.
+_DRAWS = 1000
+_PREFIX = "learned"
+
 _MODEL_HELP = (
-    "A LeNet .npz from `convfx train`, 'photos', 'digits' or 'shapes' (the shipped models), or any .npz/.safetensors "
-    "file with --key naming a 4-D conv weight (F, C, kh, kw).  Default: the shipped photos model."
+    f"A LeNet .npz from `convfx train`, {SHIPPED_MODELS_HELP} (the shipped models), or any .npz/.safetensors "
+    "file with --key naming a 4-D conv weight (F, C, kh, kw)."
 )
+_KEY_HELP = "The 4-D weight to take, e.g. conv1.weight of a ResNet.  Default: conv1.weight, else the file's only 4-D array."
 
 
 def _match_table(result: compare.Comparison) -> Table:
@@ -94,13 +102,20 @@ def _count_line(result: compare.Comparison) -> str:
     return line
 
 
-@app.command("compare")
+@app.command("compare", cls=Command)
 def compare_command(
-    model: Annotated[Optional[str], typer.Argument(metavar="[MODEL]", help=_MODEL_HELP, show_default=False)] = None,
+    model: Annotated[
+        Optional[str], typer.Argument(metavar="MODEL", help=f"{_MODEL_HELP}  {DEFAULT_MODEL_HELP}", show_default=False)
+    ] = None,
     image: Annotated[
         Optional[Path],
         typer.Option(
-            "--image", "-i", help="Photo for the response panels.  Default: scikit-image's chelsea.", show_default=False, readable=False
+            "--image",
+            "-i",
+            metavar="FILE",
+            help="Photo for the response panels.  Default: scikit-image's chelsea.",
+            show_default=False,
+            readable=False,
         ),
     ] = None,
     output: Annotated[
@@ -108,28 +123,27 @@ def compare_command(
         typer.Option(
             "--output",
             "-o",
+            metavar="FILE",
             help="Figure to write (.png/.svg/.pdf; .gif too with --evolution).  Default: compare.png (evolution.png).",
             show_default=False,
         ),
     ] = None,
-    key: Annotated[
-        Optional[str],
-        typer.Option(help="The 4-D weight to compare, e.g. conv1.weight of a ResNet.  Default: conv1.weight.", show_default=False),
-    ] = None,
+    key: Annotated[Optional[str], typer.Option(metavar="NAME", help=_KEY_HELP, show_default=False)] = None,
     evolution: Annotated[
         bool,
         typer.Option("--evolution", help="Draw how conv1 changed epoch by epoch (needs `convfx train --snapshots`)."),
     ] = False,
-    draws: Annotated[int, typer.Option(min=2, help="Random kernel banks drawn for the baseline.")] = 1000,
+    draws: Annotated[
+        int, typer.Option(min=2, help="Random kernel banks drawn for the baseline (2 or more).")
+    ] = _DRAWS,
     scale: Annotated[
-        Optional[str],
+        KernelScale,
         typer.Option(
-            help="Kernel colours: 'shared' (one scale for every kernel, so a kernel the network hardly uses looks faint; "
-            "the default) or 'per-kernel' (each stretched to its own largest weight).",
-            show_default=False,
+            help="Kernel colours: shared (one scale for every kernel, so a kernel the network hardly uses looks faint) "
+            "or per-kernel (each stretched to its own largest weight).",
         ),
-    ] = None,
-    force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite OUTPUT if it exists.")] = False,
+    ] = DEFAULT_KERNEL_SCALE,
+    force: Annotated[bool, typer.Option("--force", "-f", help=FORCE_HELP)] = False,
 ) -> None:
     """Match learned first-layer kernels to classic ones (Sobel, Laplacian, Gaussian...), with scores.
 
@@ -142,7 +156,7 @@ def compare_command(
 
     Examples:
 
-        convfx compare                                   (the shipped photos model -> compare.png)
+        convfx compare  # the shipped photos model -> compare.png
 
         convfx compare model.npz --image photo.jpg -o compare.png
 
@@ -157,14 +171,14 @@ def compare_command(
     with reporting_errors():
         destination = output or Path("evolution.png" if evolution else "compare.png")
         if destination.exists() and not force:
-            raise imageio.OutputExistsError(f"{destination}: already exists; overwrite it with --force")
+            raise imageio.OutputExistsError(f"{destination}: already exists; pass --force to replace it")
         from .. import plots  # matplotlib is slow to import; only drawing needs it
 
-        # None: the library's own default scale; a bad one fails before the slow comparison.
-        drawing = {} if scale is None else {"scale": plots.check_kernel_scale(scale)}
         photo = imageio.read_image(image).pixels if image is not None else None
         result = compare.compare_model(model, key=key, draws=draws)
-        written = plots.save_compare_figures(result, destination, image=photo, evolution=evolution, overwrite=force, **drawing)
+        written = plots.save_compare_figures(
+            result, destination, image=photo, evolution=evolution, scale=scale.value, overwrite=force
+        )
     console.print(_match_table(result))
     console.print(_class_table(result))
     if evolution and result.evolution is not None:
@@ -181,15 +195,22 @@ def compare_command(
     say(f"wrote {written}")
 
 
-@app.command("export-bank")
+@app.command("export-bank", cls=Command)
 def export_bank_command(
     model: Annotated[str, typer.Argument(metavar="MODEL", help=_MODEL_HELP, show_default=False)],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Filter-bank file to write (.toml).")] = Path("learned.toml"),
-    key: Annotated[Optional[str], typer.Option(help="The 4-D weight to export.  Default: conv1.weight.", show_default=False)] = None,
-    prefix: Annotated[str, typer.Option(help="Start of every filter name: PREFIX_0, PREFIX_1, ...")] = "learned",
-    force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite OUTPUT if it exists.")] = False,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", metavar="FILE", help="Filter-bank file to write (.toml).")
+    ] = Path("learned.toml"),
+    key: Annotated[Optional[str], typer.Option(metavar="NAME", help=_KEY_HELP, show_default=False)] = None,
+    prefix: Annotated[
+        str, typer.Option(metavar="NAME", help="Start of every filter name: NAME_0, NAME_1, ...")
+    ] = _PREFIX,
+    force: Annotated[bool, typer.Option("--force", "-f", help=FORCE_HELP)] = False,
 ) -> None:
     """Write a model's learned kernels as a filter bank, usable wherever a kernel file is.
+
+    Each kernel NAME_k is summed over the model's input channels; an RGB model also
+    gets NAME_k_r, NAME_k_g and NAME_k_b, one per channel.
 
     Examples:
 
@@ -200,7 +221,7 @@ def export_bank_command(
     from .. import compare
     from ..nn.weights import load_weights
 
-    with reporting_errors():
+    with reporting_errors(path="MODEL"):
         weights = load_weights(model, key=key)
         written = compare.export_bank(weights, output, prefix=prefix, overwrite=force)
     count = weights.weight.shape[0]

@@ -9,18 +9,18 @@ a kernel sliding over an input (in 3-D with ``--channels``/``--filters``) and
 
 from __future__ import annotations
 
-import enum
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
 from .. import edges, explain, imageio
-from .app import app, reporting_errors, say
-from .options import Boundary, MaxPixelsOption, library_default
+from .app import Command, Group, app, reporting_errors, say
+from .options import FORCE_HELP, Boundary, Choice, MaxPixelsOption, choices, library_default
 
 explain_app = typer.Typer(
     name="explain",
+    cls=Group,
     help="Draw how an operation works, stage by stage, to an image file.",
     no_args_is_help=True,
     add_completion=False,
@@ -28,10 +28,20 @@ explain_app = typer.Typer(
 )
 app.add_typer(explain_app, name="explain")
 
-CannyMode = enum.Enum("CannyMode", {name: name for name in edges.CANNY_MODES}, type=str)  # type: ignore[misc]
+if TYPE_CHECKING:
+    CannyMode = Choice
+    PoolMode = Choice
+else:
+    CannyMode = choices("CannyMode", edges.CANNY_MODES)
+    PoolMode = choices("PoolMode", explain.POOL_MODES)
 
 
-@explain_app.command("canny")
+def _canny_threshold_help(index: int) -> str:
+    """``"Default: 0.1 (0.8 with --quantile)."``, from the library's two pairs of thresholds."""
+    return f"Default: {edges.CANNY_THRESHOLDS[index]:g} ({edges.CANNY_QUANTILES[index]:g} with --quantile)."
+
+
+@explain_app.command("canny", cls=Command)
 def canny_command(
     source: Annotated[
         Path,
@@ -44,19 +54,25 @@ def canny_command(
         typer.Option(
             "--output",
             "-o",
+            metavar="FILE",
             help="Figure to write (.png, .svg, .pdf). Default: <stem>_canny_stages.png next to INPUT.",
             show_default=False,
         ),
     ] = None,
-    sigma: Annotated[float, typer.Option(help="Gaussian smoothing in pixels (0: none).")] = library_default(edges.canny, "sigma"),
+    sigma: Annotated[
+        float, typer.Option(help="Gaussian smoothing in pixels (0: none).")
+    ] = library_default(edges.canny, "sigma"),
     low: Annotated[
         Optional[float],
-        typer.Option(help="Weak-edge threshold, a fraction of full scale (default 0.1; 0.8 with --quantile).", show_default=False),
-    ] = None,
+        typer.Option(
+            help="Weak-edge threshold, a fraction of full scale (or a quantile).  " + _canny_threshold_help(0),
+            show_default=False,
+        ),
+    ] = library_default(edges.canny, "low"),
     high: Annotated[
         Optional[float],
-        typer.Option(help="Strong-edge threshold (default 0.2; 0.9 with --quantile).", show_default=False),
-    ] = None,
+        typer.Option(help="Strong-edge threshold.  " + _canny_threshold_help(1), show_default=False),
+    ] = library_default(edges.canny, "high"),
     quantile: Annotated[
         bool, typer.Option("--quantile/--absolute", help="Read --low/--high as quantiles of the gradient magnitude.")
     ] = library_default(edges.canny, "quantile"),
@@ -66,14 +82,14 @@ def canny_command(
     boundary: Annotated[Boundary, typer.Option(help="How pixels beyond the border are made.")] = Boundary(
         library_default(edges.canny, "boundary")
     ),
-    force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite OUTPUT if it exists.")] = False,
+    force: Annotated[bool, typer.Option("--force", "-f", help=FORCE_HELP)] = False,
     max_pixels: MaxPixelsOption = imageio.DEFAULT_MAX_PIXELS,
 ) -> None:
     """Draw every stage of the Canny edge detector on an image.
 
     Smoothed, gx, gy, magnitude, direction, after non-maximum suppression,
-    strong/weak pixels and the final edges, with the same parameters as
-    `convfx apply canny:sigma=2,low=0.05`.
+    strong/weak pixels and the final edges.  The options are the parameters of the
+    canny effect of `convfx apply`, with the same defaults.
 
     Examples:
 
@@ -83,7 +99,7 @@ def canny_command(
     """
     from .. import plots  # matplotlib is slow to import; only this command needs it
 
-    with reporting_errors():
+    with reporting_errors(destination="--output"):
         written = plots.save_canny_stages(
             source,
             output,
@@ -99,9 +115,12 @@ def canny_command(
     say(f"wrote {written}")
 
 
-# Sizes are validated by convfx.explain, not by typer, so that a bad value gives the
-# project's one-line error (naming the option) rather than a usage box.
+# Sizes are validated by convfx.explain, not by typer, so that the message can say
+# what the other options make possible (a padding below the kernel's side, ...).
 _EXPLAIN_OUTPUT_HELP = "A .gif animation (one frame per output cell) or a .png/.svg/.pdf strip of every step."
+_PIXELS = f"random integers {explain.PIXEL_VALUES[0]}..{explain.PIXEL_VALUES[1] - 1}"
+_WEIGHTS = f"{explain.WEIGHT_VALUES[0]}..{explain.WEIGHT_VALUES[1] - 1}"
+_MILLISECONDS_HELP = "GIF: time per frame in milliseconds (the last is held 3x)."
 
 
 def _conv_default(name: str) -> Any:
@@ -112,11 +131,15 @@ def _pool_default(name: str) -> Any:
     return library_default(explain.explain_pool, name)
 
 
-@explain_app.command("conv")
+@explain_app.command("conv", cls=Command)
 def conv_command(
-    output: Annotated[Path, typer.Option("--output", "-o", help=_EXPLAIN_OUTPUT_HELP)] = Path("conv.gif"),
-    size: Annotated[int, typer.Option(help="Side n of the square input (1..12), random integers 0..9.")] = _conv_default("size"),
-    kernel: Annotated[int, typer.Option(help="Side k of the square kernel, random integers -2..2.")] = _conv_default("kernel"),
+    output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE", help=_EXPLAIN_OUTPUT_HELP)] = Path("conv.gif"),
+    size: Annotated[
+        int, typer.Option(help=f"Side n of the square input (1..{explain.MAX_SIZE}), {_PIXELS}.")
+    ] = _conv_default("size"),
+    kernel: Annotated[
+        int, typer.Option(help=f"Side k of the square kernel, random integers {_WEIGHTS}.")
+    ] = _conv_default("kernel"),
     stride: Annotated[int, typer.Option(help="Step s between window positions.")] = _conv_default("stride"),
     padding: Annotated[int, typer.Option(help="Zeros p added on every side (0..k-1).")] = _conv_default("padding"),
     flip: Annotated[
@@ -128,22 +151,30 @@ def conv_command(
     ] = _conv_default("flip"),
     bias: Annotated[
         Optional[float],
-        typer.Option(help="Added to every sum, as a CNN layer adds its b.  Default: seeded integers in -2..2.", show_default=False),
+        typer.Option(
+            help=f"Added to every sum, as a CNN layer adds its b.  Default: seeded integers in {_WEIGHTS}.", show_default=False
+        ),
     ] = _conv_default("bias"),
     channels: Annotated[
         Optional[int],
         typer.Option(
-            help="Draw the layer in 3-D: an input of this depth C (1..4) and kernels of k x k x C, summed over depth.",
+            help=f"Draw the layer in 3-D: an input of this depth C (1..{explain.MAX_CHANNELS}) and kernels of "
+            f"k x k x C, summed over depth.  Default with --filters: "
+            f"{library_default(explain.explain_volume, 'channels')}.",
             show_default=False,
         ),
     ] = None,
     filters: Annotated[
         Optional[int],
-        typer.Option(help="3-D: this many kernels F (1..4), the depth of the output.", show_default=False),
+        typer.Option(
+            help=f"3-D: this many kernels F (1..{explain.MAX_FILTERS}), the depth of the output.  Default with "
+            f"--channels: {library_default(explain.explain_volume, 'filters')}.",
+            show_default=False,
+        ),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seeds the input, the kernel(s) and the bias.")] = _conv_default("seed"),
-    milliseconds: Annotated[int, typer.Option(help="GIF: time per frame (the last is held 3x).")] = 700,
-    force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite OUTPUT if it exists.")] = False,
+    milliseconds: Annotated[int, typer.Option(help=_MILLISECONDS_HELP)] = explain.FRAME_MILLISECONDS,
+    force: Annotated[bool, typer.Option("--force", "-f", help=FORCE_HELP)] = False,
 ) -> None:
     """Animate a kernel sliding over a padded input: window, products, bias, output cell, size formula.
 
@@ -162,7 +193,7 @@ def conv_command(
     """
     from .. import plots  # matplotlib is slow to import; only this command needs it
 
-    with reporting_errors():
+    with reporting_errors(path="--output"):
         steps: explain.Explanation | explain.VolumeExplanation
         if channels is None and filters is None:
             steps = explain.explain_conv(
@@ -185,18 +216,22 @@ def conv_command(
     _report(steps, written)
 
 
-@explain_app.command("pool")
+@explain_app.command("pool", cls=Command)
 def pool_command(
-    output: Annotated[Path, typer.Option("--output", "-o", help=_EXPLAIN_OUTPUT_HELP)] = Path("pool.gif"),
-    mode: Annotated[str, typer.Option(help="max or avg.")] = _pool_default("mode"),
-    size: Annotated[int, typer.Option(help="Side n of the square input (1..12), random integers 0..9.")] = _pool_default("size"),
+    output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE", help=_EXPLAIN_OUTPUT_HELP)] = Path("pool.gif"),
+    mode: Annotated[PoolMode, typer.Option(help="The largest value of each window, or their mean.")] = PoolMode(
+        _pool_default("mode")
+    ),
+    size: Annotated[
+        int, typer.Option(help=f"Side n of the square input (1..{explain.MAX_SIZE}), {_PIXELS}.")
+    ] = _pool_default("size"),
     kernel: Annotated[int, typer.Option(help="Side k of the pooling window.")] = _pool_default("kernel"),
     stride: Annotated[
         Optional[int], typer.Option(help="Step s between windows.  Default: the window size.", show_default=False)
     ] = _pool_default("stride"),
     seed: Annotated[int, typer.Option(help="Seeds the input.")] = _pool_default("seed"),
-    milliseconds: Annotated[int, typer.Option(help="GIF: time per frame (the last is held 3x).")] = 700,
-    force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite OUTPUT if it exists.")] = False,
+    milliseconds: Annotated[int, typer.Option(help=_MILLISECONDS_HELP)] = explain.FRAME_MILLISECONDS,
+    force: Annotated[bool, typer.Option("--force", "-f", help=FORCE_HELP)] = False,
 ) -> None:
     """Animate a pooling window (max or average) sliding over an input, one output cell per frame.
 
@@ -210,8 +245,8 @@ def pool_command(
     """
     from .. import plots  # matplotlib is slow to import; only this command needs it
 
-    with reporting_errors():
-        steps = explain.explain_pool(size=size, kernel=kernel, stride=stride, mode=mode, seed=seed)  # type: ignore[arg-type]
+    with reporting_errors(path="--output"):
+        steps = explain.explain_pool(size=size, kernel=kernel, stride=stride, mode=mode.value, seed=seed)
         written = plots.save_explanation(steps, output, overwrite=force, milliseconds=milliseconds)
     _report(steps, written)
 

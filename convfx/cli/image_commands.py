@@ -8,36 +8,51 @@ maths lives in :mod:`convfx.effects`, reading and writing one file in
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from .. import banks, batch, effects, imageio, render, steps
-from .app import EXIT_FAILED, EXIT_USAGE, app, console, fail, reporting_errors, say, warn
+from .. import banks, batch, effects, render, steps
+from .app import Command, EXIT_FAILED, EXIT_USAGE, app, console, fail, reporting_errors, say, warn
 from .options import (
+    DEFAULT_KERNEL_SCALE,
     EFFECT_HELP,
     Boundary,
+    KernelScale,
     BoundaryOption,
     GrayOption,
     MaxPixelsOption,
     MemoryBudgetOption,
     RangeOption,
+    Choice,
+    choices,
     library_default,
 )
 
 # The default of the library function the command calls.
 _DEFAULT_BOUNDARY = Boundary(library_default(render.render_file, "boundary"))
 
+# The families of the shipped filters and detectors, as the registry has them.
+_FAMILIES = sorted({item.family for item in banks.list_filters()} | {item.family for item in steps.list_detectors()})
+if TYPE_CHECKING:
+    Family = Choice
+else:
+    Family = choices("Family", _FAMILIES)
 
-@app.command("apply")
+
+@app.command("apply", cls=Command)
 def apply_command(
     effect: Annotated[str, typer.Argument(metavar="EFFECT", help=EFFECT_HELP, show_default=False)],
-    inputs: Annotated[
-        list[Path],
+    source: Annotated[
+        Path,
         # readable=False: convfx reports an unreadable file itself, in one line (exit 1).
         typer.Argument(
-            metavar="INPUT", help="Image file to filter (JPEG, PNG, TIFF, BMP, WebP).", show_default=False, readable=False
+            metavar="INPUT",
+            help="The image file to filter (JPEG, PNG, TIFF, BMP, WebP); for a folder or several files, `convfx batch`.",
+            show_default=False,
+            readable=False,
         ),
     ],
     output: Annotated[
@@ -45,6 +60,7 @@ def apply_command(
         typer.Option(
             "--output",
             "-o",
+            metavar="FILE",
             help="Output image; its suffix picks the format. Default: <stem>_<effect>.png next to INPUT.",
             show_default=False,
         ),
@@ -53,7 +69,7 @@ def apply_command(
     output_range: RangeOption = None,
     gray: GrayOption = None,
     force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite OUTPUT if it exists (never the input).")] = False,
-    max_pixels: MaxPixelsOption = imageio.DEFAULT_MAX_PIXELS,
+    max_pixels: MaxPixelsOption = library_default(render.render_file, "max_pixels"),
     memory_budget: MemoryBudgetOption = batch.format_byte_size(library_default(render.render_file, "memory_budget")),
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No 'wrote' line and no warnings (errors still go to stderr).")
@@ -61,29 +77,32 @@ def apply_command(
 ) -> None:
     """Apply a named filter, a chain or your own kernel to an image.
 
+    One image in, one image out, written atomically; the input is never modified.
+    `convfx batch` takes the same EFFECT and options for whole folders.
+
     Examples:
 
-        convfx apply sobel samples/chelsea.jpg     (writes samples/chelsea_sobel.png)
+        convfx apply sobel samples/chelsea.jpg  # writes samples/chelsea_sobel.png
 
         convfx apply gaussian_blur,sobel photo.jpg -o edges.png --range normalize
 
-        convfx apply canny:sigma=2,low=0.05 photo.jpg     (a 0/255 edge map)
+        convfx apply canny:sigma=2,low=0.05 photo.jpg  # a 0/255 edge map
 
         convfx apply "3x3: 0,-1,0 -1,5,-1 0,-1,0" photo.png --gray
 
-        convfx apply kirsch big.tif --memory-budget 256MB     (filtered in strips, same result)
+        convfx apply kirsch big.tif --memory-budget 256MB  # in strips, same result
     """
-    with reporting_errors():
-        if len(inputs) != 1:
-            fail(
-                f"INPUT: expected one image file, found {len(inputs)}; for several files or folders use "
-                "`convfx batch EFFECT INPUTS... -o OUTDIR`",
-                EXIT_USAGE,
-            )
+    if source.is_dir():
+        fail(
+            f"INPUT: {source} is a folder, expected an image file; to filter every image in it use "
+            f"`convfx batch {shlex.quote(effect)} {shlex.quote(str(source))} -o OUTDIR`",
+            EXIT_USAGE,
+        )
+    with reporting_errors(source="INPUT", destination="--output"):
         budget = batch.parse_byte_size(memory_budget)
         try:
             written = render.render_file(
-                inputs[0],
+                source,
                 output,
                 effect,
                 boundary=boundary.value,
@@ -97,7 +116,7 @@ def apply_command(
         except MemoryError:
             # One line, as for any file that fails; the budget bounds only the filtering.
             fail(
-                f"{inputs[0]}: not enough memory to render it "
+                f"{source}: not enough memory to render it "
                 "(a lower --memory-budget helps when filtering is what does not fit)",
                 EXIT_FAILED,
             )
@@ -105,27 +124,26 @@ def apply_command(
         say(f"wrote {written}")
 
 
-@app.command("filters")
+@app.command("filters", cls=Command)
 def filters_command(
-    family: Annotated[
-        Optional[str],
-        typer.Option(help="Only this bank: basic, blur, edges, sharpen or stylize.", show_default=False),
-    ] = None,
+    family: Annotated[Optional[Family], typer.Option(help="Only the filters of this family.", show_default=False)] = None,
 ) -> None:
     """List every named filter and edge detector with its family, size and description.
 
-    Detectors (canny, marr_hildreth) are non-linear: their size column says
-    "detector" and `convfx show NAME` lists their parameters.
+    Edge detectors are non-linear: their size column says "detector", and
+    `convfx show NAME` lists their parameters.
 
-    Example:
+    Examples:
+
+        convfx filters
 
         convfx filters --family edges
     """
     from rich.table import Table  # only this command draws a table
 
     with reporting_errors():
-        filters = banks.list_filters(family)
-    detectors = {item.name: item for item in steps.list_detectors(family)}
+        filters = banks.list_filters(None if family is None else family.value)
+    detectors = {item.name: item for item in steps.list_detectors(None if family is None else family.value)}
     # One list in (family, name) order, so detectors sit with the filters of their family.
     rows: list[banks.Filter | steps.Detector] = sorted(
         [*filters, *detectors.values()], key=lambda item: (item.family, item.name)
@@ -142,26 +160,29 @@ def filters_command(
     console.print(table)
 
 
-@app.command("show")
+@app.command("show", cls=Command)
 def show_command(
     name: Annotated[
         str, typer.Argument(metavar="NAME", help="A filter name, or any EFFECT that `convfx apply` takes.", show_default=False)
     ],
     plot: Annotated[
         Optional[Path],
-        typer.Option(help="Also draw the kernel(s) to this file (.png, .svg, .pdf), with a colour bar.", show_default=False),
-    ] = None,
-    scale: Annotated[
-        Optional[str],
         typer.Option(
-            help="--plot colours: 'shared' (one scale for every kernel, so weak kernels look weak; the default) "
-            "or 'per-kernel' (each kernel stretched to its own largest weight).",
-            show_default=False,
+            metavar="FILE", help="Also draw the kernel(s) to this file (.png, .svg, .pdf), with a colour bar.", show_default=False
         ),
     ] = None,
+    scale: Annotated[
+        KernelScale,
+        typer.Option(
+            help="--plot colours: shared (one scale for every kernel, so weak kernels look weak) "
+            "or per-kernel (each kernel stretched to its own largest weight).",
+        ),
+    ] = DEFAULT_KERNEL_SCALE,
     force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite the --plot file if it exists.")] = False,
 ) -> None:
     """Print a filter's kernels exactly as they touch the pixels (after any flip).
+
+    A chain prints each step's kernels in order; a detector prints its parameters.
 
     Examples:
 
@@ -171,16 +192,14 @@ def show_command(
 
         convfx show gaussian_blur,sobel --plot chain.png --scale per-kernel
     """
-    with reporting_errors():
+    with reporting_errors(effect="NAME", path="--plot"):
         effect = effects.parse_effect(name)
         text = "\n\n".join(effects.format_step(step) for step in effect.steps)
         written = None
         if plot is not None:
             from .. import plots  # matplotlib is slow to import; only --plot needs it
 
-            # None: the library's own default scale.
-            options = {} if scale is None else {"scale": scale}
-            written = plots.save_kernel_plot(effect, plot, overwrite=force, **options)
+            written = plots.save_kernel_plot(effect, plot, scale=scale.value, overwrite=force)
     say(text)
     if written is not None:
         say(f"wrote {written}")

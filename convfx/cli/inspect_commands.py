@@ -13,12 +13,10 @@ from typing import Annotated, Optional
 import typer
 
 from .. import imageio
-from .app import app, console, reporting_errors, say
+from .app import Command, app, console, reporting_errors, say
+from .options import DEFAULT_MODEL_HELP, FORCE_HELP, SHIPPED_MODELS_HELP, MaxPixelsOption
 
-_MODEL_HELP = (
-    "A model file from `convfx train`, or 'photos', 'digits' or 'shapes' (the shipped models).  "
-    "Default: the shipped photos model."
-)
+_MODEL_HELP = f"A model file from `convfx train`, or {SHIPPED_MODELS_HELP} (the shipped models).  {DEFAULT_MODEL_HELP}"
 
 
 def _pair(value: tuple[int, int] | None, *, square: bool = False) -> str:
@@ -30,7 +28,7 @@ def _pair(value: tuple[int, int] | None, *, square: bool = False) -> str:
     return f"{value[0]}x{value[1]}"
 
 
-@app.command("summary")
+@app.command("summary", cls=Command)
 def summary_command(
     model_path: Annotated[
         Optional[Path], typer.Argument(metavar="MODEL", help=_MODEL_HELP, show_default=False, readable=False)
@@ -38,6 +36,7 @@ def summary_command(
     plot: Annotated[
         Optional[Path],
         typer.Option(
+            metavar="FILE",
             help="Also draw the network as its chain of volumes (D@WxH, kernel boxes, fully connected bars) "
             "to this file (.png, .svg, .pdf).",
             show_default=False,
@@ -47,11 +46,13 @@ def summary_command(
 ) -> None:
     """Each layer of a LeNet with its output shape (D@WxH), hyper-parameters and parameter count.
 
+    The table is read from the model file; --plot draws the same chain of layers.
+
     Examples:
 
         convfx summary
 
-        convfx summary shapes                         (the shipped shapes model)
+        convfx summary shapes  # the shipped shapes model
 
         convfx summary model.npz --plot lenet.png
     """
@@ -61,7 +62,7 @@ def summary_command(
     from ..models import resolve_model
     from ..nn import inspect as nn_inspect
 
-    with reporting_errors():
+    with reporting_errors(model="MODEL", path="MODEL"):
         model = nn_inspect.load_model(model_path)
         rows = nn_inspect.summarize(model)
         total = nn_inspect.total_parameters(model)
@@ -110,13 +111,14 @@ def summary_command(
         say(f"wrote {written}")
 
 
-@app.command("tour")
+@app.command("tour", cls=Command)
 def tour_command(
     image: Annotated[
         Optional[str],
         typer.Option(
             "--image",
             "-i",
+            metavar="IMAGE",
             help="A photo (resized to 32x32; gray for a gray model), digit:N (the N-th held-out bundled digit) "
             "or photo:N (the N-th held-out patch of the bundled photos).  Default: a held-out image of the data "
             "the model was trained on (photos, digits).",
@@ -126,17 +128,20 @@ def tour_command(
     model_path: Annotated[
         Optional[Path], typer.Argument(metavar="MODEL", help=_MODEL_HELP, show_default=False, readable=False)
     ] = None,
-    output: Annotated[Path, typer.Option("--output", "-o", help="Figure to write (.png, .svg, .pdf).")] = Path("tour.png"),
-    force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite OUTPUT if it exists.")] = False,
-    max_pixels: Annotated[
-        int, typer.Option(min=1, help="Refuse larger images before decoding them (decompression-bomb guard).")
-    ] = imageio.DEFAULT_MAX_PIXELS,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", metavar="FILE", help="Figure to write (.png, .svg, .pdf).")
+    ] = Path("tour.png"),
+    force: Annotated[bool, typer.Option("--force", "-f", help=FORCE_HELP)] = False,
+    max_pixels: MaxPixelsOption = imageio.DEFAULT_MAX_PIXELS,
 ) -> None:
     """Run one image through a LeNet and draw every layer's feature maps, then the softmax.
 
+    The figure follows the image from the 32x32 input the network sees, through
+    every layer as the network computes it, to the probability of each class.
+
     Examples:
 
-        convfx tour                                   (the photos model on a held-out photo patch)
+        convfx tour  # the photos model on a held-out photo patch
 
         convfx tour digits --image digit:7 -o tour.png
 
@@ -145,7 +150,7 @@ def tour_command(
     from .. import plots  # matplotlib is slow to import; only this command needs it
     from ..nn import inspect as nn_inspect
 
-    with reporting_errors():
+    with reporting_errors(model="MODEL", path="MODEL"):
         result = nn_inspect.tour_file(model_path, image, max_pixels=max_pixels)
         written = plots.save_tour(result, output, overwrite=force)
     best = result.prediction

@@ -7,7 +7,6 @@ drawing in the plots module.
 
 from __future__ import annotations
 
-import enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
@@ -16,7 +15,8 @@ import typer
 from ..errors import FileError
 from ..nn import config as nn_config
 from ..nn.config import TrainConfig
-from .app import app, console, err_console, reporting_errors, say
+from .app import Command, app, console, err_console, reporting_errors, say
+from .options import FORCE_HELP, SHIPPED_MODELS_HELP, Choice, choices
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -26,10 +26,16 @@ if TYPE_CHECKING:
 
 # The network itself (convfx.nn.layers, .train, ...) is imported inside the commands:
 # only the options' choices and defaults are needed to build the command line.
-Optimizer = enum.Enum("Optimizer", {name: name for name in nn_config.OPTIMIZERS}, type=str)  # type: ignore[misc]
-Schedule = enum.Enum("Schedule", {name: name for name in nn_config.SCHEDULES}, type=str)  # type: ignore[misc]
-Activation = enum.Enum("Activation", {name: name for name in nn_config.ACTIVATIONS}, type=str)  # type: ignore[misc]
-Pooling = enum.Enum("Pooling", {name: name for name in nn_config.POOLINGS}, type=str)  # type: ignore[misc]
+if TYPE_CHECKING:
+    Optimizer = Choice
+    Schedule = Choice
+    Activation = Choice
+    Pooling = Choice
+else:
+    Optimizer = choices("Optimizer", nn_config.OPTIMIZERS)
+    Schedule = choices("Schedule", nn_config.SCHEDULES)
+    Activation = choices("Activation", nn_config.ACTIVATIONS)
+    Pooling = choices("Pooling", nn_config.POOLINGS)
 
 _DEFAULTS = TrainConfig()
 _DATASET_HELP = (
@@ -54,14 +60,16 @@ def _default_help(field: str) -> str:
     return "Default: " + "; ".join(parts) + "."
 
 
-@app.command("train")
+@app.command("train", cls=Command)
 def train_command(
-    dataset: Annotated[str, typer.Option("--dataset", "-d", help=_DATASET_HELP)] = "digits",
+    dataset: Annotated[str, typer.Option("--dataset", "-d", metavar="DATASET", help=_DATASET_HELP)] = nn_config.DEFAULT_DATASET,
     epochs: Annotated[
         Optional[int],
         typer.Option("--epochs", "-e", min=1, help="Passes over the training set.  " + _default_help("epochs"), show_default=False),
     ] = None,
-    batch_size: Annotated[int, typer.Option("--batch-size", "-b", min=1)] = _DEFAULTS.batch_size,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", "-b", min=1, help="Training images per step (one gradient update).")
+    ] = _DEFAULTS.batch_size,
     lr: Annotated[
         Optional[float],
         typer.Option(
@@ -73,7 +81,9 @@ def train_command(
             show_default=False,
         ),
     ] = None,
-    optimizer: Annotated[Optimizer, typer.Option(help="sgd (momentum 0.9) or adam.")] = Optimizer(_DEFAULTS.optimizer),
+    optimizer: Annotated[
+        Optimizer, typer.Option(help=f"sgd (with momentum {_DEFAULTS.momentum:g}) or adam.")
+    ] = Optimizer(_DEFAULTS.optimizer),
     weight_decay: Annotated[
         Optional[float],
         typer.Option(
@@ -101,20 +111,22 @@ def train_command(
     snapshots: Annotated[
         bool, typer.Option("--snapshots", help="Keep conv1's kernels after every epoch in the model file.")
     ] = False,
-    output: Annotated[Path, typer.Option("--output", "-o", help="Model file to write (.npz).")] = Path("model.npz"),
-    force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite OUTPUT if it exists.")] = False,
+    output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE", help="Model file to write (.npz).")] = Path(
+        "model.npz"
+    ),
+    force: Annotated[bool, typer.Option("--force", "-f", help=FORCE_HELP)] = False,
 ) -> None:
     """Train LeNet-5 on a data set and save it; report held-out accuracy.
 
     The defaults reach >= 98.5 % on digits in well under a minute; on photos
-    (12 epochs) most first-layer kernels become edge detectors.  The same options
+    most first-layer kernels become edge detectors.  The same options
     and seed give the same model.
 
     Examples:
 
-        convfx train                                  (digits -> model.npz)
+        convfx train  # digits -> model.npz
 
-        convfx train --dataset photos -o photos.npz   (then: convfx compare photos.npz)
+        convfx train --dataset photos -o photos.npz  # then: compare photos.npz
 
         convfx train --dataset photos:~/Pictures/holiday -o mine.npz
 
@@ -177,13 +189,13 @@ def train_command(
     )
 
 
-@app.command("evaluate")
+@app.command("evaluate", cls=Command)
 def evaluate_command(
     model_path: Annotated[
         Path,
         typer.Argument(
             metavar="MODEL",
-            help="A model file from `convfx train`, or 'photos' / 'digits' / 'shapes' (shipped).",
+            help=f"A model file from `convfx train`, or {SHIPPED_MODELS_HELP} (the shipped models).",
             show_default=False,
             readable=False,
         ),
@@ -191,30 +203,39 @@ def evaluate_command(
     dataset: Annotated[
         Optional[str],
         typer.Option(
-            "--dataset", "-d", help=_DATASET_HELP + "  Default: the one the model was trained on.", show_default=False
+            "--dataset",
+            "-d",
+            metavar="DATASET",
+            help=_DATASET_HELP + "  Default: the one the model was trained on.",
+            show_default=False,
         ),
     ] = None,
     plot: Annotated[
         Optional[Path],
-        typer.Option("--plot", help="Also draw the confusion matrix to this file (.png, .svg, .pdf).", show_default=False),
+        typer.Option(
+            "--plot", metavar="FILE", help="Also draw the confusion matrix to this file (.png, .svg, .pdf).", show_default=False
+        ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite the --plot file if it exists.")] = False,
 ) -> None:
     """Accuracy and confusion matrix of a model on a data set's held-out images.
 
+    The held-out split is the one `convfx train` kept aside, so the accuracy is on
+    images the model never trained on.
+
     Examples:
 
-        convfx evaluate model.npz                      (on the data set it was trained on)
+        convfx evaluate model.npz  # on the data set it was trained on
 
-        convfx evaluate model.npz --plot confusion.png (also draw the matrix)
+        convfx evaluate digits --plot confusion.png  # the shipped digits model
     """
     from .. import nn, plots
     from ..nn.inspect import load_model
 
-    with reporting_errors():
+    with reporting_errors(model="MODEL", path="MODEL"):
         model = load_model(model_path)  # a file, or a shipped model's name
         if plot is not None and plot.exists() and not force:
-            raise FileError(f"{plot}: already exists; overwrite it with --force")
+            raise FileError(f"{plot}: already exists; pass --force to replace it")
         data = nn.evaluation_data(model, dataset, source=str(model_path))
         result = nn.evaluate(model, data.test_images, data.test_labels)
         if plot is not None:

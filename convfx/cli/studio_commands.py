@@ -17,10 +17,11 @@ import typer
 from .. import imageio
 from ..studio import DEFAULT_HOST, DEFAULT_PORT
 from ..studio.photos import DEFAULT_MAX_UPLOAD_BYTES
-from .app import app, err_console, reporting_errors, say
+from .app import Command, app, err_console, reporting_errors, say
+from .options import SHIPPED_MODELS_HELP
 
 
-@app.command("studio")
+@app.command("studio", cls=Command)
 def studio_command(
     image: Annotated[
         Optional[Path],
@@ -32,28 +33,36 @@ def studio_command(
             readable=False,
         ),
     ] = None,
-    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on; 0 picks a free one.")] = DEFAULT_PORT,
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Port to listen on (0..65535); 0 picks a free one.")
+    ] = DEFAULT_PORT,
     host: Annotated[
         str,
-        typer.Option(help="Address to listen on. Anything but 127.0.0.1 lets other machines use the studio (a warning says so)."),
+        typer.Option(
+            metavar="ADDRESS",
+            help=f"Address to listen on. Anything but {DEFAULT_HOST} lets other machines use the studio (a warning says so).",
+        ),
     ] = DEFAULT_HOST,
     browser: Annotated[bool, typer.Option("--browser/--no-browser", help="Open the page in the default browser.")] = True,
     model: Annotated[
         Optional[str],
         typer.Option(
+            metavar="MODEL",
             help="A LeNet .npz (or .npz/.safetensors with a conv1.weight) whose learned kernels the page offers "
-            "beside the shipped photos, digits and shapes models.",
+            f"beside the shipped models ({SHIPPED_MODELS_HELP}).",
             show_default=False,
         ),
     ] = None,
     max_pixels: Annotated[
-        int, typer.Option(min=1, help="Refuse larger photos and uploads before decoding them (as `convfx apply`).")
+        int, typer.Option(min=1, help="Refuse photos and uploads of more pixels than this before decoding them (as `convfx apply`).")
     ] = imageio.DEFAULT_MAX_PIXELS,
-    max_upload_mb: Annotated[float, typer.Option(min=0.001, help="Refuse uploads larger than this many megabytes (MiB).")] = DEFAULT_MAX_UPLOAD_BYTES / 2**20,
+    max_upload_mb: Annotated[
+        float, typer.Option(min=0.001, help="Refuse uploads larger than this many megabytes (MiB).")
+    ] = DEFAULT_MAX_UPLOAD_BYTES / 2**20,
 ) -> None:
     """Open an interactive page: edit a kernel, watch it filter a photo, see the arithmetic of any pixel.
 
-    The page runs on this machine only (127.0.0.1) and needs no network.  It
+    The page runs on this machine only (by default) and needs no network.  It
     computes everything with convfx itself, and its download is the file that
     `convfx apply` writes for the same settings (the page shows that command).
     Ctrl-C stops it (exit code 130).  Needs the \\[studio] extra:
@@ -61,7 +70,7 @@ def studio_command(
 
     Examples:
 
-        convfx studio                          (scikit-image's sample photos)
+        convfx studio  # scikit-image's sample photos
 
         convfx studio photo.jpg --port 8000 --no-browser
 
@@ -69,7 +78,7 @@ def studio_command(
     """
     from .. import studio
 
-    with reporting_errors():
+    with reporting_errors(max_upload_bytes="--max-upload-mb"):
         studio.require_extra()
         from ..studio.server import serve
         from ..studio.workbench import Workbench

@@ -134,7 +134,7 @@ def write_bytes_atomically(path: str | os.PathLike, data: bytes | memoryview, *,
         else:
             _link_new(temporary, path)
     except FileExistsError:
-        raise OutputExistsError(f"{path}: already exists; overwrite it with --force (overwrite=True)") from None
+        raise OutputExistsError(f"{path}: already exists; pass overwrite=True to replace it") from None
     except OSError as exc:
         raise FileError(f"{path}: cannot write: {exc.strerror or exc}") from None
     finally:

@@ -107,7 +107,7 @@ def check_destination(path: str | os.PathLike, *, overwrite: bool = False) -> Pa
     if path.is_dir():
         raise FileError(f"{path}: is a folder, expected an image file name")
     if path.exists() and not overwrite:
-        raise OutputExistsError(f"{path}: already exists; overwrite it with --force (overwrite=True)")
+        raise OutputExistsError(f"{path}: already exists; pass overwrite=True to replace it")
     return path
 
 

@@ -26,9 +26,12 @@ __all__ = [
     "MAX_SEED",
     "DATASET_DEFAULTS",
     "FOLDER_STEPS",
+    "DEFAULT_DATASET",
     "dataset_defaults_key",
 ]
 
+#: The data set ``convfx train`` trains on when none is named: the bundled 8x8 digits, the fastest.
+DEFAULT_DATASET = "digits"
 OPTIMIZERS = ("sgd", "adam")
 #: The peak learning rate of each optimizer when :attr:`TrainConfig.lr` is not given:
 #: SGD with momentum 0.9 trains LeNet well at 0.05, Adam at its usual 1e-3.

@@ -177,9 +177,10 @@ def load_dataset(spec: str | os.PathLike, *, seed: int = 0) -> Dataset:
     Raises
     ------
     ParameterError
-        An unknown ``word:`` prefix (when no such path exists), or a prefix with no path.
+        An unknown ``word:`` prefix (when no such path exists), a prefix with no
+        path, or a path that does not exist.
     FileError
-        If ``spec`` is neither a known name nor a readable folder of images.
+        If ``spec`` is a file, or a folder that cannot be read as a data set.
 
     Examples
     --------
@@ -210,8 +211,10 @@ def load_dataset(spec: str | os.PathLike, *, seed: int = 0) -> Dataset:
     root = Path(spec)
     if colon and len(prefix) > 1 and prefix.replace("-", "").replace("_", "").isalnum() and not root.exists():
         raise ParameterError(f"dataset: invalid value {text!r}; expected one of {list(DATASET_NAMES)} or a folder")
-    if not root.exists():
-        raise FileError(f"{root}: no such data set; expected one of {list(DATASET_NAMES)} or a folder of images or IDX files")
+    if not root.exists():  # a name that names nothing: a usage error, as an unknown name is
+        raise ParameterError(
+            f"dataset: no such data set {text!r}; expected one of {list(DATASET_NAMES)} or a folder of images or IDX files"
+        )
     if not root.is_dir():
         raise FileError(f"{root}: expected a folder (of class sub-folders or IDX files), found a file")
     if _find_idx(root, "train", "images") is not None:

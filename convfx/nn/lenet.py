@@ -188,7 +188,7 @@ def check_model_destination(path: str | os.PathLike, *, overwrite: bool = False)
     if path.is_dir():
         raise FileError(f"{path}: is a folder, expected a model file name (e.g. model.npz)")
     if path.exists() and not overwrite:
-        raise imageio.OutputExistsError(f"{path}: already exists; overwrite it with --force (overwrite=True)")
+        raise imageio.OutputExistsError(f"{path}: already exists; pass overwrite=True to replace it")
     return path
 
 

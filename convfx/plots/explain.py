@@ -277,7 +277,7 @@ def explain_frame_figure(explanation: explain_steps.Explanation, index: int, *, 
     return figure
 
 
-def explain_gif_bytes(explanation: explain_steps.Explanation | explain_steps.VolumeExplanation, *, milliseconds: int = 700) -> bytes:
+def explain_gif_bytes(explanation: explain_steps.Explanation | explain_steps.VolumeExplanation, *, milliseconds: int = explain_steps.FRAME_MILLISECONDS) -> bytes:
     """The steps as an animated GIF: exactly one frame per output cell, the last held 3x longer.
 
     Frames are :func:`explain_frame_figure` (for a :class:`~convfx.explain.VolumeExplanation`,
@@ -749,7 +749,7 @@ def save_explanation(
     path: str | os.PathLike,
     *,
     overwrite: bool = False,
-    milliseconds: int = 700,
+    milliseconds: int = explain_steps.FRAME_MILLISECONDS,
 ) -> Path:
     """Write an explanation: ``.gif`` -> :func:`explain_gif_bytes`, ``.png/.svg/.pdf`` -> a strip of every step.
 

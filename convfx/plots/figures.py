@@ -176,7 +176,7 @@ def refuse_existing(path: Path, *, overwrite: bool) -> None:
         ``path`` exists and not ``overwrite``.
     """
     if path.exists() and not overwrite:
-        raise imageio.OutputExistsError(f"{path}: already exists; overwrite it with --force (overwrite=True)")
+        raise imageio.OutputExistsError(f"{path}: already exists; pass overwrite=True to replace it")
 
 
 def image_panel(ax: Axes, pixels: np.ndarray, title: str, **imshow: Any) -> None:

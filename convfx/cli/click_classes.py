@@ -1,0 +1,269 @@
+"""The click classes under every ``convfx`` command: plain help words and one-line usage errors.
+
+typer builds each command's parameters itself and shows their Python types in
+``--help`` (``<str>``, ``<list[Path]>``, ``<int range> [x>=1]``).  convfx's commands
+are made with :class:`Command` (and groups with :class:`Group`), which show a plain
+word instead: the parameter's metavar (``EFFECT``, ``SIZE``, ``OUTDIR``), its choices
+(``max|avg``), ``N`` for a whole number, ``NUMBER`` for any number and nothing for a
+flag.  A value out of range or not among the choices is refused with a message that
+says what was expected and what was found.
+
+:class:`Group` also turns every usage error of the parser (a missing argument, an
+unknown option, a bad choice) into the one line every other convfx error is:
+``convfx: error: --range: invalid value 'foo'; expected one of [...]``, exit code 2.
+
+This module must not import the library: it shapes the command line, nothing else.
+It reaches into typer's parameter classes (``typer.core``), the one place that does.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Sequence
+
+from typer import Abort
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption, _TyperParameter
+
+# typer runs on its own bundled copy of click (click itself need not be installed).
+from typer._click import exceptions
+from typer._click.globals import get_current_context
+
+__all__ = ["Command", "Group", "exceptions", "get_current_context", "option_spelling", "usage_error_line"]
+
+#: What a parameter without a metavar of its own shows, by its Python type.
+_WORDS = {int: "N", float: "NUMBER"}
+#: What an out-of-range or unparsable value was expected to be, by Python type.
+_EXPECTED = {int: "an int", float: "a number"}
+
+
+def option_spelling(param: Any) -> str:
+    """How the command line spells ``param``: ``--memory-budget`` for an option, ``INPUT`` for an argument."""
+    if getattr(param, "param_type_name", "") == "argument":
+        return _argument_word(param)
+    long = [name for name in param.opts if name.startswith("--")]
+    return (long or list(param.opts))[0]
+
+
+def _argument_word(param: Any) -> str:
+    """``INPUTS`` for the argument whose metavar is ``INPUTS...`` or ``[INPUTS]``."""
+    word = param.metavar or (param.name or "").upper()
+    return word.strip("[]").rstrip(".")
+
+
+def _annotation(param: Any) -> Any:
+    descriptor = getattr(param, "type_descriptor", None)
+    annotation = getattr(descriptor, "annotation", None)
+    # Optional[int] is int here; list[str] is str (one value per occurrence).
+    arguments = [item for item in getattr(annotation, "__args__", ()) if item is not type(None)]
+    return arguments[0] if len(arguments) == 1 else annotation
+
+
+def _choices(param: Any) -> list[str] | None:
+    descriptor = getattr(param, "type_descriptor", None)
+    choices = getattr(descriptor, "choices", None) if descriptor is not None else None
+    if not choices:
+        return None
+    return [str(getattr(choice, "value", choice)) for choice in choices]
+
+
+def _is_flag(param: Any) -> bool:
+    return bool(getattr(param, "is_flag", False)) and not getattr(param, "count", False)
+
+
+def _expected(param: Any) -> str:
+    """The words after "expected" for a bad value: ``an int >= 1``, ``one of ['max', 'avg']``."""
+    choices = _choices(param)
+    if choices is not None:
+        return f"one of {choices}"
+    kind = _annotation(param)
+    words = _EXPECTED.get(kind, "a valid value")
+    low, high = getattr(param, "min", None), getattr(param, "max", None)
+    if low is not None and high is not None:
+        return f"{words} in {low:g}..{high:g}"
+    if low is not None:
+        return f"{words} >= {low:g}"
+    if high is not None:
+        return f"{words} <= {high:g}"
+    return words
+
+
+def _choice_lines(choices: Sequence[str], width: int = 20) -> str:
+    """``"constant|edge|reflect|\nsymmetric|wrap"``: the choices, broken after a ``|`` to lines of at most ``width``.
+
+    rich would otherwise cut a long list in the middle of a word to fit its column.
+    """
+    lines = [choices[0]]
+    for choice in choices[1:]:
+        if len(lines[-1]) + 1 + len(choice) <= width:
+            lines[-1] += "|" + choice
+        else:
+            lines[-1] += "|"
+            lines.append(choice)
+    return "\n".join(lines)
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_shown(item) for item in value)
+    return repr(value)
+
+
+class _PlainParameter(_TyperParameter):
+    """What the plain argument and option add to typer's: a plain word in --help and an explained bad value."""
+
+    # No new state, and typer's own parameter class as the base: an instance of
+    # TyperArgument or TyperOption can become one of the subclasses below.
+    __slots__ = ()
+
+    def display_type_rich(self, ctx: Any) -> str | None:
+        """The word in the help's type column: the metavar, the choices, N or NUMBER; nothing for a flag."""
+        param: Any = self
+        if param.param_type_name == "argument":
+            return None  # the argument's name column already says it
+        if param.metavar is not None:
+            return param.metavar
+        if _is_flag(param):
+            return None
+        choices = _choices(param)
+        if choices is not None:
+            return _choice_lines(choices)
+        return _WORDS.get(_annotation(param), "TEXT")
+
+    def _get_number_range_help_str(self) -> str | None:
+        # The range is said by the option's help, in words; a bad value's message gives it too.
+        return None
+
+    def process_value(self, ctx: Any, value: Any) -> Any:
+        try:
+            return super().process_value(ctx, value)
+        except exceptions.MissingParameter:
+            raise
+        except exceptions.BadParameter as error:
+            if error.param is not self:
+                raise
+            choices = _choices(self)
+            found = _shown(value)
+            message = (
+                f"invalid value {found}; expected {_expected(self)}"
+                if choices is not None
+                else f"expected {_expected(self)}, found {found}"
+            )
+            raise exceptions.BadParameter(message, ctx=ctx, param=self) from None
+
+
+class _PlainArgument(_PlainParameter, TyperArgument):
+    __slots__ = ()
+
+    def _usage_display_name(self) -> str:
+        """``EFFECT`` required, ``[MODEL]`` optional, ``INPUTS...`` for several."""
+        word = _argument_word(self)
+        if self.nargs != 1:
+            word += "..."
+        return word if self.required else f"[{word}]"
+
+
+class _PlainOption(_PlainParameter, TyperOption):
+    __slots__ = ()
+
+
+def _plain(param: Any) -> Any:
+    """``param`` shown in plain words (its class becomes the plain subclass of its own; nothing else changes)."""
+    if isinstance(param, TyperArgument) and not isinstance(param, _PlainArgument):
+        param.__class__ = _PlainArgument
+    elif isinstance(param, TyperOption) and not isinstance(param, _PlainOption):
+        param.__class__ = _PlainOption
+    return param
+
+
+class _PlainHelp:
+    """Mixed into a command class: its parameters, --help included, shown in plain words."""
+
+    params: list[Any]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.params = [_plain(param) for param in self.params]
+
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)  # type: ignore[misc]
+        return None if option is None else _plain(option)
+
+
+class Command(_PlainHelp, TyperCommand):
+    """A typer command whose help shows plain words (pass ``cls=Command`` to ``app.command``)."""
+
+
+def usage_error_line(error: Any) -> str:
+    """The one line of a usage error, without ``convfx: error:``.
+
+    ``--range: invalid value 'foo'; expected one of [...]``, ``INPUT: missing; usage:
+    convfx apply [OPTIONS] EFFECT INPUT``, ``--nope: no such option; see 'convfx apply --help'``.
+    """
+    context = getattr(error, "ctx", None)
+    see = f"; see '{context.command_path} --help'" if context is not None else ""
+    usage = ""
+    if context is not None:
+        usage = f"; usage: {context.command_path} {' '.join(context.command.collect_usage_pieces(context))}"
+    param = getattr(error, "param", None)
+    if isinstance(error, exceptions.MissingParameter) and param is not None:
+        return f"{option_spelling(param)}: missing{usage}"
+    if isinstance(error, exceptions.BadParameter) and param is not None:
+        return f"{option_spelling(param)}: {error.message}"
+    if isinstance(error, exceptions.NoSuchOption):
+        close = sorted(error.possibilities or ())
+        guess = f" (did you mean {', '.join(close)}?)" if close else ""
+        return f"{error.option_name}: no such option{guess}{see}"
+    if isinstance(error, exceptions.BadOptionUsage):
+        text = _sentence(error.message)
+        text = text.removeprefix(f"option '{error.option_name}' ")  # said once, in front
+        return f"{error.option_name}: {text}{see}"
+    if "argument" in error.message:  # extra arguments: the usage line says how many it takes
+        return f"{_sentence(error.format_message())}{usage}"
+    return f"{_sentence(error.format_message())}{see}"
+
+
+def _sentence(text: str) -> str:
+    """``"No such command 'x'."`` -> ``"no such command 'x'"``: one clause of a line."""
+    text = " ".join(text.split()).rstrip(".")
+    return text[:1].lower() + text[1:]
+
+
+class Group(_PlainHelp, TyperGroup):
+    """The ``convfx`` group (and its sub-groups): plain help words, and usage errors in one line.
+
+    Its :meth:`main` runs in click's non-standalone mode and reports what the
+    parser refuses as ``convfx: error: ...`` on stderr with exit code 2, so the
+    console script and :class:`typer.testing.CliRunner` see the same line.
+    """
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        try:
+            result = super().main(
+                args, prog_name, complete_var, standalone_mode=False, windows_expand_args=windows_expand_args, **extra
+            )
+        except exceptions.NoArgsIsHelpError as error:
+            error.show()  # the help itself, as asked for by giving nothing
+            code = error.exit_code
+        except exceptions.UsageError as error:
+            sys.stderr.write(f"convfx: error: {usage_error_line(error)}\n")
+            code = error.exit_code
+        except Abort:
+            if not standalone_mode:
+                raise
+            sys.stderr.write("convfx: interrupted\n")
+            code = 130
+        else:
+            if not standalone_mode:
+                return result
+            code = result if isinstance(result, int) else 0
+        if not standalone_mode:
+            return code
+        sys.exit(code)
