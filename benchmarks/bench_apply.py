@@ -95,7 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     print("| process | wall s min | wall s median | peak RSS MiB | PNG MB |")
     print("|---|---:|---:|---:|---:|")
     for name, seconds in results.items():
-        print(f"| {name} | {min(seconds):.3f} | {statistics.median(seconds):.3f} | {peaks[name] / 2**20:.0f} | {sizes[name]:.2f} |")
+        print(
+            f"| {name} | {min(seconds):.3f} | {statistics.median(seconds):.3f} | {peaks[name] / 2**20:.0f} | {sizes[name]:.2f} |"
+        )
     verdict = "met" if statistics.median(ratios) <= TARGET else "MISSED"
     print(
         f"\nconvfx / bare, per round: min {min(ratios):.3f}, median {statistics.median(ratios):.3f}, "

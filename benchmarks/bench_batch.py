@@ -53,9 +53,9 @@ import sys
 import tempfile
 import textwrap
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -199,20 +199,29 @@ def breakdown(photo: Path, folder: Path) -> list[tuple[str, float, float]]:
         [sys.executable, "-c", "import cv2, numpy"],
     )
     return [
-        ("start-up (convfx batch of an empty folder / import cv2, numpy)", best(lambda: timed(startup[0])), best(lambda: timed(startup[1]))),
+        (
+            "start-up (convfx batch of an empty folder / import cv2, numpy)",
+            best(lambda: timed(startup[0])),
+            best(lambda: timed(startup[1])),
+        ),
         ("decode", best(lambda: imageio.read_image(photo)), best(lambda: cv2.imread(str(photo)))),
         ("filter (apply / 2 x filter2D + magnitude)", best(lambda: effects.apply(picture.pixels, "sobel")), best(bare_filter)),
         ("map to uint8 (map_range / convertScaleAbs)", best(lambda: ranges.map_range(response, "abs")), 0.0),
         ("encode PNG", best(lambda: imageio.encode_image(pixels, "PNG")), best(lambda: cv2.imencode(".png", edges, parameters))),
-        ("whole file (render_file / read+filter+write)", best(lambda: render.render_file(photo, folder / "one.png", "sobel", overwrite=True)),
-         best(lambda: cv2.imwrite(str(folder / "two.png"), bare_filter(), parameters) and None)),
+        (
+            "whole file (render_file / read+filter+write)",
+            best(lambda: render.render_file(photo, folder / "one.png", "sobel", overwrite=True)),
+            best(lambda: cv2.imwrite(str(folder / "two.png"), bare_filter(), parameters) and None),
+        ),
     ]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=40)
-    parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
+    parser.add_argument(
+        "--workers", type=int, default=len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    )
     parser.add_argument("--repeat", type=int, default=3)
     arguments = parser.parse_args(argv)
     workers = arguments.workers
@@ -231,13 +240,29 @@ def main(argv: list[str] | None = None) -> int:
         convfx_out = root / "convfx"
         convfx = Run(
             "convfx batch sobel",
-            [sys.executable, "-m", "convfx", "batch", "sobel", str(photos), "-o", str(convfx_out), "--workers", str(workers), "--quiet"],
+            [
+                sys.executable,
+                "-m",
+                "convfx",
+                "batch",
+                "sobel",
+                str(photos),
+                "-o",
+                str(convfx_out),
+                "--workers",
+                str(workers),
+                "--quiet",
+            ],
             convfx_out,
         )
         runs = [convfx]
         bare_script = root / "bare_pool.py"
         for label, parameters, target in [
-            ("bare pool, PNG zlib 6 + RLE (like for like)", "[cv2.IMWRITE_PNG_COMPRESSION, 6, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE]", 1.05),
+            (
+                "bare pool, PNG zlib 6 + RLE (like for like)",
+                "[cv2.IMWRITE_PNG_COMPRESSION, 6, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE]",
+                1.05,
+            ),
             ("bare pool, cv2.imwrite PNG defaults", "[]", None),
         ]:
             script = BARE_POOL.format(parameters=parameters)
@@ -257,7 +282,19 @@ def main(argv: list[str] | None = None) -> int:
                 ("mogrify without -format (writes JPEG)", [], None),
             ]:
                 output = root / f"mogrify{len(runs)}"
-                command = [mogrify, "-limit", "thread", str(workers), "-path", str(output), *extra, "-morphology", "Convolve", "Sobel", *jpegs]
+                command = [
+                    mogrify,
+                    "-limit",
+                    "thread",
+                    str(workers),
+                    "-path",
+                    str(output),
+                    *extra,
+                    "-morphology",
+                    "Convolve",
+                    "Sobel",
+                    *jpegs,
+                ]
                 runs.append(Run(label, command, output, target, "one Sobel kernel, not the magnitude", env=environment))
         # Round after round of every tool, in alternating order, so that a burst of
         # other load hits them alike.
@@ -271,7 +308,9 @@ def main(argv: list[str] | None = None) -> int:
         stages = breakdown(photos / "photo000.jpg", root)
 
     paired = [ours / theirs for ours, theirs in zip(convfx.times, runs[1].times)]
-    print(f"command: python benchmarks/bench_batch.py --images {arguments.images} --workers {workers} --repeat {arguments.repeat}\n")
+    print(
+        f"command: python benchmarks/bench_batch.py --images {arguments.images} --workers {workers} --repeat {arguments.repeat}\n"
+    )
     print("| run | seconds | MB written | convfx / this | target | note |")
     print("| --- | ---: | ---: | ---: | --- | --- |")
     missed = False

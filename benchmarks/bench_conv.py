@@ -91,9 +91,13 @@ def main() -> None:
     }
     print(f"image {height}x{width}x3 float32, 3 alternating rounds x {repeats} runs, boundary reflect (BORDER_REFLECT_101)")
     shown = f" --kernels '{args.kernels}'" if args.kernels else ""
-    print(f"command: python benchmarks/bench_conv.py --repeats {repeats} --pairs {args.pairs}{shown}{' --quick' if args.quick else ''}")
+    print(
+        f"command: python benchmarks/bench_conv.py --repeats {repeats} --pairs {args.pairs}{shown}{' --quick' if args.quick else ''}"
+    )
     print()
-    print("| kernel | backend | convfx ms | / filter2D, paired (quartiles) | / filter2D (medians) | / filter2D (mins) | / ndimage.correlate | / oaconvolve | target |")
+    print(
+        "| kernel | backend | convfx ms | / filter2D, paired (quartiles) | / filter2D (medians) | / filter2D (mins) | / ndimage.correlate | / oaconvolve | target |"
+    )
     print("|---|---|---:|---:|---:|---:|---:|---:|---|")
     chosen = [name.strip() for name in args.kernels.split(",") if name.strip()] or list(cases)
     for name, (kernel, target, anchor) in ((name, cases[name]) for name in chosen):

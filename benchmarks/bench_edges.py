@@ -110,8 +110,10 @@ def main() -> None:
     print(f"images {height}x{width}x3 uint8: sparse = samples/astronaut.jpg, dense = skimage.data.immunohistochemistry(); "
           f"sigma={SIGMA:g}, low={LOW:g}, high={HIGH:g}; {repeats} pairs per row, cv2 threads {cv2.getNumThreads()}")  # fmt: skip
     print()
-    print("| image | anchor | convfx ms min / median | anchor ms min / median "
-          "| convfx / anchor: median of pairs (ratio of minima) | goal | pixels differing |")
+    print(
+        "| image | anchor | convfx ms min / median | anchor ms min / median "
+        "| convfx / anchor: median of pairs (ratio of minima) | goal | pixels differing |"
+    )
     print("|---|---|---:|---:|---:|---|---:|")
     for image_name, anchor_name, options, anchor, goal in rows:
         ours, theirs_call = calls(images[image_name], options, anchor)

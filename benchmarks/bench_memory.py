@@ -65,11 +65,17 @@ def main(argv: list[str] | None = None) -> int:
 
     compileall.compile_dir(Path(convfx.__file__).parent, quiet=1)  # as after `pip install`
     decoded = output = width * height * 3
-    print(f"{width}x{height} RGB JPEG ({width * height / 1e6:.0f} MP): decoded {decoded / 2**20:.0f} MiB, output {output / 2**20:.0f} MiB; "
-          f"budget {arguments.budget}; {arguments.rounds} rounds, each run a fresh process")
-    print(f"command: python benchmarks/bench_memory.py --rounds {arguments.rounds} --size {width}x{height} "
-          f"--budget {arguments.budget} --effects {arguments.effects}\n")
-    print("| effect | run | wall s min | wall s median | / whole, per round (median) | peak RSS MiB | beyond start-up MiB | bound MiB |")
+    print(
+        f"{width}x{height} RGB JPEG ({width * height / 1e6:.0f} MP): decoded {decoded / 2**20:.0f} MiB, output {output / 2**20:.0f} MiB; "
+        f"budget {arguments.budget}; {arguments.rounds} rounds, each run a fresh process"
+    )
+    print(
+        f"command: python benchmarks/bench_memory.py --rounds {arguments.rounds} --size {width}x{height} "
+        f"--budget {arguments.budget} --effects {arguments.effects}\n"
+    )
+    print(
+        "| effect | run | wall s min | wall s median | / whole, per round (median) | peak RSS MiB | beyond start-up MiB | bound MiB |"
+    )
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     verdicts = []
     with tempfile.TemporaryDirectory(prefix="convfx-bench-memory-") as temporary:
@@ -101,8 +107,10 @@ def main(argv: list[str] | None = None) -> int:
                     verdicts.append((effect, statistics.median(ratios) <= TIME_TARGET, beyond <= bound, same))
     print()
     for effect, fast, bounded, same in verdicts:
-        print(f"{effect}: strips/whole <= {TIME_TARGET}: {'met' if fast else 'MISSED'}; "
-              f"peak within image + output + budget: {'met' if bounded else 'MISSED'}; same bytes as whole: {same}")
+        print(
+            f"{effect}: strips/whole <= {TIME_TARGET}: {'met' if fast else 'MISSED'}; "
+            f"peak within image + output + budget: {'met' if bounded else 'MISSED'}; same bytes as whole: {same}"
+        )
     return 0 if all(all(v[1:]) for v in verdicts) else 1
 
 

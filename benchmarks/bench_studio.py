@@ -57,7 +57,8 @@ def main() -> None:
         height, width = cv2.imread(str(path)).shape[:2]
         server = subprocess.Popen(
             [sys.executable, "-m", "convfx", "studio", str(path), "--no-browser", "--port", "0"],
-            stdout=subprocess.PIPE, text=True,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         try:
             url = re.search(r"http://\S+/", server.stdout.readline()).group(0)
@@ -77,7 +78,12 @@ def measure(url: str, rounds: int) -> list[list[str]]:
     seven = rng.integers(-3, 4, size=(7, 7)).astype(float)
     cases = {
         "sobel (named filter)": lambda k: {"source": "filter", "name": "sobel"},
-        "7x7 grid, convolution": lambda k: {"source": "grid", "rows": (seven + np.eye(7) * k).tolist(), "scale": "1/7", "operation": "convolve"},
+        "7x7 grid, convolution": lambda k: {
+            "source": "grid",
+            "rows": (seven + np.eye(7) * k).tolist(),
+            "scale": "1/7",
+            "operation": "convolve",
+        },
     }
     rows = []
     with httpx.Client(base_url=url, timeout=60) as client, concurrent.futures.ThreadPoolExecutor(2) as pool:

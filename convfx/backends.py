@@ -318,9 +318,7 @@ def _direct(x: np.ndarray, k: np.ndarray, geometry: Geometry, boundary: Boundary
     return out
 
 
-def summed(
-    x3: np.ndarray, k4: np.ndarray, geometry: Geometry, boundary: Boundary, cval: float, backend: str
-) -> np.ndarray:
+def summed(x3: np.ndarray, k4: np.ndarray, geometry: Geometry, boundary: Boundary, cval: float, backend: str) -> np.ndarray:
     """Kernels (F, kh, kw, C) summed over the channels of x3 (H, W, C) -> (H', W', F).
 
     Parameters
@@ -362,9 +360,7 @@ def summed(
     return out
 
 
-def _summed_im2col(
-    x3: np.ndarray, k4: np.ndarray, geometry: Geometry, boundary: Boundary, cval: float
-) -> np.ndarray:
+def _summed_im2col(x3: np.ndarray, k4: np.ndarray, geometry: Geometry, boundary: Boundary, cval: float) -> np.ndarray:
     """im2col + one GEMM, in row blocks so the patch matrix stays bounded."""
     xp = _pad(x3, geometry.pads, boundary, cval)
     n_filters, kh, kw, channels = k4.shape

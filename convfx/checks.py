@@ -23,7 +23,8 @@ from __future__ import annotations
 import math
 import numbers
 import re
-from typing import Any, Callable, Collection
+from collections.abc import Callable, Collection
+from typing import Any
 
 import numpy as np
 
@@ -370,9 +371,7 @@ def real_array(value: Any, name: str) -> np.ndarray:
     except (ValueError, TypeError) as exc:  # ragged nested lists and the like
         raise ParameterError(f"{name}: expected a rectangular numeric array ({exc})") from None
     if array.dtype.kind not in "biuf":
-        raise ParameterTypeError(
-            f"{name}: expected a real numeric dtype (bool, int, uint or float), found dtype {array.dtype}"
-        )
+        raise ParameterTypeError(f"{name}: expected a real numeric dtype (bool, int, uint or float), found dtype {array.dtype}")
     if array.size == 0:
         raise ParameterError(f"{name}: expected a non-empty array, found shape {array.shape}")
     return array

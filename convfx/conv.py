@@ -25,7 +25,8 @@ numpy besides :mod:`convfx.backends`, :mod:`convfx.checks`, :mod:`convfx.errors`
 from __future__ import annotations
 
 import math
-from typing import Literal, Sequence, Union
+from collections.abc import Sequence
+from typing import Literal, Union
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -146,8 +147,7 @@ def _axis_padding(padding: object, k_eff: int, *, flip: bool, axis_name: str) ->
             small, large = (k_eff - 1) // 2, k_eff // 2
             return (large, small) if flip else (small, large)
         raise ParameterError(
-            f"padding: invalid value {padding!r}; expected an int >= 0, a pair of ints, "
-            f"or one of {list(PADDINGS)}"
+            f"padding: invalid value {padding!r}; expected an int >= 0, a pair of ints, or one of {list(PADDINGS)}"
         )
     p = nonnegative_int(padding, "padding" + axis_name)
     return p, p
@@ -190,8 +190,7 @@ def _padding_pair(padding: object) -> tuple[object, object]:
     if isinstance(padding, (tuple, list, np.ndarray)):
         if np.ndim(padding) != 1 or len(padding) != 2 or isinstance(padding[0], str) or isinstance(padding[1], str):
             raise ParameterError(
-                f"padding: expected an int, a pair of ints (ph, pw) or one of "
-                f"{list(PADDINGS)}; found {padding!r}"
+                f"padding: expected an int, a pair of ints (ph, pw) or one of {list(PADDINGS)}; found {padding!r}"
             )
         return padding[0], padding[1]
     return padding, padding
@@ -383,8 +382,7 @@ def _filter(
     kernel = real_array(kernel, "kernel")
     if kernel.ndim not in (2, 3, 4):
         raise ParameterError(
-            "kernel: expected shape (kh, kw), (kh, kw, C) or (F, kh, kw, C), "
-            f"found {kernel.ndim}-D shape {kernel.shape}"
+            f"kernel: expected shape (kh, kw), (kh, kw, C) or (F, kh, kw, C), found {kernel.ndim}-D shape {kernel.shape}"
         )
     k = np.asarray(kernel, dtype=np.float64)
     # One reduction answers both kernel checks: NaN or inf make the peak non-finite,
@@ -576,9 +574,7 @@ def _bias_vector(bias: float | np.ndarray, n_out: int, kernel_ndim: int, channel
     if b.ndim == 1 and b.shape[0] == n_out and (kernel_ndim != 3 or n_out == 1):
         return b.astype(np.float64)
     shape = "(F,) = " if kernel_ndim == 4 else ""
-    raise ParameterError(
-        f"bias: expected a scalar or shape {shape}({n_out},) -- {expected[kernel_ndim]}; found shape {b.shape}"
-    )
+    raise ParameterError(f"bias: expected a scalar or shape {shape}({n_out},) -- {expected[kernel_ndim]}; found shape {b.shape}")
 
 
 def choose_backend(

@@ -19,8 +19,9 @@ and :func:`convfx.plots.explain_strip_figure`) or write files.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -243,9 +244,7 @@ def _geometry(size: int, window: int, stride: int, padding: int | None, *, what:
     if window > size + 2 * padding:
         raise ParameterError(f"{what}: expected at most size + 2*padding = {size + 2 * padding}, found {window}")
     m = output_size(size, window, stride=stride, padding=padding)
-    formula = (
-        f"output = floor((n + 2p - k) / s) + 1 = floor(({size} + 2*{padding} - {window}) / {stride}) + 1 = {m}"
-    )
+    formula = f"output = floor((n + 2p - k) / s) + 1 = floor(({size} + 2*{padding} - {window}) / {stride}) + 1 = {m}"
     return m, formula
 
 

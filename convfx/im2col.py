@@ -72,9 +72,7 @@ def output_length(n: int, k: int, *, stride: int = 1, dilation: int = 1, axis: s
     extent = dilation * (k - 1) + 1
     if extent > n:
         where = f" along {axis}" if axis else ""
-        raise ParameterError(
-            f"kernel: expected at most the padded image size{where} ({n}), found kernel extent {extent}"
-        )
+        raise ParameterError(f"kernel: expected at most the padded image size{where} ({n}), found kernel extent {extent}")
     return (n - extent) // stride + 1
 
 
@@ -95,9 +93,7 @@ def _taps(
     return oh, ow, taps
 
 
-def _gather(
-    x: np.ndarray, kernel_size: tuple[int, int], stride: IntPair, dilation: IntPair, *, lead: int
-) -> np.ndarray:
+def _gather(x: np.ndarray, kernel_size: tuple[int, int], stride: IntPair, dilation: IntPair, *, lead: int) -> np.ndarray:
     """Patches of ``x``, whose spatial axes are ``lead, lead+1``, shaped
     ``x.shape[:lead] + (kh, kw, H', W') + x.shape[lead+2:]``."""
     oh, ow, taps = _taps(x.shape[lead], x.shape[lead + 1], kernel_size, stride, dilation, axes=(lead, lead + 1))

@@ -443,7 +443,9 @@ def random_baseline(
     edge, smooth = np.empty(kernels, dtype=bool), np.empty(kernels, dtype=bool)
     for start in range(0, kernels, step):
         count = min(step, kernels - start)
-        random = initialize((count, c, kh, kw), fan_in=c * kh * kw, fan_out=f * kh * kw, method=init, rng=generator, dtype=np.float64)
+        random = initialize(
+            (count, c, kh, kw), fan_in=c * kh * kw, fan_out=f * kh * kw, method=init, rng=generator, dtype=np.float64
+        )
         kinds = _scores(random, channels).kinds
         edge[start : start + count] = kinds == KINDS[0]
         smooth[start : start + count] = kinds == KINDS[1]

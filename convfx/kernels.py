@@ -14,7 +14,8 @@ numpy, OpenCV, :mod:`convfx.checks` and :mod:`convfx.limits` only.
 from __future__ import annotations
 
 import math
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import cv2
 import numpy as np

@@ -17,8 +17,9 @@ This module must not filter, read or write files; it imports numpy, OpenCV and
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from fractions import Fraction
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import cv2
 import numpy as np
@@ -307,7 +308,7 @@ def map_range(
         # Two reductions need no temporary, unlike the |r| mask, which is built only
         # when they find such values.  NaN makes both comparisons False and takes
         # the mask too (its pixels stay 0).
-        if response.size and not (-(2.0**31) < response.min() and response.max() < 2.0**31):
+        if response.size and not (response.min() > -(2.0**31) and response.max() < 2.0**31):
             pixels[np.abs(response) >= 2.0**31] = 255  # False for NaN, which both paths make 0
         return pixels
     # One working copy, changed in place: a 64-megapixel RGB response is 768 MB in

@@ -275,9 +275,7 @@ def _pool_forward(
     return out, (x, (kh, kw), (sh, sw))
 
 
-def max_pool2d_forward(
-    x: np.ndarray, *, kernel_size: IntPair, stride: IntPair | None = None
-) -> tuple[np.ndarray, tuple]:
+def max_pool2d_forward(x: np.ndarray, *, kernel_size: IntPair, stride: IntPair | None = None) -> tuple[np.ndarray, tuple]:
     """The largest value of every ``kh x kw`` window, moved by ``stride`` (default: the window size).
 
     ``x`` is ``(N, C, H, W)``; returns ``(out (N, C, H', W'), cache)``.
@@ -322,9 +320,7 @@ def max_pool2d_backward(grad_out: np.ndarray, cache: tuple) -> np.ndarray:
     return dx
 
 
-def avg_pool2d_forward(
-    x: np.ndarray, *, kernel_size: IntPair, stride: IntPair | None = None
-) -> tuple[np.ndarray, tuple]:
+def avg_pool2d_forward(x: np.ndarray, *, kernel_size: IntPair, stride: IntPair | None = None) -> tuple[np.ndarray, tuple]:
     """The mean of every ``kh x kw`` window, moved by ``stride`` (default: the window size).
 
     ``x`` is ``(N, C, H, W)``; returns ``(out (N, C, H', W'), cache)``.

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import importlib
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -209,9 +210,7 @@ class Detector:
         options = {option.name: option for option in self.options}
         unknown = sorted(set(parameters) - set(options))
         if unknown:
-            raise ParameterError(
-                f"{where}: unknown parameter(s) {', '.join(unknown)}; expected some of {', '.join(options)}"
-            )
+            raise ParameterError(f"{where}: unknown parameter(s) {', '.join(unknown)}; expected some of {', '.join(options)}")
         values = {key: options[key].check(value, where) for key, value in parameters.items()}
         configured = replace(self, parameters=values)
         if self.check is not None:

@@ -134,8 +134,17 @@ def bad_image(tmp_path, photo):
             path = folder / "album.jpg"
             path.mkdir()
             return path
-        path = folder / {"zero_byte": "empty.jpg", "random_bytes_jpg": "noise.jpg", "text_named_png": "notes.png",
-                         "truncated_jpeg": "cut.jpg", "truncated_png": "cut.png", "bomb_png": "bomb.png"}[kind]
+        path = (
+            folder
+            / {
+                "zero_byte": "empty.jpg",
+                "random_bytes_jpg": "noise.jpg",
+                "text_named_png": "notes.png",
+                "truncated_jpeg": "cut.jpg",
+                "truncated_png": "cut.png",
+                "bomb_png": "bomb.png",
+            }[kind]
+        )
         if kind == "zero_byte":
             path.write_bytes(b"")
         elif kind == "random_bytes_jpg":

@@ -370,12 +370,32 @@ def test_scale_times_matrix_beyond_float32_is_refused(tmp_path):
     ("name", "text", "words"),
     [
         ("big.json", '{"k": {"matrix": [[1' + "0" * 400 + ", 1]]}}", r"big\.json: \[k\]: matrix: expected finite numbers"),
-        ("big.toml", "[k]\nmatrix = [[1" + "0" * 400 + ", 1]]\n", r"big\.toml: \[k\]: matrix: row 0, column 0: expected a number within float32's range .* an integer of about 401 digits"),
+        (
+            "big.toml",
+            "[k]\nmatrix = [[1" + "0" * 400 + ", 1]]\n",
+            r"big\.toml: \[k\]: matrix: row 0, column 0: expected a number within float32's range .* an integer of about 401 digits",
+        ),
         ("long.json", '{"k": {"matrix": [[1' + "0" * 4400 + ", 1]]}}", r"long\.json: \[k\]: matrix: expected finite numbers"),
-        ("long.toml", "[k]\nmatrix = [[1" + "0" * 4400 + ", 1]]\n", r"long\.toml: not valid TOML \(Exceeds the limit \(4300 digits\)"),
-        ("deep.json", '{"k": {"matrix": ' + "[" * 50_000 + "]" * 50_000 + "}}", r"deep\.json: not valid JSON \(nested more than 32 deep\)$"),
-        ("deep.toml", "[k]\nmatrix = " + "[" * 50_000 + "]" * 50_000 + "\n", r"deep\.toml: not valid TOML \(nested more than 32 deep\)$"),
-        ("forty.json", '{"k": {"matrix": ' + "[" * 40 + "]" * 40 + "}}", r"forty\.json: not valid JSON \(nested more than 32 deep\)$"),
+        (
+            "long.toml",
+            "[k]\nmatrix = [[1" + "0" * 4400 + ", 1]]\n",
+            r"long\.toml: not valid TOML \(Exceeds the limit \(4300 digits\)",
+        ),
+        (
+            "deep.json",
+            '{"k": {"matrix": ' + "[" * 50_000 + "]" * 50_000 + "}}",
+            r"deep\.json: not valid JSON \(nested more than 32 deep\)$",
+        ),
+        (
+            "deep.toml",
+            "[k]\nmatrix = " + "[" * 50_000 + "]" * 50_000 + "\n",
+            r"deep\.toml: not valid TOML \(nested more than 32 deep\)$",
+        ),
+        (
+            "forty.json",
+            '{"k": {"matrix": ' + "[" * 40 + "]" * 40 + "}}",
+            r"forty\.json: not valid JSON \(nested more than 32 deep\)$",
+        ),
     ],
 )
 def test_hostile_numbers_and_nesting_are_one_line_errors(tmp_path, name, text, words):
@@ -421,7 +441,9 @@ def test_a_bank_of_too_many_entries_is_refused_before_it_is_built(tmp_path):
 
 def test_npz_kernel_of_wide_items_is_refused_before_decompressing(tmp_path):
     np.savez_compressed(tmp_path / "v.npz", k=np.zeros((255, 255), dtype="V300"))  # 19.5 MB decoded, a few kB stored
-    with pytest.raises(KernelFileError, match=r"v\.npz: array 'k' of shape \(255, 255\) and dtype \|V300 .* past 16,777,216 bytes"):
+    with pytest.raises(
+        KernelFileError, match=r"v\.npz: array 'k' of shape \(255, 255\) and dtype \|V300 .* past 16,777,216 bytes"
+    ):
         convfx.load_bank(tmp_path / "v.npz")
 
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 import contextlib
 import json
 import multiprocessing
-import shutil
 import os
+import shutil
 import signal
 import subprocess
-import tempfile
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -92,7 +92,11 @@ def test_tree_is_mirrored_recursively_and_outputs_match_the_single_file_pipeline
         "a_sobel.png",
         "b_sobel.png",
     ]
-    for name, source in [("a_sobel.png", "a.jpg"), ("2024/raw/d_sobel.png", "2024/raw/d.png"), ("2024/raw/deep/e_sobel.png", "2024/raw/deep/e.TIF")]:
+    for name, source in [
+        ("a_sobel.png", "a.jpg"),
+        ("2024/raw/d_sobel.png", "2024/raw/d.png"),
+        ("2024/raw/deep/e_sobel.png", "2024/raw/deep/e.TIF"),
+    ]:
         assert written[name] == expected_bytes(tmp_path, photos / source)
     assert snapshot(photos) == before  # inputs untouched
     assert not list((tmp_path / "out").rglob("*.part"))
@@ -304,7 +308,11 @@ def test_leftover_temporary_files_of_a_killed_run_are_removed(tmp_path):
     photos = make_tree(tmp_path)
     out = tmp_path / "out"
     (out / "2024").mkdir(parents=True)
-    leftovers = [out / ".a_sobel.png.k3j_x9q2.part", out / "2024" / ".c_sobel.png.abcdefgh.part", out / f".{batch.MANIFEST_NAME}.zzzzzzzz.part"]
+    leftovers = [
+        out / ".a_sobel.png.k3j_x9q2.part",
+        out / "2024" / ".c_sobel.png.abcdefgh.part",
+        out / f".{batch.MANIFEST_NAME}.zzzzzzzz.part",
+    ]
     for leftover in leftovers:
         leftover.write_bytes(b"half an image")
     (out / ".unrelated.part").write_bytes(b"not ours")
@@ -361,7 +369,9 @@ def test_workers_start_after_this_process_has_used_opencvs_thread_pool(tmp_path)
     effects.apply(np.zeros((1080, 1920, 3), np.uint8), "sobel")
     photos = make_tree(tmp_path)
     result: list = []
-    runner = threading.Thread(target=lambda: result.append(batch.run_batch("sobel", [photos], tmp_path / "out", workers=2)), daemon=True)
+    runner = threading.Thread(
+        target=lambda: result.append(batch.run_batch("sobel", [photos], tmp_path / "out", workers=2)), daemon=True
+    )
     runner.start()
     runner.join(timeout=30)
     assert not runner.is_alive(), "the workers hung"
@@ -469,6 +479,7 @@ def test_a_manifest_write_interrupted_before_its_own_cleanup_leaves_no_temporary
     assert not list((tmp_path / "out").glob(".*.part"))
     assert (tmp_path / "out" / batch.MANIFEST_NAME).is_file()  # written whole afterwards
 
+
 _INTERRUPT_SCRIPT = """
 import sys
 from convfx.cli import main
@@ -570,8 +581,17 @@ def test_a_file_forced_to_tile_is_written_byte_identical(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("512MB", 512_000_000), ("2GiB", 2 * 1024**3), ("64k", 64_000), ("1.5 gb", 1_500_000_000), ("1000", 1000),
-     ("1000b", 1000), ("8Ki", 8192), ("1tb", 10**12), (4096, 4096)],
+    [
+        ("512MB", 512_000_000),
+        ("2GiB", 2 * 1024**3),
+        ("64k", 64_000),
+        ("1.5 gb", 1_500_000_000),
+        ("1000", 1000),
+        ("1000b", 1000),
+        ("8Ki", 8192),
+        ("1tb", 10**12),
+        (4096, 4096),
+    ],
 )
 def test_parse_byte_size(text, expected):
     assert batch.parse_byte_size(text) == expected
@@ -592,7 +612,15 @@ def test_parse_byte_size_reads_a_size_within_spaces_and_no_longer_text():
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [(512_000_000, "512MB"), (64_000, "64kB"), (1500, "1500B"), (1024, "1024B"), (2 * 10**12, "2TB"), (3 * 10**9, "3GB"), (1, "1B")],
+    [
+        (512_000_000, "512MB"),
+        (64_000, "64kB"),
+        (1500, "1500B"),
+        (1024, "1024B"),
+        (2 * 10**12, "2TB"),
+        (3 * 10**9, "3GB"),
+        (1, "1B"),
+    ],
 )
 def test_format_byte_size_writes_the_largest_exact_unit_and_reads_back(value, text):
     assert batch.format_byte_size(value) == text
@@ -648,7 +676,8 @@ def test_learned_filters_run_in_worker_processes(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "address", ["nonsense", "tcp://127.0.0.1:notaport", "http://127.0.0.1:1", "inproc://", "ucx://h:1", "tcp://h:99999", "tcp://h:-1"]
+    "address",
+    ["nonsense", "tcp://127.0.0.1:notaport", "http://127.0.0.1:1", "inproc://", "ucx://h:1", "tcp://h:99999", "tcp://h:-1"],
 )
 def test_a_malformed_scheduler_address_is_refused_at_once(tmp_path, address):
     pytest.importorskip("dask.distributed")

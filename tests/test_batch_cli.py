@@ -27,7 +27,19 @@ def test_help_shows_an_example():
     result = run("batch", "--help")
     assert result.exit_code == 0
     assert "convfx batch sobel photos/ -o edges/" in result.stdout
-    for option in ("--include", "--exclude", "--workers", "--force", "--quiet", "--scheduler", "--memory-budget", "--range", "--gray", "--boundary", "--max-pixels"):
+    for option in (
+        "--include",
+        "--exclude",
+        "--workers",
+        "--force",
+        "--quiet",
+        "--scheduler",
+        "--memory-budget",
+        "--range",
+        "--gray",
+        "--boundary",
+        "--max-pixels",
+    ):
         assert option in result.stdout
     # The defaults shown are the library's own.
     assert "[default: 512MB]" in result.stdout and batch.parse_byte_size("512MB") == batch.DEFAULT_MEMORY_BUDGET
@@ -61,7 +73,19 @@ def test_a_corrupt_file_gives_exit_1_its_reason_and_the_good_files(tmp_path):
 def test_effect_options_are_passed_through(tmp_path):
     photos = tmp_path / "photos"
     make_image(photos / "a.png", 1)
-    result = run("batch", "gaussian_blur:sigma=2,sobel", photos, "-o", tmp_path / "out", "--range", "normalize", "--gray", "--boundary", "wrap", "-q")
+    result = run(
+        "batch",
+        "gaussian_blur:sigma=2,sobel",
+        photos,
+        "-o",
+        tmp_path / "out",
+        "--range",
+        "normalize",
+        "--gray",
+        "--boundary",
+        "wrap",
+        "-q",
+    )
     assert result.exit_code == 0, result.output
     assert result.stdout == ""  # --quiet: nothing on stdout
     import json

@@ -110,7 +110,9 @@ def test_in_range_bounds_and_words():
         assert str(info.value) == f"lr: expected a finite number > 0, found {shown}"
 
 
-@pytest.mark.parametrize(("text", "answer"), [("2", True), ("-.5", True), ("1e999", True), ("inf", False), ("1_0", False), ("", False)])
+@pytest.mark.parametrize(
+    ("text", "answer"), [("2", True), ("-.5", True), ("1e999", True), ("inf", False), ("1_0", False), ("", False)]
+)
 def test_is_number_text(text, answer):
     assert checks.is_number_text(text) is answer
 
@@ -139,7 +141,9 @@ def test_parse_number_reads_decimal_notation(text, number):
     assert checks.parse_number(text, "sigma") == number
 
 
-@pytest.mark.parametrize(("text", "words"), [("two", "a number"), ("inf", "a number"), ("0x10", "a number"), ("1e999", "a finite number")])
+@pytest.mark.parametrize(
+    ("text", "words"), [("two", "a number"), ("inf", "a number"), ("0x10", "a number"), ("1e999", "a finite number")]
+)
 def test_parse_number_refuses_everything_else(text, words):
     with pytest.raises(ParameterError) as info:
         checks.parse_number(text, "effect 'blur': parameter sigma")

@@ -29,11 +29,7 @@ def run(*args: str):
 
 def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
     """Every file below ``folder`` with its bytes and mtime, to prove nothing changed."""
-    return {
-        str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns)
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
+    return {str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def assert_one_line_error(result, code: int, *words: str) -> None:
@@ -82,7 +78,10 @@ def test_dropping_alpha_is_a_warning_that_quiet_silences(tmp_path, photo, rng):
     imageio.write_image(source, photo, alpha=rng.integers(0, 256, photo.shape[:2], dtype=np.uint8))
     result = run("apply", "sobel", source, "-o", tmp_path / "out.jpg")
     assert result.exit_code == 0, result.output
-    assert result.stderr == f"convfx: warning: {tmp_path / 'out.jpg'}: JPEG has no alpha channel; the input's transparency was dropped\n"
+    assert (
+        result.stderr
+        == f"convfx: warning: {tmp_path / 'out.jpg'}: JPEG has no alpha channel; the input's transparency was dropped\n"
+    )
     assert result.stdout.strip() == f"wrote {tmp_path / 'out.jpg'}"
     quiet = run("apply", "sobel", source, "-o", tmp_path / "out.jpg", "--force", "--quiet")
     assert quiet.exit_code == 0 and quiet.stderr == "" and quiet.stdout == ""
@@ -113,7 +112,11 @@ def test_apply_takes_one_input_and_says_so(tmp_path, photo_png):
 def test_a_folder_points_to_batch(tmp_path, photo_png):
     before = snapshot(tmp_path)
     assert_one_line_error(
-        run("apply", "sobel", tmp_path), 2, "INPUT: ", "is a folder, expected an image file", f"`convfx batch sobel {tmp_path} -o OUTDIR`"
+        run("apply", "sobel", tmp_path),
+        2,
+        "INPUT: ",
+        "is a folder, expected an image file",
+        f"`convfx batch sobel {tmp_path} -o OUTDIR`",
     )
     assert snapshot(tmp_path) == before
 
@@ -204,7 +207,9 @@ def test_memory_budget_gives_the_same_file(tmp_path, photo_png):
 def test_memory_budget_must_be_a_size(tmp_path, photo_png):
     before = snapshot(tmp_path)
     assert_one_line_error(run("apply", "sobel", photo_png, "--memory-budget", "lots"), 2, "error: --memory-budget: ", "'lots'")
-    assert_one_line_error(run("apply", "sobel", photo_png, "--memory-budget", "0"), 2, "error: --memory-budget: ", "at least 1 byte")
+    assert_one_line_error(
+        run("apply", "sobel", photo_png, "--memory-budget", "0"), 2, "error: --memory-budget: ", "at least 1 byte"
+    )
     assert snapshot(tmp_path) == before
 
 
@@ -268,7 +273,11 @@ def test_console_script_end_to_end(tmp_path, photo_png):
     assert done.returncode == 1 and done.stderr == "convfx: error: nope.jpg: no such file\n"
     # A usage error found by the argument parser: exit 2, no traceback.
     done = subprocess.run(command[:4], capture_output=True, text=True, cwd=tmp_path, timeout=60)
-    assert done.returncode == 2 and "Traceback" not in done.stderr and done.stderr == "convfx: error: EFFECT: missing; usage: convfx apply [OPTIONS] EFFECT INPUT\n"
+    assert (
+        done.returncode == 2
+        and "Traceback" not in done.stderr
+        and done.stderr == "convfx: error: EFFECT: missing; usage: convfx apply [OPTIONS] EFFECT INPUT\n"
+    )
 
 
 # --------------------------------------------------------------------------- filters and show

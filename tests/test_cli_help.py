@@ -69,8 +69,22 @@ def _option(name: str, option: str):
 
 
 def test_every_command_is_found():
-    expected = {"apply", "batch", "filters", "show", "train", "evaluate", "compare", "export-bank", "summary", "tour",
-                "studio", "explain canny", "explain conv", "explain pool"}
+    expected = {
+        "apply",
+        "batch",
+        "filters",
+        "show",
+        "train",
+        "evaluate",
+        "compare",
+        "export-bank",
+        "summary",
+        "tour",
+        "studio",
+        "explain canny",
+        "explain conv",
+        "explain pool",
+    }
     assert set(LEAVES) == expected
 
 
@@ -176,7 +190,10 @@ def test_version_prints_the_installed_version():
         (["apply", "sobel"], ["INPUT: missing"]),
         (["apply", "sobel", "a.png", "b.png"], ["unexpected extra argument", "b.png", "EFFECT INPUT"]),
         (["apply", "--nope", "sobel", "a.png"], ["--nope: no such option", "convfx apply --help"]),
-        (["apply", "sobel", "a.png", "--range", "foo"], ["--range: invalid value 'foo'; expected one of " + str(list(OUTPUT_RANGES))]),
+        (
+            ["apply", "sobel", "a.png", "--range", "foo"],
+            ["--range: invalid value 'foo'; expected one of " + str(list(OUTPUT_RANGES))],
+        ),
         (["apply", "sobel", "a.png", "--boundary", "mirror"], ["--boundary: invalid value 'mirror'", str(list(BOUNDARIES))]),
         (["apply", "sobel", "a.png", "--max-pixels", "0"], ["--max-pixels: expected an int >= 1, found '0'"]),
         (["apply", "sobel", "a.png", "--max-pixels", "many"], ["--max-pixels: expected an int >= 1, found 'many'"]),
@@ -290,16 +307,27 @@ LIBRARY_DEFAULTS = {
     ("export-bank", "prefix"): lambda: _signature_default(compare.export_bank, "prefix"),
     ("tour", "max_pixels"): lambda: _signature_default(convfx.nn.inspect.tour_file, "max_pixels"),
     ("train", "dataset"): lambda: nn_config.DEFAULT_DATASET,
-    **{("train", field): (lambda field=field: getattr(_TRAIN, field))
-       for field in ("batch_size", "optimizer", "schedule", "shift", "activation", "pooling", "seed", "workers")},
-    **{("studio", name): (lambda name=name: _studio_default(name)) for name in ("port", "host", "browser", "max_pixels", "max_upload_mb")},
-    **{("explain canny", name): (lambda name=name: _signature_default(edges.canny, name))
-       for name in ("sigma", "quantile", "mode", "boundary")},
+    **{
+        ("train", field): (lambda field=field: getattr(_TRAIN, field))
+        for field in ("batch_size", "optimizer", "schedule", "shift", "activation", "pooling", "seed", "workers")
+    },
+    **{
+        ("studio", name): (lambda name=name: _studio_default(name))
+        for name in ("port", "host", "browser", "max_pixels", "max_upload_mb")
+    },
+    **{
+        ("explain canny", name): (lambda name=name: _signature_default(edges.canny, name))
+        for name in ("sigma", "quantile", "mode", "boundary")
+    },
     ("explain canny", "max_pixels"): lambda: _plots_default("save_canny_stages", "max_pixels"),
-    **{("explain conv", name): (lambda name=name: _signature_default(explain.explain_conv, name))
-       for name in ("size", "kernel", "stride", "padding", "flip", "seed")},
-    **{("explain pool", name): (lambda name=name: _signature_default(explain.explain_pool, name))
-       for name in ("mode", "size", "kernel", "seed")},
+    **{
+        ("explain conv", name): (lambda name=name: _signature_default(explain.explain_conv, name))
+        for name in ("size", "kernel", "stride", "padding", "flip", "seed")
+    },
+    **{
+        ("explain pool", name): (lambda name=name: _signature_default(explain.explain_pool, name))
+        for name in ("mode", "size", "kernel", "seed")
+    },
     ("explain conv", "milliseconds"): lambda: _plots_default("save_explanation", "milliseconds"),
     ("explain pool", "milliseconds"): lambda: _plots_default("save_explanation", "milliseconds"),
 }
@@ -351,13 +379,23 @@ def test_every_listed_library_default_belongs_to_a_real_option():
     [
         ("explain canny", "low", [f"Default: {edges.CANNY_THRESHOLDS[0]:g} ({edges.CANNY_QUANTILES[0]:g} with --quantile)"]),
         ("explain canny", "high", [f"Default: {edges.CANNY_THRESHOLDS[1]:g} ({edges.CANNY_QUANTILES[1]:g} with --quantile)"]),
-        ("explain conv", "channels", [f"Default with --filters: {_signature_default(explain.explain_volume, 'channels')}",
-                                      f"1..{explain.MAX_CHANNELS}"]),
-        ("explain conv", "filters", [f"Default with --channels: {_signature_default(explain.explain_volume, 'filters')}",
-                                     f"1..{explain.MAX_FILTERS}"]),
+        (
+            "explain conv",
+            "channels",
+            [f"Default with --filters: {_signature_default(explain.explain_volume, 'channels')}", f"1..{explain.MAX_CHANNELS}"],
+        ),
+        (
+            "explain conv",
+            "filters",
+            [f"Default with --channels: {_signature_default(explain.explain_volume, 'filters')}", f"1..{explain.MAX_FILTERS}"],
+        ),
         ("explain conv", "size", [f"1..{explain.MAX_SIZE}", f"{explain.PIXEL_VALUES[0]}..{explain.PIXEL_VALUES[1] - 1}"]),
-        ("train", "epochs", [f"Default: {_TRAIN.epochs}"]
-         + [f"{settings['epochs']} for {name}" for name, settings in nn_config.DATASET_DEFAULTS.items() if name == "photos"]),
+        (
+            "train",
+            "epochs",
+            [f"Default: {_TRAIN.epochs}"]
+            + [f"{settings['epochs']} for {name}" for name, settings in nn_config.DATASET_DEFAULTS.items() if name == "photos"],
+        ),
         ("train", "lr", [f"{rate:g} for {name}" for name, rate in nn_config.DEFAULT_LR.items()]),
         ("train", "weight_decay", [f"Default: {_TRAIN.weight_decay:g}"]),
         ("train", "optimizer", [f"momentum {_TRAIN.momentum:g}"]),
@@ -425,8 +463,16 @@ def test_filter_families_and_names_are_the_registrys():
     assert f"`convfx filters` lists all {len(items)})" in unknown
 
 
-@pytest.mark.parametrize(("name", "option"), [("compare", "model"), ("export-bank", "model"), ("evaluate", "model_path"),
-                                              ("summary", "model_path"), ("tour", "model_path")])
+@pytest.mark.parametrize(
+    ("name", "option"),
+    [
+        ("compare", "model"),
+        ("export-bank", "model"),
+        ("evaluate", "model_path"),
+        ("summary", "model_path"),
+        ("tour", "model_path"),
+    ],
+)
 def test_shipped_models_are_the_librarys(name, option):
     _, record = _option(name, option)
     quoted = re.findall(r"'([a-z-]+)'", record[1])

@@ -22,7 +22,7 @@ from convfx import banks, compare, imageio, models
 from convfx.cli import app
 from convfx.errors import FileError, ParameterError
 from convfx.kernel_classes import classify_kernels, count_edge_detectors, random_baseline
-from convfx.nn import LeNet, TrainConfig, load_dataset, evaluate, train
+from convfx.nn import LeNet, TrainConfig, evaluate, load_dataset, train
 from convfx.nn.weights import load_weights
 
 runner = CliRunner()
@@ -215,11 +215,18 @@ def test_export_bank_round_trip(tmp_path, rgb_model, rgb_image):
     bank = banks.load_bank(path)
     assert len(bank) == 6 * 4
     for k in range(6):
-        np.testing.assert_allclose(bank[f"learned_{k}"].kernels[0].weights, weights.weight[k].astype(np.float64).sum(axis=0), rtol=1e-12)
+        np.testing.assert_allclose(
+            bank[f"learned_{k}"].kernels[0].weights, weights.weight[k].astype(np.float64).sum(axis=0), rtol=1e-12
+        )
         np.testing.assert_allclose(bank[f"learned_{k}_g"].kernels[0].weights, weights.weight[k, 1], rtol=1e-12)
     # Usable wherever a kernel file is: bank.toml#name as an effect.
     response = convfx.apply(rgb_image, f"{path}#learned_2")
-    np.testing.assert_allclose(response, convfx.correlate(rgb_image, weights.weight[2].astype(np.float64).sum(axis=0), boundary="reflect"), rtol=1e-5, atol=1e-3)
+    np.testing.assert_allclose(
+        response,
+        convfx.correlate(rgb_image, weights.weight[2].astype(np.float64).sum(axis=0), boundary="reflect"),
+        rtol=1e-5,
+        atol=1e-3,
+    )
     with pytest.raises(imageio.OutputExistsError):
         compare.export_bank(weights, path)
     with pytest.raises(ParameterError, match=".toml"):
@@ -304,8 +311,12 @@ def test_cli_compare_prints_each_class_with_its_numbers_and_the_baseline_of_the_
     rows = {line.split("│")[1].strip(): line for line in result.output.splitlines() if line.startswith("│") and "#" in line}
     assert "edge detector" in rows["#0"] and "0.000" in rows["#0"] and "1.000" in rows["#0"]  # zero mean, similarity 1
     assert "smoothing" in rows["#2"] and "box5" in rows["#2"]
-    count = re.search(r"^4 of 6 kernels are edge detectors \(random 3x3 initialisations: (\d\.\d\d) of 6\); "
-                      r"the rule's thresholds are set for 5x5 kernels", result.output, re.M)
+    count = re.search(
+        r"^4 of 6 kernels are edge detectors \(random 3x3 initialisations: (\d\.\d\d) of 6\); "
+        r"the rule's thresholds are set for 5x5 kernels",
+        result.output,
+        re.M,
+    )
     assert count, result.output
     assert float(count[1]) > 0.5  # 3x3 random kernels often pass: the count needs this baseline beside it
 

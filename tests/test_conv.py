@@ -181,7 +181,9 @@ def test_summed_and_banked_kernels_match_reference(rng, boundary, dtype):
             else:
                 kernel, bias = rng.standard_normal((n_filters,) + kshape + (channels,)), rng.standard_normal(n_filters)
             for flip in (False, True):
-                expected = reference(image, kernel, bias=bias, stride=stride2, padding=padding, boundary=boundary, cval=1.5, flip=flip)
+                expected = reference(
+                    image, kernel, bias=bias, stride=stride2, padding=padding, boundary=boundary, cval=1.5, flip=flip
+                )
                 function = convfx.convolve if flip else convfx.correlate
                 for backend in ["auto"] + FORCED:
                     got = function(
@@ -296,7 +298,9 @@ def test_a_kernel_that_is_rank_1_only_to_1e_5_is_not_taken_for_separable():
     huge = np.array([np.roll(np.arange(1.0, 6.0), shift) for shift in range(5)]) * 1e307
     assert conv.choose_backend((8, 8), huge.shape, kernel=huge) != "separable"
     tiny = np.full((8, 8), 1e-3)
-    np.testing.assert_allclose(convfx.correlate(tiny, huge, padding="valid"), scipy.signal.correlate2d(tiny, huge, "valid"), rtol=1e-12)
+    np.testing.assert_allclose(
+        convfx.correlate(tiny, huge, padding="valid"), scipy.signal.correlate2d(tiny, huge, "valid"), rtol=1e-12
+    )
     assert conv.choose_backend((8, 8), (5, 5), kernel=np.outer([1, 4, 6, 4, 1], [1, 4, 6, 4, 1]) * 1e306) == "separable"
     # The same kernel with the rank-2 part below float64 rounding is rank 1 again.
     assert conv.choose_backend((64, 64), (n, n), kernel=np.ones((n, n)) / n**2, dtype=np.dtype(np.float32)) == "separable"
@@ -472,9 +476,7 @@ def test_convolution_is_correlation_with_rotated_kernel(image, kernel, padding, 
 @given(image=small_images, kernel=small_kernels)
 def test_convolution_rotation_law_for_same_padding_with_odd_kernels(image, kernel):
     odd = kernel[: 2 * ((kernel.shape[0] - 1) // 2) + 1, : 2 * ((kernel.shape[1] - 1) // 2) + 1]
-    np.testing.assert_allclose(
-        convfx.convolve(image, odd), convfx.correlate(image, odd[::-1, ::-1]), atol=1e-8
-    )
+    np.testing.assert_allclose(convfx.convolve(image, odd), convfx.correlate(image, odd[::-1, ::-1]), atol=1e-8)
 
 
 @settings(max_examples=60, deadline=None)

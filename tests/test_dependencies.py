@@ -22,10 +22,22 @@ PACKAGE = Path(__file__).resolve().parent.parent / "convfx"
 
 # import name -> declared in pyproject.toml (runtime dependencies, or the dask extra)
 DECLARED = {
-    "numpy", "scipy", "skimage", "cv2", "typer", "rich", "PIL", "matplotlib", "sklearn",
-    "safetensors", "threadpoolctl", "tomli",
-    "dask", "distributed",  # the optional [dask] extra, imported only when asked for
-    "starlette", "uvicorn",  # the optional [studio] extra, imported only by `convfx studio`
+    "numpy",
+    "scipy",
+    "skimage",
+    "cv2",
+    "typer",
+    "rich",
+    "PIL",
+    "matplotlib",
+    "sklearn",
+    "safetensors",
+    "threadpoolctl",
+    "tomli",
+    "dask",
+    "distributed",  # the optional [dask] extra, imported only when asked for
+    "starlette",
+    "uvicorn",  # the optional [studio] extra, imported only by `convfx studio`
 }
 
 
@@ -126,10 +138,12 @@ def test_every_public_name_of_convfx_nn_resolves_lazily():
     code = "import convfx.nn as nn; print(*(getattr(nn, m).__name__ for m in ('layers', 'lenet', 'optim', 'data', 'config', 'training', 'inspect')))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == [f"convfx.nn.{m}" for m in ("layers", "lenet", "optim", "data", "config", "training", "inspect")]
+    assert done.stdout.split() == [
+        f"convfx.nn.{m}" for m in ("layers", "lenet", "optim", "data", "config", "training", "inspect")
+    ]
     assert "train" in dir(nn) and "LeNet" in dir(nn)
     try:
-        nn.not_a_name
+        _ = nn.not_a_name
     except AttributeError as error:
         assert "not_a_name" in str(error)
     else:

@@ -80,7 +80,7 @@ def code_blocks(path: Path) -> list[Block]:
         body, start = [], index + 1
         index += 1
         while index < len(lines) and not lines[index].strip().startswith(fence):
-            body.append(lines[index][len(indent):] if lines[index].startswith(indent) else lines[index])
+            body.append(lines[index][len(indent) :] if lines[index].startswith(indent) else lines[index])
             index += 1
         index += 1
         blocks.append(Block(path, start, language, "\n".join(body)))
@@ -96,7 +96,7 @@ def not_run_reason(block: Block) -> str | None:
     first = block.text.strip().split("\n", 1)[0]
     if not first.startswith(NOT_RUN):
         return None
-    reason = first[len(NOT_RUN):].strip()
+    reason = first[len(NOT_RUN) :].strip()
     assert reason, f"{block.id}: '{NOT_RUN}' needs a reason after the colon"
     return reason
 
@@ -404,9 +404,7 @@ def benchmark_options(script: Path) -> set[str]:
 BENCHMARK_LINE = re.compile(r"benchmarks/(\w+\.py)(.*)")
 
 
-@pytest.mark.parametrize(
-    "page", [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))], ids=lambda p: str(p.relative_to(ROOT))
-)
+@pytest.mark.parametrize("page", [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))], ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_benchmark_a_page_names_exists_with_its_options(page: Path) -> None:
     """A benchmark command on a page names a script in benchmarks/ and only options its argparse has."""
     if {"_build", "auto_examples", "generated"} & set(page.parts):

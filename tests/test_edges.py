@@ -436,9 +436,7 @@ def sample_grays():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "sigma, low, high, quantile", [(1.0, 0.1, 0.2, False), (2.0, 0.05, 0.1, False), (1.0, 0.8, 0.9, True)]
-)
+@pytest.mark.parametrize("sigma, low, high, quantile", [(1.0, 0.1, 0.2, False), (2.0, 0.05, 0.1, False), (1.0, 0.8, 0.9, True)])
 def test_agrees_with_skimage_on_the_samples(sigma, low, high, quantile):
     from skimage.feature import canny as skimage_canny
 
@@ -662,4 +660,3 @@ def test_edge_maps_are_white_under_every_output_range(output_range, dtype):
     assert (pixels[edges] == top).all()
     background = {"signed": (top + 1) // 2}.get(output_range, 0)
     assert (pixels[~edges] == background).all()
-

@@ -72,9 +72,7 @@ def test_kirsch_dog_and_combines(gray_image):
 
 def test_array_effect_is_a_correlation_kernel(gray_image, rng):
     kernel = rng.normal(size=(3, 5))
-    np.testing.assert_allclose(
-        convfx.apply(gray_image, kernel), convfx.correlate(gray_image, kernel, boundary="reflect")
-    )
+    np.testing.assert_allclose(convfx.apply(gray_image, kernel), convfx.correlate(gray_image, kernel, boundary="reflect"))
 
 
 @pytest.mark.parametrize("boundary", ["constant", "edge", "symmetric", "wrap"])
@@ -173,13 +171,16 @@ def test_kernel_files_and_imagemagick_in_specs(tmp_path, gray_image):
     expected = convfx.apply(gray_image, "laplacian")
     np.testing.assert_allclose(convfx.apply(gray_image, str(tmp_path / "lap.npy")), expected)
     np.testing.assert_allclose(convfx.apply(gray_image, tmp_path / "lap.npy"), expected)
-    np.testing.assert_allclose(convfx.apply(gray_image, f"gaussian_blur,{tmp_path / 'lap.npy'}"),
-                               convfx.apply(gray_image, "gaussian_blur,laplacian"))
+    np.testing.assert_allclose(
+        convfx.apply(gray_image, f"gaussian_blur,{tmp_path / 'lap.npy'}"), convfx.apply(gray_image, "gaussian_blur,laplacian")
+    )
     (tmp_path / "b.toml").write_text("[a]\nmatrix = [[0, 1, 0], [1, -4, 1], [0, 1, 0]]\n[b]\nmatrix = [[2]]\n")
     np.testing.assert_allclose(convfx.apply(gray_image, f"{tmp_path / 'b.toml'}#a"), expected)
     # A file entry anywhere in a chain, first and last included.
     bank = tmp_path / "b.toml"
-    np.testing.assert_allclose(convfx.apply(gray_image, f"{bank}#a,gaussian_blur"), convfx.apply(gray_image, "laplacian,gaussian_blur"))
+    np.testing.assert_allclose(
+        convfx.apply(gray_image, f"{bank}#a,gaussian_blur"), convfx.apply(gray_image, "laplacian,gaussian_blur")
+    )
     assert [step.name for step in parse_effect(f"{bank}#a,{bank}#b").steps] == ["a", "b"]
     # A file whose name has a comma is still one file.
     (tmp_path / "x,y.npy").write_bytes((tmp_path / "lap.npy").read_bytes())
@@ -235,9 +236,7 @@ def test_range_policies_never_wrap():
 def test_range_rescales_from_the_source_depth():
     # A 16-bit response written as 8 bits: 65535 -> 255, 257 -> 1.
     np.testing.assert_array_equal(map_range(np.array([257.0, 65535.0]), "clip", source_max=65535), [1, 255])
-    np.testing.assert_array_equal(
-        map_range(np.array([1.0, 255.0]), "clip", dtype=np.uint16, source_max=255), [257, 65535]
-    )
+    np.testing.assert_array_equal(map_range(np.array([1.0, 255.0]), "clip", dtype=np.uint16, source_max=255), [257, 65535])
 
 
 @pytest.mark.parametrize("stretch", ["normalize", "minmax"])

@@ -129,7 +129,9 @@ def test_bad_pool_mode_lists_the_choices():
 @pytest.mark.slow
 def test_explain_conv_gif_has_one_frame_per_output_cell(tmp_path):
     out = tmp_path / "conv.gif"
-    result = runner.invoke(app, ["explain", "conv", "--size", "5", "--kernel", "3", "--stride", "2", "--padding", "1", "-o", str(out)])
+    result = runner.invoke(
+        app, ["explain", "conv", "--size", "5", "--kernel", "3", "--stride", "2", "--padding", "1", "-o", str(out)]
+    )
     assert result.exit_code == 0, result.output
     assert "9 steps" in result.stdout and str(out) in result.stdout
     with Image.open(out) as gif:
@@ -168,7 +170,9 @@ def test_explain_pool_gif_and_png(tmp_path, mode):
     [(1, 1, 1, 0, False), (3, 2, 2, 1, False), (4, 4, 1, 2, False), (2, 3, 1, 1, True), (1, 2, 2, 0, True)],
 )
 def test_volume_steps_equal_the_plain_loop_definition(channels, filters, stride, padding, flip):
-    e = explain.explain_volume(size=6, kernel=3, stride=stride, padding=padding, channels=channels, filters=filters, flip=flip, seed=2)
+    e = explain.explain_volume(
+        size=6, kernel=3, stride=stride, padding=padding, channels=channels, filters=filters, flip=flip, seed=2
+    )
     m = (6 + 2 * padding - 3) // stride + 1
     assert e.image.shape == (6, 6, channels) and e.kernels.shape == (filters, 3, 3, channels) and e.bias.shape == (filters,)
     assert e.output.shape == (m, m, filters) and (e.channels, e.filters) == (channels, filters)
@@ -176,7 +180,9 @@ def test_volume_steps_equal_the_plain_loop_definition(channels, filters, stride,
     definition = reference.convolve if flip else reference.correlate
     np.testing.assert_array_equal(e.output, definition(e.image, e.kernels, bias=e.bias, stride=stride, padding=padding))
     # One step per output cell, kernel by kernel, each the sum over its whole box plus its bias.
-    assert [(s.filter, s.row, s.column) for s in e.steps] == [(f, r, c) for f in range(filters) for r in range(m) for c in range(m)]
+    assert [(s.filter, s.row, s.column) for s in e.steps] == [
+        (f, r, c) for f in range(filters) for r in range(m) for c in range(m)
+    ]
     for step in e.steps:
         box = e.padded[step.top : step.top + 3, step.left : step.left + 3, :]
         assert (step.top, step.left) == (stride * step.row, stride * step.column) and np.array_equal(step.window, box)

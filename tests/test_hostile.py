@@ -39,9 +39,9 @@ import textwrap
 import threading
 import time
 import zlib
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import pytest
@@ -218,8 +218,9 @@ class Started:
     """
 
     def __init__(self, argv: Sequence[str], *, cwd: Path, address_space: int = ADDRESS_SPACE, drop_dac: bool = False):
-        self._out = open(cwd / f".stdout.{id(self)}", "w+", encoding="utf-8", errors="replace")
-        self._err = open(cwd / f".stderr.{id(self)}", "w+", encoding="utf-8", errors="replace")
+        # Open for the child's whole life; close() shuts them.
+        self._out = open(cwd / f".stdout.{id(self)}", "w+", encoding="utf-8", errors="replace")  # noqa: SIM115
+        self._err = open(cwd / f".stderr.{id(self)}", "w+", encoding="utf-8", errors="replace")  # noqa: SIM115
         self.started = time.monotonic()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "convfx", *map(str, argv)],
@@ -1030,14 +1031,76 @@ CASES = [
         r"alpha",
     ),
     # ---- what held: keep it that way
-    Case("held-fifo-as-image", b_fifo("fifo.png"), ("apply", "sobel", "{fifo}", "-o", "{out}"), 1, rf"fifo\.png: .*{FIFO_WORDS}", absent=("out",), max_extra_seconds=3, fifo="fifo"),
-    Case("held-dev-zero-as-image", b_dev_zero_image, ("apply", "sobel", "{img}", "-o", "{out}"), 1, r"zero\.png", absent=("out",), max_rss_mb=200),
-    Case("held-fifo-as-kernel-file", b_fifo("k.npz"), ("apply", "{fifo}", "{img}", "-o", "{out}"), 2, rf"k\.npz: .*{FIFO_WORDS}", absent=("out",), max_extra_seconds=3, fifo="fifo"),
-    Case("held-pickled-npy-kernel", b_pickled_kernel, ("apply", "{kernel}", "{img}", "-o", "{out}"), 2, r"k\.npy.*pickle", absent=("out",)),
-    Case("held-malformed-safetensors", b_malformed_safetensors, ("compare", "{model}", "-o", "{out}"), 1, r"m\.safetensors", absent=("out",)),
-    Case("held-png-bomb-header", b_png_bomb, ("apply", "sobel", "{img}", "-o", "{out}"), 1, r"bomb\.png.*limit", absent=("out",), max_rss_mb=200),
-    Case("held-damaged-manifest", b_manifest("garbage"), ("batch", "sobel", "{in}", "-o", "{out}", "--quiet"), 1, r"convfx-manifest\.json", unchanged=("manifest",)),
-    Case("held-outdir-inside-an-input-folder", b_outdir_inside_input, ("batch", "sobel", "{in}", "-o", "{out}", "--quiet"), 2, r"edges", absent=("out",)),
+    Case(
+        "held-fifo-as-image",
+        b_fifo("fifo.png"),
+        ("apply", "sobel", "{fifo}", "-o", "{out}"),
+        1,
+        rf"fifo\.png: .*{FIFO_WORDS}",
+        absent=("out",),
+        max_extra_seconds=3,
+        fifo="fifo",
+    ),
+    Case(
+        "held-dev-zero-as-image",
+        b_dev_zero_image,
+        ("apply", "sobel", "{img}", "-o", "{out}"),
+        1,
+        r"zero\.png",
+        absent=("out",),
+        max_rss_mb=200,
+    ),
+    Case(
+        "held-fifo-as-kernel-file",
+        b_fifo("k.npz"),
+        ("apply", "{fifo}", "{img}", "-o", "{out}"),
+        2,
+        rf"k\.npz: .*{FIFO_WORDS}",
+        absent=("out",),
+        max_extra_seconds=3,
+        fifo="fifo",
+    ),
+    Case(
+        "held-pickled-npy-kernel",
+        b_pickled_kernel,
+        ("apply", "{kernel}", "{img}", "-o", "{out}"),
+        2,
+        r"k\.npy.*pickle",
+        absent=("out",),
+    ),
+    Case(
+        "held-malformed-safetensors",
+        b_malformed_safetensors,
+        ("compare", "{model}", "-o", "{out}"),
+        1,
+        r"m\.safetensors",
+        absent=("out",),
+    ),
+    Case(
+        "held-png-bomb-header",
+        b_png_bomb,
+        ("apply", "sobel", "{img}", "-o", "{out}"),
+        1,
+        r"bomb\.png.*limit",
+        absent=("out",),
+        max_rss_mb=200,
+    ),
+    Case(
+        "held-damaged-manifest",
+        b_manifest("garbage"),
+        ("batch", "sobel", "{in}", "-o", "{out}", "--quiet"),
+        1,
+        r"convfx-manifest\.json",
+        unchanged=("manifest",),
+    ),
+    Case(
+        "held-outdir-inside-an-input-folder",
+        b_outdir_inside_input,
+        ("batch", "sobel", "{in}", "-o", "{out}", "--quiet"),
+        2,
+        r"edges",
+        absent=("out",),
+    ),
 ]
 
 
@@ -1125,7 +1188,9 @@ def test_hostile_command_line(case: Case, tmp_path: Path, startup: float) -> Non
     if case.max_rss_mb is not None:
         assert run.max_rss_mb <= case.max_rss_mb, f"peak memory {run.max_rss_mb:.0f} MB > {case.max_rss_mb} MB"
     if budget is not None:
-        assert run.seconds <= budget, f"{run.seconds:.2f} s > {budget:.2f} s (2 x start-up {startup:.2f} s + {case.max_extra_seconds})"
+        assert run.seconds <= budget, (
+            f"{run.seconds:.2f} s > {budget:.2f} s (2 x start-up {startup:.2f} s + {case.max_extra_seconds})"
+        )
 
 
 # --------------------------------------------------------------------------- the Python-API table
@@ -1335,8 +1400,11 @@ def _read_or_empty(path: Path) -> str:
 )
 def test_an_interruption_during_start_up_exits_130_in_one_line(command: str, sig: int, delay: float, tmp_path: Path) -> None:
     names = b_folder_of_photos(4)(tmp_path)
-    argv = ["apply", "sobel", names["in"] / "p00.png", "-o", tmp_path / "out.png"] if command == "apply" else [
-        "batch", "sobel", names["in"], "-o", names["out"], "--workers", "1"]
+    argv = (
+        ["apply", "sobel", names["in"] / "p00.png", "-o", tmp_path / "out.png"]
+        if command == "apply"
+        else ["batch", "sobel", names["in"], "-o", names["out"], "--workers", "1"]
+    )
     started = Started(argv, cwd=tmp_path)
     # Python's own start-up (before any convfx code runs) cannot be protected; on a
     # loaded machine it can outlast a fixed delay.  So the delay counts from the moment
@@ -1361,7 +1429,9 @@ def test_resume_redoes_a_learned_effect_after_its_model_is_retrained(tmp_path: P
     assert run_cli(argv, cwd=tmp_path).code == 0
     convfx.LeNet(1, 10, seed=1).save(model, overwrite=True)  # retrained
     rerun = run_cli(argv, cwd=tmp_path)
-    fresh = run_cli(["batch", "learned:m.npz#0", names["in"], "-o", tmp_path / "fresh", "--workers", "1", "--quiet"], cwd=tmp_path)
+    fresh = run_cli(
+        ["batch", "learned:m.npz#0", names["in"], "-o", tmp_path / "fresh", "--workers", "1", "--quiet"], cwd=tmp_path
+    )
     assert rerun.code == 0 and fresh.code == 0, rerun.stderr + fresh.stderr
     assert _outputs(names["out"]) == _outputs(tmp_path / "fresh")
 
@@ -1405,6 +1475,7 @@ _REPEATABILITY_SCRIPT = textwrap.dedent(
     print(json.dumps(failures))
     """
 )
+
 
 def _repeatability_names() -> list[str]:
     return [item.name for item in convfx.list_filters()] + detector_names()

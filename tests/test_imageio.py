@@ -399,7 +399,7 @@ def test_raised_limit_goes_past_pillows_own_guard(tmp_path):
     saved = Image.MAX_IMAGE_PIXELS
     with pytest.raises(FileError, match="truncated or corrupt"):
         read_image(path, max_pixels=300_000_000)
-    assert Image.MAX_IMAGE_PIXELS == saved  # restored
+    assert saved == Image.MAX_IMAGE_PIXELS  # restored
 
 
 @pytest.mark.parametrize("value", [0, -5, 1.5, "100", True])
@@ -582,9 +582,7 @@ def test_opencvs_pixel_limit_never_ends_in_a_traceback(tmp_path, photo):
 
     # 16-bit colour has no fallback (Pillow would narrow it): one line, the file and the reason.
     colour16 = write_image(tmp_path / "c16.png", np.full((8, 8, 3), 40000, np.uint16))
-    done = run_python(
-        tmp_path, "-m", "convfx", "apply", "sobel", str(colour16), "-o", "out.png", OPENCV_IO_MAX_IMAGE_PIXELS="32"
-    )
+    done = run_python(tmp_path, "-m", "convfx", "apply", "sobel", str(colour16), "-o", "out.png", OPENCV_IO_MAX_IMAGE_PIXELS="32")
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert done.stderr.count("\n") == 1 and str(colour16) in done.stderr
     assert "OPENCV_IO_MAX_IMAGE_PIXELS" in done.stderr
@@ -753,7 +751,9 @@ def test_read_arrays_refuses_a_long_npy_header_before_reading_it(tmp_path, versi
     text = b"{'descr': '<f8', 'fortran_order': False, 'shape': (3, 3), }" + b" " * 20_000 + b"\n"
     header = b"\x93NUMPY" + bytes([version, 0]) + struct.pack("<I", len(text)) + text
     path = _npz_member(tmp_path / "long.npz", "k.npy", header, np.ones((3, 3)).tobytes())
-    with pytest.raises(FileError, match=rf"long\.npz: array 'k': a \.npy header of {len(text):,} bytes is over the limit of 10,000"):
+    with pytest.raises(
+        FileError, match=rf"long\.npz: array 'k': a \.npy header of {len(text):,} bytes is over the limit of 10,000"
+    ):
         imageio.read_arrays(path)
     # The same .npy on its own, not in an archive.
     (tmp_path / "long.npy").write_bytes(header + np.ones((3, 3)).tobytes())
@@ -766,7 +766,9 @@ def test_read_arrays_counts_bytes_not_only_values(tmp_path):
     np.savez_compressed(tmp_path / "v.npz", k=np.zeros((100, 100), dtype="V2000"), other=np.zeros(3))
     tracemalloc.start()
     try:
-        with pytest.raises(FileError, match=r"array 'k' of shape \(100, 100\) and dtype \|V2000 takes the file's arrays past 1,000,000 bytes"):
+        with pytest.raises(
+            FileError, match=r"array 'k' of shape \(100, 100\) and dtype \|V2000 takes the file's arrays past 1,000,000 bytes"
+        ):
             imageio.read_arrays(tmp_path / "v.npz", max_bytes=1_000_000)
         assert tracemalloc.get_traced_memory()[1] < 2_000_000  # the 20 MB were never decompressed
     finally:

@@ -110,7 +110,7 @@ def test_tour_images_are_resized_and_converted_to_the_models_channels(tmp_path):
     rgb = nn_inspect.load_tour_image(path, channels=3)
     gray = nn_inspect.load_tour_image(path, channels=1)
     assert rgb.shape == (3, 32, 32) and gray.shape == (1, 32, 32)
-    assert rgb.dtype == np.float32 and 0 <= rgb.min() and rgb.max() <= 1
+    assert rgb.dtype == np.float32 and rgb.min() >= 0 and rgb.max() <= 1
     # Luminance of the resized colour image = resized luminance (both steps are linear).
     np.testing.assert_allclose(gray[0], 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2], atol=0.02)
     digit = nn_inspect.load_tour_image("digit:3", channels=3)
@@ -210,7 +210,18 @@ def test_summary_and_tour_commands_accept_a_shipped_name(shipped, tmp_path, rgb_
 def test_summary_command_prints_every_layer_and_the_total(gray_model_path):
     result = runner.invoke(app, ["summary", str(gray_model_path)])
     assert result.exit_code == 0, result.output
-    for text in ("conv1 (C1)", "6@28x28", "pool1 (S2)", "6@14x14", "16@10x10", "16@5x5", "fc3 (output)", "2,416", "48,120", "61,706"):
+    for text in (
+        "conv1 (C1)",
+        "6@28x28",
+        "pool1 (S2)",
+        "6@14x14",
+        "16@10x10",
+        "16@5x5",
+        "fc3 (output)",
+        "2,416",
+        "48,120",
+        "61,706",
+    ):
         assert text in result.stdout, text
 
 

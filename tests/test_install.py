@@ -82,7 +82,13 @@ def test_the_allowed_wheel_contents_refuse_what_must_not_ship():
         "convfx/filters/notes.txt",
         "convfx/studio/static/screenshot.png",
     ]
-    good = ["convfx/batch/run.py", "convfx/filters/edges.toml", "convfx/models/lenet_digits.npz", "convfx/studio/static/app.js", "convfx-0.1.0.dist-info/RECORD"]
+    good = [
+        "convfx/batch/run.py",
+        "convfx/filters/edges.toml",
+        "convfx/models/lenet_digits.npz",
+        "convfx/studio/static/app.js",
+        "convfx-0.1.0.dist-info/RECORD",
+    ]
     assert unexpected_in_wheel(bad + good) == bad
 
 
@@ -100,7 +106,12 @@ def test_non_editable_install_lists_and_applies_every_bank(tmp_path):
     shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(".*", "build", "*.egg-info", "samples", "tests", "__pycache__"))
     wheels = tmp_path / "wheels"
     pip = [sys.executable, "-m", "pip"]
-    subprocess.run(pip + ["wheel", "--no-deps", "--no-input", "--quiet", "-w", str(wheels), str(source)], check=True, cwd=tmp_path, timeout=300)
+    subprocess.run(
+        pip + ["wheel", "--no-deps", "--no-input", "--quiet", "-w", str(wheels), str(source)],
+        check=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
     [wheel] = wheels.glob("convfx-*.whl")
 
     with zipfile.ZipFile(wheel) as archive:
@@ -110,13 +121,24 @@ def test_non_editable_install_lists_and_applies_every_bank(tmp_path):
     # Every module of the source tree ships, subpackages included, and every data file.
     modules = {PurePosixPath(path.relative_to(REPO).as_posix()) for path in (REPO / "convfx").rglob("*.py")}
     assert modules <= shipped, sorted(map(str, modules - shipped))
-    banks = {PurePosixPath("convfx/filters") / path.name for path in (REPO / "filters").iterdir() if path.suffix in (".toml", ".py")}
+    banks = {
+        PurePosixPath("convfx/filters") / path.name for path in (REPO / "filters").iterdir() if path.suffix in (".toml", ".py")
+    }
     assert {name for name in shipped if name.parent == PurePosixPath("convfx/filters")} == banks
-    models = {PurePosixPath("convfx/models") / path.name for path in (REPO / "convfx" / "models").iterdir() if path.suffix in (".npz", ".json")}
+    models = {
+        PurePosixPath("convfx/models") / path.name
+        for path in (REPO / "convfx" / "models").iterdir()
+        if path.suffix in (".npz", ".json")
+    }
     assert models and models <= shipped
 
     target = tmp_path / "site"
-    subprocess.run(pip + ["install", "--no-deps", "--no-input", "--quiet", "--target", str(target), str(wheel)], check=True, cwd=tmp_path, timeout=300)
+    subprocess.run(
+        pip + ["install", "--no-deps", "--no-input", "--quiet", "--target", str(target), str(wheel)],
+        check=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert sorted(p.name for p in (target / "convfx" / "filters").glob("*.toml")) == sorted(
         p.name for p in (REPO / "filters").glob("*.toml")
     )

@@ -14,7 +14,14 @@ from convfx.errors import ParameterError
 
 
 def test_compare_re_exports_the_same_objects():
-    for name in ("TRANSFORMS", "STANDARD_SMOOTHING", "STANDARD_DERIVATIVE", "standard_kernels", "resample_kernel", "transform_kernel"):
+    for name in (
+        "TRANSFORMS",
+        "STANDARD_SMOOTHING",
+        "STANDARD_DERIVATIVE",
+        "standard_kernels",
+        "resample_kernel",
+        "transform_kernel",
+    ):
         assert getattr(compare, name) is getattr(kernel_sets, name)
 
 

@@ -16,12 +16,24 @@ from convfx.limits import MAX_KERNEL_SIDE
 @pytest.mark.parametrize(
     ("build", "parameters", "words"),
     [
-        (kernels.gaussian_kernel, {"sigma": 1e308}, r"^sigma: 1e\+308 needs a kernel of over 10\*\*15 taps a side .* sigma <= 42.3333"),
+        (
+            kernels.gaussian_kernel,
+            {"sigma": 1e308},
+            r"^sigma: 1e\+308 needs a kernel of over 10\*\*15 taps a side .* sigma <= 42.3333",
+        ),
         (kernels.log_kernel, {"sigma": 1e308}, r"^sigma: 1e\+308 needs"),
         (kernels.unsharp_kernel, {"sigma": 1e308}, r"^sigma: 1e\+308 needs"),
         (kernels.dog_kernels, {"sigma": 1e308}, r"^sigma: 1e\+308 needs"),
-        (kernels.dog_kernels, {"k": 1e308}, r"^k: 1e\+308 makes the wide Gaussian's sigma 1e\+308, .* expected k <= 42.3333 with sigma=1$"),
-        (kernels.dog_kernels, {"sigma": 2, "k": 30}, r"^k: 30 makes the wide Gaussian's sigma 60, .* expected k <= 21.1667 with sigma=2$"),
+        (
+            kernels.dog_kernels,
+            {"k": 1e308},
+            r"^k: 1e\+308 makes the wide Gaussian's sigma 1e\+308, .* expected k <= 42.3333 with sigma=1$",
+        ),
+        (
+            kernels.dog_kernels,
+            {"sigma": 2, "k": 30},
+            r"^k: 30 makes the wide Gaussian's sigma 60, .* expected k <= 21.1667 with sigma=2$",
+        ),
         (kernels.gaussian_kernel, {"sigma": 50}, r"^sigma: 50 needs a 301x301 kernel"),
         (kernels.gaussian_kernel, {"size": float("inf")}, r"^size: expected an odd integer from 1 to 255, found inf$"),
         (kernels.box_kernel, {"size": float("nan")}, r"^size: expected an odd integer from 1 to 255, found nan$"),

@@ -158,7 +158,10 @@ def test_a_model_with_too_many_kernels_is_refused_from_its_shape(tmp_path):
     from convfx.limits import MAX_LEARNED_MAPS
 
     np.savez(tmp_path / "wide.npz", **{"conv1.weight": np.ones((MAX_LEARNED_MAPS + 1, 1, 1, 1), np.float32)})
-    with pytest.raises(learned.ModelFileError, match=rf"'conv1.weight' has {MAX_LEARNED_MAPS + 1} kernels; a learned: effect takes at most {MAX_LEARNED_MAPS}"):
+    with pytest.raises(
+        learned.ModelFileError,
+        match=rf"'conv1.weight' has {MAX_LEARNED_MAPS + 1} kernels; a learned: effect takes at most {MAX_LEARNED_MAPS}",
+    ):
         effects.parse_effect(f"learned:{tmp_path / 'wide.npz'}")
     np.savez(tmp_path / "most.npz", **{"conv1.weight": np.ones((MAX_LEARNED_MAPS, 1, 1, 1), np.float32)})
     assert effects.parse_effect(f"learned:{tmp_path / 'most.npz'}#255")

@@ -245,14 +245,34 @@ def test_pytorch_textbook_lenet_gives_the_same_logits(tmp_path, rng):
 @pytest.mark.parametrize(
     "key, value, words",
     [
-        ("convfx.meta.class_names", np.array("zero"), r"'convfx.meta.class_names' has shape \(\) and dtype <U4; expected a 1-D array of names"),
-        ("convfx.meta.class_names", np.zeros((2, 5)), r"'convfx.meta.class_names' has shape \(2, 5\) .* expected a 1-D array of names"),
-        ("convfx.meta.activation", np.array(["relu", "tanh"]), r"'convfx.meta.activation' has shape \(2,\) .* expected a single string or number"),
+        (
+            "convfx.meta.class_names",
+            np.array("zero"),
+            r"'convfx.meta.class_names' has shape \(\) and dtype <U4; expected a 1-D array of names",
+        ),
+        (
+            "convfx.meta.class_names",
+            np.zeros((2, 5)),
+            r"'convfx.meta.class_names' has shape \(2, 5\) .* expected a 1-D array of names",
+        ),
+        (
+            "convfx.meta.activation",
+            np.array(["relu", "tanh"]),
+            r"'convfx.meta.activation' has shape \(2,\) .* expected a single string or number",
+        ),
         ("convfx.meta.test_accuracy", np.zeros(3), r"'convfx.meta.test_accuracy' has shape \(3,\)"),
         ("convfx.meta.input_mean", np.zeros((1, 1)), r"'convfx.meta.input_mean' has shape \(1, 1\) .* expected at most 1-D"),
         ("convfx.meta.input_std", np.array([np.inf]), r"'convfx.meta.input_std' holds NaN or inf, expected finite numbers"),
-        ("convfx.history.loss", np.zeros((2, 2)), r"'convfx.history.loss' has shape \(2, 2\); expected one value per step or epoch"),
-        ("convfx.snapshots.conv1.weight", np.zeros((3, 6, 1, 3, 3)), r"'convfx.snapshots.conv1.weight' has shape \(3, 6, 1, 3, 3\); expected \(E, 6, 1, 5, 5\)"),
+        (
+            "convfx.history.loss",
+            np.zeros((2, 2)),
+            r"'convfx.history.loss' has shape \(2, 2\); expected one value per step or epoch",
+        ),
+        (
+            "convfx.snapshots.conv1.weight",
+            np.zeros((3, 6, 1, 3, 3)),
+            r"'convfx.snapshots.conv1.weight' has shape \(3, 6, 1, 3, 3\); expected \(E, 6, 1, 5, 5\)",
+        ),
         ("convfx.snapshots.conv1.weight", np.full((2, 6, 1, 5, 5), np.nan), r"'convfx.snapshots.conv1.weight' holds NaN or inf"),
         ("fc1.weight", np.full((120, 400), np.nan, np.float32), r"'fc1.weight' holds NaN or inf, expected finite numbers"),
         ("conv2.bias", np.array([np.inf] * 16, np.float32), r"'conv2.bias' holds NaN or inf"),

@@ -66,7 +66,9 @@ def test_the_folder_or_its_parent_loads_every_batch_in_order(cifar_folder):
         assert data.name == f"cifar10:{folder.resolve()}" and data.class_names == CIFAR10_CLASSES
         train = np.concatenate([expected["data_batch_1.bin"][0], expected["data_batch_2.bin"][0]])
         np.testing.assert_array_equal(data.train_images, train.astype(np.float32) / 255)
-        np.testing.assert_array_equal(data.train_labels, np.concatenate([expected["data_batch_1.bin"][1], expected["data_batch_2.bin"][1]]))
+        np.testing.assert_array_equal(
+            data.train_labels, np.concatenate([expected["data_batch_1.bin"][1], expected["data_batch_2.bin"][1]])
+        )
         np.testing.assert_array_equal(data.test_images * 255, expected["test_batch.bin"][0].astype(np.float32))
     again = load_dataset(data.name)
     np.testing.assert_array_equal(again.train_images, data.train_images)
@@ -104,7 +106,9 @@ def test_a_label_above_9_is_one_line(tmp_path):
 def test_missing_batches_and_folders_are_one_line(cifar_folder, tmp_path):
     folder, _ = cifar_folder
     (folder / "test_batch.bin").unlink()
-    with pytest.raises(FileError, match="expected test_batch.bin and data_batch_1.bin ... data_batch_5.bin .*found no test_batch.bin"):
+    with pytest.raises(
+        FileError, match="expected test_batch.bin and data_batch_1.bin ... data_batch_5.bin .*found no test_batch.bin"
+    ):
         load_cifar10(folder)
     with pytest.raises(FileError, match="expected a folder of CIFAR-10 binary files, found nothing"):
         load_cifar10(tmp_path / "nowhere")

@@ -128,7 +128,11 @@ def test_bad_data_sets_are_one_line_and_nothing_is_written(tmp_path, monkeypatch
     cases = [
         ("photos:missing", 1, "convfx: error: photos:missing: expected a folder of photos, found nothing"),
         (f"photos:{one}", 1, f"convfx: error: photos:{one}: expected at least 2 photos"),
-        (f"cifar10:{cifar}", 1, f"convfx: error: {cifar / 'data_batch_1.bin'}: expected a CIFAR-10 binary file, a multiple of 3073 bytes"),
+        (
+            f"cifar10:{cifar}",
+            1,
+            f"convfx: error: {cifar / 'data_batch_1.bin'}: expected a CIFAR-10 binary file, a multiple of 3073 bytes",
+        ),
         ("nosuch:x", 2, "convfx: error: --dataset: invalid value 'nosuch:x'; expected one of ['digits', 'shapes', 'photos'"),
         ("photos:", 2, "convfx: error: --dataset: expected photos:DIR with a folder, found 'photos:'"),
     ]
@@ -275,7 +279,9 @@ def test_the_data_sets_defaults_differ_from_the_class_defaults_only_where_the_ta
     photos = TrainConfig.for_dataset("photos")
     assert photos == TrainConfig(**DATASET_DEFAULTS["photos"]) and photos.epochs < plain.epochs
     assert TrainConfig.for_dataset("digits") == plain == TrainConfig.for_dataset("/some/folder")
-    assert TrainConfig.for_dataset("photos", epochs=3, seed=1) == TrainConfig(**{**DATASET_DEFAULTS["photos"], "epochs": 3, "seed": 1})
+    assert TrainConfig.for_dataset("photos", epochs=3, seed=1) == TrainConfig(
+        **{**DATASET_DEFAULTS["photos"], "epochs": 3, "seed": 1}
+    )
 
 
 @pytest.mark.parametrize("train_images", [1, 64, 900, 4000, 100_000])

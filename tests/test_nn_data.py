@@ -53,7 +53,7 @@ def test_shapes_are_deterministic_by_seed():
     np.testing.assert_array_equal(a_labels, b_labels)
     assert not np.array_equal(a_images, c_images)
     assert a_images.shape == (40, 3, 32, 32) and a_images.dtype == np.float32
-    assert 0.0 <= a_images.min() and a_images.max() <= 1.0
+    assert a_images.min() >= 0.0 and a_images.max() <= 1.0
     np.testing.assert_array_equal(np.bincount(a_labels), [5] * len(SHAPE_CLASSES))
 
 
@@ -254,7 +254,9 @@ def test_idx_header_is_checked_before_the_data_is_inflated(tmp_path, monkeypatch
     (tmp_path / "big-idx3.gz").write_bytes(gzip.compress(header + bytes(2000 * 28 * 28)))
     tracemalloc.start()
     try:
-        with pytest.raises(FileError, match=r"big-idx3\.gz: IDX header says shape \(2000, 28, 28\), 1,568,000 values, more than 1,000,000"):
+        with pytest.raises(
+            FileError, match=r"big-idx3\.gz: IDX header says shape \(2000, 28, 28\), 1,568,000 values, more than 1,000,000"
+        ):
             read_idx(tmp_path / "big-idx3.gz")
         assert tracemalloc.get_traced_memory()[1] < 500_000  # nothing was inflated
     finally:
@@ -263,7 +265,9 @@ def test_idx_header_is_checked_before_the_data_is_inflated(tmp_path, monkeypatch
 
 def test_idx_dimensions_whose_product_wraps_in_int64_are_refused(tmp_path):
     (tmp_path / "wrap").write_bytes(bytes([0, 0, 8, 4]) + np.array([65536] * 4, dtype=">u4").tobytes())
-    with pytest.raises(FileError, match=r"wrap: IDX header says shape \(65536, 65536, 65536, 65536\), 18,446,744,073,709,551,616 values"):
+    with pytest.raises(
+        FileError, match=r"wrap: IDX header says shape \(65536, 65536, 65536, 65536\), 18,446,744,073,709,551,616 values"
+    ):
         read_idx(tmp_path / "wrap")
 
 

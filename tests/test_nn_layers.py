@@ -304,7 +304,7 @@ def test_initialisations_have_their_documented_spread(method):
     assert w.dtype == np.float32
     assert w.std() == pytest.approx(expected_std, rel=0.03)
     if method == "uniform":
-        assert -1 <= w.min() and w.max() <= 1
+        assert w.min() >= -1 and w.max() <= 1
 
 
 def test_layer_errors_name_the_problem(rng):

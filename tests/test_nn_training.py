@@ -15,7 +15,14 @@ from convfx.nn.training import TrainStep, random_shift
 def small_digits() -> Dataset:
     """256 training and 120 test digits: enough to see learning in a second."""
     data = load_digits()
-    return Dataset("digits", data.train_images[:256], data.train_labels[:256], data.test_images[:120], data.test_labels[:120], data.class_names)
+    return Dataset(
+        "digits",
+        data.train_images[:256],
+        data.train_labels[:256],
+        data.test_images[:120],
+        data.test_labels[:120],
+        data.class_names,
+    )
 
 
 def _parameter(value, grad) -> Parameter:

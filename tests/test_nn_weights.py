@@ -39,7 +39,9 @@ def test_load_weights_from_any_npz_and_safetensors_with_key(tmp_path, rng):
         assert len(match_kernels(weights.weight)) == 8
         # No bias entry: zeros.
         assert not load_weights(tmp_path / name, key="features.3.weight").bias.any()
-        with pytest.raises(FileError, match=r"no array 'conv9.weight'; 4-D arrays in the file: features.0.weight, features.3.weight"):
+        with pytest.raises(
+            FileError, match=r"no array 'conv9.weight'; 4-D arrays in the file: features.0.weight, features.3.weight"
+        ):
             load_weights(tmp_path / name, key="conv9.weight")
         with pytest.raises(FileError, match=r"which weight\? pass --key"):
             load_weights(tmp_path / name)
@@ -131,9 +133,24 @@ def test_safetensors_reads_only_the_tensors_it_needs(tmp_path, rng):
 @pytest.mark.parametrize(
     ("tensors", "data_bytes", "header_bytes", "words"),
     [
-        ({"conv1.weight": ("F32", (6, 1, 5, 5), 600)}, 100, None, r"tensor 'conv1.weight': data_offsets \[0, 600\] run past the 100 bytes of data"),
-        ({"conv1.weight": ("F32", (6, 1, 5, 5), 100)}, None, None, r"tensor 'conv1.weight': 100 bytes of data for shape \(6, 1, 5, 5\) of F32"),
-        ({"conv1.weight": ("F32", (6, 1, 5, 5), 600)}, None, 2**40, r"its header claims 1,099,511,627,776 bytes, expected at most 16,777,216"),
+        (
+            {"conv1.weight": ("F32", (6, 1, 5, 5), 600)},
+            100,
+            None,
+            r"tensor 'conv1.weight': data_offsets \[0, 600\] run past the 100 bytes of data",
+        ),
+        (
+            {"conv1.weight": ("F32", (6, 1, 5, 5), 100)},
+            None,
+            None,
+            r"tensor 'conv1.weight': 100 bytes of data for shape \(6, 1, 5, 5\) of F32",
+        ),
+        (
+            {"conv1.weight": ("F32", (6, 1, 5, 5), 600)},
+            None,
+            2**40,
+            r"its header claims 1,099,511,627,776 bytes, expected at most 16,777,216",
+        ),
     ],
 )
 def test_safetensors_headers_are_checked_before_any_data_is_read(tmp_path, tensors, data_bytes, header_bytes, words):

@@ -99,9 +99,7 @@ def test_the_checker_sees_both_kinds_of_private_use(tmp_path, monkeypatch):
 
 
 def test_no_module_uses_another_modules_private_names():
-    found = {
-        (path.relative_to(ROOT).as_posix(), use) for path in sorted(PACKAGE.rglob("*.py")) for use in private_uses(path)
-    }
+    found = {(path.relative_to(ROOT).as_posix(), use) for path in sorted(PACKAGE.rglob("*.py")) for use in private_uses(path)}
     assert found - PENDING == set(), "give these names a public name in their module"
     assert PENDING - found == set(), "these uses are gone: remove them from PENDING"
 

@@ -20,6 +20,7 @@ from matplotlib.axes import Axes
 from matplotlib.text import Text
 
 from convfx import compare, edges, explain, imageio, models, reference
+from convfx.errors import ParameterError
 from convfx.nn import LeNet
 from convfx.nn import inspect as nn_inspect
 from convfx.plots import (
@@ -36,7 +37,6 @@ from convfx.plots import (
 from convfx.plots import explain as explain_plots
 from convfx.plots.figures import MIN_TEXT_PIXELS, SAVE_DPI, kernel_limits
 from convfx.plots.learning import plain_transform
-from convfx.errors import ParameterError
 
 SAMPLES = __import__("pathlib").Path(__file__).resolve().parent.parent / "samples"
 

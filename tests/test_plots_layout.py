@@ -15,11 +15,11 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
+from conftest import SAMPLES
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
-
-from conftest import SAMPLES
+from test_tools import load_tool
 
 from convfx import compare, edges, explain, imageio, models
 from convfx.nn import inspect as nn_inspect
@@ -34,7 +34,6 @@ from convfx.plots import (
     tour_figure,
 )
 from convfx.plots.explain import volume_frame_figure
-from test_tools import load_tool
 
 #: Pixels two boxes may share, or a box may pass the figure's edge, before it counts:
 #: the boxes of text include the font's ascent and descent, which touch between lines.
@@ -74,7 +73,9 @@ def layout_faults(figure: Figure) -> list[str]:
     faults = []
     for text, box in zip(texts, boxes):
         if box.x0 < frame.x0 - SLACK or box.y0 < frame.y0 - SLACK or box.x1 > frame.x1 + SLACK or box.y1 > frame.y1 + SLACK:
-            faults.append(f"cut: {text.get_text()!r} at {np.round(box.extents).tolist()} in a {frame.width:.0f}x{frame.height:.0f} figure")
+            faults.append(
+                f"cut: {text.get_text()!r} at {np.round(box.extents).tolist()} in a {frame.width:.0f}x{frame.height:.0f} figure"
+            )
     for (a, box_a), (b, box_b) in itertools.combinations(zip(texts, boxes), 2):
         width, height = _shared(box_a, box_b)
         if width > SLACK and height > SLACK:

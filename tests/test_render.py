@@ -91,7 +91,9 @@ def test_dropping_alpha_is_reported_through_warn(tmp_path, photo, rng):
     for suffix, dropped in ((".jpg", True), (".bmp", True), (".png", False), (".webp", False), (".tif", False)):
         warnings: list[str] = []
         render_file(source, tmp_path / f"out{suffix}", "sobel", warn=warnings.append)
-        expected = [f"{tmp_path / f'out{suffix}'}: {imageio.WRITE_FORMATS[suffix]} has no alpha channel; the input's transparency was dropped"]
+        expected = [
+            f"{tmp_path / f'out{suffix}'}: {imageio.WRITE_FORMATS[suffix]} has no alpha channel; the input's transparency was dropped"
+        ]
         assert warnings == (expected if dropped else [])
         render_file(opaque, tmp_path / f"opaque{suffix}", "sobel", warn=warnings.append)
         assert warnings == (expected if dropped else [])  # nothing to drop, nothing said
@@ -289,7 +291,7 @@ def test_render_file_checks_the_budget_before_reading(tmp_path, photo_png):
 
 
 def test_windowed_says_which_kernels_are_summed_window_by_window(rng):
-    gaussian = np.outer(*[np.exp(-np.linspace(-3, 3, 31) ** 2 / 2)] * 2)
+    gaussian = np.outer(*[np.exp(-(np.linspace(-3, 3, 31) ** 2) / 2)] * 2)
     assert windowed(np.ones((3, 3)))  # filter2D, below its DFT size
     assert windowed(gaussian)  # two 1-D passes, whatever the size
     assert not windowed(rng.standard_normal((9, 9)))  # filter2D through a DFT

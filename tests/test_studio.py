@@ -33,7 +33,6 @@ import warnings
 from pathlib import Path
 
 import cv2
-
 import numpy as np
 import pytest
 from conftest import BAD_IMAGES
@@ -46,8 +45,8 @@ with warnings.catch_warnings():  # recent Starlette asks for httpx2, which is no
 
 import convfx
 from convfx import color, compare, effects, imageio, learned, models
-from convfx.nn.weights import load_weights
 from convfx.cli import app as cli_app
+from convfx.nn.weights import load_weights
 from convfx.studio import photos as studio_photos
 from convfx.studio.app import LOOPBACK_HOSTS, STATIC, create_app
 from convfx.studio.arithmetic import window_at
@@ -196,7 +195,12 @@ def test_grid_result_is_convfx_convolve_or_correlate_of_the_numbers(client, phot
         (named("box_blur", size=5), {"boundary": "wrap"}, "box_blur:size=5", "clip"),
         (named("emboss"), {"range": "normalize", "gray": True}, "emboss", "normalize"),
         (named("relief"), {"gray": False}, "relief", "signed"),
-        (named("canny", sigma=2, mode="per_channel", quantile=True), {}, "canny:sigma=2,mode=per_channel,quantile=true", "binary"),
+        (
+            named("canny", sigma=2, mode="per_channel", quantile=True),
+            {},
+            "canny:sigma=2,mode=per_channel,quantile=true",
+            "binary",
+        ),
         ({"source": "learned", "model": "digits", "index": 3}, {}, "learned:digits#3", "normalize"),
         ({"source": "learned", "model": "shapes", "index": 0}, {"boundary": "constant"}, "learned:shapes#0", "normalize"),
     ],
@@ -206,7 +210,11 @@ def test_result_is_apply_then_map_range_byte_for_byte(client, workbench, kernel,
     assert response.status_code == 200, response.text
     picture = workbench.photos.get("image").picture
     expected = expected_pixels(
-        picture, effect, options.get("range") or output_range, boundary=options.get("boundary", "reflect"), gray=options.get("gray")
+        picture,
+        effect,
+        options.get("range") or output_range,
+        boundary=options.get("boundary", "reflect"),
+        gray=options.get("gray"),
     )
     assert np.array_equal(decode(response.content), expected)
 
@@ -364,7 +372,9 @@ def test_pixel_arithmetic_of_a_combined_filter_and_of_luminance(client, photo):
     (output,) = answer["outputs"]
     assert output["name"] == "luminance" and output["combine"] == "magnitude"
     gx, gy = (term["sum"] for term in output["terms"])
-    assert output["value"] == pytest.approx(np.hypot(gx, gy)) and output["value"] == pytest.approx(float(response[20, 30]), rel=1e-5)
+    assert output["value"] == pytest.approx(np.hypot(gx, gy)) and output["value"] == pytest.approx(
+        float(response[20, 30]), rel=1e-5
+    )
     luminance = color.to_luminance(photo)
     assert np.array_equal(output["terms"][0]["window"], luminance[19:22, 29:32].astype(np.float64))
 
@@ -451,7 +461,11 @@ def test_upload_then_filter_and_download_like_convfx_apply(client, tmp_path, pho
 def test_unreadable_uploads_get_a_clear_message(client, bad_image, kind, caplog):
     path = bad_image(kind)
     with caplog.at_level(logging.DEBUG):
-        response = client.post("/api/photos", content=path.read_bytes(), headers={"content-type": "application/octet-stream", "x-file-name": path.name})
+        response = client.post(
+            "/api/photos",
+            content=path.read_bytes(),
+            headers={"content-type": "application/octet-stream", "x-file-name": path.name},
+        )
     assert_one_line_error(response, 422, path.name, BAD_IMAGES[kind])
     assert "upload-" not in response.json()["error"]  # the temporary file's name stays inside
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
@@ -467,16 +481,22 @@ def test_upload_limits(photo_png, tmp_path):
         Image.fromarray(np.zeros((20, 20), np.uint8)).save(small, format="PNG")
         assert_one_line_error(
             client.post("/api/photos", content=small.getvalue(), headers={"content-type": "image/png", "x-file-name": "a.png"}),
-            422, "a.png", "over the limit of 100",
+            422,
+            "a.png",
+            "over the limit of 100",
         )
-        assert_one_line_error(client.post("/api/photos", content=b"GIF89a", headers={"content-type": "text/plain"}), 415, "Content-Type")
+        assert_one_line_error(
+            client.post("/api/photos", content=b"GIF89a", headers={"content-type": "text/plain"}), 415, "Content-Type"
+        )
 
 
 def test_only_the_last_uploads_are_kept_and_the_folder_goes_at_close(photo_png):
     bench = Workbench()
     client = TestClient(create_app(bench, allowed_hosts=None))
-    ids = [client.post("/api/photos", content=photo_png.read_bytes(), headers={"content-type": "image/png"}).json()["id"]
-           for _ in range(studio_photos.KEPT_UPLOADS + 1)]
+    ids = [
+        client.post("/api/photos", content=photo_png.read_bytes(), headers={"content-type": "image/png"}).json()["id"]
+        for _ in range(studio_photos.KEPT_UPLOADS + 1)
+    ]
     assert_one_line_error(client.get("/api/photo", params={"id": ids[0]}), 404, "no longer kept")
     assert client.get("/api/photo", params={"id": ids[-1]}).status_code == 200
     folder = bench.photos.upload_folder
@@ -491,8 +511,16 @@ def test_only_the_last_uploads_are_kept_and_the_folder_goes_at_close(photo_png):
 MALFORMED = {
     "not json": (b"{photo: 1", 400, "expected JSON"),
     "not utf-8": (b"\xff\xfe{}", 400, "UTF-8"),
-    "NaN constant": (b'{"photo": "image", "kernel": {"source": "grid", "rows": [[NaN, 0, 0], [0, 1, 0], [0, 0, 0]]}}', 400, "finite"),
-    "Infinity": (b'{"photo": "image", "kernel": {"source": "grid", "rows": [[1e999, 0, 0], [0, 1, 0], [0, 0, 0]]}}', 400, "finite"),
+    "NaN constant": (
+        b'{"photo": "image", "kernel": {"source": "grid", "rows": [[NaN, 0, 0], [0, 1, 0], [0, 0, 0]]}}',
+        400,
+        "finite",
+    ),
+    "Infinity": (
+        b'{"photo": "image", "kernel": {"source": "grid", "rows": [[1e999, 0, 0], [0, 1, 0], [0, 0, 0]]}}',
+        400,
+        "finite",
+    ),
     "not an object": (b"[1, 2]", 400, "JSON object"),
     "no kernel": (json.dumps({"photo": "image"}).encode(), 400, "'kernel'"),
     "unknown field": (json.dumps(settings(named("sobel"), colour="red")).encode(), 400, "unknown field"),
@@ -504,8 +532,16 @@ MALFORMED = {
     "ragged": (json.dumps(settings(grid([[1, 0, 0], [0, 1], [0, 0, 0]]))).encode(), 400, "square"),
     "text in a cell": (json.dumps(settings(grid([[1, 0, 0], [0, "x", 0], [0, 0, 0]]))).encode(), 400, "rows[1][1]"),
     "bool in a cell": (json.dumps(settings(grid([[1, 0, 0], [0, True, 0], [0, 0, 0]]))).encode(), 400, "number"),
-    "huge weight": (json.dumps(settings(grid([[1e300, 0, 0], [0, 1, 0], [0, 0, 0]]))).encode(), 400, "rows[0][0]: expected a number whose product"),
-    "huge weight by the scale": (json.dumps(settings(grid([[1, 0, 0], [0, 1e38, 0], [0, 0, 0]], scale=10))).encode(), 400, "rows[1][1]"),
+    "huge weight": (
+        json.dumps(settings(grid([[1e300, 0, 0], [0, 1, 0], [0, 0, 0]]))).encode(),
+        400,
+        "rows[0][0]: expected a number whose product",
+    ),
+    "huge weight by the scale": (
+        json.dumps(settings(grid([[1, 0, 0], [0, 1e38, 0], [0, 0, 0]], scale=10))).encode(),
+        400,
+        "rows[1][1]",
+    ),
     "zero scale": (json.dumps(settings(grid(EMBOSS, scale=0))).encode(), 400, "non-zero"),
     "scale 1/0": (json.dumps(settings(grid(EMBOSS, scale="1/0"))).encode(), 400, "denominator"),
     "scale text": (json.dumps(settings(grid(EMBOSS, scale="two"))).encode(), 400, "fraction"),
@@ -523,7 +559,11 @@ MALFORMED = {
     "text parameter": (json.dumps(settings(named("gaussian_blur", sigma="2"))).encode(), 400, "number"),
     "bad detector choice": (json.dumps(settings(named("canny", mode="fast"))).encode(), 400, "mode"),
     "unknown photo": (json.dumps(settings(named("sobel"), photo="/etc/passwd")).encode(), 404, "unknown photo"),
-    "unknown model": (json.dumps(settings({"source": "learned", "model": "../digits", "index": 0})).encode(), 404, "unknown model"),
+    "unknown model": (
+        json.dumps(settings({"source": "learned", "model": "../digits", "index": 0})).encode(),
+        404,
+        "unknown model",
+    ),
     "kernel index too big": (json.dumps(settings({"source": "learned", "model": "digits", "index": 6})).encode(), 400, "0..5"),
     "negative index": (json.dumps(settings({"source": "learned", "model": "digits", "index": -1})).encode(), 400, "index"),
     "unknown source": (json.dumps(settings({"source": "file", "name": "x"})).encode(), 400, "source"),
@@ -557,7 +597,9 @@ def test_malformed_pixel_requests(client, body, word):
 
 
 def test_wrong_content_type_method_and_host(client):
-    assert_one_line_error(client.post("/api/render", content=b"{}", headers={"content-type": "text/plain"}), 415, "application/json")
+    assert_one_line_error(
+        client.post("/api/render", content=b"{}", headers={"content-type": "text/plain"}), 415, "application/json"
+    )
     assert client.get("/api/render").status_code == 405
     foreign = client.get("/api/choices", headers={"host": "attacker.example"})
     assert_one_line_error(foreign, 400, "host")
@@ -620,7 +662,11 @@ class Studio:
         environment = dict(os.environ, TMPDIR=str(self.temporary), COLUMNS="200")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "convfx", "studio", "--no-browser", "--port", "0", *arguments],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment, cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=environment,
+            cwd=cwd,
         )
         lines: list[str] = []
         reader = threading.Thread(target=lambda: lines.append(self.process.stdout.readline()), daemon=True)
@@ -651,10 +697,14 @@ def test_server_starts_serves_and_stops_cleanly(tmp_path, photo_png, stop_with):
     try:
         assert studio.announcement.startswith("convfx studio: http://127.0.0.1:")
         assert httpx.get(studio.url + "api/choices", timeout=30).json()["default_photo"] == "image"
-        uploaded = httpx.post(studio.url + "api/photos", content=photo_png.read_bytes(), headers={"content-type": "image/png"}, timeout=30)
+        uploaded = httpx.post(
+            studio.url + "api/photos", content=photo_png.read_bytes(), headers={"content-type": "image/png"}, timeout=30
+        )
         assert uploaded.status_code == 201
         assert any(studio.temporary.iterdir())  # the uploads' folder
-        bad = httpx.post(studio.url + "api/render", content=b"{nonsense", headers={"content-type": "application/json"}, timeout=30)
+        bad = httpx.post(
+            studio.url + "api/render", content=b"{nonsense", headers={"content-type": "application/json"}, timeout=30
+        )
         assert bad.status_code == 400
     finally:
         code, out, err = studio.stop(stop_with)
@@ -671,10 +721,15 @@ def test_port_in_use_is_one_line_and_exit_2(photo_png):
         port = taken.getsockname()[1]
         done = subprocess.run(
             [sys.executable, "-m", "convfx", "studio", str(photo_png), "--no-browser", "--port", str(port)],
-            capture_output=True, text=True, timeout=60,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
     assert done.returncode == 2
-    assert done.stderr == f"convfx: error: --port: {port} on 127.0.0.1 is in use by another program; choose another with --port (0 picks a free one)\n"
+    assert (
+        done.stderr
+        == f"convfx: error: --port: {port} on 127.0.0.1 is in use by another program; choose another with --port (0 picks a free one)\n"
+    )
 
 
 # --------------------------------------------------------------------------- in a real browser
@@ -697,9 +752,17 @@ def browser(tmp_path, monkeypatch):
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for flag in (
-        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'chromium'}",
-        "--window-size=1400,1250", "--force-device-scale-factor=1",
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={tmp_path / 'chromium'}",
+        "--window-size=1400,1250",
+        "--force-device-scale-factor=1",
     ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
@@ -758,7 +821,9 @@ def test_the_page_in_headless_chromium(tmp_path, browser, rng):
         driver.get(studio.url)
         first = wait_for_result(driver, 0)
         # The page opens on the grid with emboss applied by convolution.
-        assert np.array_equal(shown_result(driver), convfx.map_range(convfx.convolve(pixels, np.array(EMBOSS, float), boundary="reflect"), "clip"))
+        assert np.array_equal(
+            shown_result(driver), convfx.map_range(convfx.convolve(pixels, np.array(EMBOSS, float), boundary="reflect"), "clip")
+        )
 
         # Change a kernel cell: the new result is convfx.apply's.
         cell = driver.find_element(By.CSS_SELECTOR, '#grid input[data-row="0"][data-column="0"]')
@@ -770,12 +835,18 @@ def test_the_page_in_headless_chromium(tmp_path, browser, rng):
         kernel = np.rot90(typed, 2)  # convolution: the correlation kernel is the grid rotated
         response = convfx.apply(pixels, kernel, boundary="reflect")
         assert np.array_equal(shown_result(driver), convfx.map_range(response, "clip"))
-        assert driver.find_element(By.ID, "command").text.startswith("convfx apply '3x3: 3,-1,0 -1,1,1 0,1,2'")  # ImageMagick kernels are convolutions
+        assert driver.find_element(By.ID, "command").text.startswith(
+            "convfx apply '3x3: 3,-1,0 -1,1,1 0,1,2'"
+        )  # ImageMagick kernels are convolutions
 
         # Point at a pixel of the result: the page shows the sum the library computed there.
         image = driver.find_element(By.ID, "result-image")
-        ActionChains(driver).move_to_element_with_offset(image, -image.size["width"] // 4, image.size["height"] // 5).click().perform()
-        body = WebDriverWait(driver, 20).until(lambda d: d.find_element(By.ID, "pixel-sum") and d.find_element(By.ID, "arithmetic-body"))
+        ActionChains(driver).move_to_element_with_offset(
+            image, -image.size["width"] // 4, image.size["height"] // 5
+        ).click().perform()
+        body = WebDriverWait(driver, 20).until(
+            lambda d: d.find_element(By.ID, "pixel-sum") and d.find_element(By.ID, "arithmetic-body")
+        )
         x, y, channel = (int(body.get_attribute(name)) for name in ("data-x", "data-y", "data-channel"))
         assert 0 < x < 80 and 60 < y < 120
         shown_sum = float(driver.find_element(By.ID, "pixel-sum").get_attribute("data-value"))
@@ -815,7 +886,11 @@ def test_the_page_in_headless_chromium(tmp_path, browser, rng):
         bad.write_text("not a photo")
         driver.find_element(By.ID, "upload").send_keys(str(bad))
         message = WebDriverWait(driver, 20).until(
-            lambda d: d.find_element(By.ID, "upload-message").text if "error" in d.find_element(By.ID, "upload-message").get_attribute("class") else False
+            lambda d: (
+                d.find_element(By.ID, "upload-message").text
+                if "error" in d.find_element(By.ID, "upload-message").get_attribute("class")
+                else False
+            )
         )
         assert message == "holiday.jpg: not a recognised image (expected JPEG, PNG, TIFF, BMP or WebP)"
         assert driver.find_element(By.ID, "photo").get_attribute("value") == "image"
@@ -845,7 +920,9 @@ def readme_screenshot(driver, tmp_path: Path, target: Path) -> None:
         wait_for_result(driver, 0)
         WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".kernel-card"))
         image = driver.find_element(By.ID, "result-image")
-        ActionChains(driver).move_to_element_with_offset(image, -int(image.size["width"] * 0.05), -int(image.size["height"] * 0.1)).click().perform()
+        ActionChains(driver).move_to_element_with_offset(
+            image, -int(image.size["width"] * 0.05), -int(image.size["height"] * 0.1)
+        ).click().perform()
         WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.ID, "pixel-sum"))
         time.sleep(0.5)
         shot = Image.open(io.BytesIO(driver.get_screenshot_as_png())).convert("RGB")

@@ -37,7 +37,9 @@ def test_make_figures_writes_the_filter_figures(tmp_path, capsys):
     make_figures.main(["--samples", str(SAMPLES), "--out", str(tmp_path), "--groups", "filters"])
     assert sorted(os.listdir(tmp_path)) == ["canny_stages.png", "gallery.png", "kernels.png"]  # no temporary files left
     printed = capsys.readouterr().out.splitlines()
-    assert [line.split(" (")[0] for line in printed] == [f"wrote {tmp_path / name}" for name in ("gallery.png", "kernels.png", "canny_stages.png")]
+    assert [line.split(" (")[0] for line in printed] == [
+        f"wrote {tmp_path / name}" for name in ("gallery.png", "kernels.png", "canny_stages.png")
+    ]
     for name in ("gallery.png", "kernels.png", "canny_stages.png"):
         assert (tmp_path / name).stat().st_size < 300 * 1024  # palette PNGs, small enough to commit
 

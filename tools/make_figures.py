@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -35,7 +35,14 @@ from convfx.plots import (
     save_tour,
 )
 
-__all__ = ["README_KERNELS", "README_FIGURE_GROUPS", "write_readme_figures", "write_compare_figures", "write_network_figures", "main"]
+__all__ = [
+    "README_KERNELS",
+    "README_FIGURE_GROUPS",
+    "write_readme_figures",
+    "write_compare_figures",
+    "write_network_figures",
+    "main",
+]
 
 #: The repository's samples folder: the photos, and the README figures in ``readme/``.
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
@@ -138,7 +145,9 @@ def write_network_figures(out: str | os.PathLike) -> list[Path]:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written = [
-        save_explanation(explain_steps.explain_conv(size=7, kernel=3, stride=2, padding=1), out / "explain_conv.gif", overwrite=True),
+        save_explanation(
+            explain_steps.explain_conv(size=7, kernel=3, stride=2, padding=1), out / "explain_conv.gif", overwrite=True
+        ),
         save_explanation(
             explain_steps.explain_volume(size=5, kernel=3, channels=3, filters=2), out / "explain_conv_3d.gif", overwrite=True
         ),
@@ -161,7 +170,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--sample", default="chelsea.jpg", help="photo used by the gallery (default: chelsea.jpg)")
     parser.add_argument("--out", default=None, help="output folder (default: SAMPLES/readme)")
     parser.add_argument(
-        "--groups", nargs="+", default=list(README_FIGURE_GROUPS), choices=README_FIGURE_GROUPS, help="which figures (default: all)"
+        "--groups",
+        nargs="+",
+        default=list(README_FIGURE_GROUPS),
+        choices=README_FIGURE_GROUPS,
+        help="which figures (default: all)",
     )
     args = parser.parse_args(argv)
     for path in write_readme_figures(args.samples, sample=args.sample, out=args.out, groups=args.groups):

@@ -84,9 +84,13 @@ def _defaults(spec: str, **changes: Any) -> Callable[[], dict[str, Any]]:
 #: the library's photos defaults, so the table describes ``convfx train --dataset photos``.
 ROWS: dict[str, Row] = {
     "digits": Row("digits", _named("digits"), _defaults("digits"), "`convfx train` defaults (the shipped digits recipe)"),
-    "shapes": Row("shapes", _named("shapes"), _defaults("shapes", epochs=20), "defaults but 20 epochs (the shipped model has 60)"),
+    "shapes": Row(
+        "shapes", _named("shapes"), _defaults("shapes", epochs=20), "defaults but 20 epochs (the shipped model has 60)"
+    ),
     "photos": Row("photos (gray)", _named("photos"), _defaults("photos"), "`convfx train --dataset photos` defaults"),
-    "photos-rgb": Row("photos (RGB)", _named("photos-rgb"), _defaults("photos-rgb"), "`convfx train --dataset photos-rgb` defaults"),
+    "photos-rgb": Row(
+        "photos (RGB)", _named("photos-rgb"), _defaults("photos-rgb"), "`convfx train --dataset photos-rgb` defaults"
+    ),
     "photos-plain": Row(
         "photos (gray), no exposure variation",
         _photos(exposure=False),

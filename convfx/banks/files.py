@@ -35,8 +35,9 @@ import json
 import math
 import re
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping, NoReturn
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -231,9 +232,7 @@ def _check_kernel_file(path: Path) -> None:
     if size == 0:
         raise KernelFileError(f"{path}: empty kernel file (0 bytes)")
     if size > MAX_KERNEL_FILE_BYTES:
-        raise KernelFileError(
-            f"{path}: {size:,} bytes is too large for a kernel file (limit {MAX_KERNEL_FILE_BYTES:,} bytes)"
-        )
+        raise KernelFileError(f"{path}: {size:,} bytes is too large for a kernel file (limit {MAX_KERNEL_FILE_BYTES:,} bytes)")
 
 
 # A TOML table header naming a filter, "[name]" alone on its line (matrix rows, which
@@ -410,7 +409,9 @@ def _build_filters(
             target = filters.get(input_name) or fallback.get(input_name)
             if target is None:
                 known = set(filters) | set(fallback)
-                raise KernelFileError(f"{where}: inputs: unknown filter {input_name!r}; {closest_names(input_name, known, listed_by=None)}")
+                raise KernelFileError(
+                    f"{where}: inputs: unknown filter {input_name!r}; {closest_names(input_name, known, listed_by=None)}"
+                )
             if target.combine is not None:
                 raise KernelFileError(f"{where}: inputs: {input_name!r} is itself combined; list its kernels instead")
             kernels.append(target.kernels[0])
@@ -459,7 +460,9 @@ def _checked_entry(name: str, raw: Any, where: str) -> Mapping[str, Any]:
     if "inputs" in raw:
         raise KernelFileError(f"{where}: inputs: only allowed with combine")
     if has_matrix == has_pair:
-        raise KernelFileError(f"{where}: expected either matrix or a column/row pair, found {'both' if has_matrix else 'neither'}")
+        raise KernelFileError(
+            f"{where}: expected either matrix or a column/row pair, found {'both' if has_matrix else 'neither'}"
+        )
     if has_pair and ("column" not in raw or "row" not in raw):
         raise KernelFileError(f"{where}: a separable kernel needs both column and row")
     return raw
@@ -531,10 +534,10 @@ def _scale(value: Any, where: str) -> tuple[float, str]:
     if isinstance(value, str):
         match = _FRACTION.match(value)
         if not match or float(match.group(2)) == 0:
-            raise KernelFileError(f"{where}: expected a number or a fraction such as \"1/16\", found {value!r}")
+            raise KernelFileError(f'{where}: expected a number or a fraction such as "1/16", found {value!r}')
         number, text = float(match.group(1)) / float(match.group(2)), value.replace(" ", "")
     elif isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise KernelFileError(f"{where}: expected a number or a fraction such as \"1/16\", found {value!r}")
+        raise KernelFileError(f'{where}: expected a number or a fraction such as "1/16", found {value!r}')
     else:
         number, text = float(value), format_number(float(value))
     if not math.isfinite(number) or number == 0:

@@ -10,8 +10,8 @@ This module must not read files, filter images or know the shipped banks.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
 
 import numpy as np
 

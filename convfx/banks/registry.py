@@ -10,8 +10,8 @@ filter images.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
-from typing import Mapping
 
 from ..checks import choice
 from ..errors import ParameterError
@@ -84,7 +84,9 @@ def get_filter(name: str) -> Filter:
     if name in filters:
         return filters[name]
     # The bank alone: convfx.list_filters() lists these (`convfx filters` adds the detectors).
-    raise UnknownFilterError(f"effect: unknown filter {name!r}; {closest_names(name, filters, listed_by='convfx.list_filters()')}")
+    raise UnknownFilterError(
+        f"effect: unknown filter {name!r}; {closest_names(name, filters, listed_by='convfx.list_filters()')}"
+    )
 
 
 def with_parameters(filter: Filter, parameters: Mapping[str, float]) -> Filter:

@@ -50,14 +50,17 @@ def format_filter(filter: Filter) -> str:
     str
         Several lines.
     """
-    lines = [f"{filter.name}  ({filter.family}, {filter.size_label}, range {filter.output_range}"
-             f"{', gray' if filter.gray else ''})"]
+    lines = [
+        f"{filter.name}  ({filter.family}, {filter.size_label}, range {filter.output_range}{', gray' if filter.gray else ''})"
+    ]
     if filter.description:
         lines.append(filter.description)
     if filter.parameters:
         lines.append("parameters: " + ", ".join(f"{k}={format_number(v)}" for k, v in filter.parameters.items()))
     elif filter.factory:
-        lines.append(f"parameters: {', '.join(factory_parameters(filter))} (e.g. {filter.name}:{factory_parameters(filter)[0]}=2)")
+        lines.append(
+            f"parameters: {', '.join(factory_parameters(filter))} (e.g. {filter.name}:{factory_parameters(filter)[0]}=2)"
+        )
     if filter.combine:
         rule = {"magnitude": "sqrt of the sum of squares", "max": "the largest", "difference": "the first minus the second"}
         lines.append(f"combine: {filter.combine} ({rule[filter.combine]}) of the responses to:")

@@ -27,9 +27,10 @@ import signal
 import sys
 import time
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Union
+from typing import Any, Union
 
 from .. import effects
 from ..errors import ConvfxError, FileError
@@ -460,9 +461,7 @@ def check_scheduler_address(address: str) -> None:
             if not host or not 0 < port < 65536:
                 raise ValueError(f"expected host:port with a port in 1..65535, found {location!r}")
     except ValueError as exc:
-        raise SchedulerError(
-            f"scheduler: {address!r} is not a Dask scheduler address such as tcp://host:8786 ({exc})"
-        ) from None
+        raise SchedulerError(f"scheduler: {address!r} is not a Dask scheduler address such as tcp://host:8786 ({exc})") from None
 
 
 class _DaskRun:

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import fnmatch
 import os
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Iterator, Sequence
 
 from .. import effects
 from ..errors import ParameterError

@@ -19,9 +19,10 @@ import re
 import signal
 import threading
 import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -402,7 +403,9 @@ def run_batch(
                 summary.failed.append(FileOutcome(job.source, job.destination, "failed", reason))
                 continue
             if not force and entry is not None and still_done(entry, job, fingerprint) and exists:
-                summary.skipped.append(FileOutcome(job.source, job.destination, "skipped", "done before with the same parameters"))
+                summary.skipped.append(
+                    FileOutcome(job.source, job.destination, "skipped", "done before with the same parameters")
+                )
                 continue
             if exists and entry is None and not force:
                 reason = (

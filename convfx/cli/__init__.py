@@ -24,16 +24,17 @@ import threading
 import typer
 
 # Importing a command module registers its commands; --help lists them in this order.
-from . import image_commands  # noqa: F401  (apply, filters, show)
-from . import batch_commands  # noqa: F401  (batch)
-from . import compare_commands  # noqa: F401  (compare, export-bank)
-from . import nn_commands  # noqa: F401  (train, evaluate)
-from . import inspect_commands  # noqa: F401  (summary, tour)
-from . import explain_commands  # noqa: F401  (explain canny|conv|pool)
-from . import studio_commands  # noqa: F401  (studio: the interactive page)
+from . import (
+    batch_commands,  # noqa: F401  (batch)
+    compare_commands,  # noqa: F401  (compare, export-bank)
+    explain_commands,  # noqa: F401  (explain canny|conv|pool)
+    image_commands,  # noqa: F401  (apply, filters, show)
+    inspect_commands,  # noqa: F401  (summary, tour)
+    nn_commands,  # noqa: F401  (train, evaluate)
+    studio_commands,  # noqa: F401  (studio: the interactive page)
+)
 from .app import EXIT_FAILED, EXIT_INTERRUPTED, OUT_OF_MEMORY, app, err_console
 from .click_classes import exceptions
-
 
 __all__ = ["app", "main"]
 

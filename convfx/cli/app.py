@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import re
-from typing import Annotated, Iterator, Mapping, NoReturn
+from collections.abc import Iterator, Mapping
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -59,6 +60,7 @@ def _convfx(
     ] = False,
 ) -> None:
     """Exact, fast convolution filters for photos, and a numpy CNN that learns its own."""
+
 
 console = Console()
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)

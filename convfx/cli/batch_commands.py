@@ -9,12 +9,12 @@ manifest, Dask and the memory budget all live in :mod:`convfx.batch`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from .. import batch
-from .app import Command, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, app, err_console, reporting_errors, say
+from .app import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, Command, app, err_console, reporting_errors, say
 from .options import (
     EFFECT_HELP,
     Boundary,
@@ -42,7 +42,9 @@ class _Reporter:
         if self.quiet:
             return
         if skipped:
-            err_console.print(f"skipping {skipped} file(s) already done with these parameters (--force redoes them)", markup=False)
+            err_console.print(
+                f"skipping {skipped} file(s) already done with these parameters (--force redoes them)", markup=False
+            )
         # Imported here: rich.progress takes a tenth of a second that other commands need not pay.
         from rich.progress import (
             BarColumn,
@@ -114,7 +116,7 @@ def batch_command(
         ),
     ],
     include: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Option(
             metavar="GLOB",
             help="Only files matching this glob (path relative to its input folder, or name; any case). Repeatable.",
@@ -122,20 +124,22 @@ def batch_command(
         ),
     ] = None,
     exclude: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Option(metavar="GLOB", help="Leave out files and folders matching this glob. Repeatable.", show_default=False),
     ] = None,
     workers: Annotated[
-        Optional[int],
+        int | None,
         typer.Option(min=1, help="Worker processes (1: in this process). Default: one per core.", show_default=False),
     ] = None,
     force: Annotated[
         bool,
         typer.Option("--force", "-f", help="Redo every file, and replace outputs the run manifest does not know."),
     ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary line (failures still go to stderr).")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bar and no summary line (failures still go to stderr).")
+    ] = False,
     scheduler: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(
             envvar=batch.SCHEDULER_ENVIRONMENT_VARIABLE,
             metavar="ADDRESS",

@@ -19,14 +19,15 @@ It reaches into typer's parameter classes (``typer.core``), the one place that d
 from __future__ import annotations
 
 import sys
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from typer import Abort
-from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption, _TyperParameter
 
 # typer runs on its own bundled copy of click (click itself need not be installed).
 from typer._click import exceptions
 from typer._click.globals import get_current_context
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption, _TyperParameter
 
 __all__ = ["Command", "Group", "exceptions", "get_current_context", "option_spelling", "usage_error_line"]
 

@@ -9,7 +9,7 @@ reports; the scores live in :mod:`convfx.compare`, the drawings in
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -39,7 +39,9 @@ def _match_table(result: compare.Comparison) -> Table:
     from rich.table import Table
 
     rgb = result.weights.channels == 3
-    table = Table(title=f"{result.weights.source}  {result.weights.key} {tuple(result.weights.weight.shape)}", title_justify="left")
+    table = Table(
+        title=f"{result.weights.source}  {result.weights.key} {tuple(result.weights.weight.shape)}", title_justify="left"
+    )
     table.add_column("kernel", justify="right")
     table.add_column("best classic match")
     table.add_column("transform")
@@ -72,7 +74,16 @@ def _class_table(result: compare.Comparison) -> Table:
         + ("; colour kernels read colour-free (their best colour times pattern)." if result.weights.channels > 1 else ".")
     )
     table = Table(title="kernel classes", title_justify="left", caption=caption, caption_justify="left")
-    columns = ("kernel", "class", "zero-mean ratio", "closest derivative", "similarity", "weaker sign", "closest blur", "similarity")
+    columns = (
+        "kernel",
+        "class",
+        "zero-mean ratio",
+        "closest derivative",
+        "similarity",
+        "weaker sign",
+        "closest blur",
+        "similarity",
+    )
     for name in (*columns, "norm (of largest)"):
         table.add_column(name, justify="left" if name in ("class", "closest derivative", "closest blur") else "right")
     for found in result.classes:
@@ -105,10 +116,10 @@ def _count_line(result: compare.Comparison) -> str:
 @app.command("compare", cls=Command)
 def compare_command(
     model: Annotated[
-        Optional[str], typer.Argument(metavar="MODEL", help=f"{_MODEL_HELP}  {DEFAULT_MODEL_HELP}", show_default=False)
+        str | None, typer.Argument(metavar="MODEL", help=f"{_MODEL_HELP}  {DEFAULT_MODEL_HELP}", show_default=False)
     ] = None,
     image: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option(
             "--image",
             "-i",
@@ -119,7 +130,7 @@ def compare_command(
         ),
     ] = None,
     output: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option(
             "--output",
             "-o",
@@ -128,14 +139,12 @@ def compare_command(
             show_default=False,
         ),
     ] = None,
-    key: Annotated[Optional[str], typer.Option(metavar="NAME", help=_KEY_HELP, show_default=False)] = None,
+    key: Annotated[str | None, typer.Option(metavar="NAME", help=_KEY_HELP, show_default=False)] = None,
     evolution: Annotated[
         bool,
         typer.Option("--evolution", help="Draw how conv1 changed epoch by epoch (needs `convfx train --snapshots`)."),
     ] = False,
-    draws: Annotated[
-        int, typer.Option(min=2, help="Random kernel banks drawn for the baseline (2 or more).")
-    ] = _DRAWS,
+    draws: Annotated[int, typer.Option(min=2, help="Random kernel banks drawn for the baseline (2 or more).")] = _DRAWS,
     scale: Annotated[
         KernelScale,
         typer.Option(
@@ -198,13 +207,11 @@ def compare_command(
 @app.command("export-bank", cls=Command)
 def export_bank_command(
     model: Annotated[str, typer.Argument(metavar="MODEL", help=_MODEL_HELP, show_default=False)],
-    output: Annotated[
-        Path, typer.Option("--output", "-o", metavar="FILE", help="Filter-bank file to write (.toml).")
-    ] = Path("learned.toml"),
-    key: Annotated[Optional[str], typer.Option(metavar="NAME", help=_KEY_HELP, show_default=False)] = None,
-    prefix: Annotated[
-        str, typer.Option(metavar="NAME", help="Start of every filter name: NAME_0, NAME_1, ...")
-    ] = _PREFIX,
+    output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE", help="Filter-bank file to write (.toml).")] = Path(
+        "learned.toml"
+    ),
+    key: Annotated[str | None, typer.Option(metavar="NAME", help=_KEY_HELP, show_default=False)] = None,
+    prefix: Annotated[str, typer.Option(metavar="NAME", help="Start of every filter name: NAME_0, NAME_1, ...")] = _PREFIX,
     force: Annotated[bool, typer.Option("--force", "-f", help=FORCE_HELP)] = False,
 ) -> None:
     """Write a model's learned kernels as a filter bank, usable wherever a kernel file is.

@@ -10,7 +10,7 @@ a kernel sliding over an input (in 3-D with ``--channels``/``--filters``) and
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -50,7 +50,7 @@ def canny_command(
         ),
     ],
     output: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option(
             "--output",
             "-o",
@@ -59,18 +59,16 @@ def canny_command(
             show_default=False,
         ),
     ] = None,
-    sigma: Annotated[
-        float, typer.Option(help="Gaussian smoothing in pixels (0: none).")
-    ] = library_default(edges.canny, "sigma"),
+    sigma: Annotated[float, typer.Option(help="Gaussian smoothing in pixels (0: none).")] = library_default(edges.canny, "sigma"),
     low: Annotated[
-        Optional[float],
+        float | None,
         typer.Option(
             help="Weak-edge threshold, a fraction of full scale (or a quantile).  " + _canny_threshold_help(0),
             show_default=False,
         ),
     ] = library_default(edges.canny, "low"),
     high: Annotated[
-        Optional[float],
+        float | None,
         typer.Option(help="Strong-edge threshold.  " + _canny_threshold_help(1), show_default=False),
     ] = library_default(edges.canny, "high"),
     quantile: Annotated[
@@ -134,12 +132,12 @@ def _pool_default(name: str) -> Any:
 @explain_app.command("conv", cls=Command)
 def conv_command(
     output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE", help=_EXPLAIN_OUTPUT_HELP)] = Path("conv.gif"),
-    size: Annotated[
-        int, typer.Option(help=f"Side n of the square input (1..{explain.MAX_SIZE}), {_PIXELS}.")
-    ] = _conv_default("size"),
-    kernel: Annotated[
-        int, typer.Option(help=f"Side k of the square kernel, random integers {_WEIGHTS}.")
-    ] = _conv_default("kernel"),
+    size: Annotated[int, typer.Option(help=f"Side n of the square input (1..{explain.MAX_SIZE}), {_PIXELS}.")] = _conv_default(
+        "size"
+    ),
+    kernel: Annotated[int, typer.Option(help=f"Side k of the square kernel, random integers {_WEIGHTS}.")] = _conv_default(
+        "kernel"
+    ),
     stride: Annotated[int, typer.Option(help="Step s between window positions.")] = _conv_default("stride"),
     padding: Annotated[int, typer.Option(help="Zeros p added on every side (0..k-1).")] = _conv_default("padding"),
     flip: Annotated[
@@ -150,13 +148,13 @@ def conv_command(
         ),
     ] = _conv_default("flip"),
     bias: Annotated[
-        Optional[float],
+        float | None,
         typer.Option(
             help=f"Added to every sum, as a CNN layer adds its b.  Default: seeded integers in {_WEIGHTS}.", show_default=False
         ),
     ] = _conv_default("bias"),
     channels: Annotated[
-        Optional[int],
+        int | None,
         typer.Option(
             help=f"Draw the layer in 3-D: an input of this depth C (1..{explain.MAX_CHANNELS}) and kernels of "
             f"k x k x C, summed over depth.  Default with --filters: "
@@ -165,7 +163,7 @@ def conv_command(
         ),
     ] = None,
     filters: Annotated[
-        Optional[int],
+        int | None,
         typer.Option(
             help=f"3-D: this many kernels F (1..{explain.MAX_FILTERS}), the depth of the output.  Default with "
             f"--channels: {library_default(explain.explain_volume, 'filters')}.",
@@ -222,12 +220,12 @@ def pool_command(
     mode: Annotated[PoolMode, typer.Option(help="The largest value of each window, or their mean.")] = PoolMode(
         _pool_default("mode")
     ),
-    size: Annotated[
-        int, typer.Option(help=f"Side n of the square input (1..{explain.MAX_SIZE}), {_PIXELS}.")
-    ] = _pool_default("size"),
+    size: Annotated[int, typer.Option(help=f"Side n of the square input (1..{explain.MAX_SIZE}), {_PIXELS}.")] = _pool_default(
+        "size"
+    ),
     kernel: Annotated[int, typer.Option(help="Side k of the pooling window.")] = _pool_default("kernel"),
     stride: Annotated[
-        Optional[int], typer.Option(help="Step s between windows.  Default: the window size.", show_default=False)
+        int | None, typer.Option(help="Step s between windows.  Default: the window size.", show_default=False)
     ] = _pool_default("stride"),
     seed: Annotated[int, typer.Option(help="Seeds the input.")] = _pool_default("seed"),
     milliseconds: Annotated[int, typer.Option(help=_MILLISECONDS_HELP)] = explain.FRAME_MILLISECONDS,

@@ -10,23 +10,23 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from .. import banks, batch, effects, render, steps
-from .app import Command, EXIT_FAILED, EXIT_USAGE, app, console, fail, reporting_errors, say, warn
+from .app import EXIT_FAILED, EXIT_USAGE, Command, app, console, fail, reporting_errors, say, warn
 from .options import (
     DEFAULT_KERNEL_SCALE,
     EFFECT_HELP,
     Boundary,
-    KernelScale,
     BoundaryOption,
+    Choice,
     GrayOption,
+    KernelScale,
     MaxPixelsOption,
     MemoryBudgetOption,
     RangeOption,
-    Choice,
     choices,
     library_default,
 )
@@ -56,7 +56,7 @@ def apply_command(
         ),
     ],
     output: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option(
             "--output",
             "-o",
@@ -116,8 +116,7 @@ def apply_command(
         except MemoryError:
             # One line, as for any file that fails; the budget bounds only the filtering.
             fail(
-                f"{source}: not enough memory to render it "
-                "(a lower --memory-budget helps when filtering is what does not fit)",
+                f"{source}: not enough memory to render it (a lower --memory-budget helps when filtering is what does not fit)",
                 EXIT_FAILED,
             )
     if not quiet:
@@ -126,7 +125,7 @@ def apply_command(
 
 @app.command("filters", cls=Command)
 def filters_command(
-    family: Annotated[Optional[Family], typer.Option(help="Only the filters of this family.", show_default=False)] = None,
+    family: Annotated[Family | None, typer.Option(help="Only the filters of this family.", show_default=False)] = None,
 ) -> None:
     """List every named filter and edge detector with its family, size and description.
 
@@ -145,9 +144,7 @@ def filters_command(
         filters = banks.list_filters(None if family is None else family.value)
     detectors = {item.name: item for item in steps.list_detectors(None if family is None else family.value)}
     # One list in (family, name) order, so detectors sit with the filters of their family.
-    rows: list[banks.Filter | steps.Detector] = sorted(
-        [*filters, *detectors.values()], key=lambda item: (item.family, item.name)
-    )
+    rows: list[banks.Filter | steps.Detector] = sorted([*filters, *detectors.values()], key=lambda item: (item.family, item.name))
     table = Table(title="convfx filters", title_justify="left")
     table.add_column("name", style="bold", no_wrap=True)
     table.add_column("family")
@@ -166,7 +163,7 @@ def show_command(
         str, typer.Argument(metavar="NAME", help="A filter name, or any EFFECT that `convfx apply` takes.", show_default=False)
     ],
     plot: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option(
             metavar="FILE", help="Also draw the kernel(s) to this file (.png, .svg, .pdf), with a colour bar.", show_default=False
         ),

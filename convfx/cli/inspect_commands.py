@@ -8,7 +8,7 @@ activations are computed there, never here.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -31,10 +31,10 @@ def _pair(value: tuple[int, int] | None, *, square: bool = False) -> str:
 @app.command("summary", cls=Command)
 def summary_command(
     model_path: Annotated[
-        Optional[Path], typer.Argument(metavar="MODEL", help=_MODEL_HELP, show_default=False, readable=False)
+        Path | None, typer.Argument(metavar="MODEL", help=_MODEL_HELP, show_default=False, readable=False)
     ] = None,
     plot: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option(
             metavar="FILE",
             help="Also draw the network as its chain of volumes (D@WxH, kernel boxes, fully connected bars) "
@@ -114,7 +114,7 @@ def summary_command(
 @app.command("tour", cls=Command)
 def tour_command(
     image: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(
             "--image",
             "-i",
@@ -126,11 +126,11 @@ def tour_command(
         ),
     ] = None,
     model_path: Annotated[
-        Optional[Path], typer.Argument(metavar="MODEL", help=_MODEL_HELP, show_default=False, readable=False)
+        Path | None, typer.Argument(metavar="MODEL", help=_MODEL_HELP, show_default=False, readable=False)
     ] = None,
-    output: Annotated[
-        Path, typer.Option("--output", "-o", metavar="FILE", help="Figure to write (.png, .svg, .pdf).")
-    ] = Path("tour.png"),
+    output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE", help="Figure to write (.png, .svg, .pdf).")] = Path(
+        "tour.png"
+    ),
     force: Annotated[bool, typer.Option("--force", "-f", help=FORCE_HELP)] = False,
     max_pixels: MaxPixelsOption = imageio.DEFAULT_MAX_PIXELS,
 ) -> None:

@@ -8,7 +8,7 @@ drawing in the plots module.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -64,14 +64,16 @@ def _default_help(field: str) -> str:
 def train_command(
     dataset: Annotated[str, typer.Option("--dataset", "-d", metavar="DATASET", help=_DATASET_HELP)] = nn_config.DEFAULT_DATASET,
     epochs: Annotated[
-        Optional[int],
-        typer.Option("--epochs", "-e", min=1, help="Passes over the training set.  " + _default_help("epochs"), show_default=False),
+        int | None,
+        typer.Option(
+            "--epochs", "-e", min=1, help="Passes over the training set.  " + _default_help("epochs"), show_default=False
+        ),
     ] = None,
     batch_size: Annotated[
         int, typer.Option("--batch-size", "-b", min=1, help="Training images per step (one gradient update).")
     ] = _DEFAULTS.batch_size,
     lr: Annotated[
-        Optional[float],
+        float | None,
         typer.Option(
             "--lr",
             min=0.0,
@@ -81,20 +83,20 @@ def train_command(
             show_default=False,
         ),
     ] = None,
-    optimizer: Annotated[
-        Optimizer, typer.Option(help=f"sgd (with momentum {_DEFAULTS.momentum:g}) or adam.")
-    ] = Optimizer(_DEFAULTS.optimizer),
+    optimizer: Annotated[Optimizer, typer.Option(help=f"sgd (with momentum {_DEFAULTS.momentum:g}) or adam.")] = Optimizer(
+        _DEFAULTS.optimizer
+    ),
     weight_decay: Annotated[
-        Optional[float],
+        float | None,
         typer.Option(
             min=0.0,
             help="L2 decay of conv/linear weights (sgd; decoupled for adam).  " + _default_help("weight_decay"),
             show_default=False,
         ),
     ] = None,
-    schedule: Annotated[
-        Schedule, typer.Option(help="Learning-rate schedule after a 1-epoch warm-up.")
-    ] = Schedule(_DEFAULTS.schedule),
+    schedule: Annotated[Schedule, typer.Option(help="Learning-rate schedule after a 1-epoch warm-up.")] = Schedule(
+        _DEFAULTS.schedule
+    ),
     shift: Annotated[
         int, typer.Option(min=0, max=8, help="Random translation of training images, up to this many pixels (0: off).")
     ] = _DEFAULTS.shift,
@@ -201,7 +203,7 @@ def evaluate_command(
         ),
     ],
     dataset: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(
             "--dataset",
             "-d",
@@ -211,7 +213,7 @@ def evaluate_command(
         ),
     ] = None,
     plot: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option(
             "--plot", metavar="FILE", help="Also draw the confusion matrix to this file (.png, .svg, .pdf).", show_default=False
         ),

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import enum
 import inspect
-from typing import TYPE_CHECKING, Annotated, Any, Callable, Iterable, Optional
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -89,6 +90,7 @@ EFFECT_HELP = (
     "(.toml/.json/.npy/.npz, 'bank.toml#name') or an ImageMagick kernel ('3x3: -1,0,1 -2,0,2 -1,0,1')."
 )
 
+
 def _one_of(names: Iterable[str]) -> str:
     """``"'photos', 'digits' or 'shapes'"``."""
     quoted = [repr(name) for name in names]
@@ -106,7 +108,7 @@ BoundaryOption = Annotated[
     typer.Option(help="How pixels beyond the border are made; 'reflect' mirrors without repeating the edge."),
 ]
 RangeOption = Annotated[
-    Optional[OutputRange],
+    OutputRange | None,
     typer.Option(
         "--range",
         help="Float response -> pixels: abs (|r|), clip (r in 0..max), signed (0 is mid-grey), "
@@ -116,7 +118,7 @@ RangeOption = Annotated[
     ),
 ]
 GrayOption = Annotated[
-    Optional[bool],
+    bool | None,
     typer.Option("--gray/--color", help="Filter the luminance only, or every colour channel. Default: the filter's own."),
 ]
 MaxPixelsOption = Annotated[

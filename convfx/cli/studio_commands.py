@@ -10,7 +10,7 @@ for them and works without them.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -24,7 +24,7 @@ from .options import SHIPPED_MODELS_HELP
 @app.command("studio", cls=Command)
 def studio_command(
     image: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Argument(
             metavar="[IMAGE]",
             help="A photo to open (JPEG, PNG, TIFF, BMP, WebP). Default: scikit-image's sample photos; "
@@ -33,9 +33,7 @@ def studio_command(
             readable=False,
         ),
     ] = None,
-    port: Annotated[
-        int, typer.Option(min=0, max=65535, help="Port to listen on (0..65535); 0 picks a free one.")
-    ] = DEFAULT_PORT,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on (0..65535); 0 picks a free one.")] = DEFAULT_PORT,
     host: Annotated[
         str,
         typer.Option(
@@ -45,7 +43,7 @@ def studio_command(
     ] = DEFAULT_HOST,
     browser: Annotated[bool, typer.Option("--browser/--no-browser", help="Open the page in the default browser.")] = True,
     model: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(
             metavar="MODEL",
             help="A LeNet .npz (or .npz/.safetensors with a conv1.weight) whose learned kernels the page offers "
@@ -54,7 +52,8 @@ def studio_command(
         ),
     ] = None,
     max_pixels: Annotated[
-        int, typer.Option(min=1, help="Refuse photos and uploads of more pixels than this before decoding them (as `convfx apply`).")
+        int,
+        typer.Option(min=1, help="Refuse photos and uploads of more pixels than this before decoding them (as `convfx apply`)."),
     ] = imageio.DEFAULT_MAX_PIXELS,
     max_upload_mb: Annotated[
         float, typer.Option(min=0.001, help="Refuse uploads larger than this many megabytes (MiB).")

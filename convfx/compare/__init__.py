@@ -53,6 +53,7 @@ or read model files itself (:mod:`convfx.nn.weights` does).
 from __future__ import annotations
 
 from ..kernel_sets import STANDARD_DERIVATIVE, STANDARD_SMOOTHING, TRANSFORMS, resample_kernel, standard_kernels, transform_kernel
+
 # Not in __all__, kept importable from here as before: the weights compared, the classics argument type.
 from ..nn.weights import ConvWeights as ConvWeights
 from .comparison import EVOLUTION_COLUMNS, Comparison, compare_model, evolution_scores, evolution_table

@@ -20,7 +20,6 @@ from ..limits import MAX_COMPARED_KERNELS
 from ..nn.weights import ConvWeights, load_weights
 from .matching import Baseline, ClassicsLike, Match, baseline, match_kernels, mean_similarity
 
-
 #: The columns of :attr:`Comparison.evolution`, one row per snapshot.
 EVOLUTION_COLUMNS = ("score", "plain_score", "edge_detectors")
 

@@ -91,7 +91,9 @@ def export_bank(
             entries += [(f"{prefix}_{k}_{channel_names[c]}", kernel[c], f"{'RGB'[c]} channel") for c in range(3)]
         for name, matrix, what in entries:
             description = f"kernel {k} of {Path(weights.source).name}" + (f", {what}" if what else "")
-            description += f"; closest classic {match.name} ({match.transform}, sign {match.sign:+d}), similarity {match.similarity:.2f}"
+            description += (
+                f"; closest classic {match.name} ({match.transform}, sign {match.sign:+d}), similarity {match.similarity:.2f}"
+            )
             lines.append(f"[{name}]")
             lines.append(f"description = {json.dumps(description)}")
             lines.append("matrix = [")

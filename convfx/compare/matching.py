@@ -9,8 +9,9 @@ This module must not read model files, write files, draw or print.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Mapping, Sequence, Union
+from typing import Literal, Union
 
 import numpy as np
 
@@ -84,8 +85,6 @@ def classic_kernels(shape: tuple[int, int] = (5, 5)) -> dict[str, np.ndarray]:
     """
     standard = {name: resample_kernel(kernel, shape) for name, kernel in standard_kernels().items()}
     return standard | bank_kernels(shape)
-
-
 
 
 @dataclass(frozen=True)

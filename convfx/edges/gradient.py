@@ -51,9 +51,7 @@ CANNY_TRUNCATE = 4.0
 _MAX_SIGMA = (MAX_KERNEL_SIDE // 2) / CANNY_TRUNCATE
 
 
-def _check_canny(
-    *, sigma: Any, low: Any, high: Any, quantile: Any, mode: Any
-) -> tuple[float, float, float]:
+def _check_canny(*, sigma: Any, low: Any, high: Any, quantile: Any, mode: Any) -> tuple[float, float, float]:
     """``(sigma, low, high)`` checked, with the default thresholds filled in."""
     sigma = in_range(sigma, "sigma", low=0.0, high=_MAX_SIGMA)
     quantile = flag(quantile, "quantile")

@@ -32,8 +32,6 @@ def checked_image(image: Any) -> np.ndarray:
     return array
 
 
-
-
 def gray(image: np.ndarray, mode_hint: str) -> np.ndarray:
     """(H, W) float luminance of a gray, one-channel or RGB image."""
     if image.ndim == 3 and image.shape[2] == 1:
@@ -41,9 +39,7 @@ def gray(image: np.ndarray, mode_hint: str) -> np.ndarray:
     if image.ndim == 2:
         return image.astype(compute_dtype(image.dtype), copy=False)
     if image.shape[2] != 3:
-        raise ParameterError(
-            f"image: the luminance needs (H, W) or (H, W, 3) RGB, found shape {image.shape}{mode_hint}"
-        )
+        raise ParameterError(f"image: the luminance needs (H, W) or (H, W, 3) RGB, found shape {image.shape}{mode_hint}")
     return to_luminance(image)
 
 

@@ -18,9 +18,7 @@ from .bands import Bands
 from .inputs import TIE_EPSILONS
 
 
-def padded_magnitude(
-    gx: np.ndarray, gy: np.ndarray, boundary: str, bands: Bands
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def padded_magnitude(gx: np.ndarray, gy: np.ndarray, boundary: str, bands: Bands) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The magnitude ``sqrt(gx^2 + gy^2)`` with a one-pixel frame, ``gx`` and ``gy``.
 
     The frame is what ``numpy.pad(magnitude, 1, mode=boundary)`` adds, so that

@@ -143,7 +143,7 @@ def _open_header(path: Path) -> Iterator[Image.Image]:
     already turned by the orientation tag, which scrambles orientations 5 to 8.
     """
     try:
-        stream = open(path, "rb")
+        stream = open(path, "rb")  # noqa: SIM115  (closed by the with below; opened apart to name the error)
     except OSError as exc:
         raise FileError(f"{path}: cannot read: {exc.strerror or exc}") from None
     with stream:
@@ -224,9 +224,7 @@ def _orientation(image: Image.Image) -> int:
     return value if isinstance(value, int) else 1
 
 
-def _turn_upright(
-    pixels: np.ndarray, alpha: np.ndarray | None, orientation: int
-) -> tuple[np.ndarray, np.ndarray | None]:
+def _turn_upright(pixels: np.ndarray, alpha: np.ndarray | None, orientation: int) -> tuple[np.ndarray, np.ndarray | None]:
     """``pixels`` and ``alpha`` as stored, turned as EXIF ``orientation`` asks (1 or unknown: unchanged)."""
     turn = _ORIENTATIONS.get(orientation)
     if turn is None:
@@ -337,7 +335,7 @@ def _libjpeg_warnings(decode: Callable[[], _Result]) -> tuple[_Result, str]:
     global _stderr_scratch
     with _STDERR_LOCK:
         if _stderr_scratch is None or _stderr_scratch[0] != os.getpid():
-            _stderr_scratch = (os.getpid(), tempfile.TemporaryFile())
+            _stderr_scratch = (os.getpid(), tempfile.TemporaryFile())  # noqa: SIM115  (kept for the process)
         scratch = _stderr_scratch[1].fileno()
         try:
             saved = os.dup(2)

@@ -220,9 +220,7 @@ def _profile_describes(icc_profile: bytes, *, gray: bool) -> bool:
 _PNG_OPTIONS = [cv2.IMWRITE_PNG_COMPRESSION, 6, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE]
 
 
-def _encode_with_opencv(
-    pixels: np.ndarray, alpha: np.ndarray | None, format: str, *, reuse_pixels: bool = False
-) -> memoryview:
+def _encode_with_opencv(pixels: np.ndarray, alpha: np.ndarray | None, format: str, *, reuse_pixels: bool = False) -> memoryview:
     """PNG (8 or 16 bit) or 16-bit TIFF through OpenCV; pixels RGB, returned the file's bytes."""
     if alpha is not None and pixels.ndim == 2:
         pixels = np.dstack([pixels] * 3)  # OpenCV writes no gray+alpha: make it RGBA

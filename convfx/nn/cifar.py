@@ -138,7 +138,9 @@ def load_cifar10(root: str | os.PathLike, *, color: bool = True, max_train: int 
     if (root / "cifar-10-batches-bin").is_dir():
         root = root / "cifar-10-batches-bin"
     if not root.is_dir():
-        raise FileError(f"cifar10:{root}: expected a folder of CIFAR-10 binary files, found {'a file' if root.exists() else 'nothing'}")
+        raise FileError(
+            f"cifar10:{root}: expected a folder of CIFAR-10 binary files, found {'a file' if root.exists() else 'nothing'}"
+        )
     if max_train is not None:
         max_train = checked_int(max_train, "max_train", minimum=1, type_error=ParameterError)
     train_paths = [root / name for name in CIFAR10_TRAIN_FILES if (root / name).exists()]

@@ -172,7 +172,9 @@ class TrainConfig:
         settings = dict(DATASET_DEFAULTS.get(key, {}))
         if key == "photos:DIR" and train_images is not None and "epochs" not in options:
             count = checked_int(train_images, "train_images", minimum=1, type_error=ParameterError)
-            batch_size = checked_int(options.get("batch_size", cls.batch_size), "batch_size", minimum=1, type_error=ParameterError)
+            batch_size = checked_int(
+                options.get("batch_size", cls.batch_size), "batch_size", minimum=1, type_error=ParameterError
+            )
             steps_per_epoch = -(-count // batch_size)
             settings["epochs"] = max(settings["epochs"], -(-FOLDER_STEPS // steps_per_epoch))
         return cls(**{**settings, **options})

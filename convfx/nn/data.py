@@ -42,9 +42,9 @@ import gzip
 import math
 import os
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -200,7 +200,9 @@ def load_dataset(spec: str | os.PathLike, *, seed: int = 0) -> Dataset:
     prefix, colon, rest = text.partition(":")
     if colon and prefix in ("photos", "cifar10"):
         if not rest:
-            raise ParameterError(f"dataset: expected {prefix}:{'DIR' if prefix == 'photos' else 'PATH'} with a folder, found {text!r}")
+            raise ParameterError(
+                f"dataset: expected {prefix}:{'DIR' if prefix == 'photos' else 'PATH'} with a folder, found {text!r}"
+            )
         if prefix == "photos":
             from .photos import load_photo_folder
 
@@ -637,7 +639,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     path = Path(path)
     imageio.check_regular_file(path, what="an IDX file")
     try:
-        with (gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")) as stream:
+        with gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb") as stream:
             magic = stream.read(4)
             if len(magic) < 4 or magic[0] != 0 or magic[1] != 0 or magic[2] not in _IDX_TYPES:
                 raise FileError(f"{path}: not an IDX file (expected magic 00 00 <type> <ndim>, found {magic.hex(' ')})")

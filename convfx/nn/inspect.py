@@ -16,8 +16,8 @@ loop as :meth:`LeNet.forward`); it does not train, change weights, draw or print
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 

@@ -24,7 +24,8 @@ of its own, and it knows nothing about files, data sets or training loops.
 
 from __future__ import annotations
 
-from typing import Iterator, Literal, NamedTuple, Sequence, TypeVar, Union
+from collections.abc import Iterator, Sequence
+from typing import Literal, NamedTuple, TypeVar, Union
 
 import numpy as np
 

@@ -33,8 +33,9 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Literal, Mapping, Sequence, Union
+from typing import Literal, Union
 
 import numpy as np
 
@@ -389,7 +390,7 @@ class LeNet:
     def training(self) -> bool:
         return self.layers["conv1"].training
 
-    def train(self, mode: bool = True) -> "LeNet":
+    def train(self, mode: bool = True) -> LeNet:
         """Switch every layer to training (or evaluation) mode.
 
         Parameters
@@ -406,7 +407,7 @@ class LeNet:
             layer.training = mode
         return self
 
-    def eval(self) -> "LeNet":
+    def eval(self) -> LeNet:
         """Switch every layer to evaluation mode.
 
         Returns
@@ -426,7 +427,7 @@ class LeNet:
         """
         return [p for name, layer in self.layers.items() for p in layer.parameters(prefix=name + ".")]
 
-    def replica(self) -> "LeNet":
+    def replica(self) -> LeNet:
         """A LeNet that shares this model's parameter arrays but has its own caches and gradients.
 
         For data-parallel training: replicas run forward/backward on different parts
@@ -542,7 +543,7 @@ class LeNet:
                 value[...] = array
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "LeNet":
+    def load(cls, path: str | os.PathLike) -> LeNet:
         """Read a model written by :meth:`save` (or any ``.npz`` with the ten PyTorch names).
 
         Files without ``convfx.meta.*`` entries (e.g. a PyTorch state dict saved with

@@ -389,7 +389,9 @@ def _check_options(
     if not scales or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1 or region % s for s in scales):
         raise ParameterError(f"scales: expected ints >= 1 that divide the region side {region}, found {tuple(scales)}")
     if any(region // s < IMAGE_SIZE for s in scales):
-        raise ParameterError(f"scales: expected each region ({region} pixels) reduced to at least {IMAGE_SIZE}, found {tuple(scales)}")
+        raise ParameterError(
+            f"scales: expected each region ({region} pixels) reduced to at least {IMAGE_SIZE}, found {tuple(scales)}"
+        )
     if not 0 < test_fraction < 1:
         raise ParameterError(f"test_fraction: expected a number between 0 and 1, found {test_fraction!r}")
     if max_patches is not None:
@@ -556,6 +558,8 @@ def load_photo_folder(
         pixels = _to_working_size(_as_float(picture, color=color), working_side)
         side = options.region
         if min(pixels.shape[:2]) < side or max(pixels.shape[:2]) < 2 * side:
-            raise FileError(f"{path}: expected a photo of at least {side}x{2 * side} pixels, found {pixels.shape[1]}x{pixels.shape[0]}")
+            raise FileError(
+                f"{path}: expected a photo of at least {side}x{2 * side} pixels, found {pixels.shape[1]}x{pixels.shape[0]}"
+            )
         photos.append((path.name, pixels))
     return _make_dataset(f"photos:{root.resolve()}", photos, options, exposure=exposure, seed=seed)

@@ -15,16 +15,16 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Iterator
 
 import numpy as np
 
 from ..checks import checked_int
 from ..errors import ParameterError
-from .data import Dataset, load_dataset
 from .config import TrainConfig
+from .data import Dataset, load_dataset
 from .layers import SoftmaxCrossEntropy
 from .lenet import LeNet
 from .optim import SGD, Adam, LearningRateSchedule, make_optimizer
@@ -372,15 +372,17 @@ class TrainStep:
         n = len(y)
         bounds = [round(k * n / len(self.replicas)) for k in range(len(self.replicas) + 1)]
         parts = [(start, stop) for start, stop in zip(bounds[:-1], bounds[1:]) if stop > start]
-        jobs = [
-            (self.replicas[k], self.criteria[k], x[start:stop], y[start:stop]) for k, (start, stop) in enumerate(parts)
-        ]
+        jobs = [(self.replicas[k], self.criteria[k], x[start:stop], y[start:stop]) for k, (start, stop) in enumerate(parts)]
         # The first part runs here while the others run in the pool, in a copy of
         # this thread's context (numpy's errstate lives there).
-        futures = [
-            self._pool.submit(contextvars.copy_context().run, _forward_backward, replica, criterion, part_x, part_y)
-            for replica, criterion, part_x, part_y in jobs[1:]
-        ] if self._pool else []
+        futures = (
+            [
+                self._pool.submit(contextvars.copy_context().run, _forward_backward, replica, criterion, part_x, part_y)
+                for replica, criterion, part_x, part_y in jobs[1:]
+            ]
+            if self._pool
+            else []
+        )
         results = [_forward_backward(*jobs[0])] + [future.result() for future in futures]
         if len(results) > 1:
             weights = [(stop - start) / n for start, stop in parts]
@@ -400,16 +402,14 @@ class TrainStep:
             self._pool.shutdown()
             self._pool = None
 
-    def __enter__(self) -> "TrainStep":
+    def __enter__(self) -> TrainStep:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
 
-def _forward_backward(
-    model: LeNet, criterion: SoftmaxCrossEntropy, x: np.ndarray, y: np.ndarray
-) -> tuple[float, np.ndarray]:
+def _forward_backward(model: LeNet, criterion: SoftmaxCrossEntropy, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
     """Loss and logits of one part of a batch; fills the model's gradient buffers."""
     logits = model.forward(x)
     loss = criterion.forward(logits, y)

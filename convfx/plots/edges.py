@@ -44,8 +44,14 @@ def _colour_wheel(ax: Axes, *, size: int = 101) -> None:
     rgba = np.dstack([wheel, (radius <= 1).astype(float)])
     ax.imshow(rgba, extent=(-1, 1, 1, -1), interpolation="antialiased")
     for text, (tx, ty) in {"right": (1.05, 0), "down": (0, 1.05), "left": (-1.05, 0), "up": (0, -1.05)}.items():
-        ax.text(tx, ty, text, ha="left" if tx > 0 else "right" if tx < 0 else "center",
-                va="top" if ty > 0 else "bottom" if ty < 0 else "center", fontsize=TEXT_POINTS)
+        ax.text(
+            tx,
+            ty,
+            text,
+            ha="left" if tx > 0 else "right" if tx < 0 else "center",
+            va="top" if ty > 0 else "bottom" if ty < 0 else "center",
+            fontsize=TEXT_POINTS,
+        )
     ax.set_xlim(-2.3, 2.3)
     ax.set_ylim(2.6, -2.6)
     ax.set_aspect("equal")
@@ -77,7 +83,9 @@ def canny_figure(stages: edges.CannyStages, image: np.ndarray) -> Figure:
     """
     image = np.asarray(image)
     if image.shape[:2] != stages.edges.shape:
-        raise ParameterError(f"image: expected the {stages.edges.shape} image the stages were computed from, found {image.shape[:2]}")
+        raise ParameterError(
+            f"image: expected the {stages.edges.shape} image the stages were computed from, found {image.shape[:2]}"
+        )
     height, width = image.shape[:2]
     panel, key = 3.0, 1.1
     figure = Figure(figsize=(3 * (panel + key), 3 * (panel * height / width + 0.45) + 0.5), layout="constrained")
@@ -145,7 +153,9 @@ def canny_figure(stages: edges.CannyStages, image: np.ndarray) -> Figure:
     else:
         thresholds = f"thresholds low = {stages.low:g}, high = {stages.high:g} (fractions of full scale)"
     mode = "on the luminance" if stages.mode == "luminance" else "on the strongest colour channel at each pixel"
-    figure.suptitle(f"Canny edge detection, step by step ({mode}): sigma = {stages.sigma:g}, {thresholds}", fontsize=TEXT_POINTS + 4)
+    figure.suptitle(
+        f"Canny edge detection, step by step ({mode}): sigma = {stages.sigma:g}, {thresholds}", fontsize=TEXT_POINTS + 4
+    )
     return figure
 
 
@@ -190,7 +200,9 @@ def save_canny_stages(
     source = imageio.check_source(source)
     destination = source.with_name(f"{source.stem}_canny_stages.png") if destination is None else Path(destination)
     if destination.suffix.lower() not in PLOT_SUFFIXES:
-        raise ParameterError(f"output: {destination}: unsupported file type {destination.suffix or '(none)'!r}; expected one of {list(PLOT_SUFFIXES)}")
+        raise ParameterError(
+            f"output: {destination}: unsupported file type {destination.suffix or '(none)'!r}; expected one of {list(PLOT_SUFFIXES)}"
+        )
     refuse_existing(destination, overwrite=overwrite)
     picture = imageio.read_image(source, max_pixels=max_pixels)
     stages = edges.canny_stages(picture.pixels, boundary=boundary, **detector.settings)

@@ -17,17 +17,18 @@ from __future__ import annotations
 import io
 import math
 import os
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 from matplotlib import colormaps as matplotlib_colormaps
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.cm import ScalarMappable
+from matplotlib.colorbar import Colorbar
 from matplotlib.colors import Normalize, SymLogNorm, to_rgba
 from matplotlib.figure import Figure
-from matplotlib.colorbar import Colorbar
 from matplotlib.patches import FancyArrowPatch, Patch, Rectangle
 from matplotlib.ticker import FuncFormatter, NullLocator
 from PIL import Image
@@ -242,7 +243,16 @@ def explain_frame_figure(explanation: explain_steps.Explanation, index: int, *, 
     for ax, (_, what) in zip(axes, panels):
         if what == "input":
             title = f"input {e.image.shape[0]}x{e.image.shape[1]}" + (f",\npadded by {e.padding}" if e.padding else "")
-            _number_grid(ax, e.padded, title, norm, faded=_padding_mask(e), ghost=_padding_mask(e), box=(step.top, step.left, k, k), gid="input")
+            _number_grid(
+                ax,
+                e.padded,
+                title,
+                norm,
+                faded=_padding_mask(e),
+                ghost=_padding_mask(e),
+                box=(step.top, step.left, k, k),
+                gid="input",
+            )
         elif what == "kernel":
             assert e.kernel is not None  # the panel is there only for a kernel
             title = "kernel as written" if e.correlation is not None else "kernel"
@@ -266,7 +276,15 @@ def explain_frame_figure(explanation: explain_steps.Explanation, index: int, *, 
         else:
             assert e.correlation is not None  # the last panel is there only for a correlation
             differs = ~np.isclose(e.correlation, e.output)
-            _number_grid(ax, e.correlation, "cross-correlation\n(bold: differs)", norm, bold=differs, box=(step.row, step.column, 1, 1), gid="correlation")
+            _number_grid(
+                ax,
+                e.correlation,
+                "cross-correlation\n(bold: differs)",
+                norm,
+                bold=differs,
+                box=(step.row, step.column, 1, 1),
+                gid="correlation",
+            )
     padding = "" if e.kernel is None else ";   grey: padding (zeros)"
     _legend(figure, norm, axes, f"black frame: the window, and the output cell it fills{padding};   empty: not computed yet")
     figure.suptitle(
@@ -277,7 +295,11 @@ def explain_frame_figure(explanation: explain_steps.Explanation, index: int, *, 
     return figure
 
 
-def explain_gif_bytes(explanation: explain_steps.Explanation | explain_steps.VolumeExplanation, *, milliseconds: int = explain_steps.FRAME_MILLISECONDS) -> bytes:
+def explain_gif_bytes(
+    explanation: explain_steps.Explanation | explain_steps.VolumeExplanation,
+    *,
+    milliseconds: int = explain_steps.FRAME_MILLISECONDS,
+) -> bytes:
     """The steps as an animated GIF: exactly one frame per output cell, the last held 3x longer.
 
     Frames are :func:`explain_frame_figure` (for a :class:`~convfx.explain.VolumeExplanation`,
@@ -309,7 +331,9 @@ def explain_gif_bytes(explanation: explain_steps.Explanation | explain_steps.Vol
     out = io.BytesIO()
     # disposal=1 and optimize=False: every step is kept as its own frame (Pillow would
     # otherwise merge frames it finds identical, and the frame count is part of the contract).
-    frames[0].save(out, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0, optimize=False, disposal=1)
+    frames[0].save(
+        out, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0, optimize=False, disposal=1
+    )
     return out.getvalue()
 
 
@@ -351,10 +375,15 @@ def explain_strip_figure(explanation: explain_steps.Explanation, *, cell: float 
     header_items.append((e.output, f"output ({e.operation})", {}))
     if e.correlation is not None:
         header_items.append((e.correlation, "cross-correlation\n(bold: differs)", {"bold": ~np.isclose(e.correlation, e.output)}))
-    axes = top.subplots(1, len(header_items), squeeze=False, gridspec_kw={"width_ratios": [a.shape[1] for a, *_ in header_items]})[0]
+    axes = top.subplots(
+        1, len(header_items), squeeze=False, gridspec_kw={"width_ratios": [a.shape[1] for a, *_ in header_items]}
+    )[0]
     for ax, (values, title, extra) in zip(axes, header_items):
         _number_grid(ax, values, title, norm, **extra)
-    top.suptitle(f"{e.operation}: n={e.image.shape[0]}, k={e.window_size}, s={e.stride}, p={e.padding}\n{e.formula}", fontsize=TEXT_POINTS + 2)
+    top.suptitle(
+        f"{e.operation}: n={e.image.shape[0]}, k={e.window_size}, s={e.stride}, p={e.padding}\n{e.formula}",
+        fontsize=TEXT_POINTS + 2,
+    )
     cells = grid.subplots(m, m, squeeze=False)
     faded = _padding_mask(e)
     for step in e.steps:
@@ -546,10 +575,19 @@ def volume_frame_figure(explanation: explain_steps.VolumeExplanation, index: int
     inputs = _stack(ax, e.padded, norm, x_input, tops, "input", faded=_padding_mask(e))
     draw_box(ax, projection, inputs, size, (step.top, step.left, k, k), colour=_BOX, linewidth=2.6)
     for d, origin in enumerate(inputs):
-        ax.text(origin[0] - 0.1, origin[1] + projection.height(size) / 2, f"channel {d}", ha="right", va="center", fontsize=TEXT_POINTS + 0.5)
+        ax.text(
+            origin[0] - 0.1,
+            origin[1] + projection.height(size) / 2,
+            f"channel {d}",
+            ha="right",
+            va="center",
+            fontsize=TEXT_POINTS + 0.5,
+        )
     padded = f", padded by {e.padding}" if e.padding else ""
     n = e.image.shape[0]
-    _centre_text(ax, x_input + projection.width(size, size) / 2, 0.35, f"input volume {n}x{n}x{channels}{padded}", size=TEXT_POINTS + 1.5)
+    _centre_text(
+        ax, x_input + projection.width(size, size) / 2, 0.35, f"input volume {n}x{n}x{channels}{padded}", size=TEXT_POINTS + 1.5
+    )
 
     # The kernel, aligned with its channels, and the products.
     kernel = _stack(ax, e.applied[step.filter], norm, x_kernel, kernel_tops, "kernel")
@@ -560,7 +598,7 @@ def volume_frame_figure(explanation: explain_steps.VolumeExplanation, index: int
         kernel_title += "\nrotated 180° in width and height,\nnot in depth"
     _centre_text(ax, x_kernel + projection.width(k, k) / 2, kernel_tops[0] + 0.35, kernel_title)
     _centre_text(ax, x_products + projection.width(k, k) / 2, kernel_tops[0] + 0.35, "window x kernel,\nchannel by channel")
-    for d, (origin, total) in enumerate(zip(products, step.channel_sums)):
+    for origin, total in zip(products, step.channel_sums):
         level = origin[1] + projection.height(k) / 2
         ax.text(x_kernel - 0.9, level, "x", ha="center", va="center", fontsize=TEXT_POINTS + 4)
         ax.text(x_products - 0.9, level, "=", ha="center", va="center", fontsize=TEXT_POINTS + 4)
@@ -584,9 +622,25 @@ def volume_frame_figure(explanation: explain_steps.VolumeExplanation, index: int
     for earlier in e.steps[: index + 1]:
         done[earlier.row, earlier.column, earlier.filter] = True
     outputs = _stack(ax, e.output, norm, x_output, out_tops, "output", shown=done)
-    draw_outline(ax, projection, outputs[step.filter], m, (step.row, step.column, 1, 1), colour=_OUTPUT_CELL, linewidth=3.0, gid="output-cell")
+    draw_outline(
+        ax,
+        projection,
+        outputs[step.filter],
+        m,
+        (step.row, step.column, 1, 1),
+        colour=_OUTPUT_CELL,
+        linewidth=3.0,
+        gid="output-cell",
+    )
     for f, origin in enumerate(outputs):
-        ax.text(origin[0] + projection.width(m, m) + 0.2, origin[1] + projection.height(m) / 2, f"map {f}", ha="left", va="center", fontsize=TEXT_POINTS + 0.5)
+        ax.text(
+            origin[0] + projection.width(m, m) + 0.2,
+            origin[1] + projection.height(m) / 2,
+            f"map {f}",
+            ha="left",
+            va="center",
+            fontsize=TEXT_POINTS + 0.5,
+        )
     _centre_text(
         ax,
         x_output + projection.width(m, m) / 2,
@@ -596,19 +650,38 @@ def volume_frame_figure(explanation: explain_steps.VolumeExplanation, index: int
     )
     target = projection.cell(outputs[step.filter], m, step.row, step.column).mean(axis=0)
     ax.add_patch(
-        FancyArrowPatch((x_total + 5.6, middle), (target[0] - 0.3, target[1]), arrowstyle="-|>", mutation_scale=14, color=_OUTPUT_CELL, linewidth=1.6, zorder=5)
+        FancyArrowPatch(
+            (x_total + 5.6, middle),
+            (target[0] - 0.3, target[1]),
+            arrowstyle="-|>",
+            mutation_scale=14,
+            color=_OUTPUT_CELL,
+            linewidth=1.6,
+            zorder=5,
+        )
     )
 
     # What the directions, the colours and the frames mean.
-    draw_axes_key(ax, projection, (x_input + 0.2, -stack_height - 2.3), length=2.0, depth_label="depth (channels)", fontsize=TEXT_POINTS + 0.5)
+    draw_axes_key(
+        ax,
+        projection,
+        (x_input + 0.2, -stack_height - 2.3),
+        length=2.0,
+        depth_label="depth (channels)",
+        fontsize=TEXT_POINTS + 0.5,
+    )
     handles = [
         Patch(facecolor="white", edgecolor=_INPUT_EDGE, label="input: one sheet per channel (grey: padding)"),
         Patch(facecolor="none", edgecolor=_BOX, linewidth=2.5, label=f"the kernel box {k}x{k}x{channels} at this step"),
         Patch(facecolor="none", edgecolor=_OUTPUT_CELL, linewidth=2.5, label="the output cell it fills"),
     ]
-    figure.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.01), ncol=3, fontsize=TEXT_POINTS + 0.5, frameon=False)
+    figure.legend(
+        handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.01), ncol=3, fontsize=TEXT_POINTS + 0.5, frameon=False
+    )
     bar_height = min(max(cell * stack_height, 2.4), fig_height - header - footer - cell * key + 0.6)
-    bar_axes = figure.add_axes((1 - (bar - 0.2) / fig_width, (footer + cell * key) / fig_height, 0.16 / fig_width, bar_height / fig_height))
+    bar_axes = figure.add_axes(
+        (1 - (bar - 0.2) / fig_width, (footer + cell * key) / fig_height, 0.16 / fig_width, bar_height / fig_height)
+    )
     _value_colour_bar(figure, norm, cax=bar_axes)
     figure.suptitle(_volume_title(e, step, index), fontsize=TEXT_POINTS + 2, y=1 - 0.08 / fig_height, va="top")
     return figure
@@ -644,7 +717,9 @@ def volume_strip_figure(explanation: explain_steps.VolumeExplanation, *, cell: f
 
     # The header: input | kernel 0 ... kernel F-1 | output, tops aligned at 0.
     pitch = big.height(size) + _SHEET_GAP
-    header_height = max(channels * pitch, filters * (big.height(m) + _SHEET_GAP), channels * (big.height(k) + _SHEET_GAP)) - _SHEET_GAP
+    header_height = (
+        max(channels * pitch, filters * (big.height(m) + _SHEET_GAP), channels * (big.height(k) + _SHEET_GAP)) - _SHEET_GAP
+    )
     # The steps: one panel per output cell, m x m per map.
     panel_width = max(small.width(size, size) + 0.6, 6.4)
     small_pitch = small.height(size) + 0.45
@@ -671,7 +746,9 @@ def volume_strip_figure(explanation: explain_steps.VolumeExplanation, *, cell: f
     x = 0.0
     inputs = _stack(ax, e.padded, norm, x, [-d * pitch for d in range(channels)], "input", faded=_padding_mask(e))
     for d, origin in enumerate(inputs):
-        ax.text(origin[0] - 0.1, origin[1] + big.height(size) / 2, f"channel {d}", ha="right", va="center", fontsize=TEXT_POINTS + 0.5)
+        ax.text(
+            origin[0] - 0.1, origin[1] + big.height(size) / 2, f"channel {d}", ha="right", va="center", fontsize=TEXT_POINTS + 0.5
+        )
     n = e.image.shape[0]
     padded = f",\npadded by {e.padding}" if e.padding else ""
     _centre_text(ax, x + big.width(size, size) / 2, 0.35, f"input volume {n}x{n}x{channels}{padded}", size=TEXT_POINTS + 1.5)
@@ -686,7 +763,14 @@ def volume_strip_figure(explanation: explain_steps.VolumeExplanation, *, cell: f
     out_pitch = big.height(m) + _SHEET_GAP
     outputs = _stack(ax, e.output, norm, x, [-f * out_pitch for f in range(filters)], "output")
     for f, origin in enumerate(outputs):
-        ax.text(origin[0] + big.width(m, m) + 0.2, origin[1] + big.height(m) / 2, f"map {f}", ha="left", va="center", fontsize=TEXT_POINTS + 0.5)
+        ax.text(
+            origin[0] + big.width(m, m) + 0.2,
+            origin[1] + big.height(m) / 2,
+            f"map {f}",
+            ha="left",
+            va="center",
+            fontsize=TEXT_POINTS + 0.5,
+        )
     _centre_text(ax, x + big.width(m, m) / 2, 0.35, f"output volume {m}x{m}x{filters}", size=TEXT_POINTS + 1.5)
 
     # One small drawing per output cell: where the box is, and the sum it gives.
@@ -723,13 +807,27 @@ def volume_strip_figure(explanation: explain_steps.VolumeExplanation, *, cell: f
             va="top",
             fontsize=TEXT_POINTS,
         )
-    bar_axes = figure.add_axes((1 - (bar - 0.2) / fig_width, 1 - (0.6 + min(cell * header_height, 4.0)) / fig_height, 0.16 / fig_width, min(cell * header_height, 4.0) / fig_height))
+    bar_axes = figure.add_axes(
+        (
+            1 - (bar - 0.2) / fig_width,
+            1 - (0.6 + min(cell * header_height, 4.0)) / fig_height,
+            0.16 / fig_width,
+            min(cell * header_height, 4.0) / fig_height,
+        )
+    )
     _value_colour_bar(figure, norm, cax=bar_axes)
     handles = [
         Patch(facecolor="white", edgecolor=_INPUT_EDGE, label="input: one sheet per channel (grey: padding)"),
-        Patch(facecolor="none", edgecolor=_BOX, linewidth=2.5, label=f"the kernel box {k}x{k}x{channels} where it computes that cell"),
+        Patch(
+            facecolor="none",
+            edgecolor=_BOX,
+            linewidth=2.5,
+            label=f"the kernel box {k}x{k}x{channels} where it computes that cell",
+        ),
     ]
-    figure.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.005), ncol=2, fontsize=TEXT_POINTS + 0.5, frameon=False)
+    figure.legend(
+        handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.005), ncol=2, fontsize=TEXT_POINTS + 0.5, frameon=False
+    )
     figure.suptitle(
         f"{e.operation} layer in 3-D: {channels} input channel{'s' * (channels != 1)}, {filters} kernel{'s' * (filters != 1)} "
         f"of {k}x{k}x{channels}, every step; each output value = the sum over the whole box + the kernel's bias\n{e.formula}",
@@ -780,10 +878,14 @@ def save_explanation(
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in EXPLAIN_SUFFIXES:
-        raise ParameterError(f"output: {path}: unsupported file type {path.suffix or '(none)'!r}; expected one of {list(EXPLAIN_SUFFIXES)}")
+        raise ParameterError(
+            f"output: {path}: unsupported file type {path.suffix or '(none)'!r}; expected one of {list(EXPLAIN_SUFFIXES)}"
+        )
     refuse_existing(path, overwrite=overwrite)
     if suffix == ".gif":
-        return imageio.write_bytes_atomically(path, explain_gif_bytes(explanation, milliseconds=milliseconds), overwrite=overwrite)
+        return imageio.write_bytes_atomically(
+            path, explain_gif_bytes(explanation, milliseconds=milliseconds), overwrite=overwrite
+        )
     if isinstance(explanation, explain_steps.VolumeExplanation):
         strip = volume_strip_figure(explanation)
     else:

@@ -113,7 +113,9 @@ def figure_bytes(
         return buffer.getvalue()
     buffer.seek(0)
     with Image.open(buffer) as rendered:
-        reduced = rendered.convert("RGB").quantize(colors=colors, method=PALETTES[choice(palette, "palette", PALETTES)], dither=Image.Dither.NONE)
+        reduced = rendered.convert("RGB").quantize(
+            colors=colors, method=PALETTES[choice(palette, "palette", PALETTES)], dither=Image.Dither.NONE
+        )
     out = io.BytesIO()
     reduced.save(out, format="PNG", optimize=True)
     return out.getvalue()
@@ -156,7 +158,9 @@ def save_figure(
     """
     path = Path(path)
     if path.suffix.lower() not in PLOT_SUFFIXES:
-        raise ParameterError(f"plot: {path}: unsupported file type {path.suffix or '(none)'!r}; expected one of {list(PLOT_SUFFIXES)}")
+        raise ParameterError(
+            f"plot: {path}: unsupported file type {path.suffix or '(none)'!r}; expected one of {list(PLOT_SUFFIXES)}"
+        )
     refuse_existing(path, overwrite=overwrite)
     data = figure_bytes(figure, path.suffix.lower()[1:], dpi=dpi, colors=colors, palette=palette)
     return imageio.write_bytes_atomically(path, data, overwrite=overwrite)

@@ -48,7 +48,13 @@ __all__ = [
 
 
 def _kernel_panel(
-    ax: Axes, kernel: np.ndarray, limit: float, title: str = "", *, fontsize: float = TEXT_POINTS + 0.5, fontweight: str = "normal"
+    ax: Axes,
+    kernel: np.ndarray,
+    limit: float,
+    title: str = "",
+    *,
+    fontsize: float = TEXT_POINTS + 0.5,
+    fontweight: str = "normal",
 ) -> None:
     """A kernel in red (positive) and blue (negative) on the symmetric scale ``-limit .. limit``, 0 white."""
     ax.imshow(kernel, cmap=DIVERGING, norm=signed_norm(limit), interpolation="nearest")
@@ -378,7 +384,9 @@ def evolution_figure(result: compare.Comparison, *, most: int = 9, scale: str = 
     count_axis.set_xlabel("epoch (0 = the random initialisation)", fontsize=TEXT_POINTS + 1)
     count_axis.tick_params(labelsize=TEXT_POINTS)
     count_axis.legend(fontsize=TEXT_POINTS, loc="upper right")
-    curve.axhspan(result.baseline.mean - result.baseline.sd, result.baseline.mean + result.baseline.sd, color="tab:blue", alpha=0.15)
+    curve.axhspan(
+        result.baseline.mean - result.baseline.sd, result.baseline.mean + result.baseline.sd, color="tab:blue", alpha=0.15
+    )
     curve.plot(x, evolution[:, 0], "o-", color="tab:blue", markersize=3, label="closest classic filter, any rotation or mirror")
     curve.axhspan(
         result.plain_baseline.mean - result.plain_baseline.sd,

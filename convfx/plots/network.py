@@ -8,8 +8,8 @@ through :func:`convfx.plots.save_figure`.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -328,7 +328,13 @@ def _planes(ax: Axes, left: float, bottom: float, side_h: float, side_w: float, 
     step = min(0.1, 0.9 / max(depth, 1))
     for d in reversed(range(depth)):
         patch = Rectangle(
-            (left + d * step, bottom + d * step), side_w, side_h, facecolor=fill, edgecolor="#444444", linewidth=0.8, zorder=1 + (depth - d) * 0.01
+            (left + d * step, bottom + d * step),
+            side_w,
+            side_h,
+            facecolor=fill,
+            edgecolor="#444444",
+            linewidth=0.8,
+            zorder=1 + (depth - d) * 0.01,
         )
         patch.set_gid(f"{name}-plane-{d}")
         ax.add_patch(patch)
@@ -398,7 +404,19 @@ def network_figure(rows: Sequence[nn_inspect.LayerSummary], *, title: str | None
             step = _planes(ax, x, baseline, side_h, side_w, depth, fill, name)
             extent = side_w + step * (depth - 1)
             top = baseline + side_h + step * (depth - 1)
-            drawn.append({"row": row, "name": name, "left": x, "width": extent, "top": top, "side": (side_h, side_w), "step": step, "depth": depth, "ops": pending})
+            drawn.append(
+                {
+                    "row": row,
+                    "name": name,
+                    "left": x,
+                    "width": extent,
+                    "top": top,
+                    "side": (side_h, side_w),
+                    "step": step,
+                    "depth": depth,
+                    "ops": pending,
+                }
+            )
         else:
             (units,) = row.output_shape
             bar_h = max(units * _UNIT, 0.3)
@@ -424,27 +442,71 @@ def network_figure(rows: Sequence[nn_inspect.LayerSummary], *, title: str | None
             side_h, side_w = before["side"]
             size = (k[1] * _PIXEL, k[0] * _PIXEL)
             # The window near the top-left of the front map, and its box through all the maps.
-            corner = (before["left"] + 0.25 * side_w, before["top"] - before["step"] * (before["depth"] - 1) - 0.2 * side_h - size[1])
+            corner = (
+                before["left"] + 0.25 * side_w,
+                before["top"] - before["step"] * (before["depth"] - 1) - 0.2 * side_h - size[1],
+            )
             depth_shift = before["step"] * (before["depth"] - 1)
             for shift in (depth_shift, 0.0):
-                rect = Rectangle((corner[0] + shift, corner[1] + shift), size[0], size[1], fill=False, edgecolor=colour, linewidth=2.0, zorder=5)
+                rect = Rectangle(
+                    (corner[0] + shift, corner[1] + shift),
+                    size[0],
+                    size[1],
+                    fill=False,
+                    edgecolor=colour,
+                    linewidth=2.0,
+                    zorder=5,
+                )
                 rect.set_gid(gid)
                 ax.add_patch(rect)
             for dx, dy in ((0, 0), (size[0], 0), (0, size[1]), (size[0], size[1])):
-                (line,) = ax.plot([corner[0] + dx, corner[0] + dx + depth_shift], [corner[1] + dy, corner[1] + dy + depth_shift], color=colour, linewidth=1.4, zorder=5)
+                (line,) = ax.plot(
+                    [corner[0] + dx, corner[0] + dx + depth_shift],
+                    [corner[1] + dy, corner[1] + dy + depth_shift],
+                    color=colour,
+                    linewidth=1.4,
+                    zorder=5,
+                )
                 line.set_gid(gid)
             # ... joined to the one value it makes in the next volume's front map.
             a_h, a_w = after["side"]
-            target = (after["left"] + 0.25 * a_w + 0.5 * _PIXEL, after["top"] - after["step"] * (after["depth"] - 1) - 0.2 * a_h - 0.5 * _PIXEL)
+            target = (
+                after["left"] + 0.25 * a_w + 0.5 * _PIXEL,
+                after["top"] - after["step"] * (after["depth"] - 1) - 0.2 * a_h - 0.5 * _PIXEL,
+            )
             for dx, dy in ((size[0], 0), (size[0], size[1])):
-                ax.plot([corner[0] + dx, target[0]], [corner[1] + dy, target[1]], color=colour, linewidth=1.0, linestyle=(0, (4, 2)), zorder=5)
-            ax.add_patch(Rectangle((target[0] - 0.5 * _PIXEL, target[1] - 0.5 * _PIXEL), _PIXEL, _PIXEL, facecolor=colour, zorder=6))
+                ax.plot(
+                    [corner[0] + dx, target[0]],
+                    [corner[1] + dy, target[1]],
+                    color=colour,
+                    linewidth=1.0,
+                    linestyle=(0, (4, 2)),
+                    zorder=5,
+                )
+            ax.add_patch(
+                Rectangle((target[0] - 0.5 * _PIXEL, target[1] - 0.5 * _PIXEL), _PIXEL, _PIXEL, facecolor=colour, zorder=6)
+            )
             what = f"{k[0]}x{k[1]}x{before['depth']} kernel" if row.kind == "Conv2d" else f"{k[0]}x{k[1]} window"
-            ax.text(corner[0] + size[0] / 2, corner[1] - 0.05, what, ha="center", va="top", fontsize=TEXT_POINTS, color=colour, zorder=6)
+            ax.text(
+                corner[0] + size[0] / 2,
+                corner[1] - 0.05,
+                what,
+                ha="center",
+                va="top",
+                fontsize=TEXT_POINTS,
+                color=colour,
+                zorder=6,
+            )
         elif "side" not in after:
             # Every unit of a fully connected layer reads every value before it.
             for y in (0.0, before["top"]):
-                ax.plot([before["left"] + before["width"], after["left"]], [y, after["top"] / 2], color="#999999", linewidth=0.6, zorder=0)
+                ax.plot(
+                    [before["left"] + before["width"], after["left"]],
+                    [y, after["top"] / 2],
+                    color="#999999",
+                    linewidth=0.6,
+                    zorder=0,
+                )
 
     # Arrows naming the directions, beside the input.
     first = drawn[0]
@@ -464,7 +526,9 @@ def network_figure(rows: Sequence[nn_inspect.LayerSummary], *, title: str | None
     handles = [
         Patch(facecolor=_INPUT_FILL, edgecolor="#444444", label=f"input image ({first['row'].shape}: channels@width x height)"),
         Patch(facecolor=_MAPS_FILL, edgecolor="#444444", label="feature maps (depth@width x height)"),
-        Patch(facecolor="none", edgecolor=_KERNEL_BOX, linewidth=2, label="kernel box: k x k x input depth, one value per position"),
+        Patch(
+            facecolor="none", edgecolor=_KERNEL_BOX, linewidth=2, label="kernel box: k x k x input depth, one value per position"
+        ),
         Patch(facecolor="none", edgecolor=_POOL_WINDOW, linewidth=2, label="pooling window"),
         Patch(facecolor=_VECTOR_FILL, edgecolor="#444444", label="fully connected layer (units)"),
     ]

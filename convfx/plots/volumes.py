@@ -16,8 +16,8 @@ nor save figures (:mod:`convfx.plots.explain` and :mod:`convfx.plots.network` do
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -86,9 +86,7 @@ class Oblique:
         -------
         ndarray, shape (4, 2)
         """
-        return np.array(
-            [self.point(origin, rows, y + dy, x + dx) for dy, dx in ((1, 0), (1, 1), (0, 1), (0, 0))]
-        )
+        return np.array([self.point(origin, rows, y + dy, x + dx) for dy, dx in ((1, 0), (1, 1), (0, 1), (0, 0))])
 
     def width(self, rows: int, columns: int) -> float:
         """Page width of a ``rows x columns`` sheet.
@@ -158,9 +156,7 @@ def draw_sheet(
     """
     rows, columns = colours.shape[:2]
     polygons = [projection.cell(origin, rows, y, x) for y in range(rows) for x in range(columns)]
-    cells = PolyCollection(
-        polygons, facecolors=colours.reshape(-1, 4), edgecolors="white", linewidths=0.8, zorder=zorder
-    )
+    cells = PolyCollection(polygons, facecolors=colours.reshape(-1, 4), edgecolors="white", linewidths=0.8, zorder=zorder)
     if gid is not None:
         cells.set_gid(gid)
     ax.add_collection(cells)
@@ -326,9 +322,7 @@ def draw_axes_key(
         depth_label: (start[0], start[1] - length * 0.8),
     }
     for label, end in ends.items():
-        ax.add_patch(
-            FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=10, color="#333333", linewidth=1.2, zorder=4)
-        )
+        ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=10, color="#333333", linewidth=1.2, zorder=4))
         if label == "width":
             ax.text(end[0] + 0.15, end[1], label, ha="left", va="center", fontsize=fontsize)
         elif label == "height":

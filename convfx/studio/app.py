@@ -31,8 +31,8 @@ from __future__ import annotations
 
 import logging
 import urllib.parse
-from pathlib import Path
 from collections.abc import Awaitable, Callable, Collection
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -177,7 +177,9 @@ def create_app(workbench: Workbench, *, allowed_hosts: Collection[str] | None = 
     async def upload(request: Request) -> Response:
         kind = _content_type(request)
         if kind != "application/octet-stream" and not kind.startswith("image/"):
-            raise _UnsupportedType(f"upload: expected the image file as the body (Content-Type image/* or application/octet-stream), found {kind or 'none'!r}")
+            raise _UnsupportedType(
+                f"upload: expected the image file as the body (Content-Type image/* or application/octet-stream), found {kind or 'none'!r}"
+            )
         data = await _read_body(request, workbench.photos.max_upload_bytes, "upload")
         name = urllib.parse.unquote(request.headers.get("x-file-name", ""))
         summary = await run_in_threadpool(workbench.upload, data, name)

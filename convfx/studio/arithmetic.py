@@ -24,11 +24,11 @@ from typing import Any
 import numpy as np
 
 from ..banks import Filter
-from ..nn.weights import ConvWeights
-from ..conv import compute_dtype, padding_amounts
 from ..color import to_luminance
-from ..ranges import STRETCHES, dtype_full_scale, stretch_limits
+from ..conv import compute_dtype, padding_amounts
 from ..imageio import Picture
+from ..nn.weights import ConvWeights
+from ..ranges import STRETCHES, dtype_full_scale, stretch_limits
 from .errors import RequestError
 from .settings import Settings
 
@@ -374,9 +374,7 @@ def _linear(
             terms.append(Term(kernel=kernel.name, input=name, weights=np.asarray(kernel.weights), window=window))
         value = _combined([term.sum for term in terms], step.combine)
         outputs.append(
-            OutputChannel(
-                name, tuple(terms), 0.0, step.combine, value, _at(response, y, x, c), int(_at(pixels, y, x, c))
-            )
+            OutputChannel(name, tuple(terms), 0.0, step.combine, value, _at(response, y, x, c), int(_at(pixels, y, x, c)))
         )
     rule = {
         None: "the sum of the products",
@@ -421,7 +419,9 @@ def _learned(
         terms.append(Term(kernel=f"#{index}", input=name, weights=np.asarray(kernel[c], dtype=np.float64), window=window))
     bias = float(weights.bias[index])
     value = sum(term.sum for term in terms) + bias
-    output = OutputChannel("map", tuple(terms), bias, "sum" if len(terms) > 1 else None, value, _at(response, y, x, 0), int(_at(pixels, y, x, 0)))
+    output = OutputChannel(
+        "map", tuple(terms), bias, "sum" if len(terms) > 1 else None, value, _at(response, y, x, 0), int(_at(pixels, y, x, 0))
+    )
     note = (
         f"kernel #{index} of the model's first layer: the window is the network's input "
         f"(pixel / {full_scale:g}, minus the mean, divided by the spread the model was trained with); "

@@ -72,7 +72,9 @@ def describe_model(key: str, model: str, comparison: Comparison | None = None) -
     result = comparison if comparison is not None else compare.compare_model(model)
     weights = result.weights
     kernels = []
-    for match, found, kernel, bias in zip(result.matches, result.classes, np.asarray(weights.weight, dtype=np.float64), weights.bias):
+    for match, found, kernel, bias in zip(
+        result.matches, result.classes, np.asarray(weights.weight, dtype=np.float64), weights.bias
+    ):
         kernels.append(
             {
                 "index": match.index,

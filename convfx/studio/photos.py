@@ -249,9 +249,7 @@ class PhotoStore:
         """
         label = _display_name(name)
         if len(data) > self.max_upload_bytes:
-            raise TooLargeError(
-                f"upload: expected at most {self.max_upload_bytes:,} bytes, found {len(data):,} in {label}"
-            )
+            raise TooLargeError(f"upload: expected at most {self.max_upload_bytes:,} bytes, found {len(data):,} in {label}")
         with self._lock:
             self._upload_count += 1
             number = self._upload_count

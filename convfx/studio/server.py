@@ -23,7 +23,8 @@ import sys
 import threading
 import time
 import webbrowser
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from ..errors import ConvfxError, ParameterError
 from . import DEFAULT_HOST, DEFAULT_PORT

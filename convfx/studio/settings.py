@@ -26,8 +26,9 @@ import json
 import math
 import re
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -177,7 +178,9 @@ def parse_json(body: bytes) -> Any:
     except RecursionError:
         raise RequestError("request: expected JSON settings, found nesting too deep to read") from None
     except json.JSONDecodeError as error:
-        raise RequestError(f"request: expected JSON, found an error at line {error.lineno} column {error.colno}: {error.msg}") from None
+        raise RequestError(
+            f"request: expected JSON, found an error at line {error.lineno} column {error.colno}: {error.msg}"
+        ) from None
 
 
 def format_number(value: float) -> str:
@@ -247,7 +250,7 @@ def _scale(value: Any, where: str) -> tuple[float, str]:
     if isinstance(value, str):
         match = _FRACTION.match(value)
         if not match:
-            raise RequestError(f"{where}: expected a number or a fraction such as \"1/9\", found {_describe(value)}")
+            raise RequestError(f'{where}: expected a number or a fraction such as "1/9", found {_describe(value)}')
         denominator = float(match.group(2)) if match.group(2) else 1.0
         if denominator == 0:
             raise RequestError(f"{where}: expected a fraction with a non-zero denominator, found {_describe(value)}")
@@ -288,7 +291,7 @@ def _filter_text(kernel: Mapping[str, Any], where: str) -> str:
     if isinstance(step, Detector):
         options = {option.name: option for option in step.options}
     else:
-        options = {name: None for name in banks.factory_parameters(step)}
+        options = dict.fromkeys(banks.factory_parameters(step))
     if parameters and not options:
         raise RequestError(f"{where}.parameters: {step.name} takes no parameters, found {', '.join(parameters)[:80]}")
     pieces = []

@@ -20,17 +20,18 @@ import os
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
 from .. import banks, compare, effects, imageio, ranges, steps
-from ..nn.weights import load_weights
 from ..conv import BOUNDARIES
 from ..effects import Effect
-from ..steps import Detector
 from ..errors import ParameterError
+from ..nn.weights import load_weights
+from ..steps import Detector
 from .arithmetic import MAX_DRAWN_SIDE, PixelArithmetic, explain_pixel
 from .errors import NotFoundError
 from .learned import describe_model, offered_models
@@ -105,7 +106,11 @@ def _bank_kernel_view(kernel: banks.Kernel) -> dict[str, Any]:
 
 def _grid_start(step: banks.Filter) -> dict[str, Any] | None:
     """The filter's kernel as the grid's starting numbers, if it fits the grid (one square kernel, side 3, 5 or 7)."""
-    if len(step.kernels) != 1 or step.kernels[0].shape[0] != step.kernels[0].shape[1] or step.kernels[0].shape[0] not in GRID_SIDES:
+    if (
+        len(step.kernels) != 1
+        or step.kernels[0].shape[0] != step.kernels[0].shape[1]
+        or step.kernels[0].shape[0] not in GRID_SIDES
+    ):
         return None
     kernel = step.kernels[0]
     return {"rows": _matrix(kernel.values), "scale": kernel.scale_text, "operation": kernel.operation}
@@ -353,7 +358,7 @@ class Workbench:
         else:
             assert isinstance(step, Detector)
             view["kind"] = "detector"
-            view["parameters"] = {key: value for key, value in step.settings.items()}
+            view["parameters"] = dict(step.settings)
             view["kernels"] = [_bank_kernel_view(kernel) for kernel in step.kernels]
         return view
 
