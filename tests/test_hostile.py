@@ -1104,12 +1104,13 @@ CASES = [
 ]
 
 
-def _params(cases):
+def _params(cases, *, slow=False):
+    """The rows as pytest params; ``slow``: every row is (each starts a Python process of its own)."""
     for case in cases:
         marks = []
         if case.xfail:
             marks.append(pytest.mark.xfail(strict=True, reason=case.xfail))
-        if case.slow:
+        if case.slow or slow:
             marks.append(pytest.mark.slow)
         yield pytest.param(case, id=case.id, marks=marks)
 
@@ -1153,7 +1154,9 @@ def check_one_line(run: Run, message: str | None, *, strict: bool = True, max_li
         assert re.search(message, line, re.IGNORECASE), f"{line[:2000]!r} does not match {message!r}"
 
 
-@pytest.mark.parametrize("case", list(_params(CASES)))
+# Each row starts `python -m convfx` (about 0.7 s): the table runs in CI and in `pytest -q`,
+# not in the quick loop, where tests/test_cli_*.py hold the same messages in-process.
+@pytest.mark.parametrize("case", list(_params(CASES, slow=True)))
 def test_hostile_command_line(case: Case, tmp_path: Path, startup: float) -> None:
     names = case.build(tmp_path)
     before = {key: sha256(names[key]) for key in case.unchanged}
