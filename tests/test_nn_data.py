@@ -247,9 +247,9 @@ def test_idx_header_is_checked_before_the_data_is_inflated(tmp_path, monkeypatch
     """A gzipped IDX file announcing more values than the limit is refused from its 16-byte header."""
     import tracemalloc
 
-    from convfx.nn import data
+    from convfx.nn import idx
 
-    monkeypatch.setattr(data, "MAX_IDX_VALUES", 1_000_000)
+    monkeypatch.setattr(idx, "MAX_IDX_VALUES", 1_000_000)
     header = bytes([0, 0, 8, 3]) + np.array([2000, 28, 28], dtype=">u4").tobytes()  # 1,568,000 values
     (tmp_path / "big-idx3.gz").write_bytes(gzip.compress(header + bytes(2000 * 28 * 28)))
     tracemalloc.start()

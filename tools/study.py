@@ -45,7 +45,7 @@ class Row:
     """One data set of the study and the training recipe used on it."""
 
     label: str
-    load: Callable[[], Any]  # () -> convfx.nn.data.Dataset
+    load: Callable[[], Any]  # () -> convfx.nn.dataset.Dataset
     config: Callable[[], dict[str, Any]]  # TrainConfig options, seed and workers aside
     recipe: str = ""
 

@@ -3,8 +3,10 @@
 Everything a CNN does, written so that each step can be read: :mod:`.layers`
 (forward/backward pairs on ``(N, C, H, W)`` arrays, built on the convolution engine's
 patch matrices), :mod:`.lenet` (the 1998 architecture and its PyTorch-compatible
-``.npz`` format), :mod:`.optim` (SGD, Adam, schedules), :mod:`.data` (digits,
-shapes, image folders, IDX files), :mod:`.photos` (patches of bundled photos or a
+``.npz`` format), :mod:`.optim` (SGD, Adam, schedules), :mod:`.dataset` (the
+:class:`Dataset` type and its split), :mod:`.data` (data sets by name, the digits),
+:mod:`.shapes` (synthetic shapes), :mod:`.folders` (class folders of images),
+:mod:`.idx` (MNIST IDX files), :mod:`.photos` (patches of bundled photos or a
 folder of one's own), :mod:`.cifar` (CIFAR-10 binary files), :mod:`.config`
 (what decides a training run), :mod:`.training` (the training loop behind
 ``convfx train``), :mod:`.inspect` (a layer-by-layer summary and the feature maps
@@ -43,16 +45,11 @@ _EXPORTS = {
     ],
     "lenet": ["LeNet"],
     "optim": ["SGD", "Adam", "LearningRateSchedule"],
-    "data": [
-        "Dataset",
-        "load_dataset",
-        "load_digits",
-        "load_shapes",
-        "make_shapes",
-        "load_folder",
-        "load_idx_folder",
-        "read_idx",
-    ],
+    "dataset": ["Dataset"],
+    "data": ["load_dataset", "load_digits"],
+    "shapes": ["load_shapes", "make_shapes"],
+    "folders": ["load_folder"],
+    "idx": ["load_idx_folder", "read_idx"],
     "photos": ["load_photos", "load_photo_folder"],
     "cifar": ["load_cifar10"],
     "config": ["TrainConfig"],
@@ -72,7 +69,22 @@ _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in nam
 
 __all__ = list(_MODULE_OF)
 
-_SUBMODULES = ("layers", "lenet", "optim", "data", "photos", "cifar", "config", "training", "inspect", "weights")
+_SUBMODULES = (
+    "layers",
+    "lenet",
+    "optim",
+    "dataset",
+    "data",
+    "shapes",
+    "folders",
+    "idx",
+    "photos",
+    "cifar",
+    "config",
+    "training",
+    "inspect",
+    "weights",
+)
 
 
 def __getattr__(name: str) -> Any:

@@ -22,7 +22,7 @@ from ..checks import checked_int
 from ..color import LUMINANCE_WEIGHTS
 from ..errors import FileError, ParameterError
 from ..limits import MAX_CIFAR_BATCH_BYTES
-from .data import IMAGE_SIZE, Dataset
+from .dataset import IMAGE_SIZE, Dataset
 
 __all__ = [
     "CIFAR10_CLASSES",

@@ -25,7 +25,9 @@ from .. import imageio
 from ..color import to_luminance
 from ..errors import FileError, ParameterError
 from ..models import DEFAULT_MODEL, SHIPPED_MODELS, resolve_model
-from .data import IMAGE_SIZE, load_digits, square_resize
+from .data import load_digits
+from .dataset import IMAGE_SIZE
+from .folders import square_resize
 from .layers import AvgPool2d, Conv2d, Layer, MaxPool2d, softmax
 from .lenet import LeNet
 

@@ -1,6 +1,6 @@
 """Natural-image data sets for LeNet: patches of bundled photos, or of a folder of one's own.
 
-Two sources, each returned as a :class:`convfx.nn.data.Dataset` of
+Two sources, each returned as a :class:`convfx.nn.dataset.Dataset` of
 ``(N, C, 32, 32)`` float32 images in [0, 1]; nothing is ever downloaded.
 
 ``photos`` / ``photos-rgb`` (:func:`load_photos`)
@@ -61,7 +61,8 @@ from .. import imageio
 from ..checks import checked_int
 from ..color import LUMINANCE_WEIGHTS
 from ..errors import FileError, ParameterError
-from .data import IMAGE_SIZE, IMAGE_SUFFIXES, Dataset
+from .dataset import IMAGE_SIZE, Dataset
+from .folders import IMAGE_SUFFIXES
 
 __all__ = [
     "Photo",

@@ -1,4 +1,4 @@
-"""Training and evaluating a LeNet on a :class:`~convfx.nn.data.Dataset`.
+"""Training and evaluating a LeNet on a :class:`~convfx.nn.dataset.Dataset`.
 
 :func:`train` is the whole recipe -- input normalisation, seeded shuffling, random
 shifts, mini-batch SGD/Adam with weight decay and a learning-rate schedule -- and
@@ -24,7 +24,8 @@ import numpy as np
 from ..checks import checked_int
 from ..errors import ParameterError
 from .config import TrainConfig
-from .data import Dataset, load_dataset
+from .data import load_dataset
+from .dataset import Dataset
 from .layers import SoftmaxCrossEntropy
 from .lenet import LeNet
 from .optim import SGD, Adam, LearningRateSchedule, make_optimizer
