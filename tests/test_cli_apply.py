@@ -332,3 +332,12 @@ def test_show_plot_scale(tmp_path):
 def test_help_has_an_example(command):
     result = run(command, "--help")
     assert result.exit_code == 0 and "Example" in result.stdout and f"convfx {command}" in result.stdout
+
+
+@pytest.mark.parametrize("name", ["output", "boundary", "effect"])
+def test_a_file_named_like_an_option_keeps_its_name_in_the_error(tmp_path, monkeypatch, name):
+    monkeypatch.chdir(tmp_path)
+    Path(name).write_bytes(b"not an image")
+    result = run("apply", "sobel", name)
+    assert_one_line_error(result, 1, f"error: {name}: not a recognised image")
+    assert f"--{name}" not in result.stderr and name.upper() not in result.stderr

@@ -11,8 +11,9 @@ stderr and an exit code, never a traceback, and name the command line's options
 from __future__ import annotations
 
 import contextlib
+import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from typing import Annotated, NoReturn
 
 import typer
@@ -94,23 +95,38 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     raise typer.Exit(code)
 
 
-def cli_message(message: str, spellings: Mapping[str, str]) -> str:
+def cli_message(message: str, spellings: Mapping[str, str], *, given: Collection[str] = ()) -> str:
     """A library message with its keywords spelt as the command line spells them.
 
     A leading ``name:`` and a ``name=True`` become the option or argument in
-    ``spellings`` (``{"memory_budget": "--memory-budget", "overwrite": "--force"}``).
+    ``spellings`` (``{"memory_budget": "--memory-budget", "overwrite": "--force"}``),
+    unless the leading name is one of the values ``given`` on the command line: a
+    file called ``output`` keeps its name.
 
     >>> cli_message("memory_budget: expected a size, found 'x'", {"memory_budget": "--memory-budget"})
     "--memory-budget: expected a size, found 'x'"
     >>> cli_message("a.png: already exists; pass overwrite=True to replace it", {"overwrite": "--force"})
     'a.png: already exists; pass --force to replace it'
+    >>> cli_message("output: not a recognised image", {"output": "--output"}, given=["output"])
+    'output: not a recognised image'
     """
     head = re.match(r"([A-Za-z_][A-Za-z0-9_]*)(\[[0-9]+\])?:", message)
-    if head and head.group(1) in spellings:
+    if head and head.group(1) in spellings and head.group(1) not in given:
         message = spellings[head.group(1)] + message[len(head.group(1)) :]
     for name, spelling in spellings.items():
         message = re.sub(rf"\b{name}=True\b", spelling, message)
     return message
+
+
+def _given_values() -> list[str]:
+    """The values given to the command running now, as text: the files and words a message may start with."""
+    context = get_current_context(silent=True)
+    values: list[str] = []
+    for value in ({} if context is None else context.params).values():
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if isinstance(item, (str, os.PathLike)):
+                values.append(os.fspath(item))
+    return values
 
 
 def _spellings(aliases: Mapping[str, str]) -> dict[str, str]:
@@ -136,7 +152,7 @@ def reporting_errors(**aliases: str) -> Iterator[None]:
     try:
         yield
     except ConvfxError as error:
-        fail(cli_message(str(error), _spellings(aliases)), error.exit_code)
+        fail(cli_message(str(error), _spellings(aliases), given=_given_values()), error.exit_code)
     except MemoryError:
         fail(OUT_OF_MEMORY, EXIT_FAILED)
     except KeyboardInterrupt:
