@@ -341,3 +341,9 @@ def test_a_file_named_like_an_option_keeps_its_name_in_the_error(tmp_path, monke
     result = run("apply", "sobel", name)
     assert_one_line_error(result, 1, f"error: {name}: not a recognised image")
     assert f"--{name}" not in result.stderr and name.upper() not in result.stderr
+
+
+def test_an_output_named_like_an_option_is_still_named_by_its_option(tmp_path, photo_png, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run("apply", "sobel", photo_png, "-o", "output")
+    assert_one_line_error(result, 2, "error: --output: output: unsupported file type")

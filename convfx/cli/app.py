@@ -20,7 +20,7 @@ import typer
 from rich.console import Console
 
 from .. import __version__
-from ..errors import ConvfxError
+from ..errors import ConvfxError, FileError
 from .click_classes import Command, Group, get_current_context, option_spelling
 
 __all__ = [
@@ -152,7 +152,9 @@ def reporting_errors(**aliases: str) -> Iterator[None]:
     try:
         yield
     except ConvfxError as error:
-        fail(cli_message(str(error), _spellings(aliases), given=_given_values()), error.exit_code)
+        # A file's message starts with its name, which may look like a keyword (a file called output).
+        given = _given_values() if isinstance(error, FileError) else ()
+        fail(cli_message(str(error), _spellings(aliases), given=given), error.exit_code)
     except MemoryError:
         fail(OUT_OF_MEMORY, EXIT_FAILED)
     except KeyboardInterrupt:
