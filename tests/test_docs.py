@@ -177,6 +177,40 @@ def test_the_readme_is_a_front_page() -> None:
         assert (ROOT / link).exists(), f"README links to a missing {link}"
 
 
+def test_the_filter_table_directive_makes_a_table_on_a_markdown_page() -> None:
+    """``{convfx-filter-table}`` on a MyST page is a table with one body row per filter and detector.
+
+    The guide's pages are Markdown: a directive that wrote reStructuredText for the
+    page's parser to read showed as raw ``.. list-table::`` text there.
+    """
+    import sys
+
+    from docutils import nodes
+    from docutils.core import publish_doctree
+    from docutils.parsers.rst import directives
+
+    myst = pytest.importorskip("myst_parser.parsers.docutils_", reason="the docs extra builds the pages")
+    sys.path.insert(0, str(DOCS / "_ext"))
+    try:
+        extension = importlib.import_module("convfx_docs")
+    finally:
+        sys.path.remove(str(DOCS / "_ext"))
+    directives.register_directive("convfx-filter-table", extension.FilterTable)
+    page = "# Filters\n\n```{convfx-filter-table}\n```\n"
+    document = publish_doctree(page, parser=myst.Parser(), settings_overrides={"report_level": 5})
+
+    (table,) = document.findall(nodes.table)
+    (head,) = table.findall(nodes.thead)
+    (body,) = table.findall(nodes.tbody)
+    assert [entry.astext() for entry in head.findall(nodes.entry)][:2] == ["name", "family"]
+    first_cells = [row.children[0].astext() for row in body.children]
+    from convfx import steps
+
+    expected = [f.name for f in convfx.list_filters()] + [d.name for d in steps.list_detectors()]
+    assert sorted(first_cells) == sorted(expected)
+    assert "list-table" not in document.astext()
+
+
 # ----------------------------------------------------------------------------------------- facts
 
 

@@ -23,7 +23,6 @@ from typing import Any
 
 from docutils import nodes
 from docutils.parsers.rst import Directive
-from docutils.statemachine import StringList
 
 
 def _rows() -> list[tuple[str, str, str, str, str]]:
@@ -54,8 +53,44 @@ def counts() -> dict[str, int]:
     return {"filters": filters, "detectors": detectors, "effects": filters + detectors}
 
 
-def _cell(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|") or " "
+def _cell(text: str, *, literal: bool = False) -> nodes.entry:
+    """One table cell holding ``text`` as plain words, or as code when ``literal``."""
+    inline = nodes.literal(text, text) if literal else nodes.Text(text)
+    return nodes.entry("", nodes.paragraph("", "", inline))
+
+
+def _row(cells: list[nodes.entry]) -> nodes.row:
+    row = nodes.row()
+    row.extend(cells)
+    return row
+
+
+def filter_table() -> nodes.table:
+    """The docutils table of ``convfx filters``: a header row, then one row per filter or detector.
+
+    Built as nodes rather than as reStructuredText text, so it is the same table on a
+    MyST Markdown page (whose nested parser reads Markdown) as on an rst page.
+    """
+    widths = (18, 10, 10, 10, 52)
+    group = nodes.tgroup(cols=len(widths))
+    group.extend(nodes.colspec(colwidth=width) for width in widths)
+    head = nodes.thead()
+    head.append(_row([_cell(title) for title in ("name", "family", "size", "range", "description")]))
+    body = nodes.tbody()
+    for name, family, size, output_range, description in _rows():
+        body.append(
+            _row(
+                [
+                    _cell(name, literal=True),
+                    _cell(family),
+                    _cell(size),
+                    _cell(output_range, literal=True),
+                    _cell(description),
+                ]
+            )
+        )
+    group += [head, body]
+    return nodes.table("", group, classes=["convfx-filter-table"])
 
 
 class FilterTable(Directive):
@@ -64,28 +99,7 @@ class FilterTable(Directive):
     has_content = False
 
     def run(self) -> list[nodes.Node]:
-        lines = [
-            ".. list-table::",
-            "   :header-rows: 1",
-            "   :widths: 18 10 10 10 52",
-            "",
-            "   * - name",
-            "     - family",
-            "     - size",
-            "     - range",
-            "     - description",
-        ]
-        for name, family, size, output_range, description in _rows():
-            lines += [
-                f"   * - ``{name}``",
-                f"     - {_cell(family)}",
-                f"     - {_cell(size)}",
-                f"     - ``{output_range}``",
-                f"     - {_cell(description)}",
-            ]
-        container = nodes.container(classes=["convfx-filter-table"])
-        self.state.nested_parse(StringList(lines, source="convfx_docs"), self.content_offset, container)
-        return [container]
+        return [filter_table()]
 
 
 class LayerList(Directive):
