@@ -35,7 +35,7 @@ from convfx.plots import (
     tour_figure,
 )
 from convfx.plots import explain as explain_plots
-from convfx.plots.figures import MIN_TEXT_PIXELS, SAVE_DPI, kernel_limits
+from convfx.plots.figures import MIN_TEXT_PIXELS, SAVE_DPI, kernel_limits, save_figure
 from convfx.plots.learning import plain_transform
 
 SAMPLES = __import__("pathlib").Path(__file__).resolve().parent.parent / "samples"
@@ -92,6 +92,34 @@ def planes(figure, name: str) -> int:
 # --------------------------------------------------------------------------- kernels
 
 
+def _gradient_figure(*, transparent: bool = False):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(3, 2))
+    FigureCanvasAgg(figure)
+    if transparent:
+        figure.patch.set_alpha(0.0)
+    ax = figure.add_axes((0, 0, 1, 0.8))  # a strip of bare background above
+    ax.imshow(np.linspace(0, 1, 300 * 600).reshape(300, 600), cmap="viridis", aspect="auto")
+    ax.set_axis_off()
+    return figure
+
+
+def test_png_figures_keep_every_colour_unless_a_palette_is_asked_for(tmp_path):
+    from PIL import Image
+
+    with Image.open(save_figure(_gradient_figure(), tmp_path / "full.png")) as full:
+        assert full.mode == "RGB"  # the opaque alpha channel dropped
+        assert len(full.getcolors(maxcolors=1 << 16) or ()) > 256  # a smooth gradient, not banded
+    with Image.open(save_figure(_gradient_figure(), tmp_path / "palette.png", colors=16)) as reduced:
+        assert reduced.mode == "P"
+        assert len(reduced.convert("RGB").getcolors(maxcolors=1 << 16) or ()) <= 16
+    with Image.open(save_figure(_gradient_figure(transparent=True), tmp_path / "clear.png")) as clear:
+        assert clear.mode == "RGBA"
+        assert clear.getchannel("A").getextrema()[0] == 0
+
+
 def test_kernel_limits_share_one_scale_unless_asked():
     kernels = [np.array([[0.01, -0.02]]), np.array([[2.0, -1.0]]), np.zeros((2, 2))]
     assert kernel_limits(kernels, "shared") == [2.0, 2.0, 2.0]
@@ -142,13 +170,14 @@ def test_compare_figure_says_what_it_shows(gray_comparison, scale):
     for match, kind in zip(result.matches, result.classes):
         assert any(f"similarity {match.similarity:.2f} (cosine)" in t for t in words)
         # Each kernel labelled with its class above it and above its map on the photo.
-        assert any(t.startswith(f"#{match.index}: {kind.kind}\n") and f"norm {match.norm:.2g}" in t for t in words)
+        assert any(t.startswith(f"#{match.index}: {kind.kind}\n") and f"size (L2 norm) {match.norm:.2g}" in t for t in words)
         assert f"#{match.index}: {kind.kind}" in words
     assert not any("rot90" in t or "x -1" in t or "|cosine|" in t for t in words)
     title = figure._suptitle.get_text()
-    # The count next to what random initialisations reach, so that the count means something.
+    # The count next to what random kernels reach, so that the count means something.
     count = f"{result.edge_detectors} of 6 kernels are edge detectors"
-    assert count in title and f"random initialisations: {result.class_baseline.mean_edge_detectors:.2f} of 6" in title
+    assert count in title
+    assert f"random kernels: {result.class_baseline.mean_edge_detectors:.2f} edge detectors out of 6" in title
     assert f"random kernels {result.baseline.mean:.2f}" in title
     assert any("red positive, blue negative, white 0" in label for label in bar_labels(figure))
     kernels = [ax.images[0] for ax in figure.axes[: len(result.matches)]]

@@ -926,7 +926,7 @@ def readme_screenshot(driver, tmp_path: Path, target: Path) -> None:
         WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.ID, "pixel-sum"))
         time.sleep(0.5)
         shot = Image.open(io.BytesIO(driver.get_screenshot_as_png())).convert("RGB")
-        # 256 colours keep the text and the yellow markers and make the file a third of the size.
-        shot.quantize(colors=256, method=Image.Quantize.FASTOCTREE).save(target, optimize=True)
+        # Full colour, as every README figure: a 256-colour palette turned the strongest red cells brown.
+        shot.save(target, optimize=True)
     finally:
         studio.stop()

@@ -89,19 +89,16 @@ def write_readme_figures(
     written: list[Path] = []
     if "filters" in groups:
         written += [
-            save_figure(gallery_figure(picture.pixels), out / "gallery.png", overwrite=True, colors=256),
+            save_figure(gallery_figure(picture.pixels), out / "gallery.png", overwrite=True),
             save_figure(
                 kernel_figure(",".join(README_KERNELS), title="Kernels as applied to the pixels (correlation)"),
                 out / "kernels.png",
                 overwrite=True,
-                colors=128,
             ),
             save_figure(
                 canny_figure(edges.canny_stages(picture.pixels, sigma=2.0), picture.pixels),
                 out / "canny_stages.png",
                 overwrite=True,
-                colors=256,
-                palette="octree",  # the direction's hues and their colour wheel
             ),
         ]
     if "network" in groups:
@@ -125,10 +122,10 @@ def write_compare_figures(out: str | os.PathLike, *, image: np.ndarray | None = 
     default = compare.compare_model(models.DEFAULT_MODEL)
     digits, shapes = compare.compare_model("digits"), compare.compare_model("shapes")
     return [
-        save_figure(compare_figure(default, image), out / "compare.png", overwrite=True, colors=256),
-        save_figure(evolution_figure(default), out / "evolution.png", overwrite=True, colors=256),
-        save_figure(compare_figure(digits, image), out / "compare_digits.png", overwrite=True, colors=256),
-        save_figure(compare_figure(shapes, image), out / "compare_shapes.png", overwrite=True, colors=256),
+        save_figure(compare_figure(default, image), out / "compare.png", overwrite=True),
+        save_figure(evolution_figure(default), out / "evolution.png", overwrite=True),
+        save_figure(compare_figure(digits, image), out / "compare_digits.png", overwrite=True),
+        save_figure(compare_figure(shapes, image), out / "compare_shapes.png", overwrite=True),
     ]
 
 
@@ -157,7 +154,7 @@ def write_network_figures(out: str | os.PathLike) -> list[Path]:
         if model_path.is_file():
             rows = nn_inspect.summarize(nn_inspect.load_model(model_path))
             title = f"{model_path.name}: LeNet-5 as a chain of volumes, input {rows[0].shape}"
-            written.append(save_figure(network_figure(rows, title=title), out / f"network_{name}.png", overwrite=True, colors=64))
+            written.append(save_figure(network_figure(rows, title=title), out / f"network_{name}.png", overwrite=True))
     if models.shipped_model(models.DEFAULT_MODEL).is_file():
         written.append(save_tour(nn_inspect.tour_file(models.DEFAULT_MODEL), out / "tour.png", overwrite=True))
     return written

@@ -187,7 +187,8 @@ def _value_colour_bar(figure: Figure, norm: Normalize, **where: Any) -> Colorbar
     bar.set_ticks([-t for t in reversed(ticks)] + [0.0] + ticks)
     bar.ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: _cell_text(round(value, 2))))
     bar.ax.yaxis.set_minor_locator(NullLocator())
-    bar.set_label(f"every number's colour:\n{SIGNED_LEGEND}", fontsize=TEXT_POINTS + 0.5)
+    scale = " (log scale beyond ±1)" if isinstance(norm, SymLogNorm) else ""
+    bar.set_label(f"every number's colour{scale}:\n{SIGNED_LEGEND}", fontsize=TEXT_POINTS + 0.5)
     bar.ax.tick_params(labelsize=TEXT_POINTS)
     return bar
 
@@ -890,4 +891,4 @@ def save_explanation(
         strip = volume_strip_figure(explanation)
     else:
         strip = explain_strip_figure(explanation)
-    return save_figure(strip, path, overwrite=overwrite, colors=256)
+    return save_figure(strip, path, overwrite=overwrite)

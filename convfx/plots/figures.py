@@ -2,8 +2,8 @@
 
 Figures are built on matplotlib's object API with the Agg canvas, so nothing in
 :mod:`convfx.plots` needs a screen, touches pyplot's global state or changes the
-user's backend.  :func:`figure_bytes` renders a figure (optionally
-palette-reduced), :func:`save_figure` writes it atomically; the drawing modules
+user's backend.  :func:`figure_bytes` renders a figure (full colour unless
+palette-reduced on request), :func:`save_figure` writes it atomically; the drawing modules
 beside this one use :data:`DIVERGING` for signed values (with
 :func:`signed_norm` and :func:`signed_colour_bar`, so that every signed figure
 says what its colours mean), :func:`kernel_limits` for the one-scale rule of
@@ -90,9 +90,11 @@ def figure_bytes(
 ) -> bytes:
     """Render a figure to the bytes of a file.
 
-    ``colors`` reduces a PNG to a palette of that many colours, chosen by
-    ``palette`` (:data:`PALETTES`), which keeps photo grids small enough to commit
-    (a few hundred KB instead of over a MB).
+    A PNG is full colour: RGB, or RGBA when the figure has transparent pixels
+    (the opaque alpha channel of an ordinary figure is dropped, which saves a
+    tenth of the file).  ``colors`` reduces it to a palette of that many colours
+    instead, chosen by ``palette`` (:data:`PALETTES`): smaller, but a palette
+    bands smooth gradients (a blurred photo, a colour bar).
 
     Parameters
     ----------
@@ -109,15 +111,20 @@ def figure_bytes(
     """
     buffer = io.BytesIO()
     figure.savefig(buffer, format=format, dpi=dpi)
-    if format != "png" or colors is None:
+    if format != "png":
         return buffer.getvalue()
     buffer.seek(0)
     with Image.open(buffer) as rendered:
-        reduced = rendered.convert("RGB").quantize(
-            colors=colors, method=PALETTES[choice(palette, "palette", PALETTES)], dither=Image.Dither.NONE
-        )
+        if colors is not None:
+            encoded = rendered.convert("RGB").quantize(
+                colors=colors, method=PALETTES[choice(palette, "palette", PALETTES)], dither=Image.Dither.NONE
+            )
+        elif rendered.mode == "RGBA" and rendered.getchannel("A").getextrema() == (255, 255):
+            encoded = rendered.convert("RGB")
+        else:
+            encoded = rendered.copy()
     out = io.BytesIO()
-    reduced.save(out, format="PNG", optimize=True)
+    encoded.save(out, format="PNG", optimize=True)
     return out.getvalue()
 
 

@@ -143,19 +143,19 @@ def class_label(kind: kernel_classes.KernelClass) -> str:
         return f"smoothing\nnearest blur:\n{_reference_name(kind.blur)} ({kind.blur_similarity:.2f})"
     limit = kernel_classes.SIMILARITY_LIMIT
     if kind.mean_ratio <= kernel_classes.MEAN_RATIO_LIMIT:
-        return f"other\nsums to about 0, but no edge\npattern within {limit} (best {kind.derivative_similarity:.2f})"
+        return f"other\nsums to about 0, but no edge\npattern with similarity ≥ {limit}\n(best {kind.derivative_similarity:.2f})"
     if kind.minority <= kernel_classes.MINORITY_LIMIT:
-        return f"other\none sign, but no blur\nwithin {limit} (best {kind.blur_similarity:.2f})"
+        return f"other\none sign, but no blur with\nsimilarity ≥ {limit} (best {kind.blur_similarity:.2f})"
     return "other\nneither sums to about 0\nnor has one sign"
 
 
 def _count_line(result: compare.Comparison) -> str:
-    """The count of edge detectors next to what random initialisations reach: the figure's headline."""
+    """The count of edge detectors next to what random kernels reach: the figure's headline."""
     count = len(result.classes)
     baseline = result.class_baseline
     return (
         f"{result.edge_detectors} of {count} kernels are edge detectors; "
-        f"random initialisations: {baseline.mean_edge_detectors:.2f} of {count} on average ({baseline.draws} draws)"
+        f"random kernels: {baseline.mean_edge_detectors:.2f} edge detectors out of {count} on average ({baseline.draws} draws)"
     )
 
 
@@ -205,12 +205,12 @@ def compare_figure(
         One column per learned kernel, titled with its number, its class
         (:attr:`~convfx.compare.Comparison.classes`: edge detector, smoothing or
         other, and the pattern of that class's reference set that decided it)
-        and its norm.  Rows: the kernel (channel mean for RGB; red positive,
+        and its size (L2 norm).  Rows: the kernel (channel mean for RGB; red positive,
         blue negative, white 0, with a colour bar); its colours for an RGB
         kernel (0 is mid-grey); the closest classic filter, of every kernel
         :func:`convfx.compare.classic_kernels` holds (which may differ from the
         pattern that decided the class), as it was matched (turned, mirrored,
-        sign flipped: in words), scaled to the learned kernel's norm so that
+        sign flipped: in words), scaled to the learned kernel's size so that
         both share the colour bar, with its similarity; the layer's feature map on the photo
         (:func:`convfx.learned.learned_responses`: normalised input, bias, as the
         conv layer) and the matched classic kernel on the photo's luminance
@@ -218,7 +218,7 @@ def compare_figure(
         percentiles, titled with the kernel's number and class.  The two photo rows
         are left out for a layer whose input is not 1 or 3 channels (a deeper
         layer sees feature maps, not photos).  The title holds the count of edge
-        detectors next to what random initialisations reach, and the mean
+        detectors next to what random kernels reach, and the mean
         similarity next to that of random kernels.
 
     Raises
@@ -256,8 +256,8 @@ def compare_figure(
         kernel = weights.weight[k].astype(np.float64)
         row = 0
         kind = result.classes[k]
-        opponent = "colour-opponent, " if kind.kind == "edge detector" and kind.opponent else ""
-        title = f"#{k}: {class_label(kind)}\n{opponent}norm {match.norm:.2g}"
+        opponent = "colour-opponent\n" if kind.kind == "edge detector" and kind.opponent else ""
+        title = f"#{k}: {class_label(kind)}\n{opponent}size (L2 norm) {match.norm:.2g}"
         _kernel_panel(axes[row, k], shown[k], limits[k], title, fontweight="bold" if kind.kind == "edge detector" else "normal")
         if rgb:
             row += 1
@@ -276,8 +276,10 @@ def compare_figure(
         image_panel(axes[row + 3, k], _stretched(response), f"#{k}'s closest classic filter", vmin=0, vmax=1)
     labels = ["learned kernel" + ("\n(mean of R, G, B)" if rgb else "") + "\n(title: its class and the\npattern that decided it)"]
     if rgb:
-        labels.append("learned kernel in colour\n(grey = 0)")
-    labels.append("closest classic filter\n(of every filter convfx has;\nscaled to the same norm)")
+        labels.append(
+            "learned kernel in colour\n(R, G, B weights: 0 = grey,\npositive adds that colour,\nnegative takes it away)"
+        )
+    labels.append("closest classic filter\n(of every filter convfx has;\nscaled to the same size)")
     if on_photo:
         labels += ["learned kernel\non the photo", "closest classic filter\non the photo"]
     for row, label in enumerate(labels):
@@ -383,7 +385,8 @@ def evolution_figure(result: compare.Comparison, *, most: int = 9, scale: str = 
     count_axis.set_ylabel(f"edge detectors\n(of {count})", fontsize=TEXT_POINTS + 1)
     count_axis.set_xlabel("epoch (0 = the random initialisation)", fontsize=TEXT_POINTS + 1)
     count_axis.tick_params(labelsize=TEXT_POINTS)
-    count_axis.legend(fontsize=TEXT_POINTS, loc="upper right")
+    # Above the axes, where it hides no step: the plateau at the end is the result.
+    count_axis.legend(fontsize=TEXT_POINTS, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=2, frameon=False)
     curve.axhspan(
         result.baseline.mean - result.baseline.sd, result.baseline.mean + result.baseline.sd, color="tab:blue", alpha=0.15
     )
@@ -495,7 +498,7 @@ def save_compare_figures(
     """Draw :func:`compare_figure` (or, with ``evolution``, :func:`evolution_figure`) to ``destination``.
 
     ``destination`` may be ``.png``, ``.svg``, ``.pdf``; with ``evolution`` also
-    ``.gif`` (animated, :func:`evolution_gif_bytes`).  PNGs get a 256-colour palette.
+    ``.gif`` (animated, :func:`evolution_gif_bytes`).
     ``scale`` is the kernels' colour scale, ``"shared"`` or ``"per-kernel"``.
 
     Parameters
@@ -518,5 +521,4 @@ def save_compare_figures(
         refuse_existing(destination, overwrite=overwrite)
         return imageio.write_bytes_atomically(destination, evolution_gif_bytes(result, scale=scale), overwrite=overwrite)
     figure = evolution_figure(result, scale=scale) if evolution else compare_figure(result, image, scale=scale)
-    # A full palette: fewer colours band the colour bars and shift the curves' colours.
-    return save_figure(figure, destination, overwrite=overwrite, colors=256)
+    return save_figure(figure, destination, overwrite=overwrite)

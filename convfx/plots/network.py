@@ -563,7 +563,7 @@ def save_network_figure(
 
 
 def save_tour(tour: nn_inspect.Tour, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
-    """Draw :func:`tour_figure` to ``path`` (.png, .svg, .pdf), PNGs with a 256-colour palette.
+    """Draw :func:`tour_figure` to ``path`` (.png, .svg, .pdf).
 
     Parameters
     ----------
@@ -576,4 +576,4 @@ def save_tour(tour: nn_inspect.Tour, path: str | os.PathLike, *, overwrite: bool
     Path
         ``path``.
     """
-    return save_figure(tour_figure(tour), path, overwrite=overwrite, colors=256)
+    return save_figure(tour_figure(tour), path, overwrite=overwrite)

@@ -23,8 +23,13 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.collections import PolyCollection
 from matplotlib.patches import FancyArrowPatch, Polygon
+from matplotlib.patheffects import withStroke
 
 __all__ = ["Oblique", "draw_sheet", "draw_outline", "draw_box", "draw_volume_edges", "draw_axes_key"]
+
+# Drawing order of the numbers in the cells: above the boxes, frames and arrows that
+# cross them (sheets do not overlap one another on the page, so no sheet hides another's numbers).
+_NUMBER_ZORDER = 6.0
 
 
 @dataclass(frozen=True)
@@ -139,7 +144,8 @@ def draw_sheet(
     colours : ndarray, shape (H, W, 4)
         RGBA of every cell.
     texts : ndarray of str, shape (H, W), optional
-        Written in the cells ("" for none).
+        Written in the cells ("" for none), above any box or arrow drawn
+        over the sheet, with a halo of the cell's colour.
     text_colours : ndarray of str, shape (H, W), optional
         Colour of each text; black by default.
     fontsize : float, optional
@@ -148,6 +154,7 @@ def draw_sheet(
     gid : str, optional
         Set on the cells' collection (tests and SVG find the sheet by it).
     zorder : float, optional
+        Of the cells and the frame.
 
     Returns
     -------
@@ -167,7 +174,11 @@ def draw_sheet(
                 continue
             u, v = projection.cell(origin, rows, y, x).mean(axis=0)
             colour = "black" if text_colours is None else text_colours[y, x]
-            ax.text(u, v, text, ha="center", va="center", fontsize=fontsize, color=colour, zorder=zorder + 0.2)
+            # Above every box and arrow, ringed in the cell's own colour: a line crossing the cell stops short of the digits.
+            halo = withStroke(linewidth=2.5, foreground=tuple(colours[y, x]))
+            ax.text(
+                u, v, text, ha="center", va="center", fontsize=fontsize, color=colour, zorder=_NUMBER_ZORDER, path_effects=[halo]
+            )
     return cells
 
 
