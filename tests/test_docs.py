@@ -185,11 +185,11 @@ def test_the_filter_table_directive_makes_a_table_on_a_markdown_page() -> None:
     """
     import sys
 
+    myst = pytest.importorskip("myst_parser.parsers.docutils_", reason="the docs extra builds the pages")
     from docutils import nodes
     from docutils.core import publish_doctree
     from docutils.parsers.rst import directives
 
-    myst = pytest.importorskip("myst_parser.parsers.docutils_", reason="the docs extra builds the pages")
     sys.path.insert(0, str(DOCS / "_ext"))
     try:
         extension = importlib.import_module("convfx_docs")
