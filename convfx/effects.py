@@ -32,7 +32,6 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Union
 
 import cv2
@@ -264,7 +263,7 @@ def parse_effect(effect: EffectLike) -> Effect:
     if banks.looks_like_imagemagick(text):
         return Effect(spec=text, steps=(banks.parse_imagemagick(text),))
     file_part = text.split("#")[0]
-    if "," in file_part and _is_kernel_path(text) and Path(file_part).is_file():
+    if "," in file_part and _is_kernel_path(text) and os.path.isfile(file_part):
         # One existing file with commas in its name, which splitting would break up.
         return Effect(spec=text, steps=(_file_step(text),))
     steps = [_resolve_step(target, parameters, text) for target, parameters in _split_steps(text)]
@@ -331,7 +330,7 @@ def _resolve_step(target: str, parameters: dict[str, str], spec: str) -> Filter 
 
 def _file_step(target: str) -> Filter:
     path, _, entry = target.partition("#")
-    if not Path(path).exists() and not path.lower().endswith(banks.KERNEL_FILE_SUFFIXES):
+    if not os.path.exists(path) and not path.lower().endswith(banks.KERNEL_FILE_SUFFIXES):
         raise KernelFileError(f"{path}: kernel file not found (and no filter has this name)")
     return banks.load_kernel_file(path, entry or None)
 

@@ -8,6 +8,7 @@ reports; the scores live in :mod:`convfx.compare`, the drawings in
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -179,7 +180,7 @@ def compare_command(
 
     with reporting_errors():
         destination = output or Path("evolution.png" if evolution else "compare.png")
-        if destination.exists() and not force:
+        if os.path.lexists(destination) and not force:
             raise imageio.OutputExistsError(f"{destination}: already exists; pass --force to replace it")
         from .. import plots  # matplotlib is slow to import; only drawing needs it
 

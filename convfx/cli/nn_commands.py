@@ -7,6 +7,7 @@ drawing in the plots module.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -236,7 +237,7 @@ def evaluate_command(
 
     with reporting_errors(model="MODEL", path="MODEL"):
         model = load_model(model_path)  # a file, or a shipped model's name
-        if plot is not None and plot.exists() and not force:
+        if plot is not None and os.path.lexists(plot) and not force:
             raise FileError(f"{plot}: already exists; pass --force to replace it")
         data = nn.evaluation_data(model, dataset, source=str(model_path))
         result = nn.evaluate(model, data.test_images, data.test_labels)

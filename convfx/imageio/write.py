@@ -101,12 +101,12 @@ def check_destination(path: str | os.PathLike, *, overwrite: bool = False) -> Pa
             f"output: {path}: unsupported file type {path.suffix or '(none)'!r}; expected one of {sorted(WRITE_FORMATS)}"
         )
     folder = path.parent
-    if not folder.is_dir():
-        reason = "is not a folder" if folder.exists() else "does not exist"
+    if not os.path.isdir(folder):
+        reason = "is not a folder" if os.path.exists(folder) else "does not exist"
         raise FileError(f"{path}: cannot write: the folder {folder} {reason}")
-    if path.is_dir():
+    if os.path.isdir(path):
         raise FileError(f"{path}: is a folder, expected an image file name")
-    if path.exists() and not overwrite:
+    if os.path.lexists(path) and not overwrite:
         raise OutputExistsError(f"{path}: already exists; pass overwrite=True to replace it")
     return path
 

@@ -1,0 +1,70 @@
+"""Command-line arguments at the edges: names the system refuses, empty names, misplaced outputs.
+
+Each test drives one command through typer's runner and holds the promise every
+command makes: one ``convfx: error: ...`` line on stderr naming the file or the
+option as typed, exit code 2 for a usage error and 1 for a file that failed, and
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import SAMPLES
+from typer.testing import CliRunner
+
+from convfx.cli import app
+
+runner = CliRunner()
+
+#: A file name longer than any file system allows (255 bytes): stat and open fail with ENAMETOOLONG.
+LONG = "b" * 300
+
+
+def run(*args: str):
+    return runner.invoke(app, [str(a) for a in args], env={"COLUMNS": "200"})
+
+
+def assert_one_line_error(result, code: int, *words: str) -> None:
+    assert result.exit_code == code, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("convfx: error: ")
+    for word in words:
+        assert word in lines[0], lines[0]
+    assert "Traceback" not in result.output
+
+
+@pytest.fixture
+def photo(tmp_path) -> Path:
+    return Path(shutil.copy(SAMPLES / "camera.png", tmp_path / "camera.png"))
+
+
+# --------------------------------------------------------------------------- names too long
+
+
+def test_apply_an_image_with_a_name_too_long_is_one_line(tmp_path):
+    result = run("apply", "sobel", tmp_path / f"{LONG}.jpg", "-o", tmp_path / "z.png")
+    assert_one_line_error(result, 1, LONG, "File name too long")
+
+
+def test_apply_a_kernel_file_with_a_name_too_long_is_one_line(tmp_path, photo):
+    result = run("apply", tmp_path / f"{LONG}.toml", photo)
+    assert_one_line_error(result, 2, f"{LONG}.toml")
+
+
+def test_show_a_kernel_file_with_a_name_too_long_is_one_line(tmp_path):
+    assert_one_line_error(run("show", tmp_path / f"{LONG}.toml"), 2, f"{LONG}.toml")
+
+
+def test_summary_of_a_model_with_a_name_too_long_is_one_line(tmp_path):
+    assert_one_line_error(run("summary", tmp_path / f"{LONG}.npz"), 1, f"{LONG}.npz", "File name too long")
+
+
+def test_train_on_a_dataset_with_a_name_too_long_is_one_line(tmp_path):
+    result = run("train", "--dataset", tmp_path / LONG, "-o", tmp_path / "m.npz")
+    assert_one_line_error(result, 1, LONG, "File name too long")
+    assert not (tmp_path / "m.npz").exists()
