@@ -68,3 +68,16 @@ def test_train_on_a_dataset_with_a_name_too_long_is_one_line(tmp_path):
     result = run("train", "--dataset", tmp_path / LONG, "-o", tmp_path / "m.npz")
     assert_one_line_error(result, 1, LONG, "File name too long")
     assert not (tmp_path / "m.npz").exists()
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+@pytest.mark.parametrize("value", ["1e999", "inf", "-inf", "nan"])
+def test_studio_refuses_an_upload_limit_that_is_not_finite(value):
+    result = run("studio", "--no-browser", "--max-upload-mb", value)
+    assert_one_line_error(result, 2, "--max-upload-mb: expected a finite number", repr(value))
+
+
+def test_a_float_option_given_inf_says_finite(photo):
+    assert_one_line_error(run("explain", "canny", photo, "--low", "nan"), 2, "--low: expected a finite number")

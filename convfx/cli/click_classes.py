@@ -18,6 +18,7 @@ It reaches into typer's parameter classes (``typer.core``), the one place that d
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -71,13 +72,28 @@ def _is_flag(param: Any) -> bool:
     return bool(getattr(param, "is_flag", False)) and not getattr(param, "count", False)
 
 
-def _expected(param: Any) -> str:
-    """The words after "expected" for a bad value: ``an int >= 1``, ``one of ['max', 'avg']``."""
+def _non_finite(value: Any) -> bool:
+    """Whether ``value`` (or an item of it) is, or reads as, an infinite or NaN number."""
+    for item in value if isinstance(value, (list, tuple)) else [value]:
+        try:
+            number = float(item)
+        except (TypeError, ValueError):
+            continue
+        if not math.isfinite(number):
+            return True
+    return False
+
+
+def _expected(param: Any, *, finite: bool = False) -> str:
+    """The words after "expected" for a bad value: ``an int >= 1``, ``one of ['max', 'avg']``.
+
+    ``finite``: say ``a finite number`` (the value was inf or nan).
+    """
     choices = _choices(param)
     if choices is not None:
         return f"one of {choices}"
     kind = _annotation(param)
-    words = _EXPECTED.get(kind, "a valid value")
+    words = "a finite number" if finite and kind is float else _EXPECTED.get(kind, "a valid value")
     low, high = getattr(param, "min", None), getattr(param, "max", None)
     if low is not None and high is not None:
         return f"{words} in {low:g}..{high:g}"
@@ -136,7 +152,7 @@ class _PlainParameter(_TyperParameter):
 
     def process_value(self, ctx: Any, value: Any) -> Any:
         try:
-            return super().process_value(ctx, value)
+            processed = super().process_value(ctx, value)
         except exceptions.MissingParameter:
             raise
         except exceptions.BadParameter as error:
@@ -147,9 +163,13 @@ class _PlainParameter(_TyperParameter):
             message = (
                 f"invalid value {found}; expected {_expected(self)}"
                 if choices is not None
-                else f"expected {_expected(self)}, found {found}"
+                else f"expected {_expected(self, finite=_non_finite(value))}, found {found}"
             )
             raise exceptions.BadParameter(message, ctx=ctx, param=self) from None
+        # click's float type takes 'inf' and 'nan', and no convfx option means either.
+        if _annotation(self) is float and _non_finite(processed):
+            raise exceptions.BadParameter(f"expected {_expected(self, finite=True)}, found {_shown(value)}", ctx=ctx, param=self)
+        return processed
 
 
 class _PlainArgument(_PlainParameter, TyperArgument):
