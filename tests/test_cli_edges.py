@@ -8,7 +8,10 @@ never a traceback.
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -81,3 +84,32 @@ def test_studio_refuses_an_upload_limit_that_is_not_finite(value):
 
 def test_a_float_option_given_inf_says_finite(photo):
     assert_one_line_error(run("explain", "canny", photo, "--low", "nan"), 2, "--low: expected a finite number")
+
+
+# --------------------------------------------------------------------------- standard output
+
+
+def _convfx(args: list[str], stdout) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "convfx", *args], stdout=stdout, stderr=subprocess.PIPE, text=True, timeout=60, check=False
+    )
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("args", [["--version"], ["filters"]])
+def test_a_full_standard_output_is_one_line_and_exit_code_1(args):
+    with open("/dev/full", "w") as full:
+        done = _convfx(args, full)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr == "convfx: error: cannot write to standard output: No space left on device\n"
+
+
+def test_a_pipe_closed_by_its_reader_ends_quietly():
+    read, write = os.pipe()
+    os.close(read)  # every write now fails with EPIPE
+    try:
+        done = _convfx(["filters"], write)
+    finally:
+        os.close(write)
+    assert done.returncode == 1
+    assert done.stderr == ""
