@@ -113,3 +113,22 @@ def test_a_pipe_closed_by_its_reader_ends_quietly():
         os.close(write)
     assert done.returncode == 1
     assert done.stderr == ""
+
+
+# --------------------------------------------------------------------------- figure outputs
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["tour", "digits", "-o", "t.txt"], ["--output: t.txt: unsupported file type '.txt'"]),
+        (["compare", "digits", "-o", "c.txt"], ["--output: c.txt: unsupported file type '.txt'"]),
+        (["compare", "digits", "--evolution", "-o", "e.txt"], ["--output: e.txt", "'.gif'"]),
+        (["tour", "digits", "-o", "{folder}"], ["--output: ", "is a folder; expected a figure file name"]),
+    ],
+)
+def test_a_figure_output_is_named_as_the_option(tmp_path, args, words):
+    args = [arg.replace("{folder}", str(tmp_path)) for arg in args]
+    result = run(*args)
+    assert_one_line_error(result, 2, *words)
+    assert "plot" not in result.stderr
