@@ -79,7 +79,7 @@ def test_train_on_a_dataset_with_a_name_too_long_is_one_line(tmp_path):
 @pytest.mark.parametrize("value", ["1e999", "inf", "-inf", "nan"])
 def test_studio_refuses_an_upload_limit_that_is_not_finite(value):
     result = run("studio", "--no-browser", "--max-upload-mb", value)
-    assert_one_line_error(result, 2, "--max-upload-mb: expected a finite number", repr(value))
+    assert_one_line_error(result, 2, "--max-upload-mb: expected a finite number", f"found {value}")
 
 
 def test_a_float_option_given_inf_says_finite(photo):
@@ -132,3 +132,19 @@ def test_a_figure_output_is_named_as_the_option(tmp_path, args, words):
     result = run(*args)
     assert_one_line_error(result, 2, *words)
     assert "plot" not in result.stderr
+
+
+# --------------------------------------------------------------------------- the pixel limit
+
+
+def test_apply_over_the_pixel_limit_names_the_option_only(photo):
+    result = run("apply", "sobel", photo, "--max-pixels", "10")
+    assert_one_line_error(result, 1, "raise it with --max-pixels)")
+    assert "max_pixels" not in result.stderr
+
+
+def test_batch_over_the_pixel_limit_names_the_option_only(tmp_path, photo):
+    result = run("batch", "sobel", tmp_path, "-o", tmp_path.parent / f"{tmp_path.name}_out", "--max-pixels", "10")
+    assert result.exit_code == 1, result.output
+    assert "raise it with --max-pixels)" in result.stderr
+    assert "max_pixels" not in result.stderr

@@ -35,6 +35,7 @@ __all__ = [
     "reporting_errors",
     "cli_message",
     "check_figure_name",
+    "file_message",
 ]
 
 app = typer.Typer(
@@ -99,7 +100,7 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
 def cli_message(message: str, spellings: Mapping[str, str], *, given: Collection[str] = ()) -> str:
     """A library message with its keywords spelt as the command line spells them.
 
-    A leading ``name:`` and a ``name=True`` become the option or argument in
+    A leading ``name:``, a ``name=True`` and a bare ``name=`` become the option or argument in
     ``spellings`` (``{"memory_budget": "--memory-budget", "overwrite": "--force"}``),
     unless the leading name is one of the values ``given`` on the command line: a
     file called ``output`` keeps its name.
@@ -108,6 +109,8 @@ def cli_message(message: str, spellings: Mapping[str, str], *, given: Collection
     "--memory-budget: expected a size, found 'x'"
     >>> cli_message("a.png: already exists; pass overwrite=True to replace it", {"overwrite": "--force"})
     'a.png: already exists; pass --force to replace it'
+    >>> cli_message("a.png: 20 pixels is over the limit of 10 (raise it with max_pixels=)", {"max_pixels": "--max-pixels"})
+    'a.png: 20 pixels is over the limit of 10 (raise it with --max-pixels)'
     >>> cli_message("output: not a recognised image", {"output": "--output"}, given=["output"])
     'output: not a recognised image'
     """
@@ -116,7 +119,18 @@ def cli_message(message: str, spellings: Mapping[str, str], *, given: Collection
         message = spellings[head.group(1)] + message[len(head.group(1)) :]
     for name, spelling in spellings.items():
         message = re.sub(rf"\b{name}=True\b", spelling, message)
+        message = re.sub(rf"\b{name}=(?![\w'\"])", spelling, message)  # "raise it with max_pixels="
     return message
+
+
+def file_message(message: str, **aliases: str) -> str:
+    """A file's message (``path: what went wrong``) with the keywords after its name spelt as options.
+
+    The leading name is the file's and stays as it is; ``max_pixels=`` in the rest
+    becomes ``--max-pixels`` when the command running now has that option.
+    """
+    head = message.split(":", 1)[0]
+    return cli_message(message, _spellings(aliases), given=[head])
 
 
 def _given_values() -> list[str]:

@@ -159,7 +159,7 @@ class _PlainParameter(_TyperParameter):
             if error.param is not self:
                 raise
             choices = _choices(self)
-            found = _shown(value)
+            found = value if isinstance(value, str) and _non_finite(value) else _shown(value)  # inf as typed
             message = (
                 f"invalid value {found}; expected {_expected(self)}"
                 if choices is not None
@@ -168,7 +168,8 @@ class _PlainParameter(_TyperParameter):
             raise exceptions.BadParameter(message, ctx=ctx, param=self) from None
         # click's float type takes 'inf' and 'nan', and no convfx option means either.
         if _annotation(self) is float and _non_finite(processed):
-            raise exceptions.BadParameter(f"expected {_expected(self, finite=True)}, found {_shown(value)}", ctx=ctx, param=self)
+            found = value if isinstance(value, str) else _shown(value)  # a number, shown as typed: inf, 1e999
+            raise exceptions.BadParameter(f"expected {_expected(self, finite=True)}, found {found}", ctx=ctx, param=self)
         return processed
 
 
