@@ -148,3 +148,23 @@ def test_batch_over_the_pixel_limit_names_the_option_only(tmp_path, photo):
     assert result.exit_code == 1, result.output
     assert "raise it with --max-pixels)" in result.stderr
     assert "max_pixels" not in result.stderr
+
+
+# --------------------------------------------------------------------------- empty names
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["apply", "sobel", ""], ["INPUT: expected a file name, found ''"]),
+        (["apply", "sobel", "{photo}", "-o", ""], ["--output: expected a file name, found ''"]),
+        (["summary", ""], ["MODEL: expected", "found ''"]),
+        (["evaluate", ""], ["MODEL: expected", "found ''"]),
+        (["export-bank", ""], ["MODEL: expected", "found ''"]),
+        (["train", "--dataset", "", "-o", "m.npz"], ["--dataset: expected", "found ''"]),
+    ],
+)
+def test_an_empty_name_is_a_usage_error_not_the_current_folder(photo, args, words):
+    result = run(*[arg.replace("{photo}", str(photo)) for arg in args])
+    assert_one_line_error(result, 2, *words)
+    assert not Path("m.npz").exists()

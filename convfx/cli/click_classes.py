@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from typer import Abort
@@ -82,6 +83,26 @@ def _non_finite(value: Any) -> bool:
         if not math.isfinite(number):
             return True
     return False
+
+
+#: What a parameter that names a file, a folder, a model or a data set expects, by its metavar.
+_PATH_WORDS = {
+    "FILE": "a file name",
+    "IMAGE": "a file name",
+    "INPUT": "a file name",
+    "INPUTS": "a file or folder name",
+    "OUTDIR": "a folder name",
+    "MODEL": "a model file or a shipped model's name",
+    "DATASET": "a data set's name or a folder",
+}
+
+
+def _names_a_path(param: Any) -> str | None:
+    """What ``param`` expects if it names a file or folder (its type is a path or its metavar says so), else None."""
+    word = (getattr(param, "metavar", None) or "").strip("[]").rstrip(".")
+    if word in _PATH_WORDS:
+        return _PATH_WORDS[word]
+    return "a file name" if _annotation(param) is Path else None
 
 
 def _expected(param: Any, *, finite: bool = False) -> str:
@@ -151,6 +172,10 @@ class _PlainParameter(_TyperParameter):
         return None
 
     def process_value(self, ctx: Any, value: Any) -> Any:
+        named = _names_a_path(self)
+        if named is not None and any(item == "" for item in (value if isinstance(value, (list, tuple)) else [value])):
+            # An empty name would be read as the current folder ('.').
+            raise exceptions.BadParameter(f"expected {named}, found ''", ctx=ctx, param=self)
         try:
             processed = super().process_value(ctx, value)
         except exceptions.MissingParameter:
