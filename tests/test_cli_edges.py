@@ -168,3 +168,23 @@ def test_an_empty_name_is_a_usage_error_not_the_current_folder(photo, args, word
     result = run(*[arg.replace("{photo}", str(photo)) for arg in args])
     assert_one_line_error(result, 2, *words)
     assert not Path("m.npz").exists()
+
+
+# --------------------------------------------------------------------------- outputs of the wrong kind
+
+
+def test_apply_to_an_existing_folder_says_it_is_a_folder(tmp_path, photo):
+    folder = tmp_path / "dir"
+    folder.mkdir()
+    assert_one_line_error(
+        run("apply", "sobel", photo, "-o", folder), 2, f"--output: {folder} is a folder; expected an image file name"
+    )
+
+
+def test_batch_into_an_existing_file_says_it_is_a_file(tmp_path, photo):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    shutil.copy(photo, inputs / "camera.png")
+    before = photo.read_bytes()
+    assert_one_line_error(run("batch", "sobel", inputs, "-o", photo), 2, f"--output: {photo} is a file; expected a folder")
+    assert photo.read_bytes() == before
