@@ -188,3 +188,10 @@ def test_batch_into_an_existing_file_says_it_is_a_file(tmp_path, photo):
     before = photo.read_bytes()
     assert_one_line_error(run("batch", "sobel", inputs, "-o", photo), 2, f"--output: {photo} is a file; expected a folder")
     assert photo.read_bytes() == before
+
+
+@pytest.mark.parametrize("name", ["x.txt", "model"])
+def test_train_refuses_a_model_name_that_is_not_npz(tmp_path, name):
+    result = run("train", "--epochs", "1", "-o", tmp_path / name)
+    assert_one_line_error(result, 2, f"--output: {tmp_path / name}: unsupported file type", "'.npz'")
+    assert not (tmp_path / name).exists()

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ..errors import FileError
+from ..errors import FileError, ParameterError
 from ..nn import config as nn_config
 from ..nn.config import TrainConfig
 from .app import Command, app, console, err_console, reporting_errors, say
@@ -141,6 +141,8 @@ def train_command(
     from ..nn import lenet
 
     with reporting_errors():
+        if output.suffix.lower() != ".npz" and not os.path.isdir(output):  # a folder is check_model_destination's to say
+            raise ParameterError(f"output: {output}: unsupported file type {output.suffix or '(none)'!r}; expected '.npz'")
         lenet.check_model_destination(output, overwrite=force)
         options = dict(
             batch_size=batch_size,
