@@ -195,3 +195,10 @@ def test_train_refuses_a_model_name_that_is_not_npz(tmp_path, name):
     result = run("train", "--epochs", "1", "-o", tmp_path / name)
     assert_one_line_error(result, 2, f"--output: {tmp_path / name}: unsupported file type", "'.npz'")
     assert not (tmp_path / name).exists()
+
+
+def test_train_writes_nothing_to_a_stderr_that_is_not_a_terminal(tmp_path):
+    result = run("train", "--epochs", "1", "-o", tmp_path / "m.npz")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    assert (tmp_path / "m.npz").is_file()

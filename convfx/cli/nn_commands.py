@@ -170,6 +170,7 @@ def train_command(
             TimeRemainingColumn(),
             console=err_console,
             transient=True,
+            disable=not err_console.is_terminal,  # else rich still ends with a blank line on a log file
         ) as bar:
             steps = config.epochs * -(-len(data.train_labels) // batch_size)
             task = bar.add_task("train", total=steps, epoch=f"1/{config.epochs}", loss=float("nan"), accuracy=0.0, test="-")
