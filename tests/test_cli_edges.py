@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import SAMPLES
 from typer.testing import CliRunner
@@ -202,3 +203,20 @@ def test_train_writes_nothing_to_a_stderr_that_is_not_a_terminal(tmp_path):
     assert result.exit_code == 0, result.output
     assert result.stderr == ""
     assert (tmp_path / "m.npz").is_file()
+
+
+# --------------------------------------------------------------------------- --key
+
+
+def test_compare_with_an_unknown_key_names_the_option_and_the_model_as_typed():
+    result = run("compare", "digits", "--key", "nope")
+    assert_one_line_error(result, 2, "--key: no array 'nope' in digits;", "conv1.weight")
+
+
+def test_studio_does_not_suggest_a_key_option_it_lacks(tmp_path):
+    pytest.importorskip("starlette")
+    pytest.importorskip("uvicorn")
+    np.savez(tmp_path / "kz.npz", a=np.ones((2, 1, 3, 3), np.float32), b=np.ones((2, 1, 3, 3), np.float32))
+    result = run("studio", "--no-browser", "--model", tmp_path / "kz.npz")
+    assert_one_line_error(result, 1, "kz.npz: which weight?", "conv1.weight")
+    assert "pass --key" not in result.stderr
