@@ -220,3 +220,22 @@ def test_studio_does_not_suggest_a_key_option_it_lacks(tmp_path):
     result = run("studio", "--no-browser", "--model", tmp_path / "kz.npz")
     assert_one_line_error(result, 1, "kz.npz: which weight?", "conv1.weight")
     assert "pass --key" not in result.stderr
+
+
+# --------------------------------------------------------------------------- effect parameters
+
+
+@pytest.mark.parametrize(
+    ("effect", "line"),
+    [
+        ("gaussian_blur:sigma=-1", "effect 'gaussian_blur': parameter sigma: expected a finite number > 0, found -1"),
+        ("gaussian_blur:sigma=x", "effect 'gaussian_blur': parameter sigma: expected a number, found 'x'"),
+        ("canny:low=5", "effect 'canny': parameter low: expected at most high (0.2), found 5"),
+    ],
+)
+def test_a_bad_effect_parameter_names_the_effect(photo, effect, line):
+    assert_one_line_error(run("apply", effect, photo), 2, f"convfx: error: {line}")
+
+
+def test_explain_canny_names_the_high_option(photo):
+    assert_one_line_error(run("explain", "canny", photo, "--low", "2"), 2, "--low: expected at most --high (0.2), found 2")

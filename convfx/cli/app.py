@@ -100,7 +100,7 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
 def cli_message(message: str, spellings: Mapping[str, str], *, given: Collection[str] = ()) -> str:
     """A library message with its keywords spelt as the command line spells them.
 
-    A leading ``name:``, a ``name=True`` and a bare ``name=`` become the option or argument in
+    A leading ``name:``, a ``name=True``, a bare ``name=`` and a ``name (0.2)`` (a value shown) become the option or argument in
     ``spellings`` (``{"memory_budget": "--memory-budget", "overwrite": "--force"}``),
     unless the leading name is one of the values ``given`` on the command line: a
     file called ``output`` keeps its name.
@@ -111,6 +111,8 @@ def cli_message(message: str, spellings: Mapping[str, str], *, given: Collection
     'a.png: already exists; pass --force to replace it'
     >>> cli_message("a.png: 20 pixels is over the limit of 10 (raise it with max_pixels=)", {"max_pixels": "--max-pixels"})
     'a.png: 20 pixels is over the limit of 10 (raise it with --max-pixels)'
+    >>> cli_message("low: expected at most high (0.2), found 2", {"low": "--low", "high": "--high"})
+    '--low: expected at most --high (0.2), found 2'
     >>> cli_message("output: not a recognised image", {"output": "--output"}, given=["output"])
     'output: not a recognised image'
     """
@@ -120,6 +122,7 @@ def cli_message(message: str, spellings: Mapping[str, str], *, given: Collection
     for name, spelling in spellings.items():
         message = re.sub(rf"\b{name}=True\b", spelling, message)
         message = re.sub(rf"\b{name}=(?![\w'\"])", spelling, message)  # "raise it with max_pixels="
+        message = re.sub(rf"(?<![\w-]){name} \((?=-?[0-9.])", f"{spelling} (", message)  # "at most high (0.2)"
     return message
 
 
