@@ -239,3 +239,14 @@ def test_a_bad_effect_parameter_names_the_effect(photo, effect, line):
 
 def test_explain_canny_names_the_high_option(photo):
     assert_one_line_error(run("explain", "canny", photo, "--low", "2"), 2, "--low: expected at most --high (0.2), found 2")
+
+
+# --------------------------------------------------------------------------- nothing given
+
+
+@pytest.mark.parametrize("args", [[], ["explain"]])
+def test_nothing_given_prints_the_help_and_exits_0(args):
+    result = run(*args)
+    assert result.exit_code == 0, result.output
+    assert "Usage: convfx" in result.stdout
+    assert result.stderr == ""

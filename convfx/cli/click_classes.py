@@ -297,8 +297,13 @@ class Group(_PlainHelp, TyperGroup):
                 args, prog_name, complete_var, standalone_mode=False, windows_expand_args=windows_expand_args, **extra
             )
         except exceptions.NoArgsIsHelpError as error:
-            error.show()  # the help itself, as asked for by giving nothing
-            code = error.exit_code
+            # Nothing given asks for the help, as --help does: on stdout, exit code 0, not a usage error.
+            # (click's error.show() would also end stderr with an empty line: typer's rich help
+            # prints itself and returns "".)
+            text = error.ctx.get_help() if error.ctx is not None else ""
+            if text:
+                sys.stdout.write(text + "\n")
+            code = 0
         except exceptions.UsageError as error:
             sys.stderr.write(f"convfx: error: {usage_error_line(error)}\n")
             code = error.exit_code
