@@ -27,12 +27,12 @@ print anything, or name the modules that implement detectors and prefixed steps
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Union
 
 import cv2
@@ -264,7 +264,7 @@ def parse_effect(effect: EffectLike) -> Effect:
     if banks.looks_like_imagemagick(text):
         return Effect(spec=text, steps=(banks.parse_imagemagick(text),))
     file_part = text.split("#")[0]
-    if "," in file_part and _is_kernel_path(text) and Path(file_part).is_file():
+    if "," in file_part and _is_kernel_path(text) and os.path.isfile(file_part):
         # One existing file with commas in its name, which splitting would break up.
         return Effect(spec=text, steps=(_file_step(text),))
     steps = [_resolve_step(target, parameters, text) for target, parameters in _split_steps(text)]
@@ -319,19 +319,38 @@ def _resolve_step(target: str, parameters: dict[str, str], spec: str) -> Filter 
         options = {option.name: option for option in detector.options}
         # Unknown names are reported by with_parameters, with the list of known ones.
         values = {key: options[key].parse(text, where) if key in options else text for key, text in parameters.items()}
-        return detector.with_parameters(values)
+        with _in_effect(where, parameters):
+            return detector.with_parameters(values)
     else:
         try:
             step = banks.get_filter(target)
         except UnknownFilterError:
             names = [*banks.builtin_filters(), *(d.name for d in list_detectors())]
             raise UnknownFilterError(f"effect: unknown filter {quoted(target)}; {banks.closest_names(target, names)}") from None
-    return banks.with_parameters(step, {key: parse_number(text, f"{where}: parameter {key}") for key, text in parameters.items()})
+    numbers = {key: parse_number(text, f"{where}: parameter {key}") for key, text in parameters.items()}
+    with _in_effect(where, parameters):
+        return banks.with_parameters(step, numbers)
+
+
+@contextlib.contextmanager
+def _in_effect(where: str, parameters: Mapping[str, str]) -> Iterator[None]:
+    """Say which effect a bad parameter value belongs to: ``effect 'gaussian_blur': parameter sigma: ...``.
+
+    The factories and detectors check their values as ``sigma: ...``; in an effect
+    string the same name needs the effect in front, as every other effect error has.
+    """
+    try:
+        yield
+    except (ParameterError, ParameterTypeError) as error:
+        message = str(error)
+        if message.split(":", 1)[0] not in parameters:
+            raise
+        raise type(error)(f"{where}: parameter {message}") from None
 
 
 def _file_step(target: str) -> Filter:
     path, _, entry = target.partition("#")
-    if not Path(path).exists() and not path.lower().endswith(banks.KERNEL_FILE_SUFFIXES):
+    if not os.path.exists(path) and not path.lower().endswith(banks.KERNEL_FILE_SUFFIXES):
         raise KernelFileError(f"{path}: kernel file not found (and no filter has this name)")
     return banks.load_kernel_file(path, entry or None)
 

@@ -104,7 +104,7 @@ def test_effect_options_are_passed_through(tmp_path):
         (["sobel", "{tmp}/missing", "-o", "{tmp}/out"], ["no such file or folder"]),
         (["sobel", "{photos}", "-o", "{tmp}/out", "--memory-budget", "lots"], ["--memory-budget: ", "'lots'"]),
         (["no_such_filter", "{photos}", "-o", "{tmp}/out"], ["no_such_filter"]),
-        (["sobel", "{photos}", "-o", ""], ["output", "empty name"]),
+        (["sobel", "{photos}", "-o", ""], ["--output: expected a folder name, found ''"]),
         (["sobel", "{photos}", "-o", "{tmp}/out", "--scheduler", "nonsense"], ["not a Dask scheduler address"]),
         # Nothing to do is said, not reported as "0 done": no images there, or none that the patterns keep.
         (["sobel", "{photos}/.thumbnails/..", "-o", "{tmp}/out", "--include", "*.gif"], ["found no images", "--include"]),

@@ -323,8 +323,9 @@ def test_cli_compare_prints_each_class_with_its_numbers_and_the_baseline_of_the_
 
 def test_cli_compare_errors_are_one_line(tmp_path, gray_model):
     result = run("compare", gray_model, "--key", "nope", "-o", tmp_path / "c.png")
-    assert result.exit_code == 1
-    assert "no array 'nope'; 4-D arrays in the file: conv1.weight, conv2.weight" in result.output
+    assert result.exit_code == 2
+    assert result.stderr.startswith("convfx: error: --key: no array 'nope' in ")
+    assert "; 4-D arrays in the file: conv1.weight, conv2.weight" in result.output
     assert "Traceback" not in result.output
     result = run("compare", gray_model, "--evolution", "-o", tmp_path / "e.png", "--draws", "10")
     assert result.exit_code == 2 and "--snapshots" in result.output

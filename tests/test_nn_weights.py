@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from convfx.compare import match_kernels
-from convfx.errors import FileError
+from convfx.errors import FileError, ParameterError
 from convfx.nn.weights import load_weights
 
 
@@ -40,10 +40,11 @@ def test_load_weights_from_any_npz_and_safetensors_with_key(tmp_path, rng):
         # No bias entry: zeros.
         assert not load_weights(tmp_path / name, key="features.3.weight").bias.any()
         with pytest.raises(
-            FileError, match=r"no array 'conv9.weight'; 4-D arrays in the file: features.0.weight, features.3.weight"
+            ParameterError,
+            match=r"^key: no array 'conv9.weight' in .*; 4-D arrays in the file: features.0.weight, features.3.weight",
         ):
             load_weights(tmp_path / name, key="conv9.weight")
-        with pytest.raises(FileError, match=r"which weight\? pass --key"):
+        with pytest.raises(FileError, match=r"which weight\? .*; pass key=$"):
             load_weights(tmp_path / name)
         with pytest.raises(FileError, match=r"'classifier.weight' has shape \(10, 4\); expected a 4-D"):
             load_weights(tmp_path / name, key="classifier.weight")

@@ -33,6 +33,7 @@ import functools
 import importlib.resources
 import json
 import math
+import os
 import re
 import sys
 from collections.abc import Mapping
@@ -226,7 +227,7 @@ def load_kernel_file(path: str | Path, name: str | None = None) -> Filter:
 
 def _check_kernel_file(path: Path) -> None:
     """A one-line KernelFileError unless ``path`` is a regular, non-empty file within the size limit."""
-    if not path.exists():
+    if not os.path.lexists(path):  # a name too long for the system is check_regular_file's to say
         raise KernelFileError(f"{path}: kernel file not found")
     size = imageio.check_regular_file(path, what="a kernel file", error=KernelFileError)
     if size == 0:

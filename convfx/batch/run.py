@@ -372,6 +372,8 @@ def run_batch(
     budget = parse_byte_size(memory_budget)
     if not os.fspath(outdir).strip():
         raise ParameterError("output: expected an output folder, found an empty name")
+    if os.path.lexists(outdir) and not os.path.isdir(outdir):
+        raise ParameterError(f"output: {os.fspath(outdir)} is a file; expected a folder")
     if scheduler is not None:
         check_scheduler_address(scheduler)  # before anything is created
     resolved_gray = parsed.gray if gray is None else bool(gray)

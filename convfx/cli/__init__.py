@@ -17,9 +17,11 @@ Nothing in the library imports this package.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
+from typing import Any, TextIO
 
 import typer
 
@@ -39,16 +41,83 @@ from .click_classes import exceptions
 __all__ = ["app", "main"]
 
 
+class _StdoutFailed(Exception):
+    """A write to standard output failed (a full disk, a closed pipe): ``error`` says how."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+class _GuardedStdout:
+    """``sys.stdout`` whose failed writes raise :class:`_StdoutFailed`, told apart from any other OSError.
+
+    Everything but ``write`` and ``flush`` is the stream's own (``isatty``,
+    ``encoding``, ``fileno``...), so rich and click see the same terminal.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except OSError as error:
+            raise _StdoutFailed(error) from error
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError as error:
+            raise _StdoutFailed(error) from error
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _discard_stdout() -> None:
+    """Point file descriptor 1 at the null device, so that Python's own flush at exit fails no more.
+
+    What Python's documentation recommends after a broken pipe (the note on SIGPIPE in
+    the ``signal`` module); a stream without a descriptor (a test's) is left alone.
+    """
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError):
+        pass
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the app on ``argv`` (default ``sys.argv``); Ctrl-C and SIGTERM exit with code 130.
 
     The console script and ``python -m convfx`` reach it through
     :func:`convfx.__main__.main`, which installs the same SIGTERM handling before
     this package is imported.  Running out of memory anywhere is one line and
-    exit code 1, like a file that failed.
+    exit code 1, like a file that failed.  So is a failed write to standard output
+    (``convfx: error: cannot write to standard output: No space left on device``),
+    except a pipe closed by its reader (``convfx filters | head -1``): that ends
+    quietly, with exit code 1, as Python's documentation recommends.
     """
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _interrupt)  # as convfx.__main__ does before this package loads
+    stdout = sys.stdout
+    sys.stdout = _GuardedStdout(stdout)
+    try:
+        _run(argv)
+    except _StdoutFailed as failure:
+        sys.stdout = stdout
+        _discard_stdout()
+        if not isinstance(failure.error, BrokenPipeError):
+            reason = failure.error.strerror or str(failure.error)
+            sys.stderr.write(f"convfx: error: cannot write to standard output: {reason}\n")
+        sys.exit(EXIT_FAILED)
+    finally:
+        sys.stdout = stdout
+
+
+def _run(argv: list[str] | None) -> None:
     try:
         result = app(args=argv, prog_name="convfx", standalone_mode=False)
     except (KeyboardInterrupt, typer.Abort):
@@ -63,6 +132,7 @@ def main(argv: list[str] | None = None) -> None:
     except MemoryError:
         sys.stderr.write(f"convfx: error: {OUT_OF_MEMORY}\n")  # plain: printing must not need memory
         sys.exit(EXIT_FAILED)
+    sys.stdout.flush()  # here, where a failure is still reported
     sys.exit(result if isinstance(result, int) else 0)
 
 

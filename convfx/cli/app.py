@@ -20,7 +20,7 @@ import typer
 from rich.console import Console
 
 from .. import __version__
-from ..errors import ConvfxError, FileError
+from ..errors import ConvfxError, FileError, ParameterError
 from .click_classes import Command, Group, get_current_context, option_spelling
 
 __all__ = [
@@ -34,6 +34,8 @@ __all__ = [
     "fail",
     "reporting_errors",
     "cli_message",
+    "check_figure_name",
+    "file_message",
 ]
 
 app = typer.Typer(
@@ -98,7 +100,7 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
 def cli_message(message: str, spellings: Mapping[str, str], *, given: Collection[str] = ()) -> str:
     """A library message with its keywords spelt as the command line spells them.
 
-    A leading ``name:`` and a ``name=True`` become the option or argument in
+    A leading ``name:``, a ``name=True``, a bare ``name=`` and a ``name (0.2)`` (a value shown) become the option or argument in
     ``spellings`` (``{"memory_budget": "--memory-budget", "overwrite": "--force"}``),
     unless the leading name is one of the values ``given`` on the command line: a
     file called ``output`` keeps its name.
@@ -107,6 +109,10 @@ def cli_message(message: str, spellings: Mapping[str, str], *, given: Collection
     "--memory-budget: expected a size, found 'x'"
     >>> cli_message("a.png: already exists; pass overwrite=True to replace it", {"overwrite": "--force"})
     'a.png: already exists; pass --force to replace it'
+    >>> cli_message("a.png: 20 pixels is over the limit of 10 (raise it with max_pixels=)", {"max_pixels": "--max-pixels"})
+    'a.png: 20 pixels is over the limit of 10 (raise it with --max-pixels)'
+    >>> cli_message("low: expected at most high (0.2), found 2", {"low": "--low", "high": "--high"})
+    '--low: expected at most --high (0.2), found 2'
     >>> cli_message("output: not a recognised image", {"output": "--output"}, given=["output"])
     'output: not a recognised image'
     """
@@ -115,7 +121,19 @@ def cli_message(message: str, spellings: Mapping[str, str], *, given: Collection
         message = spellings[head.group(1)] + message[len(head.group(1)) :]
     for name, spelling in spellings.items():
         message = re.sub(rf"\b{name}=True\b", spelling, message)
+        message = re.sub(rf"\b{name}=(?![\w'\"])", spelling, message)  # "raise it with max_pixels="
+        message = re.sub(rf"(?<![\w-]){name} \((?=-?[0-9.])", f"{spelling} (", message)  # "at most high (0.2)"
     return message
+
+
+def file_message(message: str, **aliases: str) -> str:
+    """A file's message (``path: what went wrong``) with the keywords after its name spelt as options.
+
+    The leading name is the file's and stays as it is; ``max_pixels=`` in the rest
+    becomes ``--max-pixels`` when the command running now has that option.
+    """
+    head = message.split(":", 1)[0]
+    return cli_message(message, _spellings(aliases), given=[head])
 
 
 def _given_values() -> list[str]:
@@ -160,3 +178,17 @@ def reporting_errors(**aliases: str) -> Iterator[None]:
     except KeyboardInterrupt:
         err_console.print("convfx: interrupted", markup=False)
         raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
+def check_figure_name(path: os.PathLike[str] | str, suffixes: Collection[str], *, name: str = "output") -> None:
+    """Refuse a figure's file name before anything is computed: a folder, or a suffix not in ``suffixes``.
+
+    Raises :class:`ParameterError` as ``name: ...``, which :func:`reporting_errors`
+    spells as the command's option (``--output: dd is a folder; expected ...``).
+    """
+    shown = os.fspath(path)
+    if os.path.isdir(path):
+        raise ParameterError(f"{name}: {shown} is a folder; expected a figure file name ({'/'.join(suffixes)})")
+    suffix = os.path.splitext(shown)[1]
+    if suffix.lower() not in suffixes:
+        raise ParameterError(f"{name}: {shown}: unsupported file type {suffix or '(none)'!r}; expected one of {list(suffixes)}")

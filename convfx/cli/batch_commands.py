@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from .. import batch
-from .app import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, Command, app, err_console, reporting_errors, say
+from .app import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, Command, app, err_console, file_message, reporting_errors, say
 from .options import (
     EFFECT_HELP,
     Boundary,
@@ -83,7 +83,7 @@ class _Reporter:
 
 def _report(summary: batch.BatchSummary, *, quiet: bool) -> None:
     for outcome in sorted(summary.failed, key=lambda item: str(item.source)):
-        err_console.print(f"convfx: failed: {outcome.reason}", markup=False)
+        err_console.print(f"convfx: failed: {file_message(outcome.reason)}", markup=False)
     if quiet:
         return
     state = "interrupted: " if summary.interrupted else ""

@@ -18,8 +18,10 @@ It reaches into typer's parameter classes (``typer.core``), the one place that d
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from typer import Abort
@@ -71,13 +73,48 @@ def _is_flag(param: Any) -> bool:
     return bool(getattr(param, "is_flag", False)) and not getattr(param, "count", False)
 
 
-def _expected(param: Any) -> str:
-    """The words after "expected" for a bad value: ``an int >= 1``, ``one of ['max', 'avg']``."""
+def _non_finite(value: Any) -> bool:
+    """Whether ``value`` (or an item of it) is, or reads as, an infinite or NaN number."""
+    for item in value if isinstance(value, (list, tuple)) else [value]:
+        try:
+            number = float(item)
+        except (TypeError, ValueError):
+            continue
+        if not math.isfinite(number):
+            return True
+    return False
+
+
+#: What a parameter that names a file, a folder, a model or a data set expects, by its metavar.
+_PATH_WORDS = {
+    "FILE": "a file name",
+    "IMAGE": "a file name",
+    "INPUT": "a file name",
+    "INPUTS": "a file or folder name",
+    "OUTDIR": "a folder name",
+    "MODEL": "a model file or a shipped model's name",
+    "DATASET": "a data set's name or a folder",
+}
+
+
+def _names_a_path(param: Any) -> str | None:
+    """What ``param`` expects if it names a file or folder (its type is a path or its metavar says so), else None."""
+    word = (getattr(param, "metavar", None) or "").strip("[]").rstrip(".")
+    if word in _PATH_WORDS:
+        return _PATH_WORDS[word]
+    return "a file name" if _annotation(param) is Path else None
+
+
+def _expected(param: Any, *, finite: bool = False) -> str:
+    """The words after "expected" for a bad value: ``an int >= 1``, ``one of ['max', 'avg']``.
+
+    ``finite``: say ``a finite number`` (the value was inf or nan).
+    """
     choices = _choices(param)
     if choices is not None:
         return f"one of {choices}"
     kind = _annotation(param)
-    words = _EXPECTED.get(kind, "a valid value")
+    words = "a finite number" if finite and kind is float else _EXPECTED.get(kind, "a valid value")
     low, high = getattr(param, "min", None), getattr(param, "max", None)
     if low is not None and high is not None:
         return f"{words} in {low:g}..{high:g}"
@@ -135,21 +172,30 @@ class _PlainParameter(_TyperParameter):
         return None
 
     def process_value(self, ctx: Any, value: Any) -> Any:
+        named = _names_a_path(self)
+        if named is not None and any(item == "" for item in (value if isinstance(value, (list, tuple)) else [value])):
+            # An empty name would be read as the current folder ('.').
+            raise exceptions.BadParameter(f"expected {named}, found ''", ctx=ctx, param=self)
         try:
-            return super().process_value(ctx, value)
+            processed = super().process_value(ctx, value)
         except exceptions.MissingParameter:
             raise
         except exceptions.BadParameter as error:
             if error.param is not self:
                 raise
             choices = _choices(self)
-            found = _shown(value)
+            found = value if isinstance(value, str) and _non_finite(value) else _shown(value)  # inf as typed
             message = (
                 f"invalid value {found}; expected {_expected(self)}"
                 if choices is not None
-                else f"expected {_expected(self)}, found {found}"
+                else f"expected {_expected(self, finite=_non_finite(value))}, found {found}"
             )
             raise exceptions.BadParameter(message, ctx=ctx, param=self) from None
+        # click's float type takes 'inf' and 'nan', and no convfx option means either.
+        if _annotation(self) is float and _non_finite(processed):
+            found = value if isinstance(value, str) else _shown(value)  # a number, shown as typed: inf, 1e999
+            raise exceptions.BadParameter(f"expected {_expected(self, finite=True)}, found {found}", ctx=ctx, param=self)
+        return processed
 
 
 class _PlainArgument(_PlainParameter, TyperArgument):
@@ -251,8 +297,13 @@ class Group(_PlainHelp, TyperGroup):
                 args, prog_name, complete_var, standalone_mode=False, windows_expand_args=windows_expand_args, **extra
             )
         except exceptions.NoArgsIsHelpError as error:
-            error.show()  # the help itself, as asked for by giving nothing
-            code = error.exit_code
+            # Nothing given asks for the help, as --help does: on stdout, exit code 0, not a usage error.
+            # (click's error.show() would also end stderr with an empty line: typer's rich help
+            # prints itself and returns "".)
+            text = error.ctx.get_help() if error.ctx is not None else ""
+            if text:
+                sys.stdout.write(text + "\n")
+            code = 0
         except exceptions.UsageError as error:
             sys.stderr.write(f"convfx: error: {usage_error_line(error)}\n")
             code = error.exit_code

@@ -8,13 +8,14 @@ reports; the scores live in :mod:`convfx.compare`, the drawings in
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from .. import imageio
-from .app import Command, app, console, reporting_errors, say
+from .app import Command, app, check_figure_name, console, reporting_errors, say
 from .options import DEFAULT_KERNEL_SCALE, DEFAULT_MODEL_HELP, FORCE_HELP, SHIPPED_MODELS_HELP, KernelScale
 
 if TYPE_CHECKING:
@@ -177,11 +178,13 @@ def compare_command(
     """
     from .. import compare
 
-    with reporting_errors():
+    with reporting_errors(plot="--output"):
         destination = output or Path("evolution.png" if evolution else "compare.png")
-        if destination.exists() and not force:
-            raise imageio.OutputExistsError(f"{destination}: already exists; pass --force to replace it")
         from .. import plots  # matplotlib is slow to import; only drawing needs it
+
+        check_figure_name(destination, (*plots.PLOT_SUFFIXES, ".gif") if evolution else plots.PLOT_SUFFIXES)
+        if os.path.lexists(destination) and not force:
+            raise imageio.OutputExistsError(f"{destination}: already exists; pass --force to replace it")
 
         photo = imageio.read_image(image).pixels if image is not None else None
         result = compare.compare_model(model, key=key, draws=draws)

@@ -8,6 +8,7 @@ maths lives in :mod:`convfx.effects`, reading and writing one file in
 
 from __future__ import annotations
 
+import os
 import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -92,7 +93,7 @@ def apply_command(
 
         convfx apply kirsch big.tif --memory-budget 256MB  # in strips, same result
     """
-    if source.is_dir():
+    if os.path.isdir(source):
         fail(
             f"INPUT: {source} is a folder, expected an image file; to filter every image in it use "
             f"`convfx batch {shlex.quote(effect)} {shlex.quote(str(source))} -o OUTDIR`",

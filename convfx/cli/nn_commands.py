@@ -7,12 +7,13 @@ drawing in the plots module.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ..errors import FileError
+from ..errors import FileError, ParameterError
 from ..nn import config as nn_config
 from ..nn.config import TrainConfig
 from .app import Command, app, console, err_console, reporting_errors, say
@@ -140,6 +141,8 @@ def train_command(
     from ..nn import lenet
 
     with reporting_errors():
+        if output.suffix.lower() != ".npz" and not os.path.isdir(output):  # a folder is check_model_destination's to say
+            raise ParameterError(f"output: {output}: unsupported file type {output.suffix or '(none)'!r}; expected '.npz'")
         lenet.check_model_destination(output, overwrite=force)
         options = dict(
             batch_size=batch_size,
@@ -167,6 +170,7 @@ def train_command(
             TimeRemainingColumn(),
             console=err_console,
             transient=True,
+            disable=not err_console.is_terminal,  # else rich still ends with a blank line on a log file
         ) as bar:
             steps = config.epochs * -(-len(data.train_labels) // batch_size)
             task = bar.add_task("train", total=steps, epoch=f"1/{config.epochs}", loss=float("nan"), accuracy=0.0, test="-")
@@ -236,7 +240,7 @@ def evaluate_command(
 
     with reporting_errors(model="MODEL", path="MODEL"):
         model = load_model(model_path)  # a file, or a shipped model's name
-        if plot is not None and plot.exists() and not force:
+        if plot is not None and os.path.lexists(plot) and not force:
             raise FileError(f"{plot}: already exists; pass --force to replace it")
         data = nn.evaluation_data(model, dataset, source=str(model_path))
         result = nn.evaluate(model, data.test_images, data.test_labels)

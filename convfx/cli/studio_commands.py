@@ -77,7 +77,8 @@ def studio_command(
     """
     from .. import studio
 
-    with reporting_errors(max_upload_bytes="--max-upload-mb"):
+    # The studio takes no --key: a model's conv1.weight, or its only 4-D array, is the one it shows.
+    with reporting_errors(max_upload_bytes="--max-upload-mb", key="a model with a conv1.weight (the studio takes no --key)"):
         studio.require_extra()
         from ..studio.server import serve
         from ..studio.workbench import Workbench

@@ -120,7 +120,7 @@ def read_image(path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS)
         if width * height > max_pixels:
             raise FileError(
                 f"{path}: {width}x{height} = {width * height:,} pixels is over the limit of {max_pixels:,} "
-                "(a guard against decompression bombs; raise it with max_pixels / --max-pixels)"
+                "(a guard against decompression bombs; raise it with max_pixels=)"
             )
         try:
             with warnings.catch_warnings():

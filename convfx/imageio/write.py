@@ -89,24 +89,24 @@ def check_destination(path: str | os.PathLike, *, overwrite: bool = False) -> Pa
     Raises
     ------
     ParameterError
-        If the suffix is not one of :data:`WRITE_FORMATS`.
+        If ``path`` is a folder, or its suffix is not one of :data:`WRITE_FORMATS`.
     FileError
-        If the folder does not exist, ``path`` is a folder.
+        If the folder does not exist.
     OutputExistsError
         If ``path`` exists and ``overwrite`` is false.
     """
     path = Path(path)
+    if os.path.isdir(path):  # before the suffix: a folder is not a file of the wrong type
+        raise ParameterError(f"output: {path} is a folder; expected an image file name")
     if path.suffix.lower() not in WRITE_FORMATS:
         raise ParameterError(
             f"output: {path}: unsupported file type {path.suffix or '(none)'!r}; expected one of {sorted(WRITE_FORMATS)}"
         )
     folder = path.parent
-    if not folder.is_dir():
-        reason = "is not a folder" if folder.exists() else "does not exist"
+    if not os.path.isdir(folder):
+        reason = "is not a folder" if os.path.exists(folder) else "does not exist"
         raise FileError(f"{path}: cannot write: the folder {folder} {reason}")
-    if path.is_dir():
-        raise FileError(f"{path}: is a folder, expected an image file name")
-    if path.exists() and not overwrite:
+    if os.path.lexists(path) and not overwrite:
         raise OutputExistsError(f"{path}: already exists; pass overwrite=True to replace it")
     return path
 

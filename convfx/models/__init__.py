@@ -68,6 +68,6 @@ def resolve_model(model: str | os.PathLike | None) -> Path:
     if model is None:
         return shipped_model(DEFAULT_MODEL)
     path = Path(model)
-    if not path.exists() and str(model) in SHIPPED_MODELS:
+    if not os.path.exists(path) and str(model) in SHIPPED_MODELS:
         return SHIPPED_MODELS[str(model)]
     return path

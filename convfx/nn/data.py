@@ -132,6 +132,12 @@ def load_dataset(spec: str | os.PathLike, *, seed: int = 0) -> Dataset:
 
         return load_cifar10(rest)
     root = Path(spec)
+    try:
+        os.stat(root)
+    except (FileNotFoundError, NotADirectoryError):
+        pass  # names nothing: said below
+    except OSError as error:  # a name too long for the system, a folder that cannot be searched
+        raise FileError(f"{root}: cannot read: {error.strerror or error}") from None
     if colon and len(prefix) > 1 and prefix.replace("-", "").replace("_", "").isalnum() and not root.exists():
         raise ParameterError(f"dataset: invalid value {text!r}; expected one of {list(DATASET_NAMES)} or a folder")
     if not root.exists():  # a name that names nothing: a usage error, as an unknown name is

@@ -184,11 +184,11 @@ def check_model_destination(path: str | os.PathLike, *, overwrite: bool = False)
         :class:`convfx.imageio.OutputExistsError` if it exists and not ``overwrite``.
     """
     path = Path(path)
-    if not path.parent.is_dir():
+    if not os.path.isdir(path.parent):
         raise FileError(f"{path}: cannot write: the folder {path.parent} does not exist")
-    if path.is_dir():
+    if os.path.isdir(path):
         raise FileError(f"{path}: is a folder, expected a model file name (e.g. model.npz)")
-    if path.exists() and not overwrite:
+    if os.path.lexists(path) and not overwrite:
         raise imageio.OutputExistsError(f"{path}: already exists; pass overwrite=True to replace it")
     return path
 

@@ -22,9 +22,9 @@ import numpy as np
 
 from .. import imageio
 from ..checks import choice
-from ..errors import FileError
+from ..errors import FileError, ParameterError
 from ..limits import MAX_ARRAY_VALUES, MAX_SAFETENSORS_HEADER_BYTES
-from ..models import resolve_model
+from ..models import DEFAULT_MODEL, resolve_model
 from .layers import INITS, Init
 from .lenet import LeNet
 
@@ -218,8 +218,10 @@ def load_weights(path: str | os.PathLike | None = None, *, key: str | None = Non
     Raises
     ------
     FileError
-        Missing or unreadable file, unknown key (the message lists the 4-D keys),
-        an array that is not 4-D or not finite, a bias of the wrong shape.
+        Missing or unreadable file, several 4-D arrays and no ``key`` (the message
+        lists them), an array that is not 4-D or not finite, a bias of the wrong shape.
+    ParameterError
+        ``key`` names no array in the file (the message lists the 4-D keys).
 
     Examples
     --------
@@ -232,6 +234,7 @@ def load_weights(path: str | os.PathLike | None = None, *, key: str | None = Non
     >>> load_weights(path).weight.shape                   # the file's only 4-D array
     (8, 3, 3, 3)
     """
+    named = path if path is not None else DEFAULT_MODEL  # as given: a shipped model's name, not where it is installed
     path = resolve_model(path)
     arrays = _Tensors(path)
     four_d = [name for name, shape in arrays.shapes.items() if len(shape) == 4]
@@ -242,10 +245,10 @@ def load_weights(path: str | os.PathLike | None = None, *, key: str | None = Non
             key = four_d[0]
         else:
             listed = ", ".join(four_d[:20]) + (" ..." if len(four_d) > 20 else "") if four_d else "none"
-            raise FileError(f"{path}: which weight? pass --key; 4-D arrays in the file: {listed}")
+            raise FileError(f"{path}: which weight? 4-D arrays in the file: {listed}, and no conv1.weight; pass key=")
     if key not in arrays:
         listed = ", ".join(four_d[:20]) + (" ..." if len(four_d) > 20 else "") if four_d else "none"
-        raise FileError(f"{path}: no array {key!r}; 4-D arrays in the file: {listed}")
+        raise ParameterError(f"key: no array {key!r} in {os.fspath(named)}; 4-D arrays in the file: {listed}")
     if len(arrays.shapes[key]) != 4:  # refused from the header, before its values are read
         raise FileError(f"{path}: {key!r} has shape {arrays.shapes[key]}; expected a 4-D conv weight (F, C, kh, kw)")
     weight = np.asarray(arrays[key])
