@@ -125,7 +125,7 @@ def test_a_pipe_closed_by_its_reader_ends_quietly():
         (["tour", "digits", "-o", "t.txt"], ["--output: t.txt: unsupported file type '.txt'"]),
         (["compare", "digits", "-o", "c.txt"], ["--output: c.txt: unsupported file type '.txt'"]),
         (["compare", "digits", "--evolution", "-o", "e.txt"], ["--output: e.txt", "'.gif'"]),
-        (["tour", "digits", "-o", "{folder}"], ["--output: ", "is a folder; expected a figure file name"]),
+        (["tour", "digits", "-o", "{folder}"], ["--output: ", "is a folder; expected the name of a figure file"]),
     ],
 )
 def test_a_figure_output_is_named_as_the_option(tmp_path, args, words):
@@ -133,6 +133,15 @@ def test_a_figure_output_is_named_as_the_option(tmp_path, args, words):
     result = run(*args)
     assert_one_line_error(result, 2, *words)
     assert "plot" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["show", "sobel"], ["summary", "digits"], ["evaluate", "digits"]],
+)
+def test_a_plot_given_a_folder_says_it_is_a_folder(tmp_path, args):
+    result = run(*args, "--plot", str(tmp_path))
+    assert_one_line_error(result, 2, f"--plot: {tmp_path} is a folder; expected the name of a figure file (.png")
 
 
 # --------------------------------------------------------------------------- the pixel limit

@@ -188,7 +188,7 @@ def check_figure_name(path: os.PathLike[str] | str, suffixes: Collection[str], *
     """
     shown = os.fspath(path)
     if os.path.isdir(path):
-        raise ParameterError(f"{name}: {shown} is a folder; expected a figure file name ({'/'.join(suffixes)})")
+        raise ParameterError(f"{name}: {shown} is a folder; expected the name of a figure file ({'/'.join(suffixes)})")
     suffix = os.path.splitext(shown)[1]
     if suffix.lower() not in suffixes:
         raise ParameterError(f"{name}: {shown}: unsupported file type {suffix or '(none)'!r}; expected one of {list(suffixes)}")

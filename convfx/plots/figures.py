@@ -158,12 +158,14 @@ def save_figure(
     Raises
     ------
     ParameterError
-        Unsupported suffix.
+        Unsupported suffix, or ``path`` is a folder.
     FileError
         Folder missing or not writable; :class:`convfx.imageio.OutputExistsError`
         if the file exists and not ``overwrite``.
     """
     path = Path(path)
+    if os.path.isdir(path):
+        raise ParameterError(f"plot: {path} is a folder; expected the name of a figure file ({'/'.join(PLOT_SUFFIXES)})")
     if path.suffix.lower() not in PLOT_SUFFIXES:
         raise ParameterError(
             f"plot: {path}: unsupported file type {path.suffix or '(none)'!r}; expected one of {list(PLOT_SUFFIXES)}"
