@@ -20,7 +20,7 @@ import typer
 from rich.console import Console
 
 from .. import __version__
-from ..errors import ConvfxError, FileError, ParameterError
+from ..errors import ConvfxError, FileError
 from .click_classes import Command, Group, get_current_context, option_spelling
 
 __all__ = [
@@ -34,7 +34,6 @@ __all__ = [
     "fail",
     "reporting_errors",
     "cli_message",
-    "check_figure_name",
     "file_message",
 ]
 
@@ -178,17 +177,3 @@ def reporting_errors(**aliases: str) -> Iterator[None]:
     except KeyboardInterrupt:
         err_console.print("convfx: interrupted", markup=False)
         raise typer.Exit(EXIT_INTERRUPTED) from None
-
-
-def check_figure_name(path: os.PathLike[str] | str, suffixes: Collection[str], *, name: str = "output") -> None:
-    """Refuse a figure's file name before anything is computed: a folder, or a suffix not in ``suffixes``.
-
-    Raises :class:`ParameterError` as ``name: ...``, which :func:`reporting_errors`
-    spells as the command's option (``--output: dd is a folder; expected ...``).
-    """
-    shown = os.fspath(path)
-    if os.path.isdir(path):
-        raise ParameterError(f"{name}: {shown} is a folder; expected the name of a figure file ({'/'.join(suffixes)})")
-    suffix = os.path.splitext(shown)[1]
-    if suffix.lower() not in suffixes:
-        raise ParameterError(f"{name}: {shown}: unsupported file type {suffix or '(none)'!r}; expected one of {list(suffixes)}")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from .. import imageio
-from .app import Command, app, check_figure_name, console, reporting_errors, say
+from .app import Command, app, console, reporting_errors, say
 from .options import DEFAULT_KERNEL_SCALE, DEFAULT_MODEL_HELP, FORCE_HELP, SHIPPED_MODELS_HELP, KernelScale
 
 if TYPE_CHECKING:
@@ -182,7 +182,9 @@ def compare_command(
         destination = output or Path("evolution.png" if evolution else "compare.png")
         from .. import plots  # matplotlib is slow to import; only drawing needs it
 
-        check_figure_name(destination, (*plots.PLOT_SUFFIXES, ".gif") if evolution else plots.PLOT_SUFFIXES)
+        plots.check_figure_path(
+            destination, suffixes=(*plots.PLOT_SUFFIXES, ".gif") if evolution else plots.PLOT_SUFFIXES, name="output"
+        )
         if os.path.lexists(destination) and not force:
             raise imageio.OutputExistsError(f"{destination}: already exists; pass --force to replace it")
 

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from .. import imageio
-from .app import Command, app, check_figure_name, console, reporting_errors, say
+from .app import Command, app, console, reporting_errors, say
 from .options import DEFAULT_MODEL_HELP, FORCE_HELP, SHIPPED_MODELS_HELP, MaxPixelsOption
 
 _MODEL_HELP = f"A model file from `convfx train`, or {SHIPPED_MODELS_HELP} (the shipped models).  {DEFAULT_MODEL_HELP}"
@@ -151,7 +151,7 @@ def tour_command(
     from ..nn import inspect as nn_inspect
 
     with reporting_errors(model="MODEL", path="MODEL", plot="--output"):
-        check_figure_name(output, plots.PLOT_SUFFIXES)
+        plots.check_figure_path(output, name="output")
         result = nn_inspect.tour_file(model_path, image, max_pixels=max_pixels)
         written = plots.save_tour(result, output, overwrite=force)
     best = result.prediction

@@ -16,7 +16,7 @@ import typer
 from ..errors import FileError, ParameterError
 from ..nn import config as nn_config
 from ..nn.config import TrainConfig
-from .app import Command, app, check_figure_name, console, err_console, reporting_errors, say
+from .app import Command, app, console, err_console, reporting_errors, say
 from .options import FORCE_HELP, SHIPPED_MODELS_HELP, Choice, choices
 
 if TYPE_CHECKING:
@@ -241,7 +241,7 @@ def evaluate_command(
     with reporting_errors(model="MODEL", path="MODEL"):
         model = load_model(model_path)  # a file, or a shipped model's name
         if plot is not None:
-            check_figure_name(plot, plots.PLOT_SUFFIXES, name="plot")
+            plots.check_figure_path(plot)
         if plot is not None and os.path.lexists(plot) and not force:
             raise FileError(f"{plot}: already exists; pass --force to replace it")
         data = nn.evaluation_data(model, dataset, source=str(model_path))

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from .edges import canny_figure, save_canny_stages
 from .explain import EXPLAIN_SUFFIXES, explain_frame_figure, explain_gif_bytes, explain_strip_figure, save_explanation
-from .figures import DIVERGING, KERNEL_SCALES, PLOT_SUFFIXES, check_kernel_scale, figure_bytes, save_figure
+from .figures import DIVERGING, KERNEL_SCALES, PLOT_SUFFIXES, check_figure_path, check_kernel_scale, figure_bytes, save_figure
 from .filters import GALLERY_EFFECTS, gallery_figure, kernel_figure, save_kernel_plot
 from .learning import (
     compare_figure,
@@ -45,6 +45,7 @@ __all__ = [
     "EXPLAIN_SUFFIXES",
     "figure_bytes",
     "save_figure",
+    "check_figure_path",
     "kernel_figure",
     "gallery_figure",
     "save_kernel_plot",

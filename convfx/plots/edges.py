@@ -22,7 +22,7 @@ from matplotlib.patches import Patch
 from .. import edges, imageio, steps
 from ..conv import BOUNDARIES
 from ..errors import ParameterError
-from .figures import DIVERGING, PLOT_SUFFIXES, TEXT_POINTS, image_panel, refuse_existing, save_figure, signed_norm
+from .figures import DIVERGING, TEXT_POINTS, check_figure_path, image_panel, refuse_existing, save_figure, signed_norm
 
 # The colour of weak pixels in stage 7.
 _WEAK = (1.0, 0.55, 0.0)
@@ -198,11 +198,9 @@ def save_canny_stages(
     if boundary not in BOUNDARIES:
         raise ParameterError(f"boundary: invalid value {boundary!r}; expected one of {list(BOUNDARIES)}")
     source = imageio.check_source(source)
-    destination = source.with_name(f"{source.stem}_canny_stages.png") if destination is None else Path(destination)
-    if destination.suffix.lower() not in PLOT_SUFFIXES:
-        raise ParameterError(
-            f"output: {destination}: unsupported file type {destination.suffix or '(none)'!r}; expected one of {list(PLOT_SUFFIXES)}"
-        )
+    destination = check_figure_path(
+        source.with_name(f"{source.stem}_canny_stages.png") if destination is None else destination, name="output"
+    )
     refuse_existing(destination, overwrite=overwrite)
     picture = imageio.read_image(source, max_pixels=max_pixels)
     stages = edges.canny_stages(picture.pixels, boundary=boundary, **detector.settings)

@@ -36,7 +36,17 @@ from PIL import Image
 from .. import explain as explain_steps
 from .. import imageio
 from ..errors import ParameterError
-from .figures import DIVERGING, PLOT_SUFFIXES, SAVE_DPI, SIGNED_LEGEND, TEXT_POINTS, figure_bytes, refuse_existing, save_figure
+from .figures import (
+    DIVERGING,
+    PLOT_SUFFIXES,
+    SAVE_DPI,
+    SIGNED_LEGEND,
+    TEXT_POINTS,
+    check_figure_path,
+    figure_bytes,
+    refuse_existing,
+    save_figure,
+)
 from .volumes import Oblique, draw_axes_key, draw_box, draw_outline, draw_sheet, draw_volume_edges
 
 __all__ = ["EXPLAIN_SUFFIXES", "explain_frame_figure", "explain_gif_bytes", "explain_strip_figure", "save_explanation"]
@@ -876,12 +886,8 @@ def save_explanation(
         Folder missing; :class:`convfx.imageio.OutputExistsError` if the file exists
         and not ``overwrite``.
     """
-    path = Path(path)
+    path = check_figure_path(path, suffixes=EXPLAIN_SUFFIXES, name="output")
     suffix = path.suffix.lower()
-    if suffix not in EXPLAIN_SUFFIXES:
-        raise ParameterError(
-            f"output: {path}: unsupported file type {path.suffix or '(none)'!r}; expected one of {list(EXPLAIN_SUFFIXES)}"
-        )
     refuse_existing(path, overwrite=overwrite)
     if suffix == ".gif":
         return imageio.write_bytes_atomically(

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,7 @@ __all__ = [
     "TEXT_POINTS",
     "figure_bytes",
     "save_figure",
+    "check_figure_path",
     "refuse_existing",
     "image_panel",
     "signed_norm",
@@ -163,16 +165,51 @@ def save_figure(
         Folder missing or not writable; :class:`convfx.imageio.OutputExistsError`
         if the file exists and not ``overwrite``.
     """
-    path = Path(path)
-    if os.path.isdir(path):
-        raise ParameterError(f"plot: {path} is a folder; expected the name of a figure file ({'/'.join(PLOT_SUFFIXES)})")
-    if path.suffix.lower() not in PLOT_SUFFIXES:
-        raise ParameterError(
-            f"plot: {path}: unsupported file type {path.suffix or '(none)'!r}; expected one of {list(PLOT_SUFFIXES)}"
-        )
+    path = check_figure_path(path)
     refuse_existing(path, overwrite=overwrite)
     data = figure_bytes(figure, path.suffix.lower()[1:], dpi=dpi, colors=colors, palette=palette)
     return imageio.write_bytes_atomically(path, data, overwrite=overwrite)
+
+
+def check_figure_path(path: str | os.PathLike[str], *, suffixes: Sequence[str] = PLOT_SUFFIXES, name: str = "plot") -> Path:
+    """``path`` as a :class:`~pathlib.Path` if it can name a figure file, checked before anything is drawn.
+
+    Parameters
+    ----------
+    path : str or path-like
+    suffixes : sequence of str, optional
+        The suffixes the caller can write (default :data:`PLOT_SUFFIXES`).
+    name : str, optional
+        What the message calls the parameter (the command line spells it as its option).
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    ParameterError
+        ``path`` is a folder, or its suffix is not in ``suffixes``.
+
+    Examples
+    --------
+    >>> from convfx.plots import check_figure_path
+    >>> check_figure_path("kernels.svg").name
+    'kernels.svg'
+    >>> check_figure_path("kernels.txt")
+    Traceback (most recent call last):
+    ...
+    convfx.errors.ParameterError: plot: kernels.txt: unsupported file type '.txt'; expected one of ['.png', '.svg', '.pdf']
+    """
+    path = Path(path)
+    if os.path.isdir(path):
+        raise ParameterError(f"{name}: {path} is a folder; expected the name of a figure file ({'/'.join(suffixes)})")
+    if path.suffix.lower() not in suffixes:
+        raise ParameterError(
+            f"{name}: {path}: unsupported file type {path.suffix or '(none)'!r}; expected one of {list(suffixes)}"
+        )
+    return path
 
 
 def refuse_existing(path: Path, *, overwrite: bool) -> None:
