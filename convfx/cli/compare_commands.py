@@ -8,7 +8,6 @@ reports; the scores live in :mod:`convfx.compare`, the drawings in
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -182,11 +181,8 @@ def compare_command(
         destination = output or Path("evolution.png" if evolution else "compare.png")
         from .. import plots  # matplotlib is slow to import; only drawing needs it
 
-        plots.check_figure_path(
-            destination, suffixes=(*plots.PLOT_SUFFIXES, ".gif") if evolution else plots.PLOT_SUFFIXES, name="output"
-        )
-        if os.path.lexists(destination) and not force:
-            raise imageio.OutputExistsError(f"{destination}: already exists; pass --force to replace it")
+        suffixes = (*plots.PLOT_SUFFIXES, ".gif") if evolution else plots.PLOT_SUFFIXES
+        plots.figures.refuse_existing(plots.check_figure_path(destination, suffixes=suffixes, name="output"), overwrite=force)
 
         photo = imageio.read_image(image).pixels if image is not None else None
         result = compare.compare_model(model, key=key, draws=draws)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ..errors import FileError, ParameterError
+from ..errors import ParameterError
 from ..nn import config as nn_config
 from ..nn.config import TrainConfig
 from .app import Command, app, console, err_console, reporting_errors, say
@@ -241,9 +241,7 @@ def evaluate_command(
     with reporting_errors(model="MODEL", path="MODEL"):
         model = load_model(model_path)  # a file, or a shipped model's name
         if plot is not None:
-            plots.check_figure_path(plot)
-        if plot is not None and os.path.lexists(plot) and not force:
-            raise FileError(f"{plot}: already exists; pass --force to replace it")
+            plots.figures.refuse_existing(plots.check_figure_path(plot), overwrite=force)
         data = nn.evaluation_data(model, dataset, source=str(model_path))
         result = nn.evaluate(model, data.test_images, data.test_labels)
         if plot is not None:

@@ -225,7 +225,7 @@ def refuse_existing(path: Path, *, overwrite: bool) -> None:
     convfx.imageio.OutputExistsError
         ``path`` exists and not ``overwrite``.
     """
-    if path.exists() and not overwrite:
+    if os.path.lexists(path) and not overwrite:  # a dangling link too: the file would go where it points
         raise imageio.OutputExistsError(f"{path}: already exists; pass overwrite=True to replace it")
 
 
