@@ -2,7 +2,7 @@
 
 Reproduce with (from the repository root, the test extra installed)::
 
-    python benchmarks/bench_edges.py [--repeats 15] [--quick]
+    python benchmarks/bench_edges.py [--repeats 15] [--quick] [--stages compiled|numpy]
 
 Two 1920x1080 RGB uint8 images, each resized with cv2.INTER_CUBIC:
 
@@ -25,7 +25,11 @@ Each row times convfx and its anchor in pairs, one call of each in turn, after a
 warm-up call of both, ``--repeats`` times, in this one process: the table gives
 the minimum and median milliseconds of each, and the ratio convfx / anchor
 (< 1: convfx is faster) as the median of the pairs' ratios and as the ratio of
-the minima.  Machines here are shared, so only ratios measured side by side mean
+the minima.  ``--stages`` picks the implementation of Canny's per-pixel
+stages: ``compiled`` (the default), numba's loops, which a process uses once
+Canny has worked on ``convfx.edges.engines.COMPILE_AFTER_PIXELS`` pixels (a
+long batch, a server, a notebook); ``numpy``, what a process uses before that
+(one photo from the command line).  Machines here are shared, so only ratios measured side by side mean
 anything; run it a few times to see their spread.  The last column counts the
 pixels where the anchor's map differs from convfx's.
 """
@@ -33,6 +37,7 @@ pixels where the anchor's map differs from convfx's.
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import time
 from collections.abc import Callable
@@ -45,6 +50,7 @@ import skimage.feature
 
 import convfx
 from convfx.color import to_luminance
+from convfx.edges import engines
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 SIGMA, LOW, HIGH = 1.0, 0.1, 0.2
@@ -82,7 +88,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=15, help="pairs of calls per row (default 15)")
     parser.add_argument("--quick", action="store_true", help="480x270 images, 3 repeats (smoke test)")
+    parser.add_argument("--stages", choices=("compiled", "numpy"), default="compiled", help="Canny's per-pixel stages")
     args = parser.parse_args()
+    engines.COMPILE_AFTER_PIXELS = 0 if args.stages == "compiled" else math.inf
     width, height = (480, 270) if args.quick else (1920, 1080)
     repeats = 3 if args.quick else args.repeats
     sources = {
@@ -106,7 +114,11 @@ def main() -> None:
         ("dense", "cv2.Canny (gray)", {}, lambda rgb: opencv(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)), ""),
         ("sparse", "cv2.Canny (RGB), per_channel", {"mode": "per_channel"}, opencv, ""),
     ]
-    print("# python benchmarks/bench_edges.py" + (" --quick" if args.quick else f" --repeats {repeats}"))
+    print(
+        "# python benchmarks/bench_edges.py"
+        + (" --quick" if args.quick else f" --repeats {repeats}")
+        + f" --stages {args.stages}"
+    )
     print(f"images {height}x{width}x3 uint8: sparse = samples/astronaut.jpg, dense = skimage.data.immunohistochemistry(); "
           f"sigma={SIGMA:g}, low={LOW:g}, high={HIGH:g}; {repeats} pairs per row, cv2 threads {cv2.getNumThreads()}")  # fmt: skip
     print()

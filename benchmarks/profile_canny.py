@@ -2,14 +2,18 @@
 
 Reproduce with (from the repository root, the test extra installed)::
 
-    python benchmarks/profile_canny.py [--calls 25]
+    python benchmarks/profile_canny.py [--calls 25] [--stages compiled|numpy]
 
 The same two 1920x1080 RGB uint8 images as ``bench_edges.py`` (``sparse``: the
 bundled astronaut photo; ``dense``: scikit-image's ``immunohistochemistry``),
 sigma 1, thresholds 0.1 / 0.2.  ``convfx.canny`` runs ``--calls`` times with a
 ``time.perf_counter`` wrapped around each stage it calls (the conversion to
-luminance, the Gaussian, each Sobel, non-maximum suppression, hysteresis); the
-rest of the call (checks, the thread pool) is ``other``.  After each call,
+luminance, the Gaussian, each Sobel, the magnitude with non-maximum
+suppression, hysteresis).  The image is worked on in strips, two threads at a
+time: a stage's time is summed over its strips, so it is thread time, and the
+stages add up to more than the call; ``total`` is the call's wall time.
+``--stages`` as for ``bench_edges.py``: numba's compiled loops (the default) or
+numpy's.  After each call,
 OpenCV's steps (``cvtColor``, ``GaussianBlur``, ``Canny(L2gradient=True)``) run
 once, timed the same way, so both see the same load.  The tables give the
 median milliseconds of each stage, and the share of the pixels each stage
@@ -23,10 +27,12 @@ Only the wrapping is done here: the stages are convfx's own functions, called by
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
+import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,30 +41,30 @@ import numpy as np
 import skimage.data
 
 import convfx
-from convfx.edges import gradient
+from convfx.edges import engines, gradient
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 SIGMA, LOW, HIGH = 1.0, 0.1, 0.2
-# The names convfx.edges.gradient calls, in the order it calls them.
-STAGES = ("_canny_input", "non_maximum_suppression", "hysteresis")
-APPLY_NAMES = ("gaussian", "sobel_x", "sobel_y")
+# The names convfx.edges.gradient calls, in the order it calls them; the filters
+# it applies through effects.apply are named after the filter.
+STAGES = ("_canny_input", "gaussian_blur", "sobel_x", "sobel_y", "suppress_strip", "hysteresis")
 
 
-def timed(function: Callable[..., Any], name: Callable[[], str], seconds: dict[str, list[float]]) -> Callable[..., Any]:
-    """``function``, adding the seconds of each call to ``seconds[name()]``."""
+def timed(function: Callable[..., Any], name: Callable[..., str], seconds: dict[str, float]) -> Callable[..., Any]:
+    """``function``, adding the seconds of each call to ``seconds[name(*args)]`` (from any thread)."""
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         start = time.perf_counter()
         result = function(*args, **kwargs)
-        seconds[name()].append(time.perf_counter() - start)
+        elapsed = time.perf_counter() - start
+        with lock:
+            seconds[name(*args)] += elapsed
         return result
 
     return wrapper
 
 
-def constant(name: str) -> Callable[[], str]:
-    """A call without arguments that returns ``name``."""
-    return lambda: name
+lock = threading.Lock()
 
 
 def opencv_steps(rgb: np.ndarray, steps: dict[str, list[float]]) -> None:
@@ -79,35 +85,31 @@ def profile(rgb: np.ndarray, calls: int) -> tuple[dict[str, float], dict[str, fl
     """Median milliseconds per stage of convfx.canny and of OpenCV's steps on ``rgb``."""
     seconds: dict[str, list[float]] = defaultdict(list)
     steps: dict[str, list[float]] = defaultdict(list)
-    originals = {name: getattr(gradient, name) for name in STAGES}
+    originals = {name: getattr(gradient, name) for name in ("_canny_input", "suppress_strip", "hysteresis")}
     apply_original = gradient.effects.apply
-    applied: Iterator[str] = iter(())
-
-    def apply_name() -> str:
-        return next(applied)
+    call_seconds: dict[str, float] = defaultdict(float)
 
     try:
         for name, function in originals.items():
-            setattr(gradient, name, timed(function, constant(name), seconds))
-        gradient.effects.apply = timed(apply_original, apply_name, seconds)
+            setattr(gradient, name, timed(function, lambda *args, name=name: name, call_seconds))
+        gradient.effects.apply = timed(apply_original, lambda image, effect: effect.name, call_seconds)
         for call in range(calls + 1):  # the first, a warm-up, is not counted
-            if call == 1:
-                seconds.clear()
-                steps.clear()
-            applied = iter(APPLY_NAMES)
+            call_seconds.clear()
             start = time.perf_counter()
             convfx.canny(rgb, sigma=SIGMA, low=LOW, high=HIGH)
-            seconds["total"].append(time.perf_counter() - start)
+            total = time.perf_counter() - start
             opencv_steps(rgb, steps)
+            if call == 0:
+                steps.clear()
+                continue
+            for name in STAGES:
+                seconds[name].append(call_seconds[name])
+            seconds["total"].append(total)
     finally:
         for name, function in originals.items():
             setattr(gradient, name, function)
         gradient.effects.apply = apply_original
-    # One time per stage and call: "other" is what each call spent outside its stages.
-    staged = [values for name, values in seconds.items() if name != "total"]
-    seconds["other"] = [total - sum(parts) for total, *parts in zip(seconds["total"], *staged)]
     ours = {name: statistics.median(values) * 1000 for name, values in seconds.items()}
-
     theirs = {name: statistics.median(values) * 1000 for name, values in steps.items()}
     return ours, theirs
 
@@ -115,12 +117,14 @@ def profile(rgb: np.ndarray, calls: int) -> tuple[dict[str, float], dict[str, fl
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=25, help="timed calls per image (default 25)")
+    parser.add_argument("--stages", choices=("compiled", "numpy"), default="compiled", help="Canny's per-pixel stages")
     args = parser.parse_args()
+    engines.COMPILE_AFTER_PIXELS = 0 if args.stages == "compiled" else math.inf
     sources = {
         "sparse": convfx.read_image(SAMPLES / "astronaut.jpg").pixels,
         "dense": skimage.data.immunohistochemistry(),
     }
-    print(f"# python benchmarks/profile_canny.py --calls {args.calls}")
+    print(f"# python benchmarks/profile_canny.py --calls {args.calls} --stages {args.stages}")
     print(f"1920x1080x3 uint8, sigma={SIGMA:g}, low={LOW:g}, high={HIGH:g}; cv2 threads {cv2.getNumThreads()}; "
           "median ms per stage")  # fmt: skip
     for image_name, pixels in sources.items():
@@ -134,7 +138,7 @@ def main() -> None:
               f"{candidates:.1f} % are candidates after suppression")  # fmt: skip
         print("| convfx stage | ms | OpenCV step | ms |")
         print("|---|---:|---|---:|")
-        ours_rows = [(name, ours[name]) for name in (STAGES[0], *APPLY_NAMES, *STAGES[1:], "other", "total")]
+        ours_rows = [(name, ours[name]) for name in (*STAGES, "total")]
         theirs_rows = list(theirs.items())
         for index, (name, value) in enumerate(ours_rows):
             their_name, their_value = theirs_rows[index] if index < len(theirs_rows) else ("", None)

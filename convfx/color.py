@@ -34,6 +34,14 @@ def to_luminance(image: np.ndarray) -> np.ndarray:
     ndarray, shape (H, W)
         float64 for float64 input, float32 otherwise, in the input's units.
 
+    Notes
+    -----
+    Computed as ``(0.299 R + 0.587 G) + 0.114 B``, each product and sum rounded
+    in the output dtype, element by element: the same bits on every machine (a
+    matrix product would round as the BLAS library does, which differs between
+    processors), and what the compiled conversion of :func:`convfx.canny`
+    reproduces.
+
     Examples
     --------
     >>> import numpy as np
@@ -46,4 +54,8 @@ def to_luminance(image: np.ndarray) -> np.ndarray:
         return array.astype(dtype, copy=False)
     if array.ndim != 3 or array.shape[2] != 3:
         raise ParameterError(f"image: gray needs shape (H, W) or (H, W, 3) RGB, found shape {array.shape}")
-    return array.astype(dtype, copy=False) @ np.asarray(LUMINANCE_WEIGHTS, dtype=dtype)
+    red, green, blue = np.asarray(LUMINANCE_WEIGHTS, dtype=dtype)
+    out = np.multiply(array[:, :, 0], red, dtype=dtype)
+    out += np.multiply(array[:, :, 1], green, dtype=dtype)
+    out += np.multiply(array[:, :, 2], blue, dtype=dtype)
+    return out

@@ -33,6 +33,7 @@ DECLARED = {
     "sklearn",
     "safetensors",
     "threadpoolctl",
+    "numba",
     "tomli",
     "dask",
     "distributed",  # the optional [dask] extra, imported only when asked for
@@ -91,6 +92,14 @@ def test_filtering_commands_start_without_the_network_or_matplotlib():
     assert "convfx.cli.batch_commands" in loaded and "convfx.cli.nn_commands" in loaded  # every command registered
     heavy = {"convfx.nn.layers", "convfx.nn.training", "convfx.nn.data", "convfx.compare", "matplotlib", "scipy", "skimage"}
     assert not heavy & loaded, f"imported at start-up: {sorted(heavy & loaded)}"
+    assert "numba" not in loaded
+
+
+def test_numba_loads_with_the_first_canny_call_only():
+    """numba takes a fraction of a second to import: filters never pay for it, Canny does once."""
+    setup = "import numpy as np, convfx\nimage = np.random.default_rng(0).random((40, 50))\n"
+    assert "numba" not in modules_loaded_by(setup + "convfx.apply(image, 'sobel'); convfx.marr_hildreth(image)")
+    assert "numba" in modules_loaded_by(setup + "convfx.canny(image)")
 
 
 def test_import_convfx_and_the_entry_point_load_nothing_heavy():

@@ -16,10 +16,18 @@ import convfx
 from convfx import banks, color, edges, effects, imageio, ranges, steps
 from convfx.cli import app
 from convfx.edges import bands as edge_bands
+from convfx.edges import codes, engines, laplacian, loops, suppression, vectorised
 from convfx.edges import inputs as edge_inputs
-from convfx.edges import laplacian, suppression
 
 DTYPES = [np.float64, np.float32, np.uint8, np.uint16]
+
+
+@pytest.fixture(params=["numpy", "compiled"])
+def stages(request, monkeypatch):
+    """Canny's per-pixel stages through one implementation: numpy's (vectorised) or numba's (loops)."""
+    compiled = request.param == "compiled"
+    monkeypatch.setattr(engines, "COMPILE_AFTER_PIXELS", 0 if compiled else float("inf"))
+    return loops if compiled else vectorised
 
 
 def scaled(mask: np.ndarray, dtype, contrast: float = 1.0) -> np.ndarray:
@@ -171,7 +179,7 @@ def test_quantile_thresholds(photo):
     assert convfx.canny(photo, low=0.9, high=0.99, quantile=True).sum() < stages.edges.sum()
 
 
-def test_rgb_uses_the_luminance_by_default(photo):
+def test_rgb_uses_the_luminance_by_default(photo, stages):
     np.testing.assert_array_equal(convfx.canny(photo), convfx.canny(color.to_luminance(photo), full_scale=255))
     np.testing.assert_array_equal(convfx.canny(photo[:, :, :1]), convfx.canny(photo[:, :, 0]))
 
@@ -279,9 +287,10 @@ def random_canny_case(rng: np.random.Generator) -> tuple[np.ndarray, dict]:
 
 
 @pytest.mark.parametrize("bands", ["default", "tiny"])
-def test_fast_path_matches_plain_loops(rng, monkeypatch, bands):
+def test_fast_path_matches_plain_loops(rng, monkeypatch, bands, stages):
     if bands == "tiny":  # a band per row or two, and threads even for small images
         monkeypatch.setattr(edge_bands, "BAND_PIXELS", 40)
+        monkeypatch.setattr(edge_bands, "STRIP_PIXELS", 40)
         monkeypatch.setattr(edge_bands, "PARALLEL_MIN_PIXELS", 0)
     for _ in range(60):
         image, parameters = random_canny_case(rng)
@@ -300,17 +309,22 @@ def test_fast_path_matches_plain_loops(rng, monkeypatch, bands):
         np.testing.assert_array_equal(convfx.canny(image, **parameters), expected, err_msg=str(parameters))
 
 
-def test_hysteresis_is_a_flood_fill_over_8_neighbours(rng):
-    for density in [0.2, 0.45, 0.6]:  # thin and diagonal links, and large blobs
-        candidates = rng.random((37, 41)) < density
+def test_hysteresis_is_a_flood_fill_over_8_neighbours(rng, stages):
+    for density, shape in [(0.2, (37, 41)), (0.45, (37, 41)), (0.6, (37, 41)), (0.65, (200, 150))]:
+        # thin and diagonal links, and large blobs (one longer than the fill's first stack)
+        candidates = rng.random(shape) < density
         strong = candidates & (rng.random(candidates.shape) < 0.05)
-        found = suppression.hysteresis(candidates, np.flatnonzero(candidates), np.flatnonzero(strong))
+        state = np.where(strong, codes.STRONG, np.where(candidates, codes.WEAK, codes.NOT_EDGE))
+        state = np.pad(state.astype(np.uint8), 1)
+        seeds = stages.strong_pixels(state, 0, len(state))
+        np.testing.assert_array_equal(seeds, np.flatnonzero(np.pad(strong, 1)))
+        found = suppression.hysteresis(state, seeds, stages)
         expected = reference_hysteresis(candidates, strong)
         assert expected.any() and (candidates & ~expected).any()
         np.testing.assert_array_equal(found, expected)
 
 
-def test_per_channel_picks_the_first_largest_channel_as_argmax_does(rng):
+def test_per_channel_picks_the_first_largest_channel_as_argmax_does(rng, stages):
     for channels in [1, 2, 3, 4]:
         values = rng.integers(0, 3, (9, 11, channels)).astype(np.float32)  # many ties
         values[rng.random(values.shape) < 0.1] = np.nan
@@ -320,7 +334,7 @@ def test_per_channel_picks_the_first_largest_channel_as_argmax_does(rng):
         gx, gy = rng.standard_normal((2, 9, 11, channels)).astype(np.float32)
         gx[np.isnan(values)] = np.nan
         with edge_bands.Bands(9, 11) as bands:
-            padded, picked_x, picked_y = suppression.padded_magnitude(gx, gy, "reflect", bands)
+            padded, picked_x, picked_y = suppression.padded_magnitude(gx, gy, "reflect", bands, stages)
         squared = gx * gx + gy * gy
         strongest = np.argmax(squared, axis=2)[:, :, None]
         magnitude = np.sqrt(np.take_along_axis(squared, strongest, axis=2)[:, :, 0])
@@ -330,21 +344,24 @@ def test_per_channel_picks_the_first_largest_channel_as_argmax_does(rng):
 
 
 @pytest.mark.parametrize("boundary", ["reflect", "constant", "edge", "symmetric", "wrap"])
-def test_magnitude_frames_are_numpy_pad(rng, boundary):
+def test_magnitude_frames_are_numpy_pad(rng, boundary, stages):
     for height, width in [(1, 1), (1, 5), (4, 1), (2, 2), (9, 6)]:
         gx, gy = (rng.standard_normal((height, width)).astype(np.float32) for _ in range(2))
         expected = np.pad(np.sqrt(gx * gx + gy * gy), 1, mode=boundary)
         with edge_bands.Bands(height, width) as bands:
-            padded, _, _ = suppression.padded_magnitude(gx, gy, boundary, bands)
+            padded, _, _ = suppression.padded_magnitude(gx, gy, boundary, bands, stages)
         np.testing.assert_array_equal(padded, expected)
-        for top in range(height):  # every band, from one row to all
-            for bottom in range(top + 1, height + 1):
-                window, inside = suppression._magnitude_window(gx, gy, slice(top, bottom), boundary)
-                np.testing.assert_array_equal(window, expected[top : bottom + 2])
-                np.testing.assert_array_equal(inside, expected[top + 1 : bottom + 1, 1:-1])
+        # The rows the compiled strips compute one at a time (the image's and the frame's).
+        code = codes.BOUNDARY_CODES.index(boundary)
+        for row in range(-1, height + 1):
+            out = np.full(width + 2, np.nan, dtype=np.float32)
+            # Strips of wrap take their rows cyclically; the others ask which row numpy.pad copies.
+            source = row % height if boundary == "wrap" else loops.local_row(row, 0, height, code)
+            loops.magnitude_row(gx, gy, source, code, out)
+            np.testing.assert_array_equal(out, expected[row + 1])
 
 
-def test_same_bytes_whatever_the_bands_threads_and_alignment(monkeypatch):
+def test_same_bytes_whatever_the_bands_threads_and_alignment(monkeypatch, stages):
     rows, cols = np.mgrid[0:150, 0:230]
     noise = np.random.default_rng(5).normal(0, 20, (150, 230, 3))
     image = np.clip(noise + np.stack([rows, cols, rows + cols], axis=2) % 97 * 2.5, 0, 255).astype(np.uint8)
@@ -359,6 +376,7 @@ def test_same_bytes_whatever_the_bands_threads_and_alignment(monkeypatch):
             np.testing.assert_array_equal(convfx.canny(moved, mode=mode), expected)
         with monkeypatch.context() as patch:
             patch.setattr(edge_bands, "BAND_PIXELS", 700)
+            patch.setattr(edge_bands, "STRIP_PIXELS", 1500)
             patch.setattr(edge_bands, "PARALLEL_MIN_PIXELS", 0)
             np.testing.assert_array_equal(convfx.canny(image, mode=mode), expected)
             again = convfx.canny_stages(image, mode=mode)
@@ -367,6 +385,36 @@ def test_same_bytes_whatever_the_bands_threads_and_alignment(monkeypatch):
         with monkeypatch.context() as patch:
             patch.setattr(edge_bands.cv2, "getNumThreads", lambda: 1)  # one thread, as in batch workers
             np.testing.assert_array_equal(convfx.canny(image, mode=mode), expected)
+
+
+@pytest.mark.parametrize(
+    "parameters",
+    [{}, {"sigma": 2, "boundary": "wrap"}, {"boundary": "constant", "low": 0.02}, {"mode": "per_channel"}, {"quantile": True}],
+    ids=["default", "wrap", "constant", "per_channel", "quantile"],
+)
+def test_numpy_and_compiled_stages_give_the_same_bytes(photo, monkeypatch, parameters):
+    found = {}
+    for after, name in [(float("inf"), "numpy"), (0, "compiled")]:
+        monkeypatch.setattr(engines, "COMPILE_AFTER_PIXELS", after)
+        stages = convfx.canny_stages(photo, **parameters)
+        found[name] = [convfx.canny(photo, **parameters).tobytes(), convfx.canny(photo[:, :, 1], **parameters).tobytes()]
+        found[name] += [getattr(stages, field).tobytes() for field in ("magnitude", "suppressed", "strong", "weak", "edges")]
+    assert found["numpy"] == found["compiled"]
+
+
+def test_a_process_switches_to_the_compiled_stages_after_enough_pixels(monkeypatch):
+    monkeypatch.setattr(engines, "COMPILE_AFTER_PIXELS", 100)
+    monkeypatch.setattr(engines, "_pixels_seen", 0)
+    chosen = [engines.per_pixel_stages(pixels) for pixels in (60, 39, 1, 5)]
+    assert chosen == [vectorised, vectorised, vectorised, loops]  # 0, 60, 99, then 100 pixels seen before each call
+
+
+def test_compiled_luminance_is_to_luminance(rng):
+    rgb = rng.integers(0, 256, (37, 53, 3), dtype=np.uint8)
+    out = np.empty((37, 53), dtype=np.float32)
+    weights = np.asarray(color.LUMINANCE_WEIGHTS, dtype=np.float32)
+    loops.luminance_rows(*np.moveaxis(rgb, 2, 0).copy(), weights, np.array([255.0], dtype=np.float32), out)
+    assert out.tobytes() == np.divide(color.to_luminance(rgb), np.float32(255.0)).tobytes()
 
 
 def test_canny_leaves_its_input_alone(rng):

@@ -25,7 +25,10 @@ The package, by job:
   pipeline and :class:`CannyStages`;
 * :mod:`.suppression` -- Canny's per-pixel stages: the magnitude with its
   boundary frame, non-maximum suppression, hysteresis;
-* :mod:`.bands` -- bands of rows shared among threads, for those stages;
+* :mod:`.loops` and :mod:`.vectorised` -- those stages compiled by numba, and
+  as numpy operations (the same bits); :mod:`.engines` -- which one a call
+  runs; :mod:`.codes` -- the constants both share;
+* :mod:`.bands` -- bands (and strips) of rows shared among threads, for those stages;
 * :mod:`.laplacian` -- Marr-Hildreth (zero crossings of the LoG) and DoG;
 * :mod:`.inputs` -- what both detectors share: the image check, the luminance,
   the rounding bound below which a response is noise.

@@ -16,21 +16,33 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from functools import cached_property
+from types import ModuleType
 from typing import Any, NamedTuple
 
+import cv2
 import numpy as np
 
 from .. import banks, effects
 from ..banks import Filter, Kernel
 from ..checks import choice, flag, in_range
+from ..color import LUMINANCE_WEIGHTS
 from ..conv import BOUNDARIES, compute_dtype
 from ..errors import ParameterError
 from ..limits import MAX_KERNEL_SIDE
 from ..ranges import resolve_full_scale
 from ..steps import Detector, DetectorParameter, register_detector
 from .bands import Bands
+from .codes import STRONG, WEAK
+from .engines import per_pixel_stages
 from .inputs import checked_image, gray, rounding
-from .suppression import hysteresis, non_maximum_suppression, padded_magnitude
+from .suppression import (
+    hysteresis,
+    new_state,
+    non_maximum_suppression,
+    padded_magnitude,
+    suppress_strip,
+    thresholds,
+)
 
 #: How a colour image becomes one gradient field: the gradient of its luminance,
 #: or at each pixel the gradient of the channel where it is strongest (what
@@ -246,9 +258,17 @@ def canny(
        the diagonal neighbour.  Equal neighbours (a symmetric step) are broken as
        OpenCV does, strictly on the up/left side, so a step between columns
        ``c - 1`` and ``c`` is marked once, at ``c - 1``.
-    4. Double threshold, then hysteresis: the candidates (suppressed, ``>= low``)
-       are labelled in 8-connected components (``cv2.connectedComponents``) and a
-       component is kept if it holds a strong pixel (``>= high``).
+    4. Double threshold, then hysteresis: a candidate (suppressed, ``>= low``)
+       is kept if its 8-connected component of candidates holds a strong pixel
+       (``>= high``).
+
+    A gray or luminance image with fixed thresholds is worked on in strips of
+    rows, two threads at a time, each strip smoothed and differentiated with a
+    halo of rows so that every pixel is the same bits as in one piece.  Steps 2
+    to 4 run as numpy operations until the process has run Canny on
+    :data:`convfx.edges.engines.COMPILE_AFTER_PIXELS` pixels, then as loops
+    compiled by numba (same bits, two to three times quicker; loading them
+    costs a process about a second once).
 
     Differences from ``skimage.feature.canny`` with the same sigma and
     thresholds: skimage pads with zeros and divides by the blurred mask (its
@@ -277,7 +297,7 @@ def canny(
            [0, 0, 0, 1, 0, 0, 0, 0],
            [0, 0, 0, 1, 0, 0, 0, 0]])
     """
-    return _canny(image, sigma, low, high, quantile, mode, boundary, full_scale, every_maximum=False).edges
+    return _canny_edges(image, sigma, low, high, quantile, mode, boundary, full_scale)
 
 
 def canny_stages(
@@ -316,19 +336,13 @@ def canny_stages(
     >>> np.array_equal(stages.edges, convfx.canny(step, sigma=1))
     True
     """
-    stages = _canny(image, sigma, low, high, quantile, mode, boundary, full_scale, every_maximum=True).stages()
-    # _canny has checked everything; this fills in the defaults it used, for the record.
-    sigma, low, high = _check_canny(sigma=sigma, low=low, high=high, quantile=quantile, mode=mode)
-    return replace(
-        stages,
-        sigma=sigma,
-        mode=mode,
-        full_scale=resolve_full_scale(full_scale, checked_image(image).dtype),
-        quantiles=(low, high) if quantile else None,
-    )
+    array, sigma, low, high, scale = _checked(image, sigma, low, high, quantile, mode, boundary, full_scale)
+    stages = _whole_image(array, sigma, low, high, quantile, mode, boundary, scale, every_maximum=True).stages()
+    # The settings of the run, the defaults filled in, for the record.
+    return replace(stages, sigma=sigma, mode=mode, full_scale=scale, quantiles=(low, high) if quantile else None)
 
 
-def _canny(
+def _canny_edges(
     image: np.ndarray,
     sigma: float,
     low: float | None,
@@ -337,58 +351,148 @@ def _canny(
     mode: str,
     boundary: str,
     full_scale: float | None,
-    *,
-    every_maximum: bool,
-) -> _CannyRun:
-    # every_maximum: suppress at every pixel, for the stages; else only where the
-    # magnitude reaches ``low``, which is all the edges depend on.
+) -> np.ndarray:
+    """The edge map alone: strip by strip where the result allows it, else from the whole pipeline.
+
+    Strips need a single channel to smooth (the luminance, or a gray image) and
+    thresholds known in advance (not quantiles of the whole magnitude); they give
+    the same bits as the whole pipeline (tested), and keep every intermediate
+    array small enough to stay in cache.
+    """
+    array, sigma, low, high, scale = _checked(image, sigma, low, high, quantile, mode, boundary, full_scale)
+    if quantile or (array.ndim == 3 and mode == "per_channel"):
+        return _whole_image(array, sigma, low, high, quantile, mode, boundary, scale, every_maximum=False).edges
+    height, width = array.shape[:2]
+    stages = per_pixel_stages(height * width)
+    with Bands(height, width, strips=True) as strips:
+        work, peak = _canny_input(array, mode, scale, strips, stages)
+        state = new_state(height, width)
+        limits = thresholds(work.dtype, low=low, high=high, noise=_noise(work.dtype, peak))
+
+        def suppress(rows: slice) -> np.ndarray:
+            gx, gy, first = _strip_gradients(work, rows, sigma, boundary)
+            return suppress_strip(gx, gy, first, rows, height, boundary, limits, state, stages)
+
+        return hysteresis(state, np.concatenate(strips.map(suppress)), stages)
+
+
+def _checked(
+    image: np.ndarray,
+    sigma: float,
+    low: float | None,
+    high: float | None,
+    quantile: bool,
+    mode: str,
+    boundary: str,
+    full_scale: float | None,
+) -> tuple[np.ndarray, float, float, float, float]:
+    """The checked image, sigma, low and high (the defaults filled in) and the full scale."""
     sigma, low, high = _check_canny(sigma=sigma, low=low, high=high, quantile=quantile, mode=mode)
     choice(boundary, "boundary", BOUNDARIES)
     array = checked_image(image)
-    scale = resolve_full_scale(full_scale, array.dtype)
-    height, width = array.shape[:2]
-    with Bands(height, width) as bands:
+    return array, sigma, low, high, resolve_full_scale(full_scale, array.dtype)
+
+
+def _noise(dtype: np.dtype, peak: float) -> float:
+    """The magnitude within rounding of zero, no edge whatever the thresholds, for an image whose largest |value| is ``peak``.
+
+    Quantiles of a flat image are rounding noise.  The Gaussian sums to 1, so the
+    bound is that of the Sobel kernels, sum |k| = 8, on the image.
+    """
+    return rounding(dtype, 8 * peak)
+
+
+def _whole_image(
+    array: np.ndarray,
+    sigma: float,
+    low: float,
+    high: float,
+    quantile: bool,
+    mode: str,
+    boundary: str,
+    scale: float,
+    *,
+    every_maximum: bool,
+) -> _CannyRun:
+    """Every stage over the whole image (for the stages, quantiles and per_channel)."""
+    stages = per_pixel_stages(array.shape[0] * array.shape[1])
+    with Bands(*array.shape[:2]) as bands:
         # In fractions of full scale, the units the thresholds are written in.
-        work, peak = _canny_input(array, mode, scale, bands)
-        smoothed = effects.apply(work, canny_smoothing(sigma), boundary=boundary) if sigma > 0 else work
+        work, peak = _canny_input(array, mode, scale, bands, stages)
+        smoothed = _smoothed(work, sigma, boundary)
         gx = effects.apply(smoothed, banks.get_filter("sobel_x"), boundary=boundary)
         gy = effects.apply(smoothed, banks.get_filter("sobel_y"), boundary=boundary)
-        padded: np.ndarray | None = None  # the edges alone: each band computes the magnitude it needs
-        magnitude: np.ndarray | None = None
-        if every_maximum or quantile or gx.ndim == 3:
-            padded, gx, gy = padded_magnitude(gx, gy, boundary, bands)
-            magnitude = padded[1:-1, 1:-1]
-            if quantile:
-                low, high = (float(q) for q in np.quantile(magnitude, [low, high]))
-        # A magnitude within rounding of zero is no edge, whatever the thresholds
-        # (quantiles of a flat image are rounding noise).  The Gaussian sums to 1,
-        # so the bound is that of the Sobel kernels, sum |k| = 8, on the image.
-        noise = rounding(work.dtype, 8 * peak)
-        candidates, flat, seeds, strong, suppressed = non_maximum_suppression(
-            gx, gy, padded, boundary, low=low, high=high, noise=noise, bands=bands, every_maximum=every_maximum
+        padded, gx, gy = padded_magnitude(gx, gy, boundary, bands, stages)
+        magnitude = padded[1:-1, 1:-1]
+        if quantile:
+            low, high = (float(q) for q in np.quantile(magnitude, [low, high]))
+        state, seeds, suppressed = non_maximum_suppression(
+            gx,
+            gy,
+            padded,
+            low=low,
+            high=high,
+            noise=_noise(work.dtype, peak),
+            bands=bands,
+            every_maximum=every_maximum,
+            stages=stages,
         )
-        edges = hysteresis(candidates, flat, seeds)
-    return _CannyRun(smoothed, gx, gy, magnitude, suppressed, float(low), float(high), candidates, strong, edges)
+        edges = hysteresis(state, seeds, stages)
+    return _CannyRun(smoothed, gx, gy, magnitude, suppressed, float(low), float(high), state, edges)
+
+
+def _smoothed(work: np.ndarray, sigma: float, boundary: str) -> np.ndarray:
+    """``work`` smoothed by :func:`canny_smoothing` (itself for ``sigma == 0``)."""
+    return effects.apply(work, canny_smoothing(sigma), boundary=boundary) if sigma > 0 else work
+
+
+def _strip_gradients(work: np.ndarray, rows: slice, sigma: float, boundary: str) -> tuple[np.ndarray, np.ndarray, int]:
+    """``sobel_x`` and ``sobel_y`` of the smoothed ``work`` at rows ``rows.start - 1`` to ``rows.stop``.
+
+    Filtered from the rows of ``work`` those need (a halo of the Gaussian's
+    radius plus two), cut at the image's own edges, where the boundary pads
+    exactly as for the whole image, or for ``wrap`` taken cyclically: every
+    pixel sees the same neighbours through the same code as in one piece, so
+    the gradients are the same bits (:func:`convfx.render.render_in_tiles`
+    relies on the same property).
+
+    Returns
+    -------
+    gx, gy : ndarray, shape (N, W)
+        The gradients of image rows ``first`` to ``first + N - 1``, which
+        include ``rows.start - 1`` to ``rows.stop`` where those are in the image.
+    first : int
+    """
+    height = work.shape[0]
+    halo = int(CANNY_TRUNCATE * sigma + 0.5) + 2 if sigma > 0 else 2
+    if boundary == "wrap":
+        first = rows.start - halo
+        region = work[np.arange(first, rows.stop + halo) % height]
+    else:
+        first = max(0, rows.start - halo)
+        region = work[first : min(height, rows.stop + halo)]
+    smoothed = _smoothed(region, sigma, boundary)
+    gx = effects.apply(smoothed, banks.get_filter("sobel_x"), boundary=boundary)
+    gy = effects.apply(smoothed, banks.get_filter("sobel_y"), boundary=boundary)
+    return gx, gy, first
 
 
 class _CannyRun(NamedTuple):
-    """What one run of :func:`_canny` computed; :meth:`stages` makes the public record."""
+    """What one run of :func:`_whole_image` computed; :meth:`stages` makes the public record."""
 
     smoothed: np.ndarray
     gx: np.ndarray
     gy: np.ndarray
-    # Computed whole only for the stages, quantiles or per_channel; else None.
-    magnitude: np.ndarray | None  # a view into the padded magnitude
+    magnitude: np.ndarray  # a view into the padded magnitude
     # Only with every_maximum, for the stages:
     suppressed: np.ndarray | None
     low: float
     high: float
-    candidates: np.ndarray
-    strong: np.ndarray | None
+    state: np.ndarray  # with its frame: not an edge, weak or strong, and kept (suppression.hysteresis)
     edges: np.ndarray
 
     def stages(self) -> CannyStages:
-        assert self.suppressed is not None and self.strong is not None, "run with every_maximum=True"
+        assert self.suppressed is not None, "run with every_maximum=True"
         return CannyStages(
             smoothed=self.smoothed,
             gx=self.gx,
@@ -397,13 +501,13 @@ class _CannyRun(NamedTuple):
             suppressed=self.suppressed,
             low=self.low,
             high=self.high,
-            strong=self.strong,
-            weak=self.candidates & ~self.strong,
+            strong=self.state[1:-1, 1:-1] & (STRONG | WEAK) == STRONG,
+            weak=self.state[1:-1, 1:-1] & (STRONG | WEAK) == WEAK,
             edges=self.edges,
         )
 
 
-def _canny_input(array: np.ndarray, mode: str, scale: float, bands: Bands) -> tuple[np.ndarray, float]:
+def _canny_input(array: np.ndarray, mode: str, scale: float, bands: Bands, stages: ModuleType) -> tuple[np.ndarray, float]:
     """The image Canny smooths, in fractions of full scale, and its largest absolute value.
 
     The luminance (or every channel in ``per_channel`` mode) of ``array``, divided
@@ -415,8 +519,17 @@ def _canny_input(array: np.ndarray, mode: str, scale: float, bands: Bands) -> tu
     shape = array.shape[:2] if luminance else array.shape
     work = np.empty(shape, dtype=dtype)
     unsigned = array.dtype.kind in "bu"  # then the image is >= 0, its own absolute value
+    # 8-bit RGB photos, with the compiled stages: OpenCV splits the channels, one
+    # compiled pass does the rest, the same bits as color.to_luminance and the division.
+    compiled = hasattr(stages, "luminance_rows") and luminance and array.ndim == 3 and array.shape[2] == 3
+    compiled = compiled and array.dtype == np.uint8
+    weights, divisor = np.asarray(LUMINANCE_WEIGHTS, dtype=dtype), np.array([scale], dtype=dtype)
 
     def convert(rows: slice) -> Any:
+        if compiled:
+            red, green, blue = cv2.split(array[rows])
+            stages.luminance_rows(red, green, blue, weights, divisor, work[rows])
+            return work[rows].max()
         band = gray(array[rows], hint) if luminance else array[rows].astype(dtype, copy=False)
         out = np.divide(band, scale, out=work[rows])
         return out.max() if unsigned else np.abs(out).max()

@@ -1,9 +1,11 @@
 """Canny's non-linear stages: the gradient magnitude with its frame, non-maximum suppression, hysteresis.
 
-Per-pixel numpy and OpenCV work on the ``sobel_x`` / ``sobel_y`` responses that
-:mod:`.gradient` computed, band by band (:class:`.bands.Bands`), each band writing
-only its own rows.  Every function here is held to a plain-loop or ``numpy.pad``
-definition in ``tests/test_edges.py``.
+Per-pixel work on the ``sobel_x`` / ``sobel_y`` responses that :mod:`.gradient`
+computed, band by band or strip by strip (:class:`.bands.Bands`), each writing
+only its own rows, through one of two implementations with the same results:
+``stages``, :mod:`.vectorised` (numpy) or :mod:`.loops` (compiled), as
+:func:`.engines.per_pixel_stages` picked.  Every function here is held to a
+plain-loop or ``numpy.pad`` definition in ``tests/test_edges.py``, with both.
 
 This module must not filter an image, check parameters or choose thresholds: it
 is given the gradients, the boundary and the thresholds.
@@ -11,14 +13,18 @@ is given the gradients, the boundary and the thresholds.
 
 from __future__ import annotations
 
-import cv2
+from types import ModuleType
+
 import numpy as np
 
 from .bands import Bands
+from .codes import BOUNDARY_CODES, KEPT
 from .inputs import TIE_EPSILONS
 
 
-def padded_magnitude(gx: np.ndarray, gy: np.ndarray, boundary: str, bands: Bands) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def padded_magnitude(
+    gx: np.ndarray, gy: np.ndarray, boundary: str, bands: Bands, stages: ModuleType
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The magnitude ``sqrt(gx^2 + gy^2)`` with a one-pixel frame, ``gx`` and ``gy``.
 
     The frame is what ``numpy.pad(magnitude, 1, mode=boundary)`` adds, so that
@@ -45,13 +51,14 @@ def padded_magnitude(gx: np.ndarray, gy: np.ndarray, boundary: str, bands: Bands
             picked_y[rows] = np.take(y.ravel(), strongest).reshape(out.shape)
             np.sqrt(np.take(squared.ravel(), strongest).reshape(out.shape), out=out)
         else:
-            _magnitude(x, y, out)
+            stages.magnitude_rows(x, y, out)
 
     bands.map(magnitude)
+    code = BOUNDARY_CODES.index(boundary)
     for row, outside in ((0, -1), (height + 1, height)):
-        source = _beyond(outside, height, boundary)
-        padded[row, 1:-1] = 0 if source is None else padded[source + 1, 1:-1]
-    _fill_columns(padded, boundary)
+        source = stages.beyond(outside, height, code)
+        padded[row, 1:-1] = 0 if source < 0 else padded[source + 1, 1:-1]
+    stages.fill_columns(padded, code)
     return padded, picked_x, picked_y
 
 
@@ -74,203 +81,122 @@ def _first_largest(planes: np.ndarray) -> np.ndarray:
     return index
 
 
-def _magnitude(gx: np.ndarray, gy: np.ndarray, out: np.ndarray) -> None:
-    """``out = sqrt(gx * gx + gy * gy)``, rounded step by step as numpy writes it."""
-    np.multiply(gx, gx, out=out)
-    out += gy * gy
-    np.sqrt(out, out=out)
+def new_state(height: int, width: int) -> np.ndarray:
+    """An empty state map for an (H, W) image: (H + 2, W + 2) of ``NOT_EDGE``, the frame included."""
+    return np.zeros((height + 2, width + 2), dtype=np.uint8)
 
 
-def _magnitude_window(gx: np.ndarray, gy: np.ndarray, rows: slice, boundary: str) -> tuple[np.ndarray, np.ndarray]:
-    """Rows ``rows.start - 1`` to ``rows.stop`` of the padded magnitude (:func:`padded_magnitude`).
+def thresholds(dtype: np.dtype, *, low: float, high: float, noise: float) -> np.ndarray:
+    """What suppression compares with: ``low, high, noise`` and the two tie factors, in ``dtype``.
 
-    Computed from ``gx`` and ``gy`` (H, W) for one band.
-
-    Returns
-    -------
-    window : ndarray, shape (rows.stop - rows.start + 2, W + 2)
-        The padded magnitude.
-    inside : ndarray, shape (rows.stop - rows.start, W)
-        Its band without the frame, C-contiguous (numpy's loops are quicker on it than on a view).
+    Strict on the backward (up/left) side: of two equal pixels across an edge
+    only one survives, as in OpenCV, so edges are one pixel wide.  "Equal" allows
+    for rounding (:data:`.inputs.TIE_EPSILONS`), so that the same pixel wins on
+    every row.  The values are rounded to ``dtype`` as numpy rounds a Python
+    float it compares with an array of that dtype.
     """
-    (top, bottom), (height, width) = (rows.start, rows.stop), gx.shape
-    magnitude = np.empty((bottom - top + 2, width), dtype=gx.dtype)
-    first, last = max(top - 1, 0), min(bottom + 1, height)
-    _magnitude(gx[first:last], gy[first:last], magnitude[first - top + 1 : last - top + 1])
-    for row, outside in ((0, top - 1), (len(magnitude) - 1, bottom)):
-        if 0 <= outside < height:
-            continue
-        source = _beyond(outside, height, boundary)
-        if source is None:
-            magnitude[row] = 0
-        else:
-            _magnitude(gx[source : source + 1], gy[source : source + 1], magnitude[row : row + 1])
-    window = np.empty((bottom - top + 2, width + 2), dtype=gx.dtype)
-    window[:, 1:-1] = magnitude
-    _fill_columns(window, boundary)
-    return window, magnitude[1:-1]
-
-
-def _beyond(index: int, length: int, boundary: str) -> int | None:
-    """The index ``numpy.pad(mode=boundary)`` copies to ``index``, -1 or ``length``; None for zeros."""
-    if boundary == "constant":
-        return None
-    first = index < 0
-    if boundary == "wrap":
-        return length - 1 if first else 0
-    if boundary == "reflect" and length > 1:
-        return 1 if first else length - 2
-    return 0 if first else length - 1  # "edge", "symmetric", and "reflect" of a single pixel
-
-
-def _fill_columns(padded: np.ndarray, boundary: str) -> None:
-    """Set the first and last columns of ``padded`` from the columns between them, as ``numpy.pad``.
-
-    Over the full height: numpy pads the rows first, so the corners come from the padded rows.
-    """
-    width = padded.shape[1] - 2
-    for column, outside in ((0, -1), (width + 1, width)):
-        source = _beyond(outside, width, boundary)
-        padded[:, column] = 0 if source is None else padded[:, source + 1]
+    tie = TIE_EPSILONS * np.finfo(dtype).eps
+    with np.errstate(over="ignore"):
+        return np.array([low, high, noise, 1 - tie, 1 + tie], dtype=dtype)
 
 
 def non_maximum_suppression(
     gx: np.ndarray,
     gy: np.ndarray,
-    padded: np.ndarray | None,
-    boundary: str,
+    padded: np.ndarray,
     *,
     low: float,
     high: float,
     noise: float,
     bands: Bands,
     every_maximum: bool,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
-    """Local maxima along the gradient, and the double threshold.
+    stages: ModuleType,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Local maxima along the gradient, and the double threshold, on the whole magnitude.
 
     Along the gradient, one pixel away on each side, the magnitude is
     interpolated between the axial neighbour (above/below for a mostly vertical
     gradient, else left/right) and the diagonal one, with weight
     ``min(|gx|, |gy|) / max(|gx|, |gy|)`` on the diagonal: scikit-image's
-    ``_nonmaximum_suppression_bilinear``, vectorised.  ``padded`` is the
-    magnitude with the one-pixel frame the boundary gives (:func:`padded_magnitude`),
-    or None to compute it band by band (:func:`_magnitude_window`).
-
-    Only pixels whose magnitude exceeds ``noise`` are tested, and unless
-    ``every_maximum`` only those that reach ``low`` (all the edges depend on).
+    ``_nonmaximum_suppression_bilinear`` (``stages.suppress_rows``).  ``padded``
+    is the magnitude with the one-pixel frame the boundary gives
+    (:func:`padded_magnitude`).  Only pixels whose magnitude exceeds ``noise``
+    can be maxima.
 
     Returns
     -------
-    candidates : ndarray of bool, shape (H, W)
-        Maxima with ``noise < magnitude`` and ``low <= magnitude``.
-    flat : ndarray of int, shape (N,)
-        The flat indices of the candidates, in order.
-    seeds : ndarray of int, shape (S,)
-        The flat indices of the candidates with ``high <= magnitude``: the strong pixels.
-    strong : ndarray of bool, shape (H, W), or None
-        With ``every_maximum``: the strong pixels as a map.
+    state : ndarray of uint8, shape (H + 2, W + 2)
+        ``STRONG`` at maxima with ``high <= magnitude``, ``WEAK`` at the other
+        maxima with ``low <= magnitude``, else ``NOT_EDGE`` (:mod:`.codes`), with
+        a frame of ``NOT_EDGE``: the input of :func:`hysteresis`.
+    seeds : ndarray of intp
+        The flat indices in ``state`` of its ``STRONG`` pixels, in order.
     suppressed : ndarray, shape (H, W), or None
         With ``every_maximum``: the magnitude at every maximum, 0 elsewhere.
     """
     height, width = gx.shape
-    candidates = np.empty((height, width), dtype=bool)
-    strong = np.empty((height, width), dtype=bool) if every_maximum else None
-    suppressed = np.zeros((height, width), dtype=gx.dtype) if every_maximum else None
-    # Strict on the backward (up/left) side: of two equal pixels across an edge
-    # only one survives, as in OpenCV, so edges are one pixel wide.  "Equal"
-    # allows for rounding, so that the same pixel wins on every row.
-    tie = TIE_EPSILONS * np.finfo(gx.dtype).eps
-    forward_tie, backward_tie = 1 - tie, 1 + tie
-    # numpy compares the magnitude with a Python float in the magnitude's dtype:
-    # when low is above noise there, magnitude >= low says magnitude > noise too.
-    with np.errstate(over="ignore"):
-        low_here, noise_here = gx.dtype.type(low), gx.dtype.type(noise)
-    single_test = not every_maximum and bool(noise_here < low_here < np.inf)
+    state = new_state(height, width)
+    suppressed = np.empty((height, width) if every_maximum else (0, 0), dtype=gx.dtype)
+    limits = thresholds(gx.dtype, low=low, high=high, noise=noise)
 
-    def suppress(rows: slice) -> tuple[np.ndarray, np.ndarray]:
-        if padded is None:
-            window, value = _magnitude_window(gx, gy, rows, boundary)
-        else:
-            window = padded[rows.start : rows.stop + 2]
-            value = np.ascontiguousarray(window[1:-1, 1:-1])
-        above, level, below = window[:-2], window[1:-1], window[2:]
-        x, y = gx[rows], gy[rows]
-        if single_test:
-            tested = value >= low
-        else:
-            tested = value > noise
-            if not every_maximum:
-                tested &= value >= low
-        start = rows.start * width
-        if not tested.any():  # a flat band: nothing to suppress
-            candidates[rows] = False
-            if strong is not None:
-                strong[rows] = False
-            return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.intp)
-        abs_x, abs_y = np.abs(x), np.abs(y)
-        steep = (abs_y >= abs_x).view(np.uint8)
-        falling = np.equal(x > 0, y > 0).view(np.uint8)
-        weight = np.minimum(abs_x, abs_y)
-        larger = np.maximum(abs_x, abs_y, out=abs_x)
-        # 0 / 0 only where the magnitude is 0, which is never tested.
-        with np.errstate(divide="ignore", invalid="ignore"):
-            np.divide(weight, larger, out=weight)
-        complement = np.subtract(1, weight, out=abs_y)
-        # The neighbours along the gradient.  Forward: the axial one below (steep)
-        # or right; the diagonal one down-right for a gradient towards down-right
-        # or up-left ("falling"), else down-left (steep) or up-right.  Backward:
-        # the opposite pixels.  cv2.copyTo picks them: numpy.where branches on
-        # every pixel, and the masks are random.
-        # Interpolated as scikit-image writes it, diagonal * weight + axial *
-        # (1 - weight), each step rounded as numpy does, so float64 results
-        # compare bit for bit.
-        forward, backward, axial = (np.empty_like(value) for _ in range(3))
-        np.copyto(forward, above[:, 2:])
-        cv2.copyTo(below[:, :-2], steep, forward)
-        cv2.copyTo(below[:, 2:], falling, forward)
-        np.copyto(backward, below[:, :-2])
-        cv2.copyTo(above[:, 2:], steep, backward)
-        cv2.copyTo(above[:, :-2], falling, backward)
-        forward *= weight
-        backward *= weight
-        np.copyto(axial, level[:, 2:])
-        cv2.copyTo(below[:, 1:-1], steep, axial)
-        axial *= complement
-        forward += axial
-        forward *= forward_tie
-        keep = np.greater_equal(value, forward)
-        np.copyto(axial, level[:, :-2])
-        cv2.copyTo(above[:, 1:-1], steep, axial)
-        axial *= complement
-        backward += axial
-        backward *= backward_tie
-        keep &= value > backward
-        if suppressed is not None:  # every_maximum
-            keep &= tested
-            cv2.copyTo(value, keep.view(np.uint8), suppressed[rows])
-            tested = value >= low
-        kept = np.logical_and(keep, tested, out=candidates[rows])
-        strong_rows = np.greater_equal(value, high, out=None if strong is None else strong[rows])
-        strong_rows &= kept
-        return np.flatnonzero(kept) + start, np.flatnonzero(strong_rows) + start
+    def suppress(rows: slice) -> np.ndarray:
+        stages.suppress_rows(
+            padded[rows.start : rows.stop + 2],
+            gx[rows],
+            gy[rows],
+            limits,
+            state[rows.start + 1 : rows.stop + 1, 1:-1],
+            suppressed[rows] if every_maximum else suppressed,
+            every_maximum,
+        )
+        return stages.strong_pixels(state, rows.start + 1, rows.stop + 1)
 
-    found = bands.map(suppress)
-    flat, seeds = (np.concatenate(indices) for indices in zip(*found))
-    return candidates, flat, seeds, strong, suppressed
+    seeds = np.concatenate(bands.map(suppress))
+    return state, seeds, suppressed if every_maximum else None
 
 
-def hysteresis(candidates: np.ndarray, flat: np.ndarray, seeds: np.ndarray) -> np.ndarray:
-    """Candidates in an 8-connected component that holds a seed.
+def suppress_strip(
+    gx: np.ndarray,
+    gy: np.ndarray,
+    first: int,
+    rows: slice,
+    height: int,
+    boundary: str,
+    limits: np.ndarray,
+    state: np.ndarray,
+    stages: ModuleType,
+) -> np.ndarray:
+    """:func:`non_maximum_suppression` of one strip of rows, from its own gradients, the magnitude computed on the way.
 
-    ``flat`` and ``seeds`` are the flat indices of the candidates and of the
-    strong ones among them.  Only the candidates' labels are looked up: a
-    fraction of the image, and numpy's take would convert every int32 label.
+    ``gx`` and ``gy`` hold image rows ``first`` onwards, at least
+    ``rows.start - 1`` to ``rows.stop`` where those are in the image (for
+    ``wrap``: taken cyclically); ``limits`` is :func:`thresholds`; the strip's
+    rows of ``state`` (:func:`new_state`) are written.  The same bits as the
+    whole-image suppression.
+
+    Returns
+    -------
+    ndarray of intp
+        The strip's seeds: the flat indices in ``state`` of its ``STRONG`` pixels.
     """
-    # Every algorithm finds the same components; Wu's (SAUF) is the quickest on thin edges.
-    count, labels = cv2.connectedComponentsWithAlgorithm(candidates.view(np.uint8), 8, cv2.CV_32S, cv2.CCL_SAUF)
-    labels = labels.ravel()
-    keep = np.zeros(count, dtype=bool)  # label 0, the background, holds no seed
-    keep[np.take(labels, seeds)] = True
-    edges = np.zeros(candidates.shape, dtype=bool)
-    edges.ravel()[flat[np.take(keep, np.take(labels, flat))]] = True
-    return edges
+    code = BOUNDARY_CODES.index(boundary)
+    target = state[rows.start + 1 : rows.stop + 1, 1:-1]
+    stages.suppress_strip(gx, gy, first, rows.start, rows.stop, height, code, limits, target)
+    return stages.strong_pixels(state, rows.start + 1, rows.stop + 1)
+
+
+def hysteresis(state: np.ndarray, seeds: np.ndarray, stages: ModuleType) -> np.ndarray:
+    """The weak and strong pixels in an 8-connected component that holds a strong one.
+
+    ``state`` is :func:`non_maximum_suppression`'s map with its frame and
+    ``seeds`` the flat indices of its strong pixels; ``stages.hysteresis`` adds
+    ``KEPT`` to the pixels it keeps (the compiled one by a flood fill from each
+    seed, which visits only the edges it keeps).
+
+    Returns
+    -------
+    ndarray of bool, shape (H, W)
+        The edges.
+    """
+    stages.hysteresis(state, seeds)
+    return state[1:-1, 1:-1] >= KEPT
