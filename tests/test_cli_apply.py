@@ -125,8 +125,10 @@ def test_a_folder_points_to_batch(tmp_path, photo_png):
 def test_bad_images_fail_in_one_line(tmp_path, bad_image, kind):
     path = bad_image(kind)
     before = snapshot(tmp_path)
-    # A folder is a usage error (exit 2: `convfx batch` is for folders); any other bad file failed (exit 1).
-    assert_one_line_error(run("apply", "sobel", path), 2 if kind == "folder" else 1, path.name, BAD_IMAGES[kind])
+    # A missing input or a folder is a usage error (exit 2: `convfx batch` is for folders); any other
+    # bad file failed (exit 1).
+    code = 2 if kind in ("folder", "nonexistent") else 1
+    assert_one_line_error(run("apply", "sobel", path), code, path.name, BAD_IMAGES[kind])
     assert snapshot(tmp_path) == before
 
 
@@ -270,7 +272,7 @@ def test_console_script_end_to_end(tmp_path, photo_png):
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "photo_laplacian.png").exists()
     done = subprocess.run(command[:5] + ["nope.jpg"], capture_output=True, text=True, cwd=tmp_path, timeout=60)
-    assert done.returncode == 1 and done.stderr == "convfx: error: nope.jpg: no such file\n"
+    assert done.returncode == 2 and done.stderr == "convfx: error: nope.jpg: no such file\n"  # a usage error
     # A usage error found by the argument parser: exit 2, no traceback.
     done = subprocess.run(command[:4], capture_output=True, text=True, cwd=tmp_path, timeout=60)
     assert (

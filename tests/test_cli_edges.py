@@ -124,7 +124,7 @@ def test_a_pipe_closed_by_its_reader_ends_quietly():
     [
         (["tour", "digits", "-o", "t.txt"], ["--output: t.txt: unsupported file type '.txt'"]),
         (["compare", "digits", "-o", "c.txt"], ["--output: c.txt: unsupported file type '.txt'"]),
-        (["compare", "digits", "--evolution", "-o", "e.txt"], ["--output: e.txt", "'.gif'"]),
+        (["compare", "digits", "--evolution", "-o", "e.txt"], ["--output: e.txt", "expected one of .png, .svg, .pdf, .gif"]),
         (["tour", "digits", "-o", "{folder}"], ["--output: ", "is a folder; expected the name of a figure file"]),
     ],
 )
@@ -259,3 +259,144 @@ def test_nothing_given_prints_the_help_and_exits_0(args):
     assert result.exit_code == 0, result.output
     assert "Usage: convfx" in result.stdout
     assert result.stderr == ""
+
+
+# --------------------------------------------------------------------------- names that are not UTF-8
+
+#: Linux file names are bytes: b"\xe9" alone is Latin-1 'é', not valid UTF-8.
+NOT_UTF8 = b"bad\xe9"
+needs_bytes_names = pytest.mark.skipif(
+    sys.platform != "linux" or sys.getfilesystemencoding() != "utf-8", reason="needs byte file names (Linux, UTF-8 locale)"
+)
+
+
+@needs_bytes_names
+def test_a_name_that_is_not_utf8_is_shown_with_its_bytes_escaped(tmp_path, photo):
+    source = tmp_path / os.fsdecode(NOT_UTF8 + b".png")
+    shutil.copy(photo, source)
+    written = run("apply", "sobel", source)
+    assert written.exit_code == 0, written.output
+    assert written.stdout == f"wrote {tmp_path}/bad\\xe9_sobel.png\n"
+    assert os.path.exists(os.path.join(os.fsencode(tmp_path), NOT_UTF8 + b"_sobel.png"))
+    again = run("apply", "sobel", source)  # the output exists now
+    assert_one_line_error(again, 1, "bad\\xe9_sobel.png: already exists; pass --force")
+    missing = run("apply", "sobel", tmp_path / os.fsdecode(b"nope\xe9.png"))
+    assert_one_line_error(missing, 2, "nope\\xe9.png: no such file")
+    for result in (written, again, missing):
+        assert "\\udc" not in result.output and "\ufffd" not in result.output
+        assert all(not 0xD800 <= ord(character) <= 0xDFFF for character in result.output)
+
+
+@needs_bytes_names
+def test_a_batch_failure_and_a_usage_error_show_a_name_that_is_not_utf8_escaped(tmp_path):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / os.fsdecode(NOT_UTF8 + b".png")).write_bytes(b"not an image")
+    failed = run("batch", "sobel", inputs, "-o", tmp_path / "out", "--workers", "1", "--quiet")
+    assert failed.exit_code == 1, failed.output
+    assert (
+        failed.stderr
+        == f"convfx: failed: {inputs}/bad\\xe9.png: not a recognised image (expected JPEG, PNG, TIFF, BMP or WebP)\n"
+    )
+    extra = run("apply", "sobel", "a.png", os.fsdecode(NOT_UTF8))  # refused by the parser
+    assert_one_line_error(extra, 2, "(bad\\xe9)")
+    number = run("apply", "sobel", "a.png", "--max-pixels", os.fsdecode(NOT_UTF8))
+    assert_one_line_error(number, 2, "--max-pixels: expected an int >= 1, found 'bad\\xe9'")
+
+
+@pytest.mark.slow
+@needs_bytes_names
+def test_a_name_that_is_not_utf8_reaches_a_real_terminal_escaped(tmp_path):
+    """In a process of its own, where Python's stdout would refuse the surrogate a bytes name decodes to."""
+    done = subprocess.run(
+        [sys.executable, "-m", "convfx", "apply", "sobel", os.fsdecode(b"nope\xe9.png")],
+        capture_output=True,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+    )
+    assert done.returncode == 2
+    assert done.stderr == b"convfx: error: nope\\xe9.png: no such file\n"
+
+
+# --------------------------------------------------------------------------- which exit code: usage (2) or a file that failed (1)
+
+#: A path named on the command line that is missing or not a file of the kind read is a mistake
+#: in the command (2); a file that is there and cannot be read or decoded failed (1).
+INPUT_CASES = {
+    "missing": (2, "no such file"),
+    "fifo": (2, "not a regular file (a FIFO)"),
+    "unreadable": (1, "Permission denied"),
+    "corrupt": (1, "not a recognised image"),
+}
+
+
+def _bad_input(tmp_path: Path, kind: str) -> Path:
+    path = tmp_path / f"{kind}.png"
+    if kind == "fifo":
+        if not hasattr(os, "mkfifo"):
+            pytest.skip("no FIFOs here")
+        os.mkfifo(path)
+    elif kind == "unreadable":
+        if os.geteuid() == 0:
+            pytest.skip("root reads files whatever their mode")
+        shutil.copy(SAMPLES / "camera.png", path)
+        path.chmod(0)
+    elif kind == "corrupt":
+        path.write_bytes(b"not an image at all")
+    return path
+
+
+@pytest.mark.parametrize("kind", sorted(INPUT_CASES))
+def test_apply_exit_code_says_usage_or_failed_file(tmp_path, kind):
+    code, words = INPUT_CASES[kind]
+    source = _bad_input(tmp_path, kind)
+    result = run("apply", "sobel", source, "-o", tmp_path / "out.png")
+    assert_one_line_error(result, code, f"{source}: {words}")
+    assert not (tmp_path / "out.png").exists()
+
+
+@pytest.mark.parametrize("kind", sorted(INPUT_CASES))
+def test_batch_exit_code_says_usage_or_failed_file(tmp_path, kind):
+    code, words = INPUT_CASES[kind]
+    source = _bad_input(tmp_path, kind)
+    result = run("batch", "sobel", source, "-o", tmp_path / "out", "--workers", "1", "--quiet")
+    assert result.exit_code == code, result.output
+    if code == 2:  # refused before the run: nothing made
+        assert_one_line_error(result, 2, f"INPUTS: {source}: {words}")
+        assert not (tmp_path / "out").exists()
+    else:  # the run went on and reported the file
+        assert result.stderr.startswith(f"convfx: failed: {source}: {words}"), result.stderr
+
+
+def test_apply_of_a_folder_is_a_usage_error_and_batch_takes_it(tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    shutil.copy(SAMPLES / "camera.png", folder / "camera.png")
+    assert_one_line_error(run("apply", "sobel", folder), 2, "is a folder, expected an image file", "convfx batch")
+    done = run("batch", "sobel", folder, "-o", tmp_path / "out", "--workers", "1", "--quiet")
+    assert done.exit_code == 0, done.output
+    assert (tmp_path / "out" / "camera_sobel.png").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "words"),
+    [
+        (["explain", "canny", "{missing}"], 2, "no such file"),
+        (["explain", "canny", "{fifo}"], 2, "not a regular file (a FIFO)"),
+        (["summary", "{missing}"], 2, "no such file"),
+        (["summary", "{fifo}"], 2, "not a regular file (a FIFO)"),
+        (["export-bank", "{missing}", "-o", "{out}"], 2, "no such file"),
+        (["compare", "digits", "--image", "{missing}", "-o", "{figure}"], 2, "no such file"),
+    ],
+)
+def test_every_command_says_a_missing_or_special_input_is_a_usage_error(tmp_path, args, code, words):
+    paths = {"missing": tmp_path / "none.png", "fifo": tmp_path / "fifo.png", "out": tmp_path / "out.toml"}
+    paths["figure"] = tmp_path / "figure.png"
+    if any("{fifo}" in arg for arg in args):
+        _bad_input(tmp_path, "fifo")
+    args = [arg.format(**paths) for arg in args]
+    result = run(*args)
+    assert_one_line_error(result, code, words)
+    assert not (tmp_path / "out.toml").exists() and not (tmp_path / "figure.png").exists()

@@ -15,6 +15,7 @@ import inspect
 import re
 
 import pytest
+from rich.cells import cell_len
 from typer.main import get_command
 from typer.testing import CliRunner
 
@@ -165,7 +166,8 @@ def test_examples_are_written_one_way(name):
         assert line.startswith(" " * (margin + 4)) and not line.startswith(" " * (margin + 5)), (name, line)
         text = line.strip()
         assert "convfx" in text.split("#")[0], (name, line)
-        assert len(text) <= 76, f"convfx {name}: an example wider than an 80-column terminal: {text}"
+        # 80 columns less rich's margin each side and the 4 of the indent.
+        assert len(text) <= 74, f"convfx {name}: an example wider than an 80-column terminal: {text}"
         # A note after an example is a shell comment, so the line still runs as written.
         assert "     (" not in line, (name, line)
 
@@ -192,25 +194,31 @@ def test_version_prints_the_installed_version():
         (["apply", "--nope", "sobel", "a.png"], ["--nope: no such option", "convfx apply --help"]),
         (
             ["apply", "sobel", "a.png", "--range", "foo"],
-            ["--range: invalid value 'foo'; expected one of " + str(list(OUTPUT_RANGES))],
+            ["--range: invalid value 'foo'; expected one of " + ", ".join(OUTPUT_RANGES)],
         ),
-        (["apply", "sobel", "a.png", "--boundary", "mirror"], ["--boundary: invalid value 'mirror'", str(list(BOUNDARIES))]),
+        (
+            ["apply", "sobel", "a.png", "--boundary", "mirror"],
+            ["--boundary: invalid value 'mirror'", "one of " + ", ".join(BOUNDARIES)],
+        ),
         (["apply", "sobel", "a.png", "--max-pixels", "0"], ["--max-pixels: expected an int >= 1, found '0'"]),
         (["apply", "sobel", "a.png", "--max-pixels", "many"], ["--max-pixels: expected an int >= 1, found 'many'"]),
         (["apply", "sobel", "a.png", "--memory-budget", "lots"], ["--memory-budget: ", "'lots'"]),
         (["batch", "sobel", "photos"], ["--output: missing"]),
         (["batch", "sobel", "photos", "-o", "out", "--workers", "0"], ["--workers: expected an int >= 1, found '0'"]),
         (["filters", "--family", "nosuch"], ["--family: invalid value 'nosuch'"]),
-        (["train", "--optimizer", "rmsprop"], ["--optimizer: invalid value 'rmsprop'; expected one of ['sgd', 'adam']"]),
+        (["train", "--optimizer", "rmsprop"], ["--optimizer: invalid value 'rmsprop'; expected one of sgd, adam"]),
         (["train", "--shift", "9"], ["--shift: expected an int in 0..8, found '9'"]),
         (["train", "--batch-size", "-1"], ["--batch-size: expected an int >= 1, found '-1'"]),
         (["train", "--lr", "fast"], ["--lr: expected a number >= 0, found 'fast'"]),
         (["train", "--dataset", "/no/such/data"], ["--dataset: no such data set '/no/such/data'"]),
-        (["explain", "pool", "--mode", "median"], ["--mode: invalid value 'median'; expected one of ['max', 'avg']"]),
+        (["explain", "pool", "--mode", "median"], ["--mode: invalid value 'median'; expected one of max, avg"]),
         (["explain", "conv", "--size", "99"], ["--size: ", "99"]),
         (["explain", "conv", "--size"], ["--size: requires an argument"]),
-        (["explain", "canny", "x.png", "--mode", "hsv"], ["--mode: invalid value 'hsv'", str(list(edges.CANNY_MODES))]),
-        (["show", "sobel", "--scale", "loud"], ["--scale: invalid value 'loud'; expected one of ['shared', 'per-kernel']"]),
+        (
+            ["explain", "canny", "x.png", "--mode", "hsv"],
+            ["--mode: invalid value 'hsv'", "one of " + ", ".join(edges.CANNY_MODES)],
+        ),
+        (["show", "sobel", "--scale", "loud"], ["--scale: invalid value 'loud'; expected one of shared, per-kernel"]),
         (["compare", "--draws", "1"], ["--draws: expected an int >= 2, found '1'"]),
         (["studio", "--port", "70000"], ["--port: expected an int in 0..65535, found '70000'"]),
         (["nosuch"], ["no such command 'nosuch'"]),
@@ -414,7 +422,7 @@ def test_canny_defaults_are_not_quoted_from_an_example():
     _, sigma = _option("explain canny", "sigma")
     assert f"[default: {_signature_default(edges.canny, 'sigma')}]" in sigma[1]
     page = run("explain", "canny", "--help").output
-    assert "same defaults" in page
+    assert "same defaults" in " ".join(page.split())  # the paragraph wraps where the terminal ends
 
 
 # --------------------------------------------------------------------------- lists from the library
@@ -489,3 +497,108 @@ def test_every_data_set_name_is_described(name):
     _, record = _option(name, "dataset")
     for dataset in DATASET_NAMES:
         assert f"'{dataset}'" in record[1], dataset
+
+
+# --------------------------------------------------------------------------- the help at any width
+
+
+def _help_at(name: str, columns: int, option: str = "--help"):
+    result = runner.invoke(app, [*name.split(), option], env={"COLUMNS": str(columns)})
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _written_examples(command) -> list[str]:
+    """The example lines of a command's docstring, as written (indented in its help)."""
+    return [line.strip() for line in (command.help or "").splitlines() if line.startswith("    ") and line.strip()]
+
+
+def _prose_lines(page: str) -> list[list[str]]:
+    """The paragraphs of a help page's description (after the usage line, before the examples and panels)."""
+    lines = page.splitlines()
+    start = next(index for index, line in enumerate(lines) if line.strip().startswith("Usage:")) + 1
+    while lines[start].strip():  # the usage line may wrap
+        start += 1
+    paragraphs: list[list[str]] = [[]]
+    for line in lines[start:]:
+        text = line.strip()
+        if text in ("Examples:", "Arguments:", "Options:", "Commands:") or text.startswith("╭"):
+            break
+        if text:
+            paragraphs[-1].append(text)
+        elif paragraphs[-1]:
+            paragraphs.append([])
+    return [paragraph for paragraph in paragraphs if paragraph]
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_help_reads_cleanly_at_80_columns(name):
+    page = _help_at(name, 80)
+    lines = page.splitlines()
+    for line in lines:
+        assert cell_len(line) <= 80, f"convfx {name}: a line wider than 80 columns: {line!r}"
+    assert "…" not in page, f"convfx {name}: a word cut to fit"
+    for example in _written_examples(COMMANDS[name]):
+        assert any(example in line for line in lines), f"convfx {name}: an example broken at 80 columns: {example}"
+    # A paragraph re-flows: each of its lines ends only where the next word would not fit
+    # (78 columns: rich keeps one blank column each side).
+    for paragraph in _prose_lines(page):
+        for line, following in zip(paragraph, paragraph[1:]):
+            assert len(line) + 1 + len(following.split()[0]) > 78, f"convfx {name}: a hard line break kept: {line!r}"
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_help_is_readable_at_40_columns(name):
+    """Nothing cut, nothing wider than the terminal, every option and every word of its description there."""
+    page = _help_at(name, 40)
+    for line in page.splitlines():
+        assert cell_len(line) <= 40, f"convfx {name}: a line wider than 40 columns: {line!r}"
+    assert "…" not in page, f"convfx {name}: a word cut to fit"
+    assert page.lstrip().startswith("Usage: convfx")
+    squeezed = re.sub(r"\s+", "", page)
+    for param, _record in _params(name):
+        for option in (*param.opts, *param.secondary_opts):
+            argument = param.param_type_name == "argument"
+            word = (param.metavar or "").strip("[]").rstrip(".")  # INPUTS... and [IMAGE] are INPUTS and IMAGE
+            spelt = rf"\[?{word}\]?" if argument else re.escape(option)
+            # On a line of its own, or after the option's other spelling ("-o, --output FILE").
+            assert re.search(rf"^ *(\S+(, | / ))?{spelt}( |,|$)", page, re.MULTILINE), (name, spelt)
+        description = (param.help or "").replace("\\[", "[")  # rich's escape, a plain "[" on the page
+        assert re.sub(r"\s+", "", description) in squeezed, (name, param.name)
+
+
+def test_a_narrow_help_lists_each_command_with_its_whole_first_sentence():
+    page = _help_at("", 40)
+    squeezed = re.sub(r"\s+", "", page)
+    for name, command in ROOT.commands.items():
+        assert re.search(rf"^  {re.escape(name)}$", page, re.MULTILINE), name
+        assert re.sub(r"\s+", "", command.get_short_help_str(limit=1000)) in squeezed, name
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_h_is_help(name):
+    page = _help_at(name, 100, "-h")
+    assert page == _help_at(name, 100, "--help")
+    (line,) = [line for line in page.splitlines() if "--help" in line.split()]
+    assert "-h" in line.split(), line  # the help option's row names both
+
+
+def test_no_command_takes_h_for_anything_else():
+    for name, command in COMMANDS.items():
+        for param in command.params:
+            assert "-h" not in (*param.opts, *param.secondary_opts), (name, param.name)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "choices"),
+    [
+        (["apply", "sobel", "x.jpg", "--boundary", "foo"], BOUNDARIES),
+        (["train", "--optimizer", "rmsprop"], nn_config.OPTIMIZERS),
+        (["explain", "pool", "--mode", "median"], explain.POOL_MODES),
+    ],
+)
+def test_choices_are_listed_in_plain_words(tmp_path, monkeypatch, arguments, choices):
+    monkeypatch.chdir(tmp_path)
+    line = run(*arguments).stderr.strip()
+    assert line.endswith("expected one of " + ", ".join(choices)), line
+    assert "[" not in line and "'," not in line

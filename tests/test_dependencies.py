@@ -74,7 +74,7 @@ def test_command_line_runs_without_click_installed(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "apply" in done.stdout
     missing = run_without_click("apply", "sobel", str(tmp_path / "none.jpg"))
-    assert missing.returncode == 1 and missing.stderr.count("\n") == 1 and "no such file" in missing.stderr
+    assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "no such file" in missing.stderr
     usage = run_without_click("apply", "sobel")
     assert usage.returncode == 2 and "Traceback" not in usage.stderr
 

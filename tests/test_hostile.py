@@ -708,8 +708,9 @@ CASES = [
             fifo="fifo",
         )
         for label, build, argv, code, name in (
-            ("compare-model", b_fifo("m.npz"), ("compare", "{fifo}", "-o", "{out}"), 1, r"m\.npz"),
-            ("compare-safetensors", b_fifo("m.safetensors"), ("compare", "{fifo}", "-o", "{out}"), 1, r"m\.safetensors"),
+            # A MODEL named on the command line that is not a regular file: a usage error, as for an image.
+            ("compare-model", b_fifo("m.npz"), ("compare", "{fifo}", "-o", "{out}"), 2, r"m\.npz"),
+            ("compare-safetensors", b_fifo("m.safetensors"), ("compare", "{fifo}", "-o", "{out}"), 2, r"m\.safetensors"),
             ("apply-learned-model", b_fifo("m.npz"), ("apply", "learned:{fifo}", "{img}", "-o", "{out}"), 2, r"m\.npz"),
             (
                 "batch-manifest",
@@ -1035,7 +1036,7 @@ CASES = [
         "held-fifo-as-image",
         b_fifo("fifo.png"),
         ("apply", "sobel", "{fifo}", "-o", "{out}"),
-        1,
+        2,  # an INPUT that is not a regular file is a usage error
         rf"fifo\.png: .*{FIFO_WORDS}",
         absent=("out",),
         max_extra_seconds=3,
@@ -1045,7 +1046,7 @@ CASES = [
         "held-dev-zero-as-image",
         b_dev_zero_image,
         ("apply", "sobel", "{img}", "-o", "{out}"),
-        1,
+        2,  # a device named as INPUT: a usage error
         r"zero\.png",
         absent=("out",),
         max_rss_mb=200,

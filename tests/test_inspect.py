@@ -244,7 +244,7 @@ def test_summary_plot_draws_the_model_as_volumes(tmp_path, gray_model_path, rgb_
 
 def test_summary_of_a_missing_model_is_one_line(tmp_path):
     result = runner.invoke(app, ["summary", str(tmp_path / "none.npz")])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a usage error: the MODEL named does not exist
     assert result.stderr.strip().splitlines() == [f"convfx: error: {tmp_path / 'none.npz'}: no such file"]
 
 

@@ -632,7 +632,7 @@ def test_studio_without_the_extra_says_what_to_install():
 @pytest.mark.parametrize("kind", ["nonexistent", "bomb_png", "text_named_png"])
 def test_a_bad_image_fails_before_the_server_starts(bad_image, kind):
     result = runner.invoke(cli_app, ["studio", str(bad_image(kind)), "--no-browser", "--port", "0"])
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == (2 if kind == "nonexistent" else 1), result.output  # a missing IMAGE is a usage error
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("convfx: error: ") and BAD_IMAGES[kind] in lines[0]
 

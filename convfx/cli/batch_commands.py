@@ -14,7 +14,19 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from .. import batch
-from .app import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, Command, app, err_console, file_message, reporting_errors, say
+from .app import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    Command,
+    app,
+    check_input,
+    err_console,
+    file_message,
+    reporting_errors,
+    say,
+)
+from .click_classes import printable
 from .options import (
     EFFECT_HELP,
     Boundary,
@@ -83,7 +95,7 @@ class _Reporter:
 
 def _report(summary: batch.BatchSummary, *, quiet: bool) -> None:
     for outcome in sorted(summary.failed, key=lambda item: str(item.source)):
-        err_console.print(f"convfx: failed: {file_message(outcome.reason)}", markup=False)
+        err_console.print(f"convfx: failed: {printable(file_message(outcome.reason))}", markup=False)
     if quiet:
         return
     state = "interrupted: " if summary.interrupted else ""
@@ -102,7 +114,9 @@ def batch_command(
             metavar="INPUTS",
             help="Image files and folders; folders are walked recursively (names starting with '.' are skipped).",
             show_default=False,
-            readable=False,  # an unreadable file is that file's failure, reported by the run (exit 1)
+            # An unreadable file is that file's failure, reported by the run (exit 1); a missing
+            # input or a FIFO is a usage error (exit 2), refused before the run.
+            readable=False,
         ),
     ],
     output: Annotated[
@@ -161,8 +175,8 @@ def batch_command(
     A manifest in OUTDIR lets a rerun skip files done with the same effect and options.
 
     Bad files are reported and the run goes on. Exit code: 0 all done, 1 some failed,
-    2 usage error (also: the inputs hold no image), 130 interrupted (Ctrl-C or SIGTERM;
-    rerun to finish).
+    2 usage error (also: an input is missing or not a file or folder, or the inputs
+    hold no image), 130 interrupted (Ctrl-C or SIGTERM; rerun to finish).
 
     Examples:
 
@@ -174,6 +188,8 @@ def batch_command(
 
         CONVFX_SCHEDULER=tcp://head:8786 convfx batch sobel /data/in -o /data/out
     """
+    for source in inputs:
+        check_input(source, what="an image file or folder", folders=True, argument="INPUTS")
     reporter = _Reporter(quiet)
     with reporting_errors(outdir="--output"):
         try:

@@ -8,9 +8,15 @@ word instead: the parameter's metavar (``EFFECT``, ``SIZE``, ``OUTDIR``), its ch
 flag.  A value out of range or not among the choices is refused with a message that
 says what was expected and what was found.
 
+The help re-flows the prose of a docstring to the terminal's width (its hard line
+breaks go; indented lines, the examples, stay as written), and below
+:data:`NARROW_HELP` columns it is click's plain layout, a term over its
+description, rather than rich's table, whose columns would be a few letters wide.
+
 :class:`Group` also turns every usage error of the parser (a missing argument, an
 unknown option, a bad choice) into the one line every other convfx error is:
-``convfx: error: --range: invalid value 'foo'; expected one of [...]``, exit code 2.
+``convfx: error: --range: invalid value 'foo'; expected one of abs, clip, ...``, exit code 2.
+:func:`printable` is how every line names a file whose name is not valid UTF-8.
 
 This module must not import the library: it shapes the command line, nothing else.
 It reaches into typer's parameter classes (``typer.core``), the one place that does.
@@ -18,20 +24,38 @@ It reaches into typer's parameter classes (``typer.core``), the one place that d
 
 from __future__ import annotations
 
+import inspect
 import math
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from typer import Abort
+from typer import Abort, rich_utils
 
 # typer runs on its own bundled copy of click (click itself need not be installed).
-from typer._click import exceptions
+from typer._click import core as click_core
+from typer._click import exceptions, formatting
 from typer._click.globals import get_current_context
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption, _TyperParameter
 
-__all__ = ["Command", "Group", "exceptions", "get_current_context", "option_spelling", "usage_error_line"]
+__all__ = [
+    "Command",
+    "Group",
+    "NARROW_HELP",
+    "exceptions",
+    "get_current_context",
+    "one_of",
+    "option_spelling",
+    "printable",
+    "reflowed",
+    "usage_error_line",
+]
+
+#: Below this many columns --help is click's plain layout: rich's table would leave its
+#: description column a word or two wide.
+NARROW_HELP = 80
 
 #: What a parameter without a metavar of its own shows, by its Python type.
 _WORDS = {int: "N", float: "NUMBER"}
@@ -51,6 +75,58 @@ def _argument_word(param: Any) -> str:
     """``INPUTS`` for the argument whose metavar is ``INPUTS...`` or ``[INPUTS]``."""
     word = param.metavar or (param.name or "").upper()
     return word.strip("[]").rstrip(".")
+
+
+def printable(text: str) -> str:
+    r"""``text`` as a terminal can show it: the bytes of a name that is not UTF-8 written ``\xe9``.
+
+    Python reads such a byte of a file name as a lone surrogate (``'bad\udce9.jpg'``),
+    which a UTF-8 terminal cannot print; this shows the byte the file system holds,
+    as ``ls -b`` does.  Any other lone surrogate is written ``\udXXX``.
+
+    >>> printable("bad\udce9.jpg")
+    'bad\\xe9.jpg'
+    >>> printable("café.jpg")
+    'café.jpg'
+    """
+    return _SURROGATE.sub(_escaped, text)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
+
+
+def one_of(choices: Sequence[str]) -> str:
+    """``one of max, avg``: the choices a value must be among, in plain words.
+
+    >>> one_of(["max", "avg"])
+    'one of max, avg'
+    """
+    return "one of " + ", ".join(choices)
+
+
+def reflowed(help_text: str) -> str:
+    r"""``help_text`` with each prose paragraph on one line, for the help to wrap at the terminal's width.
+
+    A paragraph whose lines are all indented (an example, a literal block) keeps its
+    lines; so does one that starts with click's ``\b`` marker.
+
+    >>> reflowed("One image in,\none out.\n\n    convfx apply sobel a.jpg\n    convfx filters")
+    'One image in, one out.\n\n    convfx apply sobel a.jpg\n    convfx filters'
+    """
+    paragraphs = inspect.cleandoc(help_text).split("\n\n")
+    return "\n\n".join(_reflowed_paragraph(paragraph) for paragraph in paragraphs)
+
+
+def _reflowed_paragraph(paragraph: str) -> str:
+    lines = paragraph.split("\n")
+    if paragraph.startswith("\b") or all(line[:1].isspace() for line in lines if line):
+        return paragraph
+    return " ".join(line.strip() for line in lines if line.strip())
 
 
 def _annotation(param: Any) -> Any:
@@ -106,13 +182,13 @@ def _names_a_path(param: Any) -> str | None:
 
 
 def _expected(param: Any, *, finite: bool = False) -> str:
-    """The words after "expected" for a bad value: ``an int >= 1``, ``one of ['max', 'avg']``.
+    """The words after "expected" for a bad value: ``an int >= 1``, ``one of max, avg``.
 
     ``finite``: say ``a finite number`` (the value was inf or nan).
     """
     choices = _choices(param)
     if choices is not None:
-        return f"one of {choices}"
+        return one_of(choices)
     kind = _annotation(param)
     words = "a finite number" if finite and kind is float else _EXPECTED.get(kind, "a valid value")
     low, high = getattr(param, "min", None), getattr(param, "max", None)
@@ -143,6 +219,8 @@ def _choice_lines(choices: Sequence[str], width: int = 20) -> str:
 def _shown(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return ", ".join(_shown(item) for item in value)
+    if isinstance(value, str) and _SURROGATE.search(value):
+        return f"'{printable(value)}'"  # a name that is not UTF-8, as every other line shows it
     return repr(value)
 
 
@@ -222,14 +300,58 @@ def _plain(param: Any) -> Any:
     return param
 
 
+class _NarrowFormatter(formatting.HelpFormatter):
+    """click's help formatter for a narrow terminal: each option on its own line, its description below it.
+
+    Side by side, the description would be left what the longest option does not
+    take (``--memory-budget SIZE`` of 40 columns), a word a line.
+    """
+
+    def write_dl(self, rows: Sequence[tuple[str, str]], col_max: int = 30, col_spacing: int = 2) -> None:
+        indent = " " * self.current_indent
+        for term, description in rows:
+            for line in _term_lines(term.replace("\n", ""), self.width - self.current_indent):
+                self.write(f"{indent}{line}\n")
+            if description:
+                text = formatting.wrap_text(description, max(self.width - self.current_indent - 4, 10), preserve_paragraphs=True)
+                for line in text.splitlines():
+                    self.write(f"{indent}    {line}\n" if line else "\n")
+
+
+def _term_lines(term: str, width: int) -> list[str]:
+    """``--boundary constant|edge|reflect|symmetric|wrap`` in lines of at most ``width``, broken after a space or a ``|``."""
+    lines = [""]
+    for piece in re.findall(r"[^|\s]+\|?|\|", term):
+        joined = lines[-1] + ("" if not lines[-1] or lines[-1].endswith("|") else " ") + piece
+        if len(joined) > width and lines[-1]:
+            lines.append("  " + piece)  # a continuation, indented under the option
+        else:
+            lines[-1] = joined
+    return lines
+
+
 class _PlainHelp:
     """Mixed into a command class: its parameters, --help included, shown in plain words."""
 
     params: list[Any]
+    help: str | None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.params = [_plain(param) for param in self.params]
+        if self.help:
+            self.help = reflowed(self.help)
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        """rich's help (typer's); click's plain layout below :data:`NARROW_HELP` columns."""
+        width = rich_utils._get_rich_console().width
+        if width >= NARROW_HELP:
+            super().format_help(ctx, formatter)  # type: ignore[misc]
+            return
+        plain = _NarrowFormatter(width=max(width - 1, 20))
+        click_core.Command.format_help(self, ctx, plain)  # type: ignore[arg-type]
+        # The help is written for rich, which reads "\[" as a "[".
+        formatter.write(plain.getvalue().replace("\\[", "["))
 
     def get_help_option(self, ctx: Any) -> Any:
         option = super().get_help_option(ctx)  # type: ignore[misc]
@@ -243,7 +365,7 @@ class Command(_PlainHelp, TyperCommand):
 def usage_error_line(error: Any) -> str:
     """The one line of a usage error, without ``convfx: error:``.
 
-    ``--range: invalid value 'foo'; expected one of [...]``, ``INPUT: missing; usage:
+    ``--range: invalid value 'foo'; expected one of abs, clip, ...``, ``INPUT: missing; usage:
     convfx apply [OPTIONS] EFFECT INPUT``, ``--nope: no such option; see 'convfx apply --help'``.
     """
     context = getattr(error, "ctx", None)
@@ -283,6 +405,20 @@ class Group(_PlainHelp, TyperGroup):
     console script and :class:`typer.testing.CliRunner` see the same line.
     """
 
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        """The commands and their first sentence; in a narrow terminal the sentence is whole, below the name."""
+        if not isinstance(formatter, _NarrowFormatter):
+            super().format_commands(ctx, formatter)
+            return
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=1000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
     def main(
         self,
         args: Sequence[str] | None = None,
@@ -305,7 +441,7 @@ class Group(_PlainHelp, TyperGroup):
                 sys.stdout.write(text + "\n")
             code = 0
         except exceptions.UsageError as error:
-            sys.stderr.write(f"convfx: error: {usage_error_line(error)}\n")
+            sys.stderr.write(f"convfx: error: {printable(usage_error_line(error))}\n")
             code = error.exit_code
         except Abort:
             if not standalone_mode:

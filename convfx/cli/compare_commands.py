@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from .. import imageio
-from .app import Command, app, console, reporting_errors, say
+from .app import Command, Input, app, console, model_input, reporting_errors, say
 from .options import DEFAULT_KERNEL_SCALE, DEFAULT_MODEL_HELP, FORCE_HELP, SHIPPED_MODELS_HELP, KernelScale
 
 if TYPE_CHECKING:
@@ -177,7 +177,7 @@ def compare_command(
     """
     from .. import compare
 
-    with reporting_errors(plot="--output"):
+    with reporting_errors(model_input(model), Input(image, "an image file"), plot="--output"):
         destination = output or Path("evolution.png" if evolution else "compare.png")
         from .. import plots  # matplotlib is slow to import; only drawing needs it
 
@@ -229,7 +229,7 @@ def export_bank_command(
     from .. import compare
     from ..nn.weights import load_weights
 
-    with reporting_errors(path="MODEL"):
+    with reporting_errors(model_input(model), path="MODEL"):
         weights = load_weights(model, key=key)
         written = compare.export_bank(weights, output, prefix=prefix, overwrite=force)
     count = weights.weight.shape[0]

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from .. import edges, explain, imageio
-from .app import Command, Group, app, reporting_errors, say
+from .app import Command, Group, Input, app, reporting_errors, say
 from .options import FORCE_HELP, Boundary, Choice, MaxPixelsOption, choices, library_default
 
 explain_app = typer.Typer(
@@ -97,7 +97,7 @@ def canny_command(
     """
     from .. import plots  # matplotlib is slow to import; only this command needs it
 
-    with reporting_errors(destination="--output"):
+    with reporting_errors(Input(source, "an image file"), destination="--output"):
         written = plots.save_canny_stages(
             source,
             output,

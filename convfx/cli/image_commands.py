@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from .. import banks, batch, effects, render, steps
-from .app import EXIT_FAILED, EXIT_USAGE, Command, app, console, fail, reporting_errors, say, warn
+from .app import EXIT_FAILED, EXIT_USAGE, Command, Input, app, console, fail, reporting_errors, say, warn
 from .options import (
     DEFAULT_KERNEL_SCALE,
     EFFECT_HELP,
@@ -48,7 +48,8 @@ def apply_command(
     effect: Annotated[str, typer.Argument(metavar="EFFECT", help=EFFECT_HELP, show_default=False)],
     source: Annotated[
         Path,
-        # readable=False: convfx reports an unreadable file itself, in one line (exit 1).
+        # readable=False: convfx reports an unreadable file itself, in one line (exit 1); a missing one,
+        # a folder or a FIFO is a usage error (exit 2).
         typer.Argument(
             metavar="INPUT",
             help="The image file to filter (JPEG, PNG, TIFF, BMP, WebP); for a folder or several files, `convfx batch`.",
@@ -91,7 +92,7 @@ def apply_command(
 
         convfx apply "3x3: 0,-1,0 -1,5,-1 0,-1,0" photo.png --gray
 
-        convfx apply kirsch big.tif --memory-budget 256MB  # in strips, same result
+        convfx apply kirsch big.tif --memory-budget 256MB  # strips, same result
     """
     if os.path.isdir(source):
         fail(
@@ -99,7 +100,7 @@ def apply_command(
             f"`convfx batch {shlex.quote(effect)} {shlex.quote(str(source))} -o OUTDIR`",
             EXIT_USAGE,
         )
-    with reporting_errors(source="INPUT", destination="--output"):
+    with reporting_errors(Input(source, "an image file"), source="INPUT", destination="--output"):
         budget = batch.parse_byte_size(memory_budget)
         try:
             written = render.render_file(

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from .. import imageio
-from .app import Command, app, console, reporting_errors, say
+from .app import Command, app, console, model_input, reporting_errors, say
 from .options import DEFAULT_MODEL_HELP, FORCE_HELP, SHIPPED_MODELS_HELP, MaxPixelsOption
 
 _MODEL_HELP = f"A model file from `convfx train`, or {SHIPPED_MODELS_HELP} (the shipped models).  {DEFAULT_MODEL_HELP}"
@@ -62,7 +62,7 @@ def summary_command(
     from ..models import resolve_model
     from ..nn import inspect as nn_inspect
 
-    with reporting_errors(model="MODEL", path="MODEL"):
+    with reporting_errors(model_input(model_path), model="MODEL", path="MODEL"):
         model = nn_inspect.load_model(model_path)
         rows = nn_inspect.summarize(model)
         total = nn_inspect.total_parameters(model)
@@ -150,7 +150,7 @@ def tour_command(
     from .. import plots  # matplotlib is slow to import; only this command needs it
     from ..nn import inspect as nn_inspect
 
-    with reporting_errors(model="MODEL", path="MODEL", plot="--output"):
+    with reporting_errors(model_input(model_path), model="MODEL", path="MODEL", plot="--output"):
         plots.check_figure_path(output, name="output")
         result = nn_inspect.tour_file(model_path, image, max_pixels=max_pixels)
         written = plots.save_tour(result, output, overwrite=force)

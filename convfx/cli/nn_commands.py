@@ -16,7 +16,7 @@ import typer
 from ..errors import ParameterError
 from ..nn import config as nn_config
 from ..nn.config import TrainConfig
-from .app import Command, app, console, err_console, reporting_errors, say
+from .app import Command, app, console, err_console, model_input, reporting_errors, say
 from .options import FORCE_HELP, SHIPPED_MODELS_HELP, Choice, choices
 
 if TYPE_CHECKING:
@@ -238,7 +238,7 @@ def evaluate_command(
     from .. import nn, plots
     from ..nn.inspect import load_model
 
-    with reporting_errors(model="MODEL", path="MODEL"):
+    with reporting_errors(model_input(model_path), model="MODEL", path="MODEL"):
         model = load_model(model_path)  # a file, or a shipped model's name
         if plot is not None:
             plots.figures.refuse_existing(plots.check_figure_path(plot), overwrite=force)

@@ -17,7 +17,8 @@ import typer
 from .. import imageio
 from ..studio import DEFAULT_HOST, DEFAULT_PORT
 from ..studio.photos import DEFAULT_MAX_UPLOAD_BYTES
-from .app import Command, app, err_console, reporting_errors, say
+from .app import Command, Input, app, err_console, reporting_errors, say
+from .click_classes import printable
 from .options import SHIPPED_MODELS_HELP
 
 
@@ -78,7 +79,11 @@ def studio_command(
     from .. import studio
 
     # The studio takes no --key: a model's conv1.weight, or its only 4-D array, is the one it shows.
-    with reporting_errors(max_upload_bytes="--max-upload-mb", key="a model with a conv1.weight (the studio takes no --key)"):
+    with reporting_errors(
+        Input(image, "an image file"),
+        max_upload_bytes="--max-upload-mb",
+        key="a model with a conv1.weight (the studio takes no --key)",
+    ):
         studio.require_extra()
         from ..studio.server import serve
         from ..studio.workbench import Workbench
@@ -90,5 +95,5 @@ def studio_command(
                 port=port,
                 open_browser=browser,
                 announce=say,
-                warn=lambda text: err_console.print(text, markup=False),
+                warn=lambda text: err_console.print(printable(text), markup=False),
             )
