@@ -95,11 +95,13 @@ def test_filtering_commands_start_without_the_network_or_matplotlib():
     assert "numba" not in loaded
 
 
-def test_numba_loads_with_the_first_canny_call_only():
-    """numba takes a fraction of a second to import: filters never pay for it, Canny does once."""
+def test_numba_loads_only_once_canny_has_run_on_enough_pixels():
+    """numba takes most of a second to load: filters and a first Canny never pay for it."""
     setup = "import numpy as np, convfx\nimage = np.random.default_rng(0).random((40, 50))\n"
-    assert "numba" not in modules_loaded_by(setup + "convfx.apply(image, 'sobel'); convfx.marr_hildreth(image)")
-    assert "numba" in modules_loaded_by(setup + "convfx.canny(image)")
+    first = "convfx.apply(image, 'sobel'); convfx.marr_hildreth(image); convfx.canny(image)"
+    assert "numba" not in modules_loaded_by(setup + first)
+    later = "from convfx.edges import engines\nengines.COMPILE_AFTER_PIXELS = 3000\n" + "convfx.canny(image)\n" * 2
+    assert "numba" in modules_loaded_by(setup + later)
 
 
 def test_import_convfx_and_the_entry_point_load_nothing_heavy():
