@@ -100,7 +100,7 @@ def test_numba_loads_only_once_canny_has_run_on_enough_pixels():
     setup = "import numpy as np, convfx\nimage = np.random.default_rng(0).random((40, 50))\n"
     first = "convfx.apply(image, 'sobel'); convfx.marr_hildreth(image); convfx.canny(image)"
     assert "numba" not in modules_loaded_by(setup + first)
-    later = "from convfx.edges import engines\nengines.COMPILE_AFTER_PIXELS = 3000\n" + "convfx.canny(image)\n" * 2
+    later = "from convfx.edges import engines\nengines.COMPILE_AFTER_PIXELS = 2000\n" + "convfx.canny(image)\n" * 2
     assert "numba" in modules_loaded_by(setup + later)
 
 
