@@ -266,7 +266,7 @@ def canny(
     rows, two threads at a time, each strip smoothed and differentiated with a
     halo of rows so that every pixel is the same bits as in one piece.  Steps 2
     to 4 run as numpy operations until the process has run Canny on
-    :data:`convfx.edges.engines.COMPILE_AFTER_PIXELS` pixels, then as loops
+    ``convfx.edges.engines.COMPILE_AFTER_PIXELS`` pixels, then as loops
     compiled by numba (same bits, two to three times quicker; loading them
     costs a process about a second once).
 

@@ -134,7 +134,7 @@ def suppress_strip(  # noqa: PLR0913 (a compiled kernel takes its arrays one by 
     height : int
         The image's height.
     boundary : int
-        A position in :data:`.suppression.BOUNDARY_CODES`.
+        A position in :data:`.codes.BOUNDARY_CODES`.
     thresholds : ndarray, shape (5,)
         As for :func:`suppress_rows`.
     state : ndarray of uint8, shape (bottom - top, W)
@@ -172,7 +172,7 @@ def suppress_rows(  # noqa: PLR0913 (a compiled kernel takes its arrays one by o
         ``low, high, noise``, and the tie factors ``forward, backward`` that
         multiply the interpolated neighbours, in the window's dtype.
     state : ndarray of uint8, shape (R, W)
-        Written: ``STRONG``, ``WEAK`` or ``NOT_EDGE`` (:mod:`.suppression`) per pixel.
+        Written: ``STRONG``, ``WEAK`` or ``NOT_EDGE`` (:mod:`.codes`) per pixel.
     suppressed : ndarray, shape (R, W) with ``every_maximum``, else (0, 0)
         Written with ``every_maximum``: the magnitude at every maximum above
         ``noise`` (whatever ``low``), 0 elsewhere.
