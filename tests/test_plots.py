@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 from matplotlib.axes import Axes
+from matplotlib.collections import Collection
+from matplotlib.patches import FancyArrowPatch, Polygon, Rectangle
 from matplotlib.text import Text
 
 from convfx import compare, edges, explain, imageio, models, reference
@@ -364,7 +366,7 @@ def test_volume_frames_draw_c_input_planes_f_output_planes_and_the_arithmetic():
         assert f"= {int(value)}" in figure._suptitle.get_text().splitlines()[1]
         assert any(t.endswith(f"(bias)\n= {int(value)}") for t in words)
     assert {"width", "height (rows)", "depth (channels)"} <= set(words)
-    assert any("kernel box 2x2x3" in t for t in words) and any("output cell" in t for t in words)
+    assert any("kernel box: k x k x input depth (here 2x2x3)" in t and "output cell" in t for t in words)
     assert any("every number's colour" in label for label in bar_labels(figure))
     assert not too_small(figure)
 
@@ -405,8 +407,66 @@ def test_network_figure_follows_the_shipped_models_shapes(name):
     assert planes(figure, "input") == channels
     assert f"5x5x{channels} kernel" in words and "5x5x6 kernel" in words  # the boxes C1 and C3 read
     assert {"kernel-box-C1", "kernel-box-C3", "pool-window-S2", "pool-window-S4"} <= set(gids(figure))
-    assert {"width", "height", "depth"} <= set(words)
+    assert {"width", "height (rows)", "depth (channels)"} <= set(words)
     assert not too_small(figure)
+
+
+def _corner(figure, gid: str) -> np.ndarray:
+    """The lowest-left page point of the artists with ``gid`` (a sheet's cells, a map's square), in pixels."""
+    drawn(figure)
+    points = [
+        a.axes.transData.transform(np.vstack([path.vertices for path in a.get_paths()]))
+        if isinstance(a, Collection)
+        else a.get_window_extent().get_points()
+        for a in figure.findobj()
+        if a.get_gid() == gid
+    ]
+    return np.vstack(points).min(axis=0)
+
+
+def _depth_arrow(figure) -> np.ndarray:
+    """The unit vector, in pixels, of the key's arrow labelled "depth (channels)"."""
+    drawn(figure)
+    label = next(t for t in figure.findobj(Text) if t.get_text() == "depth (channels)")
+    arrows = [a for a in figure.findobj(FancyArrowPatch) if a.get_gid() is None]
+    ax = label.axes
+    start, end = min(
+        ((ax.transData.transform(a._posA_posB[0]), ax.transData.transform(a._posA_posB[1])) for a in arrows),
+        key=lambda ends: np.linalg.norm(ends[1] - label.get_window_extent().get_points()[0]),
+    )
+    return (end - start) / np.linalg.norm(end - start)
+
+
+def test_the_network_and_the_layer_in_3d_share_one_convention():
+    # The same directions: the second sheet of a volume up and to the right of the first, as the key's depth arrow says.
+    network = network_figure(nn_inspect.summarize(nn_inspect.load_model("digits")))
+    layer = explain_plots.volume_frame_figure(explain.explain_volume(size=5, kernel=3, channels=3, filters=2), 0)
+    for figure, name in ((network, "C1"), (layer, "input")):
+        behind = _corner(figure, f"{name}-plane-1") - _corner(figure, f"{name}-plane-0")
+        assert behind[0] > 0 and behind[1] > 0
+        arrow = _depth_arrow(figure)
+        assert arrow[0] > 0.3 and arrow[1] > 0.3
+        assert abs(np.arctan2(*behind[::-1]) - np.arctan2(*arrow[::-1])) < 0.1  # the key points where the sheets go
+    assert np.allclose(_depth_arrow(network), _depth_arrow(layer), atol=0.05)
+    # The same key, the same words for the kernel box, the same green for it and the cell it fills.
+    for words in ("width", "height (rows)", "depth (channels)"):
+        assert words in texts(network) and words in texts(layer)
+    boxes = [t for f in (network, layer) for t in texts(f) if t.startswith("kernel box: k x k x input depth")]
+    assert len(boxes) == 2 and all("the output cell it fills" in t for t in boxes)
+    green = {tuple(np.round(a.get_edgecolor(), 3)) for a in network.findobj(Rectangle) if a.get_gid() == "kernel-box-C1"}
+    green |= {
+        tuple(np.round(a.get_edgecolor(), 3)) for a in layer.findobj(Polygon) if a.get_gid() in ("kernel-box", "output-cell")
+    }
+    assert len(green) == 1
+    assert "exploded view" in layer._suptitle.get_text()
+
+
+def test_the_network_draws_a_pooling_window_on_one_map_a_kernel_box_through_all():
+    figure = network_figure(nn_inspect.summarize(nn_inspect.load_model("digits")))
+    pooling = [a for a in figure.findobj() if a.get_gid() == "pool-window-S2"]
+    kernel = [a for a in figure.findobj() if a.get_gid() == "kernel-box-C3"]
+    assert len(pooling) == 1 and isinstance(pooling[0], Rectangle)
+    assert len([a for a in kernel if isinstance(a, Rectangle)]) == 2 and len(kernel) == 6  # front, back, four depth edges
 
 
 def test_network_figure_of_another_model():

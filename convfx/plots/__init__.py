@@ -8,7 +8,7 @@
   of volumes (:func:`network_figure`, ``convfx summary --plot``) and the confusion matrix;
 * :mod:`.explain`  -- a sliding window step by step (``convfx explain conv|pool``), in 3-D with
   ``--channels``/``--filters``;
-* :mod:`.volumes`  -- the oblique drawing of volumes (stacked sheets, kernel boxes) ``explain`` uses.
+* :mod:`.volumes`  -- volumes as sheets pulled apart along depth, kernel boxes, the axis key (``explain``, ``network``).
 
 Figures are built on matplotlib's object API with the Agg canvas, so nothing here
 needs a screen, touches pyplot's global state or changes the user's backend.

@@ -30,6 +30,8 @@ from matplotlib.colorbar import Colorbar
 from matplotlib.colors import Normalize, SymLogNorm, to_rgba
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, Patch, Rectangle
+from matplotlib.patheffects import withStroke
+from matplotlib.textpath import TextPath
 from matplotlib.ticker import FuncFormatter, NullLocator
 from PIL import Image
 
@@ -47,7 +49,18 @@ from .figures import (
     refuse_existing,
     save_figure,
 )
-from .volumes import Oblique, draw_axes_key, draw_box, draw_outline, draw_sheet, draw_volume_edges
+from .volumes import (
+    DEPTH_SLANT,
+    KERNEL_BOX_COLOUR,
+    KERNEL_BOX_WORDS,
+    Oblique,
+    depth_origins,
+    draw_axes_key,
+    draw_box,
+    draw_outline,
+    draw_sheet,
+    draw_volume_edges,
+)
 
 __all__ = ["EXPLAIN_SUFFIXES", "explain_frame_figure", "explain_gif_bytes", "explain_strip_figure", "save_explanation"]
 
@@ -427,16 +440,20 @@ def explain_strip_figure(explanation: explain_steps.Explanation, *, cell: float 
 
 # --------------------------------------------------------------------------- the layer in 3-D
 
-# Edges of the 3-D drawing, by role (the legend names them).
+# The 3-D drawing follows the network figure's convention (width right, height up, depth
+# up and to the right) as an exploded view: the channels are pulled apart along depth so
+# that every number shows.  Colours by role, the same as in the network figure (the legend
+# names them): green the kernel box and the one value it makes.
 _INPUT_EDGE = "#555555"
-_BOX = "#1a9850"  # the kernel box, green: apart from the red/blue of the values
-_OUTPUT_CELL = "#6a3d9a"  # the cell being filled, purple
+_BOX = KERNEL_BOX_COLOUR  # the kernel box and the output cell it fills
 _PROJECTION = Oblique()
-# Vertical gap between two sheets of a stack, and between the columns of the drawing, in cells.
+# Gap between two sheets pulled apart along depth, and between the columns of the drawing, in cells.
 _SHEET_GAP = 1.3
 _COLUMN_GAP = 1.6
 # Height of one line of the drawing's titles, in cells.
 _LINE = 0.5
+# The words that say how the 3-D drawing of a layer relates to the network figure's volumes.
+_EXPLODED_VIEW = "exploded view: the channels pulled apart along depth so that every number shows"
 
 
 def _volume_norm(e: explain_steps.VolumeExplanation) -> Normalize:
@@ -464,23 +481,24 @@ def _stack(
     values: np.ndarray,
     norm: Normalize,
     left: float,
-    tops: Sequence[float],
+    bottom: float,
     name: str,
     *,
+    pitch: float,
     numbers: bool = True,
     faded: np.ndarray | None = None,
     shown: np.ndarray | None = None,
     fontsize: float = TEXT_POINTS + 0.5,
     projection: Oblique = _PROJECTION,
 ) -> list[tuple[float, float]]:
-    """A volume ``(H, W, D)`` as D sheets, sheet ``d`` with its back edge at page height ``tops[d]``.
+    """A volume ``(H, W, D)`` as D sheets pulled apart along depth, sheet 0 in front with its corner at ``(left, bottom)``.
 
-    Returns the sheets' front-left corners (for boxes and edges); sheet ``d`` has gid ``"<name>-plane-<d>"``.
+    Returns the sheets' bottom-left corners, front to back (for boxes and edges);
+    sheet ``d`` has gid ``"<name>-plane-<d>"``.
     """
     rows, columns, depth = values.shape
-    origins = []
-    for d in range(depth):
-        origin = (left, tops[d] - projection.height(rows))
+    origins = depth_origins(left, bottom, depth, pitch)
+    for d, origin in enumerate(origins):
         colours, texts, text_colours = _sheet_cells(
             values[:, :, d], norm, shown=None if shown is None else shown[:, :, d], faded=faded
         )
@@ -495,7 +513,6 @@ def _stack(
             edge=_INPUT_EDGE,
             gid=f"{name}-plane-{d}",
         )
-        origins.append(origin)
     draw_volume_edges(ax, projection, origins, rows, columns)
     return origins
 
@@ -504,11 +521,50 @@ def _centre_text(ax: Axes, x: float, y: float, text: str, *, size: float = TEXT_
     ax.text(x, y, text, ha=options.pop("ha", "center"), va=options.pop("va", "bottom"), fontsize=size, **options)
 
 
+def _sheet_label(ax: Axes, x: float, y: float, text: str, *, ha: str) -> None:
+    """A sheet's name beside it, ringed in white: a depth edge passing behind it stops short of the letters."""
+    ax.text(
+        x,
+        y,
+        text,
+        ha=ha,
+        va="center",
+        fontsize=TEXT_POINTS + 0.5,
+        zorder=7,
+        path_effects=[withStroke(linewidth=3, foreground="white")],
+    )
+
+
+def _name_input(
+    ax: Axes,
+    e: explain_steps.VolumeExplanation,
+    inputs: Sequence[tuple[float, float]],
+    stack_height: float,
+    *,
+    separator: str,
+    projection: Oblique = _PROJECTION,
+) -> None:
+    """Each input sheet's channel, left of it, and the input volume's size above the back sheet."""
+    size = e.padded.shape[0]
+    for d, origin in enumerate(inputs):
+        name = f"channel {d}" + (" (front)" if d == 0 and e.channels > 1 else "")
+        _sheet_label(ax, origin[0] - 0.15, origin[1] + projection.height(size) / 2, name, ha="right")
+    n = e.image.shape[0]
+    padded = f"{separator}padded by {e.padding}" if e.padding else ""
+    _centre_text(
+        ax,
+        inputs[-1][0] + projection.width(size, size) / 2,
+        stack_height + 0.35,
+        f"input volume {n}x{n}x{e.channels}{padded}",
+        size=TEXT_POINTS + 1.5,
+    )
+
+
 def _volume_title(e: explain_steps.VolumeExplanation, step: explain_steps.VolumeStep, index: int) -> str:
     sums = " + ".join(_signed_text(v) for v in step.channel_sums)
     where = f"y[{step.row}, {step.column}] of output map {step.filter}"
     return (
-        f"{e.operation} layer in 3-D: {e.channels} input channel{'s' * (e.channels != 1)}, "
+        f"{e.operation} layer in 3-D, {_EXPLODED_VIEW}: {e.channels} input channel{'s' * (e.channels != 1)}, "
         f"{e.filters} kernel{'s' * (e.filters != 1)} of {e.window_size}x{e.window_size}x{e.channels}  --  "
         f"step {index + 1} of {len(e.steps)}\n"
         f"{where} = sum over the whole box + bias = {sums} + {_signed_text(e.bias[step.filter])} = {_cell_text(step.value)}\n"
@@ -516,7 +572,7 @@ def _volume_title(e: explain_steps.VolumeExplanation, step: explain_steps.Volume
     )
 
 
-def volume_frame_figure(explanation: explain_steps.VolumeExplanation, index: int, *, cell: float = 0.36) -> Figure:
+def volume_frame_figure(explanation: explain_steps.VolumeExplanation, index: int, *, cell: float = 0.3) -> Figure:
     """One step of a convolutional layer in 3-D: the box in the input volume, its products, one summed value.
 
     Parameters
@@ -531,15 +587,18 @@ def volume_frame_figure(explanation: explain_steps.VolumeExplanation, index: int
     Returns
     -------
     Figure
-        Left to right, one row per input channel: the input volume (C sheets,
-        padding grey) with the k x k x C kernel box at this step's position; the
-        kernel (k x k x C, with its bias); the products channel by channel, each
-        with its sum; then the sum over every channel plus the bias, and the output
-        volume (F sheets) filled up to this step, the cell just computed framed.
-        One colour scale for every number (colour bar); a legend for the input,
-        the kernel box and the output cell; arrows naming width, height and depth.
-        Sheets have gids ``input-plane-c``, ``kernel-plane-c``, ``products-plane-c``
-        and ``output-plane-f``; the box's parts ``kernel-box``.
+        An exploded view, in the network figure's directions (width right, height
+        up, depth up and to the right) with the channels pulled apart along depth.
+        Left to right, one row per input channel, channel 0 in front: the input
+        volume (C sheets, padding grey) with the k x k x C kernel box at this step's
+        position; the kernel (k x k x C, with its bias); the products channel by
+        channel, each with its sum; then the sum over every channel plus the bias,
+        and the output volume (F sheets) filled up to this step, the cell just
+        computed framed in the kernel box's green.  One colour scale for every
+        number (colour bar); a legend for the input and the kernel box; arrows
+        naming width, height and depth.  Sheets have gids ``input-plane-c``,
+        ``kernel-plane-c``, ``products-plane-c`` and ``output-plane-f``; the box's
+        parts ``kernel-box``, the output cell ``output-cell``.
     """
     e = explanation
     step = e.steps[index]
@@ -548,31 +607,40 @@ def volume_frame_figure(explanation: explain_steps.VolumeExplanation, index: int
     size, k, m = e.padded.shape[0], e.window_size, e.output.shape[0]
     channels, filters = e.channels, e.filters
     pitch = projection.height(size) + _SHEET_GAP
-    tops = [-d * pitch for d in range(channels)]
-    stack_height = channels * pitch - _SHEET_GAP
-    offset = (projection.height(size) - projection.height(k)) / 2
-    kernel_tops = [t - offset for t in tops]
+    shift = DEPTH_SLANT * pitch  # each row of the drawing (one channel) this much right of the one in front
+    stack_height = (channels - 1) * pitch + projection.height(size)
+    offset = (projection.height(size) - projection.height(k)) / 2  # the kernel's rows level with the input's middle
+    inches = 1 / cell  # cells per inch: room for texts set in points
 
     x_input = 0.0
     x_kernel = x_input + projection.width(size, size) + _COLUMN_GAP + 0.8
     x_products = x_kernel + projection.width(k, k) + _COLUMN_GAP + 0.8
     x_sums = x_products + projection.width(k, k) + 0.4
-    x_total = x_sums + 3.6
-    x_output = x_total + 6.6
-    right = x_output + projection.width(m, m) + 2.5
+    x_total = x_sums + (channels - 1) * shift + 1.0 * inches
+    x_output = x_total + 2.6 * inches
+    out_pitch = projection.height(m) + _SHEET_GAP
+    out_shift = DEPTH_SLANT * out_pitch
+    right = x_output + (filters - 1) * out_shift + projection.width(m, m) + 0.8 * inches
 
     # The output volume, one sheet per kernel, centred on the input's middle.
-    middle = -stack_height / 2
-    out_pitch = projection.height(m) + _SHEET_GAP
-    out_height = filters * out_pitch - _SHEET_GAP
-    out_tops = [middle + out_height / 2 - f * out_pitch for f in range(filters)]
+    middle = stack_height / 2
+    out_height = (filters - 1) * out_pitch + projection.height(m)
+    out_bottom = middle - out_height / 2
 
-    left = -4.2  # room for the channels' names
+    left = -1.3 * inches  # room for the channels' names
+    line = max(_LINE, 0.18 * inches)
     kernel_lines = 2 + (2 if e.correlation is not None else 0)
-    top = max(0.35 + 2 * _LINE, kernel_tops[0] + 0.35 + kernel_lines * _LINE, out_tops[0] + 0.35 + 2 * _LINE) + 0.2
-    key = 4.8  # under the stack: the arrows naming the directions
+    top = (
+        max(
+            stack_height + 0.35 + line,
+            offset + (channels - 1) * pitch + projection.height(k) + 0.35 + kernel_lines * line,
+            out_bottom + out_height + 0.35 + 2 * line,
+        )
+        + 0.2
+    )
+    key = 0.35 * inches + 2.5  # under the stack: the arrows naming the directions
     # At least room for a readable colour bar beside the drawing.
-    bottom = min(-stack_height - key, out_tops[-1] - projection.height(m) - 0.5, top - 2.6 / cell - key)
+    bottom = min(-key, out_bottom - 0.5, top - 2.6 * inches - key)
     width, height = right - left, top - bottom
     header, footer = 0.75, 0.45  # inches: the title; the legend
     bar = 1.5  # inches right of the drawing: the colour bar
@@ -583,37 +651,25 @@ def volume_frame_figure(explanation: explain_steps.VolumeExplanation, index: int
     ax = _drawing_axes(figure, rectangle, (left, right), (bottom, top))
 
     # The input volume, the box at this step, and the names of the channels.
-    inputs = _stack(ax, e.padded, norm, x_input, tops, "input", faded=_padding_mask(e))
+    inputs = _stack(ax, e.padded, norm, x_input, 0.0, "input", pitch=pitch, faded=_padding_mask(e))
     draw_box(ax, projection, inputs, size, (step.top, step.left, k, k), colour=_BOX, linewidth=2.6)
-    for d, origin in enumerate(inputs):
-        ax.text(
-            origin[0] - 0.1,
-            origin[1] + projection.height(size) / 2,
-            f"channel {d}",
-            ha="right",
-            va="center",
-            fontsize=TEXT_POINTS + 0.5,
-        )
-    padded = f", padded by {e.padding}" if e.padding else ""
-    n = e.image.shape[0]
-    _centre_text(
-        ax, x_input + projection.width(size, size) / 2, 0.35, f"input volume {n}x{n}x{channels}{padded}", size=TEXT_POINTS + 1.5
-    )
+    _name_input(ax, e, inputs, stack_height, separator=", ")
 
-    # The kernel, aligned with its channels, and the products.
-    kernel = _stack(ax, e.applied[step.filter], norm, x_kernel, kernel_tops, "kernel")
+    # The kernel, level with its channels, and the products.
+    kernel = _stack(ax, e.applied[step.filter], norm, x_kernel, offset, "kernel", pitch=pitch)
     draw_box(ax, projection, kernel, k, (0, 0, k, k), colour=_BOX, linewidth=2.0)
-    products = _stack(ax, step.products, norm, x_products, kernel_tops, "products")
+    products = _stack(ax, step.products, norm, x_products, offset, "products", pitch=pitch)
     kernel_title = f"kernel {step.filter} of {filters}: {k}x{k}x{channels}\nbias b = {_cell_text(e.bias[step.filter])}"
     if e.correlation is not None:
         kernel_title += "\nrotated 180° in width and height,\nnot in depth"
-    _centre_text(ax, x_kernel + projection.width(k, k) / 2, kernel_tops[0] + 0.35, kernel_title)
-    _centre_text(ax, x_products + projection.width(k, k) / 2, kernel_tops[0] + 0.35, "window x kernel,\nchannel by channel")
-    for origin, total in zip(products, step.channel_sums):
+    title_level = kernel[-1][1] + projection.height(k) + 0.35
+    _centre_text(ax, kernel[-1][0] + projection.width(k, k) / 2, title_level, kernel_title)
+    _centre_text(ax, products[-1][0] + projection.width(k, k) / 2, title_level, "window x kernel,\nchannel by channel")
+    for d, (origin, total) in enumerate(zip(products, step.channel_sums)):
         level = origin[1] + projection.height(k) / 2
-        ax.text(x_kernel - 0.9, level, "x", ha="center", va="center", fontsize=TEXT_POINTS + 4)
-        ax.text(x_products - 0.9, level, "=", ha="center", va="center", fontsize=TEXT_POINTS + 4)
-        ax.text(x_sums, level, f"sum {_cell_text(total)}", ha="left", va="center", fontsize=TEXT_POINTS + 1)
+        ax.text(x_kernel - 0.9 + d * shift, level, "x", ha="center", va="center", fontsize=TEXT_POINTS + 4)
+        ax.text(x_products - 0.9 + d * shift, level, "=", ha="center", va="center", fontsize=TEXT_POINTS + 4)
+        ax.text(x_sums + d * shift, level, f"sum {_cell_text(total)}", ha="left", va="center", fontsize=TEXT_POINTS + 1)
 
     # The sum over the whole box, plus the bias: one number.
     sums = "\n".join(f"{'+ ' if d else '  '}{_signed_text(v)}   (channel {d})" for d, v in enumerate(step.channel_sums))
@@ -625,69 +681,59 @@ def volume_frame_figure(explanation: explain_steps.VolumeExplanation, index: int
         va="center",
         fontsize=TEXT_POINTS + 1.5,
         family="monospace",
-        bbox={"boxstyle": "round", "facecolor": "#f7f7f7", "edgecolor": _OUTPUT_CELL},
+        bbox={"boxstyle": "round", "facecolor": "#f7f7f7", "edgecolor": _BOX},
     )
 
     # The output volume, filled up to this step.
     done = np.zeros(e.output.shape, bool)
     for earlier in e.steps[: index + 1]:
         done[earlier.row, earlier.column, earlier.filter] = True
-    outputs = _stack(ax, e.output, norm, x_output, out_tops, "output", shown=done)
+    outputs = _stack(ax, e.output, norm, x_output, out_bottom, "output", pitch=out_pitch, shown=done)
     draw_outline(
         ax,
         projection,
         outputs[step.filter],
         m,
         (step.row, step.column, 1, 1),
-        colour=_OUTPUT_CELL,
+        colour=_BOX,
         linewidth=3.0,
         gid="output-cell",
     )
     for f, origin in enumerate(outputs):
-        ax.text(
-            origin[0] + projection.width(m, m) + 0.2,
-            origin[1] + projection.height(m) / 2,
-            f"map {f}",
-            ha="left",
-            va="center",
-            fontsize=TEXT_POINTS + 0.5,
-        )
+        _sheet_label(ax, origin[0] + projection.width(m, m) + 0.2, origin[1] + projection.height(m) / 2, f"map {f}", ha="left")
     _centre_text(
         ax,
-        x_output + projection.width(m, m) / 2,
-        out_tops[0] + 0.35,
+        outputs[-1][0] + projection.width(m, m) / 2,
+        out_bottom + out_height + 0.35,
         f"output volume {m}x{m}x{filters}\n(one map per kernel)",
         size=TEXT_POINTS + 1.5,
     )
     target = projection.cell(outputs[step.filter], m, step.row, step.column).mean(axis=0)
     ax.add_patch(
         FancyArrowPatch(
-            (x_total + 5.6, middle),
+            (x_total + 2.0 * inches, middle),
             (target[0] - 0.3, target[1]),
             arrowstyle="-|>",
             mutation_scale=14,
-            color=_OUTPUT_CELL,
+            color=_BOX,
             linewidth=1.6,
             zorder=5,
         )
     )
 
     # What the directions, the colours and the frames mean.
-    draw_axes_key(
-        ax,
-        projection,
-        (x_input + 0.2, -stack_height - 2.3),
-        length=2.0,
-        depth_label="depth (channels)",
-        fontsize=TEXT_POINTS + 0.5,
-    )
+    draw_axes_key(ax, (x_input + 0.2, -key + 0.6), length=2.0, fontsize=TEXT_POINTS + 0.5)
     handles = [
         Patch(facecolor="white", edgecolor=_INPUT_EDGE, label="input: one sheet per channel (grey: padding)"),
-        Patch(facecolor="none", edgecolor=_BOX, linewidth=2.5, label=f"the kernel box {k}x{k}x{channels} at this step"),
-        Patch(facecolor="none", edgecolor=_OUTPUT_CELL, linewidth=2.5, label="the output cell it fills"),
+        Patch(
+            facecolor="none",
+            edgecolor=_BOX,
+            linewidth=2.5,
+            label=f"{KERNEL_BOX_WORDS} (here {k}x{k}x{channels}) at this step, and the output cell it fills",
+        ),
     ]
     figure.legend(
-        handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.01), ncol=3, fontsize=TEXT_POINTS + 0.5, frameon=False
+        handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.01), ncol=2, fontsize=TEXT_POINTS + 0.5, frameon=False
     )
     bar_height = min(max(cell * stack_height, 2.4), fig_height - header - footer - cell * key + 0.6)
     bar_axes = figure.add_axes(
@@ -698,7 +744,12 @@ def volume_frame_figure(explanation: explain_steps.VolumeExplanation, index: int
     return figure
 
 
-def volume_strip_figure(explanation: explain_steps.VolumeExplanation, *, cell: float = 0.32) -> Figure:
+def _text_cells(text: str, points: float, cell: float) -> float:
+    """Width of the widest line of ``text`` at ``points``, in cells of ``cell`` inches."""
+    return max(TextPath((0, 0), line, size=points).get_extents().width for line in text.split("\n")) / 72 / cell
+
+
+def volume_strip_figure(explanation: explain_steps.VolumeExplanation, *, cell: float = 0.3) -> Figure:
     """Every step of a convolutional layer in 3-D at once: the volumes with their numbers, then one panel per output cell.
 
     Parameters
@@ -711,13 +762,14 @@ def volume_strip_figure(explanation: explain_steps.VolumeExplanation, *, cell: f
     Returns
     -------
     Figure
-        At the top, the input volume, every kernel (k x k x C, with its bias) and
-        the output volume, all with their numbers on one colour scale; under them,
-        for each output map, one small drawing per output cell laid out like the
-        map: the input volume with the kernel box where it computes that cell, and
-        the sum per channel plus the bias.  Sheet gids as in
-        :func:`volume_frame_figure` (``input-plane-c``, ``kernel-<f>-plane-c``,
-        ``output-plane-f``); each small drawing's box ``kernel-box``.
+        An exploded view in the directions of :func:`volume_frame_figure`.  At the
+        top, the input volume, every kernel (k x k x C, with its bias) and the
+        output volume, all with their numbers on one colour scale; under them, for
+        each output map, one small drawing per output cell laid out like the map:
+        the input volume with the kernel box where it computes that cell, and the
+        sum per channel plus the bias.  Sheet gids as in :func:`volume_frame_figure`
+        (``input-plane-c``, ``kernel-<f>-plane-c``, ``output-plane-f``); each small
+        drawing's box ``kernel-box``.
     """
     e = explanation
     norm = _volume_norm(e)
@@ -725,74 +777,74 @@ def volume_strip_figure(explanation: explain_steps.VolumeExplanation, *, cell: f
     small = Oblique(shear=big.shear, squash=big.squash, unit=0.3)
     size, k, m = e.padded.shape[0], e.window_size, e.output.shape[0]
     channels, filters = e.channels, e.filters
+    inches = 1 / cell
 
-    # The header: input | kernel 0 ... kernel F-1 | output, tops aligned at 0.
+    # The header: input | kernel 0 ... kernel F-1 | output, the front sheets' bottoms level.
     pitch = big.height(size) + _SHEET_GAP
-    header_height = (
-        max(channels * pitch, filters * (big.height(m) + _SHEET_GAP), channels * (big.height(k) + _SHEET_GAP)) - _SHEET_GAP
+    shift = DEPTH_SLANT * pitch
+    out_pitch = big.height(m) + _SHEET_GAP
+    offset = (big.height(size) - big.height(k)) / 2
+    flipped = "\n(rotated 180°, not in depth)" if e.correlation is not None else ""
+    kernel_titles = [f"kernel {f}, bias {_cell_text(e.bias[f])}{flipped}" for f in range(filters)]
+    kernel_pitch = max(
+        big.width(k, k) + _COLUMN_GAP + 0.8, max(_text_cells(t, TEXT_POINTS + 1, cell) for t in kernel_titles) + 0.6
     )
+    stack_height = (channels - 1) * pitch + big.height(size)
+    out_height = (filters - 1) * out_pitch + big.height(m)
+    header_height = max(stack_height, out_height)
+    # The output right of every kernel's back sheet, centred on the input's middle.
+    x_output = big.width(size, size) + _COLUMN_GAP + filters * kernel_pitch + (channels - 1) * shift
+    out_bottom = (stack_height - out_height) / 2
+    header_right = x_output + (filters - 1) * DEPTH_SLANT * out_pitch + big.width(m, m) + 0.8 * inches
     # The steps: one panel per output cell, m x m per map.
-    panel_width = max(small.width(size, size) + 0.6, 6.4)
-    small_pitch = small.height(size) + 0.45
-    panel_height = channels * small_pitch + 2 * _LINE + 0.5
+    small_pitch = small.height(size) + 0.4
+    panel_width = max(small.width(size, size) + (channels - 1) * DEPTH_SLANT * small_pitch + 0.6, 6.4)
+    panel_height = (channels - 1) * small_pitch + small.height(size) + 2 * _LINE + 0.9
     block_height = m * panel_height + 1.0
-    header_width = (
-        3.6 + big.width(size, size) + _COLUMN_GAP + filters * (big.width(k, k) + _COLUMN_GAP + 0.8) + big.width(m, m) + 2.5
-    )
     block_width = m * panel_width + 1.0
     # The maps' blocks side by side, in a figure no wider than the header or 45 cells.
-    per_row = max(1, min(filters, int(max(header_width, 45.0) // block_width)))
-    width = max(header_width, per_row * block_width)
-    top = 2 * _LINE + 0.6
+    left = -1.3 * inches  # room for the channels' names
+    per_row = max(1, min(filters, int(max(header_right - left, 45.0) // block_width)))
+    right = max(header_right, per_row * block_width)
+    width = right - left
+    top = header_height + 2 * _LINE + 0.6
     key = 4.4  # under the header: the arrows naming the directions
-    bottom = -header_height - key - math.ceil(filters / per_row) * block_height
+    bottom = -key - math.ceil(filters / per_row) * block_height
     height = top - bottom
     bar = 1.5
     fig_width, fig_height = cell * width + bar + 0.2, cell * height + 1.3
     figure = Figure(figsize=(fig_width, fig_height))
     FigureCanvasAgg(figure)
     rectangle = (0.1 / fig_width, 0.5 / fig_height, cell * width / fig_width, cell * height / fig_height)
-    ax = _drawing_axes(figure, rectangle, (-3.6, width - 3.6), (bottom, top))
+    ax = _drawing_axes(figure, rectangle, (left, right), (bottom, top))
 
-    x = 0.0
-    inputs = _stack(ax, e.padded, norm, x, [-d * pitch for d in range(channels)], "input", faded=_padding_mask(e))
-    for d, origin in enumerate(inputs):
-        ax.text(
-            origin[0] - 0.1, origin[1] + big.height(size) / 2, f"channel {d}", ha="right", va="center", fontsize=TEXT_POINTS + 0.5
-        )
-    n = e.image.shape[0]
-    padded = f",\npadded by {e.padding}" if e.padding else ""
-    _centre_text(ax, x + big.width(size, size) / 2, 0.35, f"input volume {n}x{n}x{channels}{padded}", size=TEXT_POINTS + 1.5)
-    x += big.width(size, size) + _COLUMN_GAP
-    offset = (big.height(size) - big.height(k)) / 2
+    inputs = _stack(ax, e.padded, norm, 0.0, 0.0, "input", pitch=pitch, faded=_padding_mask(e))
+    _name_input(ax, e, inputs, stack_height, separator=",\n")
+    x = big.width(size, size) + _COLUMN_GAP
     for f in range(filters):
-        tops = [-offset - d * pitch for d in range(channels)]
-        _stack(ax, e.applied[f], norm, x, tops, f"kernel-{f}")
-        flipped = "\n(rotated 180°, not in depth)" if e.correlation is not None else ""
-        _centre_text(ax, x + big.width(k, k) / 2, tops[0] + 0.35, f"kernel {f}, bias {_cell_text(e.bias[f])}{flipped}")
-        x += big.width(k, k) + _COLUMN_GAP + 0.8
-    out_pitch = big.height(m) + _SHEET_GAP
-    outputs = _stack(ax, e.output, norm, x, [-f * out_pitch for f in range(filters)], "output")
+        kernel = _stack(ax, e.applied[f], norm, x, offset, f"kernel-{f}", pitch=pitch)
+        _centre_text(ax, kernel[-1][0] + big.width(k, k) / 2, kernel[-1][1] + big.height(k) + 0.35, kernel_titles[f])
+        x += kernel_pitch
+    outputs = _stack(ax, e.output, norm, x_output, out_bottom, "output", pitch=out_pitch)
     for f, origin in enumerate(outputs):
-        ax.text(
-            origin[0] + big.width(m, m) + 0.2,
-            origin[1] + big.height(m) / 2,
-            f"map {f}",
-            ha="left",
-            va="center",
-            fontsize=TEXT_POINTS + 0.5,
-        )
-    _centre_text(ax, x + big.width(m, m) / 2, 0.35, f"output volume {m}x{m}x{filters}", size=TEXT_POINTS + 1.5)
+        _sheet_label(ax, origin[0] + big.width(m, m) + 0.2, origin[1] + big.height(m) / 2, f"map {f}", ha="left")
+    _centre_text(
+        ax,
+        outputs[-1][0] + big.width(m, m) / 2,
+        outputs[-1][1] + big.height(m) + 0.35,
+        f"output volume {m}x{m}x{filters}",
+        size=TEXT_POINTS + 1.5,
+    )
 
     # One small drawing per output cell: where the box is, and the sum it gives.
-    draw_axes_key(ax, big, (0.2, -header_height - 1.7), length=1.6, depth_label="depth (channels)", fontsize=TEXT_POINTS + 0.5)
-    y = -header_height - key
+    draw_axes_key(ax, (0.2, -key + 0.9), length=1.6, fontsize=TEXT_POINTS + 0.5)
+    y = -key
     for step in e.steps:
         block_left = (step.filter % per_row) * block_width
         if step.row == 0 and step.column == 0:
             block_top = y - (step.filter // per_row) * block_height
             ax.text(
-                block_left - 3.4 if block_left == 0 else block_left - 0.6,
+                block_left + left + 0.2 if block_left == 0 else block_left - 0.6,
                 block_top - 0.2,
                 f"map {step.filter}: kernel {step.filter} at every position",
                 ha="left",
@@ -800,19 +852,18 @@ def volume_strip_figure(explanation: explain_steps.VolumeExplanation, *, cell: f
                 fontsize=TEXT_POINTS + 1.5,
                 fontweight="bold",
             )
-        left = block_left + step.column * panel_width
+        panel_left = block_left + step.column * panel_width
         panel_top = block_top - 1.0 - step.row * panel_height
-        origins = []
-        for d in range(channels):
-            origin = (left, panel_top - d * small_pitch - small.height(size))
+        front_bottom = panel_top - (channels - 1) * small_pitch - small.height(size)
+        origins = depth_origins(panel_left, front_bottom, channels, small_pitch)
+        for d, origin in enumerate(origins):
             colours = np.broadcast_to(to_rgba("#f2f2f2"), (size, size, 4)).copy()
             draw_sheet(ax, small, origin, colours, edge=_INPUT_EDGE, gid=f"step-plane-{d}")
-            origins.append(origin)
         draw_box(ax, small, origins, size, (step.top, step.left, k, k), colour=_BOX, linewidth=1.8)
         sums = " + ".join(_signed_text(v) for v in step.channel_sums)
         ax.text(
-            left,
-            panel_top - channels * small_pitch + 0.1,
+            panel_left,
+            front_bottom - 0.15,
             f"y[{step.row}, {step.column}] = {_cell_text(step.value)}\n= {sums} + {_signed_text(e.bias[step.filter])}",
             ha="left",
             va="top",
@@ -833,15 +884,16 @@ def volume_strip_figure(explanation: explain_steps.VolumeExplanation, *, cell: f
             facecolor="none",
             edgecolor=_BOX,
             linewidth=2.5,
-            label=f"the kernel box {k}x{k}x{channels} where it computes that cell",
+            label=f"{KERNEL_BOX_WORDS} (here {k}x{k}x{channels}) where it computes that cell",
         ),
     ]
     figure.legend(
         handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.005), ncol=2, fontsize=TEXT_POINTS + 0.5, frameon=False
     )
     figure.suptitle(
-        f"{e.operation} layer in 3-D: {channels} input channel{'s' * (channels != 1)}, {filters} kernel{'s' * (filters != 1)} "
-        f"of {k}x{k}x{channels}, every step; each output value = the sum over the whole box + the kernel's bias\n{e.formula}",
+        f"{e.operation} layer in 3-D, {_EXPLODED_VIEW}: {channels} input channel{'s' * (channels != 1)}, "
+        f"{filters} kernel{'s' * (filters != 1)} of {k}x{k}x{channels}, every step;\n"
+        f"each output value = the sum over the whole box + the kernel's bias;  {e.formula}",
         fontsize=TEXT_POINTS + 2,
         y=1 - 0.05 / fig_height,
         va="top",

@@ -17,12 +17,13 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure, SubFigure
-from matplotlib.patches import FancyArrowPatch, Patch, Rectangle
+from matplotlib.patches import Patch, Rectangle
 from matplotlib.textpath import TextPath
 from matplotlib.ticker import MaxNLocator
 
 from ..nn import inspect as nn_inspect
 from .figures import DIVERGING, TEXT_POINTS, save_figure, signed_norm
+from .volumes import KERNEL_BOX_COLOUR, KERNEL_BOX_WORDS, POOL_WINDOW_COLOUR, draw_axes_key
 
 __all__ = ["confusion_matrix_figure", "tour_figure", "save_tour", "network_figure", "save_network_figure"]
 
@@ -315,8 +316,8 @@ def tour_figure(tour: nn_inspect.Tour, *, max_maps: int = 16) -> Figure:
 _INPUT_FILL = "#c6dbef"
 _MAPS_FILL = "#fdd0a2"
 _VECTOR_FILL = "#d9d9d9"
-_KERNEL_BOX = "#1a9850"  # as the kernel box of `convfx explain conv --channels`
-_POOL_WINDOW = "#6a3d9a"
+_KERNEL_BOX = KERNEL_BOX_COLOUR  # the kernel box and the value it makes, as in `convfx explain conv --channels`
+_POOL_WINDOW = POOL_WINDOW_COLOUR  # the pooling window and the value it makes
 # Inches per pixel of a map's side, per unit of a vector, and the room between drawings.
 _PIXEL = 0.055
 _UNIT = 0.018
@@ -372,13 +373,16 @@ def network_figure(rows: Sequence[nn_inspect.LayerSummary], *, title: str | None
     -------
     matplotlib.figure.Figure
         The input and every convolution and pooling output as D maps of W x H
-        (drawn to scale, stacked in depth), labelled ``C1: 6@28x28`` and so on;
-        at each convolution's input, the kernel box (k x k x D) it reads, joined
-        to the one output value it makes; the pooling windows likewise; the fully
-        connected layers as bars (``F5: 120``...).  The operations between them
-        are written underneath; a legend names the colours and arrows name width,
-        height and depth.  Maps have gids ``"<name>-plane-<d>"`` (``input``,
-        ``C1``...), kernel boxes ``"kernel-box-<name>"``, bars ``"<name>-bar"``.
+        (drawn to scale, width right, height up, depth up and to the right, as in
+        :func:`convfx.plots.explain.volume_frame_figure`), labelled ``C1: 6@28x28``
+        and so on; at each convolution's input, the kernel box (k x k x D, green)
+        it reads, joined to the output cell it fills; at each pooling's input, the
+        window (purple) on one map, joined likewise; the fully connected layers as
+        bars (``F5: 120``...).  The operations between them are written
+        underneath; a legend names the colours and arrows name width, height and
+        depth.  Maps have gids ``"<name>-plane-<d>"`` (``input``, ``C1``...),
+        kernel boxes ``"kernel-box-<name>"``, pooling windows
+        ``"pool-window-<name>"``, bars ``"<name>-bar"``.
     """
     figure = Figure(figsize=(16, 5.6))  # resized to the drawing at the end
     FigureCanvasAgg(figure)
@@ -388,7 +392,7 @@ def network_figure(rows: Sequence[nn_inspect.LayerSummary], *, title: str | None
 
     drawn: list[dict] = []  # each drawn volume or bar: its name, geometry and the operations that led to it
     pending: list[str] = []
-    x = 0.9
+    x = 1.4  # right of the key naming the directions
     baseline = 0.0
     for row in rows:
         words = _operation_words(row) if row.name != "input" else None
@@ -446,8 +450,9 @@ def network_figure(rows: Sequence[nn_inspect.LayerSummary], *, title: str | None
                 before["left"] + 0.25 * side_w,
                 before["top"] - before["step"] * (before["depth"] - 1) - 0.2 * side_h - size[1],
             )
-            depth_shift = before["step"] * (before["depth"] - 1)
-            for shift in (depth_shift, 0.0):
+            # A kernel reads every map, a box through the volume; a pooling window reads one map.
+            depth_shift = before["step"] * (before["depth"] - 1) if row.kind == "Conv2d" else 0.0
+            for shift in {depth_shift, 0.0}:
                 rect = Rectangle(
                     (corner[0] + shift, corner[1] + shift),
                     size[0],
@@ -459,7 +464,7 @@ def network_figure(rows: Sequence[nn_inspect.LayerSummary], *, title: str | None
                 )
                 rect.set_gid(gid)
                 ax.add_patch(rect)
-            for dx, dy in ((0, 0), (size[0], 0), (0, size[1]), (size[0], size[1])):
+            for dx, dy in ((0, 0), (size[0], 0), (0, size[1]), (size[0], size[1])) if depth_shift else ():
                 (line,) = ax.plot(
                     [corner[0] + dx, corner[0] + dx + depth_shift],
                     [corner[1] + dy, corner[1] + dy + depth_shift],
@@ -508,16 +513,9 @@ def network_figure(rows: Sequence[nn_inspect.LayerSummary], *, title: str | None
                     zorder=0,
                 )
 
-    # Arrows naming the directions, beside the input.
+    # Arrows naming the directions, beside the input: the same key as the layer's exploded view.
+    draw_axes_key(ax, (0.05, 0.0), length=0.55, fontsize=TEXT_POINTS)
     first = drawn[0]
-    origin = (0.05, 0.0)
-    for label, end, horizontal, vertical in (
-        ("width", (origin[0] + 0.55, origin[1]), "left", "center"),
-        ("height", (origin[0], origin[1] + 0.55), "center", "bottom"),
-        ("depth", (origin[0] + 0.4, origin[1] + 0.4), "left", "bottom"),
-    ):
-        ax.add_patch(FancyArrowPatch(origin, end, arrowstyle="-|>", mutation_scale=9, color="#333333", linewidth=1.0))
-        ax.text(end[0] + 0.03, end[1] + 0.03, label, fontsize=TEXT_POINTS, ha=horizontal, va=vertical)
     right = drawn[-1]["left"] + drawn[-1]["width"] + 0.6
     top = max(d["top"] for d in drawn) + 0.45
     bottom = -0.75
@@ -526,10 +524,13 @@ def network_figure(rows: Sequence[nn_inspect.LayerSummary], *, title: str | None
     handles = [
         Patch(facecolor=_INPUT_FILL, edgecolor="#444444", label=f"input image ({first['row'].shape}: channels@width x height)"),
         Patch(facecolor=_MAPS_FILL, edgecolor="#444444", label="feature maps (depth@width x height)"),
+        Patch(facecolor="none", edgecolor=_KERNEL_BOX, linewidth=2, label=f"{KERNEL_BOX_WORDS}, and the output cell it fills"),
         Patch(
-            facecolor="none", edgecolor=_KERNEL_BOX, linewidth=2, label="kernel box: k x k x input depth, one value per position"
+            facecolor="none",
+            edgecolor=_POOL_WINDOW,
+            linewidth=2,
+            label="pooling window: k x k on one map, and the output cell it fills",
         ),
-        Patch(facecolor="none", edgecolor=_POOL_WINDOW, linewidth=2, label="pooling window"),
         Patch(facecolor=_VECTOR_FILL, edgecolor="#444444", label="fully connected layer (units)"),
     ]
     figure.legend(handles=handles, loc="lower center", ncol=3, fontsize=TEXT_POINTS + 1, frameon=False)

@@ -1,13 +1,15 @@
-"""Volumes drawn in an oblique projection: stacks of sheets of cells, and the boxes that read them.
+"""Volumes drawn as sheets of cells pulled apart along depth, and the boxes that read them.
 
 The 3-D pictures of a convolutional layer (``convfx explain conv --channels``)
-and of a whole network (``convfx summary --plot``) are drawn on an ordinary
-matplotlib ``Axes`` in data units of one cell, without mplot3d: a sheet of
-``H x W`` cells is a parallelogram whose rows recede up and to the right
-(:class:`Oblique`), the channels of a volume are sheets stacked one under the
-other, and a ``k x k x C`` box is the window's outline on every sheet joined by
-its four vertical edges.  Numbers stay upright and readable in every cell, which a
-perspective 3-D axis would not allow.
+and of a whole network (``convfx summary --plot``) share one convention, drawn on
+an ordinary matplotlib ``Axes`` without mplot3d: width runs to the right, height
+up, and depth (the channels) diagonally up and to the right, behind.  The network
+figure stacks its maps close together; the layer's figure is an exploded view of
+the same volume: a sheet of ``H x W`` cells is an upright grid (:class:`Oblique`),
+and the channels are pulled apart along the depth diagonal (:func:`depth_origins`)
+until no sheet hides another's numbers.  A ``k x k x C`` box is the window's
+outline on every sheet joined by its four depth edges.  Numbers stay upright and
+readable in every cell, which a perspective 3-D axis would not allow.
 
 Every drawn sheet carries a ``gid`` (``"input-plane-0"`` ...), so that tests and
 SVG readers can find what was drawn.  This module must not compute what it draws
@@ -16,6 +18,7 @@ nor save figures (:mod:`convfx.plots.explain` and :mod:`convfx.plots.network` do
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -25,7 +28,30 @@ from matplotlib.collections import PolyCollection
 from matplotlib.patches import FancyArrowPatch, Polygon
 from matplotlib.patheffects import withStroke
 
-__all__ = ["Oblique", "draw_sheet", "draw_outline", "draw_box", "draw_volume_edges", "draw_axes_key"]
+__all__ = [
+    "DEPTH_SLANT",
+    "KERNEL_BOX_COLOUR",
+    "KERNEL_BOX_WORDS",
+    "POOL_WINDOW_COLOUR",
+    "Oblique",
+    "depth_origins",
+    "draw_sheet",
+    "draw_outline",
+    "draw_box",
+    "draw_volume_edges",
+    "draw_axes_key",
+]
+
+#: Rightward shift of a sheet per unit it is drawn higher, one step further back in depth:
+#: depth runs up and to the right at 45 degrees, the direction in which the network
+#: figure (:func:`convfx.plots.network.network_figure`) steps its maps.
+DEPTH_SLANT = 1.0
+#: The kernel box, and the output cell it fills, in every drawing of volumes: green, apart from the red/blue of values.
+KERNEL_BOX_COLOUR = "#1a9850"
+#: The pooling window, and the output cell it fills: purple.
+POOL_WINDOW_COLOUR = "#6a3d9a"
+#: The kernel box in the legends of every drawing of volumes.
+KERNEL_BOX_WORDS = "kernel box: k x k x input depth"
 
 # Drawing order of the numbers in the cells: above the boxes, frames and arrows that
 # cross them (sheets do not overlap one another on the page, so no sheet hides another's numbers).
@@ -36,23 +62,24 @@ _NUMBER_ZORDER = 6.0
 class Oblique:
     """Where the cells of a sheet land on the page.
 
-    A sheet of ``rows x columns`` cells with its front-left corner at ``origin``:
-    column ``x`` runs to the right, one unit per cell; row ``y`` runs from the back
-    (row 0, drawn highest) to the front (the last row, on the ``origin`` line), each
-    row ``squash`` units high and ``shear`` units further left than the row behind it.
+    A sheet of ``rows x columns`` cells with its bottom-left corner at ``origin``:
+    column ``x`` runs to the right, one unit per cell; row ``y`` runs from the top
+    (row 0, drawn highest) down to the last row, on the ``origin`` line, each row
+    ``squash`` units high and ``shear`` units further left than the row above it.
+    The defaults draw an upright grid of square cells, as an image is shown.
 
     Attributes
     ----------
     shear : float
-        Rightward shift of each row further back.
+        Rightward shift of each row above the last.
     squash : float
-        Height on the page of one row.
+        Height on the page of one row, per cell width.
     unit : float
         Page units per cell width (smaller for thumbnails).
     """
 
-    shear: float = 0.45
-    squash: float = 0.55
+    shear: float = 0.0
+    squash: float = 1.0
     unit: float = 1.0
 
     def point(self, origin: tuple[float, float], rows: int, y: float, x: float) -> tuple[float, float]:
@@ -61,7 +88,7 @@ class Oblique:
         Parameters
         ----------
         origin : tuple of float
-            The sheet's front-left corner on the page.
+            The sheet's bottom-left corner on the page.
         rows : int
             The sheet's number of rows.
         y, x : float
@@ -72,8 +99,8 @@ class Oblique:
         tuple of float
             The page point ``(px, py)``.
         """
-        depth = rows - y  # distance from the front edge, in rows
-        return origin[0] + self.unit * (x + self.shear * depth), origin[1] + self.unit * self.squash * depth
+        above = rows - y  # distance from the bottom edge, in rows
+        return origin[0] + self.unit * (x + self.shear * above), origin[1] + self.unit * self.squash * above
 
     def cell(self, origin: tuple[float, float], rows: int, y: int, x: int) -> np.ndarray:
         """The four page corners of cell ``(y, x)``.
@@ -81,7 +108,7 @@ class Oblique:
         Parameters
         ----------
         origin : tuple of float
-            The sheet's front-left corner on the page.
+            The sheet's bottom-left corner on the page.
         rows : int
             The sheet's number of rows.
         y, x : int
@@ -120,6 +147,30 @@ class Oblique:
         return self.unit * self.squash * rows
 
 
+def depth_origins(
+    left: float, bottom: float, count: int, pitch: float, *, slant: float = DEPTH_SLANT
+) -> list[tuple[float, float]]:
+    """The bottom-left corners of ``count`` sheets pulled apart along depth, front to back.
+
+    Sheet 0 (the front one, the first channel) has its corner at ``(left, bottom)``;
+    each sheet further back is ``pitch`` higher and ``slant * pitch`` further right.
+
+    Parameters
+    ----------
+    left, bottom : float
+        The front sheet's bottom-left corner.
+    count : int
+    pitch : float
+        Vertical step between two sheets: more than a sheet's height, so none hides another.
+    slant : float, optional
+
+    Returns
+    -------
+    list of tuple of float
+    """
+    return [(left + d * slant * pitch, bottom + d * pitch) for d in range(count)]
+
+
 def draw_sheet(
     ax: Axes,
     projection: Oblique,
@@ -140,7 +191,7 @@ def draw_sheet(
     ax : Axes
     projection : Oblique
     origin : (float, float)
-        Page point of the sheet's front-left corner.
+        Page point of the sheet's bottom-left corner.
     colours : ndarray, shape (H, W, 4)
         RGBA of every cell.
     texts : ndarray of str, shape (H, W), optional
@@ -202,7 +253,7 @@ def draw_outline(
     ax : Axes
     projection : Oblique
     origin : tuple of float
-        The sheet's front-left corner.
+        The sheet's bottom-left corner.
     rows : int
     rectangle : tuple of int
         ``(top, left, height, width)`` in cells.
@@ -251,8 +302,8 @@ def draw_box(
 ) -> None:
     """A box through a stack of sheets: ``rectangle`` outlined on every sheet, its four corners joined.
 
-    ``origins`` are the sheets' front-left corners from the top sheet to the bottom
-    one, each ``rows`` rows deep; every drawn part carries ``gid``.
+    ``origins`` are the sheets' bottom-left corners from the front sheet to the back
+    one, each ``rows`` rows high; every drawn part carries ``gid``.
 
     Parameters
     ----------
@@ -286,14 +337,14 @@ def draw_volume_edges(
     *,
     colour: str = "#888888",
 ) -> None:
-    """Dashed lines joining the corners of the top and bottom sheets: the stack reads as one volume.
+    """Dashed lines joining the corners of the front and back sheets: the stack reads as one volume.
 
     Parameters
     ----------
     ax : Axes
     projection : Oblique
     origins : sequence of tuple of float
-        The sheets' front-left corners, top to bottom.
+        The sheets' bottom-left corners, front to back.
     rows, columns : int
     colour : str, optional
     """
@@ -306,37 +357,37 @@ def draw_volume_edges(
 
 def draw_axes_key(
     ax: Axes,
-    projection: Oblique,
     origin: tuple[float, float],
     *,
     length: float = 2.2,
-    depth_label: str = "depth",
+    slant: float = DEPTH_SLANT,
     fontsize: float = 8.0,
 ) -> None:
-    """Three arrows from ``origin`` naming the directions: width (right), height (rows), ``depth_label`` (down).
+    """Three arrows from ``origin`` naming the directions: width (right), height (up), depth (up and right).
+
+    The same key, in the same words, in every drawing of volumes.
 
     Parameters
     ----------
     ax : Axes
-    projection : Oblique
     origin : tuple of float
+        Where the arrows start, in data units.
     length : float, optional
-        The arrows' length, in cells.
-    depth_label : str, optional
+        The width and height arrows' length, in data units.
+    slant : float, optional
+        The depth arrow's rightward run per unit of rise, as the sheets are pulled apart.
     fontsize : float, optional
     """
-    rows = 1
-    start = projection.point(origin, rows, rows, 0)
+    rise = length * 0.75 / math.hypot(1.0, slant)
     ends = {
-        "width": projection.point(origin, rows, rows, length),
-        "height": projection.point(origin, rows, rows - length, 0),
-        depth_label: (start[0], start[1] - length * 0.8),
+        "width": ((origin[0] + length, origin[1]), "left", "center"),
+        "height (rows)": ((origin[0], origin[1] + length), "left", "bottom"),
+        "depth (channels)": ((origin[0] + slant * rise, origin[1] + rise), "left", "bottom"),
     }
-    for label, end in ends.items():
-        ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=10, color="#333333", linewidth=1.2, zorder=4))
-        if label == "width":
-            ax.text(end[0] + 0.15, end[1], label, ha="left", va="center", fontsize=fontsize)
-        elif label == "height":
-            ax.text(end[0] + 0.15, end[1], f"{label} (rows)", ha="left", va="bottom", fontsize=fontsize)
-        else:
-            ax.text(end[0] + 0.15, end[1], label, ha="left", va="center", fontsize=fontsize)
+    gap = 0.06 * length
+    for label, (end, horizontal, vertical) in ends.items():
+        ax.add_patch(FancyArrowPatch(origin, end, arrowstyle="-|>", mutation_scale=10, color="#333333", linewidth=1.2, zorder=4))
+        # Every label right of where the arrows start, so that the key takes no room left of it.
+        x = end[0] + (gap if end[0] > origin[0] else -2 * gap)
+        y = end[1] + (gap if vertical == "bottom" else 0.0)
+        ax.text(x, y, label, ha=horizontal, va=vertical, fontsize=fontsize)
