@@ -25,7 +25,8 @@ def lines(arguments: list[str], tmp_path) -> list[list[str]]:
 
 
 @pytest.mark.parametrize("name", COMMAND_NAMES)
-def test_a_command_run_alone_says_what_the_whole_app_says(name, tmp_path):
+def test_a_command_run_alone_says_what_the_whole_app_says(name, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a command that writes by default writes here
     single = convfx.cli._app_for([name])
     assert single is not app
     assert [info.name for info in single.registered_commands] == [name]
