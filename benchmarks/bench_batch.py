@@ -115,10 +115,15 @@ def make_images(folder: Path, count: int) -> list[Path]:
     return paths
 
 
-def timed(command: list[str], *, env: dict[str, str] | None = None) -> float:
+def timed(command: list[str], *, env: dict[str, str] | None = None, refusal: str | None = None) -> float:
+    """Seconds ``command`` takes; it must succeed, or, with ``refusal``, fail with exit code 2 saying that."""
     started = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    return time.perf_counter() - started
+    done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+    seconds = time.perf_counter() - started
+    expected = 0 if refusal is None else 2
+    if done.returncode != expected or (refusal is not None and refusal not in done.stderr):
+        raise subprocess.CalledProcessError(done.returncode, command, stderr=done.stderr)
+    return seconds
 
 
 @dataclass
@@ -201,7 +206,7 @@ def breakdown(photo: Path, folder: Path) -> list[tuple[str, float, float]]:
     return [
         (
             "start-up (convfx batch of an empty folder / import cv2, numpy)",
-            best(lambda: timed(startup[0])),
+            best(lambda: timed(startup[0], refusal="found no images")),  # an empty folder is a usage error
             best(lambda: timed(startup[1])),
         ),
         ("decode", best(lambda: imageio.read_image(photo)), best(lambda: cv2.imread(str(photo)))),

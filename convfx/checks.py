@@ -220,6 +220,8 @@ def int_pair(value: Any, name: str, *, minimum: int) -> tuple[int, int]:
     -------
     tuple of int
     """
+    if type(value) is int and value >= minimum:  # the common case, before the pair checks
+        return value, value
     if isinstance(value, (tuple, list, np.ndarray)):
         if len(value) != 2:
             raise ParameterError(f"{name}: expected an int or a pair of ints, found {value!r}")

@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 # Each test starts fresh interpreters or parses every module of the package.
@@ -102,6 +104,24 @@ def test_numba_loads_only_once_canny_has_run_on_enough_pixels():
     assert "numba" not in modules_loaded_by(setup + first)
     later = "from convfx.edges import engines\nengines.COMPILE_AFTER_PIXELS = 2000\n" + "convfx.canny(image)\n" * 2
     assert "numba" in modules_loaded_by(setup + later)
+
+
+def test_filtering_commands_run_without_pydantic_the_network_or_matplotlib(tmp_path):
+    """A run of `convfx apply` / `convfx batch` converts its options without typer's pydantic validators."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    image = tmp_path / "small.png"
+    pixels = np.random.default_rng(0).integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    assert cv2.imwrite(str(image), pixels)
+    run = "from convfx.cli import main\ntry:\n    main({arguments!r})\nexcept SystemExit:\n    pass"
+    heavy = {"pydantic", "convfx.nn.layers", "convfx.nn.training", "convfx.compare", "matplotlib", "scipy", "skimage"}
+    for arguments in (
+        ["batch", "sobel", str(empty), "-o", str(tmp_path / "out"), "--workers", "2", "--quiet", "--boundary", "wrap"],
+        ["apply", "gaussian_blur:sigma=1.5,sobel", str(image), "-o", str(tmp_path / "edges.png"), "--range", "abs"],
+    ):
+        loaded = modules_loaded_by(run.format(arguments=arguments))
+        assert not heavy & loaded, f"{arguments[0]} imported {sorted(heavy & loaded)}"
+    assert (tmp_path / "edges.png").is_file()
 
 
 def test_import_convfx_and_the_entry_point_load_nothing_heavy():

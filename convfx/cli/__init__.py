@@ -17,6 +17,7 @@ Nothing in the library imports this package.
 
 from __future__ import annotations
 
+import copy
 import os
 import signal
 import sys
@@ -117,9 +118,29 @@ def main(argv: list[str] | None = None) -> None:
         sys.stdout = stdout
 
 
+def _app_for(argv: list[str] | None) -> Any:
+    """The app that runs ``argv``: ``app`` with only the command ``argv`` names, when it names one of its commands.
+
+    typer builds the parameters of every command it knows before it runs one;
+    building the other commands would be a good part of a short run's start-up.
+    Anything else (``--help``, ``--version``, a group such as ``explain``, a
+    mistyped name) runs on the whole ``app``.
+    """
+    arguments = sys.argv[1:] if argv is None else argv
+    if not arguments or not isinstance(app, typer.Typer):
+        return app
+    named = [info for info in app.registered_commands if info.name == arguments[0]]
+    if len(named) != 1:
+        return app
+    single = copy.copy(app)  # the same settings and callback (--version); app itself is left whole
+    single.registered_commands = named
+    single.registered_groups = []
+    return single
+
+
 def _run(argv: list[str] | None) -> None:
     try:
-        result = app(args=argv, prog_name="convfx", standalone_mode=False)
+        result = _app_for(argv)(args=argv, prog_name="convfx", standalone_mode=False)
     except (KeyboardInterrupt, typer.Abort):
         err_console.print("convfx: interrupted", markup=False)
         exec("")  # forget the interrupt CPython may remember (see convfx.__main__), so the code is 130

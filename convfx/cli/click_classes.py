@@ -40,6 +40,8 @@ from typer._click import exceptions, formatting
 from typer._click.globals import get_current_context
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption, _TyperParameter
 
+from .coercion import quick_runtime_param
+
 __all__ = [
     "Command",
     "Group",
@@ -230,6 +232,12 @@ class _PlainParameter(_TyperParameter):
     # No new state, and typer's own parameter class as the base: an instance of
     # TyperArgument or TyperOption can become one of the subclasses below.
     __slots__ = ()
+
+    def get_runtime_param(self) -> Any:
+        # typer's conversion, without pydantic for plain values (convfx.cli.coercion): a quicker start-up.
+        if self._runtime_param is None:
+            self._runtime_param = quick_runtime_param(self.type_descriptor)
+        return self._runtime_param
 
     def display_type_rich(self, ctx: Any) -> str | None:
         """The word in the help's type column: the metavar, the choices, N or NUMBER; nothing for a flag."""
