@@ -688,3 +688,24 @@ def test_a_malformed_scheduler_address_is_refused_at_once(tmp_path, address):
         batch.run_batch("sobel", [photos], tmp_path / "out", scheduler=address)
     assert time.monotonic() - started < 10
     assert not (tmp_path / "out").exists()  # refused before anything was created
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator")
+def test_pool_workers_keep_the_memory_they_free():
+    """A worker keeps freed blocks (executors._keep_freed_memory), so the next file's arrays are not fresh memory."""
+    script = (
+        "import os, numpy as np\n"
+        "from convfx.batch import executors\n"
+        "def resident_after_freeing_64MB():\n"
+        "    array = np.ones(8_000_000)\n"
+        "    del array\n"
+        "    with open('/proc/self/statm') as statm:\n"
+        "        return int(statm.read().split()[1]) * os.sysconf('SC_PAGE_SIZE') >> 20\n"
+        "default = resident_after_freeing_64MB()\n"
+        "assert executors._keep_freed_memory()\n"
+        "print(default, resident_after_freeing_64MB())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    default, kept = (int(word) for word in done.stdout.split())
+    assert kept >= default + 60  # MiB: the block stayed with the process, ready for the next file
