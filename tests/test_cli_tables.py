@@ -7,6 +7,7 @@ and 140 columns, and what it must say is looked for whole in what it printed.
 
 from __future__ import annotations
 
+import doctest
 import io
 import re
 
@@ -20,6 +21,7 @@ from typer.testing import CliRunner
 
 from convfx import banks, compare, steps
 from convfx.cli import app
+from convfx.cli import tables
 from convfx.cli.tables import Column, Record, column_widths, print_table
 from convfx.nn import inspect as nn_inspect
 
@@ -140,6 +142,11 @@ def test_records_given_replace_the_blocks_made_from_the_rows():
     output = printed(20, COLUMNS, ROWS, records=records)
     assert "cat" in output.splitlines()[0] and "edge detector" not in output
     assert_fits(output, 20)
+
+
+def test_the_examples_in_the_docstrings_run():
+    failed, attempted = doctest.testmod(tables)
+    assert attempted >= 4 and failed == 0
 
 
 # --------------------------------------------------------------------------- the commands

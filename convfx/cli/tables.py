@@ -169,7 +169,8 @@ def _table(
 def _records(columns: Sequence[Column], rows: Sequence[Sequence[Text]], heading_columns: int) -> list[Record]:
     records = []
     for row in rows:
-        heading = Text("  ", style="bold").join(cell for cell in row[:heading_columns] if cell.plain)
+        heading = Text("  ").join(cell for cell in row[:heading_columns] if cell.plain)
+        heading.stylize("bold")
         fields = [(column.key, cell) for column, cell in zip(columns[heading_columns:], row[heading_columns:]) if cell.plain]
         records.append(Record(heading, fields))
     return records
