@@ -20,8 +20,7 @@ from rich.text import Text
 from typer.testing import CliRunner
 
 from convfx import banks, compare, steps
-from convfx.cli import app
-from convfx.cli import tables
+from convfx.cli import app, tables
 from convfx.cli.tables import Column, Record, column_widths, print_table
 from convfx.nn import inspect as nn_inspect
 
