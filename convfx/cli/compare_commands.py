@@ -17,7 +17,6 @@ from .. import imageio
 from .app import Command, Input, app, console, model_input, reporting_errors, say
 from .click_classes import printable
 from .options import DEFAULT_KERNEL_SCALE, DEFAULT_MODEL_HELP, FORCE_HELP, SHIPPED_MODELS_HELP, KernelScale
-from .tables import Column, print_table
 
 if TYPE_CHECKING:
     from .. import compare
@@ -36,6 +35,8 @@ _KEY_HELP = "The 4-D weight to take, e.g. conv1.weight of a ResNet.  Default: co
 
 
 def _print_match_table(result: compare.Comparison) -> None:
+    from .tables import Column, print_table
+
     rgb = result.weights.channels == 3
     columns = [
         Column("kernel", justify="right"),
@@ -62,6 +63,7 @@ def _print_match_table(result: compare.Comparison) -> None:
 def _print_class_table(result: compare.Comparison) -> None:
     """Each kernel's class with the numbers that decided it (:mod:`convfx.kernel_classes`)."""
     from ..kernel_classes import MEAN_RATIO_LIMIT, MINORITY_LIMIT, SIMILARITY_LIMIT
+    from .tables import Column, print_table
 
     caption = (
         f"edge detector: zero-mean ratio |sum w| / sum |w| <= {MEAN_RATIO_LIMIT:g} and similarity >= {SIMILARITY_LIMIT:g} "

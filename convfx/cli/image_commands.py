@@ -31,7 +31,6 @@ from .options import (
     choices,
     library_default,
 )
-from .tables import Column, print_table
 
 # The default of the library function the command calls.
 _DEFAULT_BOUNDARY = Boundary(library_default(render.render_file, "boundary"))
@@ -141,6 +140,8 @@ def filters_command(
 
         convfx filters --family edges
     """
+    from .tables import Column, print_table  # only the commands that print a table need it
+
     with reporting_errors():
         filters = banks.list_filters(None if family is None else family.value)
     detectors = {item.name: item for item in steps.list_detectors(None if family is None else family.value)}

@@ -15,7 +15,6 @@ import typer
 from .. import imageio
 from .app import Command, app, console, model_input, reporting_errors, say
 from .options import DEFAULT_MODEL_HELP, FORCE_HELP, SHIPPED_MODELS_HELP, MaxPixelsOption
-from .tables import Column, print_table
 
 _MODEL_HELP = f"A model file from `convfx train`, or {SHIPPED_MODELS_HELP} (the shipped models).  {DEFAULT_MODEL_HELP}"
 
@@ -59,6 +58,7 @@ def summary_command(
     """
     from ..models import resolve_model
     from ..nn import inspect as nn_inspect
+    from .tables import Column, print_table
 
     with reporting_errors(model_input(model_path), model="MODEL", path="MODEL"):
         model = nn_inspect.load_model(model_path)

@@ -19,7 +19,6 @@ from ..nn.config import TrainConfig
 from .app import Command, app, console, err_console, model_input, reporting_errors, say
 from .click_classes import printable
 from .options import FORCE_HELP, SHIPPED_MODELS_HELP, Choice, choices
-from .tables import Column, Record, print_table
 
 if TYPE_CHECKING:
     from ..nn.training import Evaluation
@@ -261,6 +260,8 @@ def _print_confusion_table(result: Evaluation, *, title: str) -> None:
     what it was predicted as, most often first.
     """
     from rich.text import Text
+
+    from .tables import Column, Record, print_table
 
     columns = [
         Column("true \\ predicted", style="bold"),
