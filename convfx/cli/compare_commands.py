@@ -15,11 +15,10 @@ import typer
 
 from .. import imageio
 from .app import Command, Input, app, console, model_input, reporting_errors, say
+from .click_classes import printable
 from .options import DEFAULT_KERNEL_SCALE, DEFAULT_MODEL_HELP, FORCE_HELP, SHIPPED_MODELS_HELP, KernelScale
 
 if TYPE_CHECKING:
-    from rich.table import Table
-
     from .. import compare
 
 # compare_model's and export_bank's defaults, written here because importing convfx.compare
@@ -35,37 +34,36 @@ _MODEL_HELP = (
 _KEY_HELP = "The 4-D weight to take, e.g. conv1.weight of a ResNet.  Default: conv1.weight, else the file's only 4-D array."
 
 
-def _match_table(result: compare.Comparison) -> Table:
-    from rich.table import Table
+def _print_match_table(result: compare.Comparison) -> None:
+    from .tables import Column, print_table
 
     rgb = result.weights.channels == 3
-    table = Table(
-        title=f"{result.weights.source}  {result.weights.key} {tuple(result.weights.weight.shape)}", title_justify="left"
-    )
-    table.add_column("kernel", justify="right")
-    table.add_column("best classic match")
-    table.add_column("transform")
-    table.add_column("similarity", justify="right")
-    table.add_column("norm", justify="right")
-    if rgb:
-        table.add_column("R / G / B", justify="right")
-    table.add_column("plain: standard 5x5")
-    table.add_column("|cos|", justify="right")
+    columns = [
+        Column("kernel", justify="right"),
+        Column("best classic match"),
+        Column("transform"),
+        Column("similarity", justify="right"),
+        Column("norm", justify="right"),
+        *([Column("R / G / B", justify="right", label="similarity per channel R / G / B")] if rgb else []),
+        Column("plain: standard 5x5", label="plain standard 5x5 match"),
+        Column("|cos|", justify="right", label="its |cos|"),
+    ]
+    rows = []
     for match, plain in zip(result.matches, result.plain_matches):
         how = match.transform + (", -1" if match.sign < 0 else "")
         cells = [f"#{match.index}", match.name, how, f"{match.similarity:.3f}", f"{match.norm:.3g}"]
         if rgb:
             cells.append(" / ".join(f"{value:.2f}" for value in match.channel_similarity))
         cells += [plain.name, f"{plain.similarity:.3f}"]
-        table.add_row(*cells)
-    return table
+        rows.append(cells)
+    title = f"{result.weights.source}  {result.weights.key} {tuple(result.weights.weight.shape)}"
+    print_table(console, columns, rows, title=printable(title))
 
 
-def _class_table(result: compare.Comparison) -> Table:
+def _print_class_table(result: compare.Comparison) -> None:
     """Each kernel's class with the numbers that decided it (:mod:`convfx.kernel_classes`)."""
-    from rich.table import Table
-
     from ..kernel_classes import MEAN_RATIO_LIMIT, MINORITY_LIMIT, SIMILARITY_LIMIT
+    from .tables import Column, print_table
 
     caption = (
         f"edge detector: zero-mean ratio |sum w| / sum |w| <= {MEAN_RATIO_LIMIT:g} and similarity >= {SIMILARITY_LIMIT:g} "
@@ -73,34 +71,35 @@ def _class_table(result: compare.Comparison) -> Table:
         f"{SIMILARITY_LIMIT:g} with a blur; else other.  Similarity: |cosine|, best over rotations, flips and sign"
         + ("; colour kernels read colour-free (their best colour times pattern)." if result.weights.channels > 1 else ".")
     )
-    table = Table(title="kernel classes", title_justify="left", caption=caption, caption_justify="left")
-    columns = (
-        "kernel",
-        "class",
-        "zero-mean ratio",
-        "closest derivative",
-        "similarity",
-        "weaker sign",
-        "closest blur",
-        "similarity",
-    )
-    for name in (*columns, "norm (of largest)"):
-        table.add_column(name, justify="left" if name in ("class", "closest derivative", "closest blur") else "right")
+    columns = [
+        Column("kernel", justify="right"),
+        Column("class"),
+        Column("zero-mean ratio", justify="right"),
+        Column("closest derivative"),
+        Column("similarity", justify="right", label="derivative similarity"),
+        Column("weaker sign", justify="right"),
+        Column("closest blur"),
+        Column("similarity", justify="right", label="blur similarity"),
+        Column("norm (of largest)", justify="right"),
+    ]
+    rows = []
     for found in result.classes:
         kind = found.kind + (" (colour-opponent)" if found.opponent and found.kind == "edge detector" else "")
         derivative = found.derivative + ("" if found.derivative_transform == "identity" else f", {found.derivative_transform}")
-        table.add_row(
-            f"#{found.index}",
-            kind,
-            f"{found.mean_ratio:.3f}",
-            derivative,
-            f"{found.derivative_similarity:.3f}",
-            f"{found.minority:.3f}",
-            found.blur,
-            f"{found.blur_similarity:.3f}",
-            f"{found.norm:.3g} ({found.relative_norm:.2f})",
+        rows.append(
+            [
+                f"#{found.index}",
+                kind,
+                f"{found.mean_ratio:.3f}",
+                derivative,
+                f"{found.derivative_similarity:.3f}",
+                f"{found.minority:.3f}",
+                found.blur,
+                f"{found.blur_similarity:.3f}",
+                f"{found.norm:.3g} ({found.relative_norm:.2f})",
+            ]
         )
-    return table
+    print_table(console, columns, rows, title="kernel classes", caption=caption, heading_columns=2)
 
 
 def _count_line(result: compare.Comparison) -> str:
@@ -189,8 +188,8 @@ def compare_command(
         written = plots.save_compare_figures(
             result, destination, image=photo, evolution=evolution, scale=scale.value, overwrite=force
         )
-    console.print(_match_table(result))
-    console.print(_class_table(result))
+    _print_match_table(result)
+    _print_class_table(result)
     if evolution and result.evolution is not None:
         epochs = ", ".join(f"{e}: {score:.2f}" for e, score in enumerate(result.evolution[:, 0]))
         say(f"score per epoch (0 = initialisation): {epochs}")

@@ -140,23 +140,27 @@ def filters_command(
 
         convfx filters --family edges
     """
-    from rich.table import Table  # only this command draws a table
+    from .tables import Column, print_table  # only the commands that print a table need it
 
     with reporting_errors():
         filters = banks.list_filters(None if family is None else family.value)
     detectors = {item.name: item for item in steps.list_detectors(None if family is None else family.value)}
     # One list in (family, name) order, so detectors sit with the filters of their family.
-    rows: list[banks.Filter | steps.Detector] = sorted([*filters, *detectors.values()], key=lambda item: (item.family, item.name))
-    table = Table(title="convfx filters", title_justify="left")
-    table.add_column("name", style="bold", no_wrap=True)
-    table.add_column("family")
-    table.add_column("size", no_wrap=True)
-    table.add_column("range")
-    table.add_column("description")
-    for item in rows:
-        size = "detector" if isinstance(item, steps.Detector) else item.size_label
-        table.add_row(item.name, item.family, size, item.output_range, item.description)
-    console.print(table)
+    items: list[banks.Filter | steps.Detector] = sorted(
+        [*filters, *detectors.values()], key=lambda item: (item.family, item.name)
+    )
+    columns = [Column("name", style="bold"), Column("family"), Column("size"), Column("range"), Column("description")]
+    rows = [
+        [
+            item.name,
+            item.family,
+            "detector" if isinstance(item, steps.Detector) else item.size_label,
+            item.output_range,
+            item.description,
+        ]
+        for item in items
+    ]
+    print_table(console, columns, rows, title="convfx filters")
 
 
 @app.command("show", cls=Command)

@@ -56,11 +56,9 @@ def summary_command(
 
         convfx summary model.npz --plot lenet.png
     """
-    from rich import box
-    from rich.table import Table
-
     from ..models import resolve_model
     from ..nn import inspect as nn_inspect
+    from .tables import Column, print_table
 
     with reporting_errors(model_input(model_path), model="MODEL", path="MODEL"):
         model = nn_inspect.load_model(model_path)
@@ -74,21 +72,18 @@ def summary_command(
             title = f"{name}: LeNet-5 as a chain of volumes, input {rows[0].shape}"
             written = plots.save_network_figure(rows, plot, title=title, overwrite=force)
     source = resolve_model(model_path)  # the file that was read
-    # No vertical rules: the table fits an 80-column terminal without truncating shapes.
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    for name, justify in (
-        ("layer", "left"),
-        ("type", "left"),
-        ("output", "right"),
-        ("kernel", "right"),
-        ("stride", "right"),
-        ("pad", "right"),
-        ("pool", "right"),
-        ("params", "right"),
-    ):
-        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
-    for row in rows:
-        table.add_row(
+    columns = [
+        Column("layer"),
+        Column("type"),
+        Column("output", justify="right"),
+        Column("kernel", justify="right"),
+        Column("stride", justify="right"),
+        Column("pad", justify="right"),
+        Column("pool", justify="right"),
+        Column("params", justify="right"),
+    ]
+    cells = [
+        [
             f"{row.name} ({row.lenet_name})" if row.lenet_name else row.name,
             row.kind,
             row.shape,
@@ -97,11 +92,12 @@ def summary_command(
             _pair(row.padding),
             _pair(row.pool, square=True),
             f"{row.parameters:,}" if row.parameters else "-",
-        )
-    table.add_section()
-    table.add_row("total", "", "", "", "", "", "", f"{total:,}", style="bold")
+        ]
+        for row in rows
+    ]
+    footer = ["total", "", "", "", "", "", "", f"{total:,}"]
     say(f"{source}: LeNet-5, {model.activation}, {model.pooling} pooling")
-    console.print(table)
+    print_table(console, columns, cells, footer=footer, compact=True)
     classes = ", ".join(model.class_names)
     say(
         f"input {model.in_channels}@32x32 ({'gray' if model.in_channels == 1 else 'RGB'}), "

@@ -17,11 +17,10 @@ from ..errors import ParameterError
 from ..nn import config as nn_config
 from ..nn.config import TrainConfig
 from .app import Command, app, console, err_console, model_input, reporting_errors, say
+from .click_classes import printable
 from .options import FORCE_HELP, SHIPPED_MODELS_HELP, Choice, choices
 
 if TYPE_CHECKING:
-    from rich.table import Table
-
     from ..nn.training import Evaluation
     from ..nn.training import Progress as TrainingProgress
 
@@ -249,26 +248,38 @@ def evaluate_command(
                 result.confusion, result.class_names, title=f"{model_path.name} on {data.name}: {result.accuracy:.2%}"
             )
             plots.save_figure(figure, plot, overwrite=force)
-    console.print(_confusion_table(result, title=f"{model_path} on {data.name} (held-out split)"))
+    _print_confusion_table(result, title=printable(f"{model_path} on {data.name} (held-out split)"))
     drawn = f"; confusion matrix drawn to {plot}" if plot else ""
     say(f"accuracy {result.accuracy:.2%} ({result.correct}/{result.total}){drawn}")
 
 
-def _confusion_table(result: Evaluation, *, title: str) -> Table:
-    """Rows: true class; columns: predicted class; last column: the class's accuracy."""
-    from rich.table import Table
+def _print_confusion_table(result: Evaluation, *, title: str) -> None:
+    """Rows: true class; columns: predicted class; last column: the class's accuracy.
 
-    table = Table(title=title, title_justify="left")
-    table.add_column("true \\ predicted", style="bold")
-    for name in result.class_names:
-        table.add_column(name, justify="right")
-    table.add_column("correct", justify="right")
+    Where the matrix does not fit, each true class is a block: its accuracy, then
+    what it was predicted as, most often first.
+    """
+    from rich.text import Text
+
+    from .tables import Column, Record, print_table
+
+    columns = [
+        Column("true \\ predicted", style="bold"),
+        *(Column(name, justify="right") for name in result.class_names),
+        Column("correct", justify="right"),
+    ]
+    rows: list[list[str | Text]] = []
+    records = []
     for row, name in enumerate(result.class_names):
         counts = result.confusion[row]
-        cells = [
-            f"[green]{count}[/]" if column == row else (f"[red]{count}[/]" if count else "[dim]0[/]")
+        cells: list[str | Text] = [
+            Text(str(count), style="green" if column == row else ("red" if count else "dim"))
             for column, count in enumerate(counts)
         ]
         total = int(counts.sum())
-        table.add_row(name, *cells, f"{counts[row] / total:.1%}" if total else "-")
-    return table
+        correct = f"{counts[row] / total:.1%}" if total else "-"
+        rows.append([name, *cells, correct])
+        predicted = sorted((int(-count), column) for column, count in enumerate(counts) if count)
+        guesses = ", ".join(f"{result.class_names[column]} ({-count})" for count, column in predicted)
+        records.append(Record(Text(name, style="bold"), [("correct", correct), ("predicted as", guesses or "-")]))
+    print_table(console, columns, rows, title=title, records=records)
