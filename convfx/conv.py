@@ -25,8 +25,10 @@ numpy besides :mod:`convfx.backends`, :mod:`convfx.checks`, :mod:`convfx.errors`
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Sequence
-from typing import Literal, Union
+from dataclasses import dataclass
+from typing import Any, Literal, Union
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -373,13 +375,89 @@ def _filter(
     *,
     flip: bool,
 ) -> np.ndarray:
-    # Every check below costs a few microseconds and none reads the image's pixels:
-    # a 3x3 kernel on a photo takes about a millisecond, so what is checked per
-    # call is the kernel, the options and the shapes (the image only where a
-    # backend would spread a NaN, see _keeping_non_finite_local).
+    # What a call does apart from filtering depends only on the kernel, the options
+    # and the image's shape and dtype: checked once into a _Plan, which later calls
+    # with the same ones reuse (_PLANS).  A small kernel on a photo takes a few
+    # milliseconds, and each of the plan's sixty-odd Python steps runs on caches
+    # the previous call's output has just flushed.  The image is checked every call.
     image = real_array(image, "image")
     if image.ndim not in (2, 3):
         raise ParameterError(f"image: expected shape (H, W) or (H, W, C), found {image.ndim}-D shape {image.shape}")
+    key = _plan_key(image, kernel, bias, stride, padding, boundary, cval, dilation, backend, flip)
+    plan = _PLANS.get(key) if key is not None else None
+    if plan is None:
+        plan = _make_plan(image, kernel, bias, stride, padding, boundary, cval, dilation, backend, flip=flip)
+        if key is not None:
+            _remember(key, plan)
+    return _run(plan, image)
+
+
+@dataclass(frozen=True, eq=False)
+class _Plan:
+    """Everything a call computes before filtering: the checked kernel, geometry and backend."""
+
+    dtype: np.dtype  # the compute dtype
+    kernel: np.ndarray  # float64, flipped for a convolution; (F, kh, kw, C) when summed
+    summed: bool  # channels summed (a (kh, kw, C) kernel or a bank)
+    bank: bool  # F kernels (the output keeps its filter axis)
+    bias: np.ndarray | None  # float64, one per output channel
+    geometry: backends.Geometry
+    extent: tuple[int, int]  # the dilated kernel's size
+    boundary: Boundary
+    cval: float
+    backend: str  # as asked ("auto" may still avoid spreading NaN, see _run)
+    chosen: str  # the backend for finite images
+    factors: backends.Factors | None
+
+
+#: Plans of recent calls, by :func:`_plan_key`; the oldest goes beyond _PLANS_KEPT.
+#: Only small kernels' plans are kept: the fixed cost matters only for them.
+_PLANS: dict[tuple[Any, ...], _Plan] = {}
+_PLANS_KEPT = 64
+_PLAN_MAX_KERNEL_VALUES = 4096
+_PLANS_LOCK = threading.Lock()
+
+
+def _plan_key(image: np.ndarray, kernel: Any, *options: Any) -> tuple[Any, ...] | None:
+    """What a plan depends on, hashable: the kernel's bytes, the image's shape and dtype, each option with its type.
+
+    None (no reuse) unless the kernel is an array and every option a plain value:
+    the type is part of the key, so that ``True`` never finds the plan of ``1``.
+    """
+    if not isinstance(kernel, np.ndarray) or kernel.dtype.kind not in "biuf" or kernel.size > _PLAN_MAX_KERNEL_VALUES:
+        return None
+    typed = []
+    for option in options:
+        if isinstance(option, tuple):
+            option = tuple((type(item), item) for item in option)
+        elif not isinstance(option, (str, int, float, np.integer, np.floating)):
+            return None
+        typed.append((type(option), option))
+    return (kernel.dtype.str, kernel.shape, kernel.tobytes(), image.shape, image.dtype.str, *typed)
+
+
+def _remember(key: tuple[Any, ...], plan: _Plan) -> None:
+    with _PLANS_LOCK:
+        _PLANS[key] = plan
+        while len(_PLANS) > _PLANS_KEPT:
+            del _PLANS[next(iter(_PLANS))]
+
+
+def _make_plan(
+    image: np.ndarray,
+    kernel: np.ndarray,
+    bias: float | np.ndarray,
+    stride: IntPair,
+    padding: Padding,
+    boundary: Boundary,
+    cval: float,
+    dilation: IntPair,
+    backend: str,
+    *,
+    flip: bool,
+) -> _Plan:
+    # Every check below costs a few microseconds and none reads the image's pixels
+    # (the image is scanned only where a backend would spread a NaN, see _run).
     kernel = real_array(kernel, "kernel")
     if kernel.ndim not in (2, 3, 4):
         raise ParameterError(
@@ -414,7 +492,6 @@ def _filter(
     _check_sizes(image.shape, (kh, kw), (dh, dw), (top, bottom, left, right), (out_h, out_w), kernel.shape[0] if bank else 0)
 
     # Work with (H, W, C) images and (F, kh, kw, C) kernels, or per-channel (kh, kw).
-    x = np.asarray(image, dtype=dtype)
     if flip:
         k = k[..., ::-1, ::-1, :] if summed else k[::-1, ::-1]
     if summed:
@@ -432,23 +509,41 @@ def _filter(
     geometry = backends.Geometry(top, bottom, left, right, sh, sw, dh, dw, out_h, out_w)
     extent = ((kh - 1) * dh + 1, (kw - 1) * dw + 1)
     if summed:
-        x3 = x if x.ndim == 3 else x[:, :, None]
-        chosen = choose_backend(x3.shape, k4.shape, geometry.stride, backend=backend, summed=True)
-        if backend == "auto":
-            chosen = _keeping_non_finite_local(chosen, x3, extent, summed=True)
-        out = backends.summed(x3, k4, geometry, boundary, cval, chosen)
-        if b is not None:
-            out += b.astype(dtype)
-        return out if bank else out[:, :, 0]
+        shape = image.shape if image.ndim == 3 else (*image.shape, 1)
+        chosen = choose_backend(shape, k4.shape, geometry.stride, backend=backend, summed=True)
+        return _Plan(dtype, _frozen(k4), True, bank, b, geometry, extent, boundary, cval, backend, chosen, None)
     # The rank-1 factors, found once: they choose the backend and are its kernels.
     wanted = backend == "separable" or (backend == "auto" and _may_separate(k.shape))
     factors = backends.separate(k, dtype) if wanted else None
     chosen = _per_channel_backend(k.shape, backend, factors)
-    if backend == "auto":
-        chosen = _keeping_non_finite_local(chosen, x, extent, summed=False)
-    out = backends.per_channel(x, k, geometry, boundary, cval, chosen, factors=factors)
-    if b is not None:
-        out += b.astype(dtype) if out.ndim == 3 else b.astype(dtype)[0]
+    return _Plan(dtype, _frozen(k), False, False, b, geometry, extent, boundary, cval, backend, chosen, factors)
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    """A read-only copy: a plan outlives the caller's kernel, and no backend may write to it."""
+    copy = np.array(array, copy=True)
+    copy.flags.writeable = False
+    return copy
+
+
+def _run(plan: _Plan, image: np.ndarray) -> np.ndarray:
+    """Filter ``image`` (checked: real, 2-D or 3-D, of the plan's shape and dtype) as ``plan`` says."""
+    x = np.asarray(image, dtype=plan.dtype)
+    if plan.summed:
+        x3 = x if x.ndim == 3 else x[:, :, None]
+        chosen = plan.chosen
+        if plan.backend == "auto":
+            chosen = _keeping_non_finite_local(chosen, x3, plan.extent, summed=True)
+        out = backends.summed(x3, plan.kernel, plan.geometry, plan.boundary, plan.cval, chosen)
+        if plan.bias is not None:
+            out += plan.bias.astype(plan.dtype)
+        return out if plan.bank else out[:, :, 0]
+    chosen = plan.chosen
+    if plan.backend == "auto":
+        chosen = _keeping_non_finite_local(chosen, x, plan.extent, summed=False)
+    out = backends.per_channel(x, plan.kernel, plan.geometry, plan.boundary, plan.cval, chosen, factors=plan.factors)
+    if plan.bias is not None:
+        out += plan.bias.astype(plan.dtype) if out.ndim == 3 else plan.bias.astype(plan.dtype)[0]
     return out
 
 

@@ -593,3 +593,65 @@ def test_the_size_limit_is_checked_before_allocating(monkeypatch):
         convfx.correlate(np.ones((10, 10)), np.ones((20, 1, 1, 1)), padding="valid")
     with pytest.raises(convfx.ParameterError, match=r"^dilation: "):
         convfx.correlate(np.ones((10, 10)), np.ones((2, 2)), dilation=40)
+
+
+# --------------------------------------------------------------------------- plans kept between calls
+
+
+def test_a_kernel_changed_in_place_is_seen_by_the_next_call(rng):
+    image = rng.random((12, 14, 3)).astype(np.float32)
+    kernel = rng.standard_normal((3, 3))
+    first = convfx.correlate(image, kernel, boundary="reflect")
+    kernel[1, 1] += 5.0  # the same array, new values
+    second = convfx.correlate(image, kernel, boundary="reflect")
+    np.testing.assert_allclose(second, plain.correlate(image, kernel, padding="same", boundary="reflect"), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(second - first, 5.0 * image, rtol=1e-5, atol=1e-5)
+    # A plan keeps its own copy: changing the array after the call changes nothing it kept.
+    kept = kernel.copy()
+    kernel[:] = 0
+    again = convfx.correlate(image, kept, boundary="reflect")
+    assert again.tobytes() == second.tobytes()
+
+
+@pytest.mark.parametrize("option", ["stride", "dilation", "bias", "cval"])
+def test_a_kept_plan_never_answers_for_an_option_of_another_type(rng, option):
+    """``True`` and ``1`` (or ``1.0``) hash alike: a plan for one must not stand for the other."""
+    image = rng.random((9, 10)).astype(np.float32)
+    kernel = rng.standard_normal((3, 3))
+
+    def outcome(value):
+        try:
+            return convfx.correlate(image, kernel, **{option: value}).tobytes()
+        except convfx.ConvfxError as error:
+            return f"{type(error).__name__}: {error}"
+
+    conv._PLANS.clear()
+    fresh = outcome(True)
+    conv._PLANS.clear()
+    outcome(1)
+    outcome(1.0)
+    assert outcome(True) == fresh
+
+
+def test_a_kept_plan_still_keeps_nan_local(rng):
+    """The scan for non-finite pixels (a NaN must not spread through a DFT) is per image, not per plan."""
+    kernel = rng.standard_normal((9, 9))  # filter2D takes its DFT from 50 taps
+    finite = rng.random((40, 40)).astype(np.float32)
+    convfx.correlate(finite, kernel, padding="valid")  # the plan is kept
+    spoiled = finite.copy()
+    spoiled[5, 5] = np.nan
+    found = convfx.correlate(spoiled, kernel, padding="valid")
+    expected = plain.correlate(spoiled, kernel, padding="valid")
+    assert np.isnan(found).sum() == 36  # only the 6x6 windows that hold the NaN
+    np.testing.assert_allclose(found, expected, rtol=1e-4, atol=1e-4)  # NaN where the definition has them
+
+
+def test_kept_plans_are_few(rng):
+    image = rng.random((6, 6)).astype(np.float32)
+    for _ in range(conv._PLANS_KEPT + 20):
+        convfx.correlate(image, rng.standard_normal((3, 3)))
+    assert len(conv._PLANS) <= conv._PLANS_KEPT
+    big = rng.standard_normal((65, 65))  # over _PLAN_MAX_KERNEL_VALUES: nothing kept
+    before = dict(conv._PLANS)
+    convfx.correlate(rng.random((70, 70)), big)
+    assert before == conv._PLANS
