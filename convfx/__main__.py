@@ -5,7 +5,8 @@ imports the command line inside the same handling of Ctrl-C as the commands, so
 that an interruption during start-up (the libraries take most of a second to
 load) ends in one line and exit code 130, like one during a command, never in a
 traceback.  This module must stay cheap to import: the standard library only,
-imported inside :func:`main`.
+imported inside :func:`main`.  The process being convfx's own, it also has its
+allocator keep the memory it frees (:func:`convfx.process.keep_freed_memory`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ def main() -> None:
             signal.signal(signal.SIGTERM, _interrupt)  # first: before the libraries load
         except ValueError:  # not the main thread (an embedding program): its signals are its own
             pass
+        from .process import keep_freed_memory
+
+        keep_freed_memory()  # this process is convfx's own (see convfx.process)
         from .cli import main as run
     except KeyboardInterrupt:
         sys.stderr.write("convfx: interrupted\n")

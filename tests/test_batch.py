@@ -692,17 +692,17 @@ def test_a_malformed_scheduler_address_is_refused_at_once(tmp_path, address):
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator")
 def test_pool_workers_keep_the_memory_they_free():
-    """A worker keeps freed blocks (executors._keep_freed_memory), so the next file's arrays are not fresh memory."""
+    """A worker keeps freed blocks (process.keep_freed_memory), so the next file's arrays are not fresh memory."""
     script = (
         "import os, numpy as np\n"
-        "from convfx.batch import executors\n"
+        "from convfx import process\n"
         "def resident_after_freeing_64MB():\n"
         "    array = np.ones(8_000_000)\n"
         "    del array\n"
         "    with open('/proc/self/statm') as statm:\n"
         "        return int(statm.read().split()[1]) * os.sysconf('SC_PAGE_SIZE') >> 20\n"
         "default = resident_after_freeing_64MB()\n"
-        "assert executors._keep_freed_memory()\n"
+        "assert process.keep_freed_memory()\n"
         "print(default, resident_after_freeing_64MB())\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)

@@ -34,6 +34,7 @@ from typing import Any, Union
 
 from .. import effects
 from ..errors import ConvfxError, FileError
+from ..process import keep_freed_memory
 from ..render import render_file_in_tiles
 
 __all__ = [
@@ -235,7 +236,7 @@ def _worker_main(
     _die_with_parent()
     if parent is not None and os.getppid() != parent:  # it died before the line above
         return
-    _keep_freed_memory()
+    keep_freed_memory()
     if threads is not None:
         import cv2
 
@@ -284,34 +285,6 @@ def _die_with_parent() -> None:
 
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-
-
-#: glibc's mallopt parameters (<malloc.h>), and the size below which a worker keeps freed memory.
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
-KEPT_BLOCK_BYTES = 1 << 28
-
-
-def _keep_freed_memory() -> bool:
-    """Have this process's allocator keep and reuse the memory it frees (blocks up to 256 MiB); False if it cannot.
-
-    By default glibc gives large freed blocks back to the system at once, so every
-    file's arrays are fresh memory that the kernel maps and zeroes page by page:
-    several thousand page faults per photo, a tenth of a worker's time.  A
-    worker's arrays have the same sizes from file to file, so it keeps them
-    instead; its memory stays at its high-water mark, which it reached anyway.
-    Only the pool's own worker processes do this: it is a policy of the whole
-    process, never set in a caller's.  Elsewhere than glibc: nothing to do.
-    """
-    if not sys.platform.startswith("linux"):
-        return False
-    import ctypes
-
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):  # another C library (musl has no mallopt)
-        return False
-    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
-    return bool(mallopt(_M_MMAP_THRESHOLD, KEPT_BLOCK_BYTES)) and bool(mallopt(_M_TRIM_THRESHOLD, KEPT_BLOCK_BYTES))
 
 
 @contextlib.contextmanager
