@@ -422,18 +422,31 @@ def _plan_key(image: np.ndarray, kernel: Any, *options: Any) -> tuple[Any, ...] 
     """What a plan depends on, hashable: the kernel's bytes, the image's shape and dtype, each option with its type.
 
     None (no reuse) unless the kernel is an array and every option a plain value:
-    the type is part of the key, so that ``True`` never finds the plan of ``1``.
+    each option is keyed with its type, and a float with its sign, so that
+    ``True`` never finds the plan of ``1``, nor ``-0.0`` that of ``0.0``.
     """
     if not isinstance(kernel, np.ndarray) or kernel.dtype.kind not in "biuf" or kernel.size > _PLAN_MAX_KERNEL_VALUES:
         return None
-    typed = []
+    key: list[Any] = [kernel.dtype.str, kernel.shape, kernel.tobytes(), image.shape, image.dtype.str]
     for option in options:
-        if isinstance(option, tuple):
-            option = tuple((type(item), item) for item in option)
-        elif not isinstance(option, (str, int, float, np.integer, np.floating)):
+        typed = _typed(option)
+        if typed is None:
             return None
-        typed.append((type(option), option))
-    return (kernel.dtype.str, kernel.shape, kernel.tobytes(), image.shape, image.dtype.str, *typed)
+        key.append(typed)
+    return tuple(key)
+
+
+def _typed(option: Any) -> tuple[Any, ...] | None:
+    """``option`` with its type (and a float's sign, as -0.0 == 0.0), or None if it is not a plain value."""
+    kind = type(option)
+    if kind is str or kind is int or kind is bool or isinstance(option, np.integer):
+        return (kind, option)
+    if kind is float or isinstance(option, np.floating):
+        return (kind, option, math.copysign(1.0, option))
+    if kind is tuple:
+        items = tuple(_typed(item) for item in option)
+        return None if None in items else (kind, items)
+    return None
 
 
 def _remember(key: tuple[Any, ...], plan: _Plan) -> None:

@@ -631,6 +631,8 @@ def test_a_kept_plan_never_answers_for_an_option_of_another_type(rng, option):
     outcome(1)
     outcome(1.0)
     assert outcome(True) == fresh
+    options = ("same", "constant", 0.0, 1, "auto", False)  # padding, boundary, cval, dilation, backend, flip
+    assert conv._plan_key(image, kernel, 0.0, 1, *options) != conv._plan_key(image, kernel, -0.0, 1, *options)
 
 
 def test_a_kept_plan_still_keeps_nan_local(rng):
