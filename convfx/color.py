@@ -49,7 +49,7 @@ def to_luminance(image: np.ndarray) -> np.ndarray:
     array([[0.299, 0.114]])
     """
     array = np.asarray(image)
-    dtype = np.float64 if array.dtype == np.float64 else np.float32
+    dtype = np.float64 if array.dtype.kind == "f" and array.dtype.itemsize == 8 else np.float32  # '>f8' too
     if array.ndim == 2:
         return array.astype(dtype, copy=False)
     if array.ndim != 3 or array.shape[2] != 3:

@@ -419,7 +419,7 @@ _PLANS_LOCK = threading.Lock()
 
 
 def _plan_key(image: np.ndarray, kernel: Any, *options: Any) -> tuple[Any, ...] | None:
-    """What a plan depends on, hashable: the kernel's bytes, the image's shape and dtype, each option with its type.
+    """What a plan depends on, hashable: the kernel's bytes, the image's shape and dtype, each option with its type, the size limit.
 
     None (no reuse) unless the kernel is an array and every option a plain value:
     each option is keyed with its type, and a float with its sign, so that
@@ -427,7 +427,8 @@ def _plan_key(image: np.ndarray, kernel: Any, *options: Any) -> tuple[Any, ...] 
     """
     if not isinstance(kernel, np.ndarray) or kernel.dtype.kind not in "biuf" or kernel.size > _PLAN_MAX_KERNEL_VALUES:
         return None
-    key: list[Any] = [kernel.dtype.str, kernel.shape, kernel.tobytes(), image.shape, image.dtype.str]
+    # The size limit too: a plan made under a larger one must not pass a call it would refuse.
+    key: list[Any] = [kernel.dtype.str, kernel.shape, kernel.tobytes(), image.shape, image.dtype.str, MAX_PADDED_VALUES]
     for option in options:
         typed = _typed(option)
         if typed is None:

@@ -657,3 +657,11 @@ def test_kept_plans_are_few(rng):
     before = dict(conv._PLANS)
     convfx.correlate(rng.random((70, 70)), big)
     assert before == conv._PLANS
+
+
+def test_a_kept_plan_does_not_pass_a_call_a_lower_size_limit_refuses(monkeypatch):
+    image, kernel = np.ones((30, 30)), np.ones((3, 3))
+    convfx.correlate(image, kernel, padding="valid")  # a plan under the default limit
+    monkeypatch.setattr(conv, "MAX_PADDED_VALUES", 1000)
+    with pytest.raises(convfx.ConvfxError, match="MAX_PADDED_VALUES"):
+        convfx.correlate(image, kernel, padding="valid")

@@ -418,3 +418,13 @@ def test_gradient_magnitudes_repeat_bit_for_bit_and_match_their_pair(name, dtype
     assert len({response.tobytes() for response in kept}) == 1
     pair = [convfx.apply(image, kernel.weights) for kernel in convfx.get_filter(name).kernels]
     np.testing.assert_array_equal(kept[0], np.sqrt(pair[0] * pair[0] + pair[1] * pair[1]))
+
+
+def test_luminance_is_computed_in_the_compute_dtype_whatever_the_byte_order(rng):
+    rgb = rng.random((5, 6, 3))
+    for image in (rgb, rgb.astype(">f8")):
+        found = color.to_luminance(image)
+        assert found.dtype == np.float64
+        expected = (rgb[:, :, 0] * 0.299 + rgb[:, :, 1] * 0.587) + rgb[:, :, 2] * 0.114  # step by step, float64
+        assert found.tobytes() == expected.tobytes()
+    assert color.to_luminance(rgb.astype(">f4")).dtype == np.float32

@@ -263,9 +263,10 @@ def canny(
        (``>= high``).
 
     A gray or luminance image with fixed thresholds is worked on in strips of
-    rows, two threads at a time, each strip smoothed and differentiated with a
-    halo of rows so that every pixel is the same bits as in one piece.  Steps 2
-    to 4 run as numpy operations until the process has run Canny on
+    rows, on OpenCV's threads (``cv2.getNumThreads()``), each strip smoothed and
+    differentiated with a halo of rows so that every pixel is the same bits as
+    in one piece.  The per-pixel work (steps 2 to 4, and the luminance of 8-bit
+    RGB) runs as numpy operations until the process has run Canny on
     ``convfx.edges.engines.COMPILE_AFTER_PIXELS`` pixels, then as loops
     compiled by numba (same bits, two to three times quicker; loading them
     costs a process about a second once).

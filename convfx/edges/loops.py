@@ -10,10 +10,17 @@ every pixel is computed, the threshold applied at the end), which lets the
 compiler use SIMD instructions; the gradient directions are random from pixel
 to pixel, so branches would mostly be mispredicted.
 
-Imported on the first Canny call, as numba takes a fraction of a second to load;
-the compiled code is cached on disk (``cache=True``), so only the first call on a
-machine compiles (a few seconds).  ``error_model="numpy"``: a division by zero
-gives inf or NaN, as in numpy, instead of raising.
+Imported only once a process has run Canny on enough pixels (:mod:`.engines`),
+as numba takes most of a second to load; the compiled code is cached on disk
+(``cache=True``), so only the first use on a machine compiles (a few seconds).
+``error_model="numpy"``: a division by zero gives inf or NaN, as in numpy,
+instead of raising.
+
+numba checks a cached function against its own file only: after editing
+:mod:`.vectorised` (whose ``beyond`` and ``local_row`` are compiled here) or
+:mod:`.codes`, but not this file, delete ``convfx/edges/__pycache__/*.nb[ic]``
+(an installed package is written whole, so this concerns a working copy only);
+``tests/test_edges.py`` compares the two implementations and would show it.
 
 This module must not check parameters, choose thresholds or allocate more than
 its own scratch (a ring of three rows, a stack, a list of seeds):
