@@ -149,6 +149,8 @@ def _run(argv: list[str] | None) -> None:
         error.show()
         sys.exit(error.exit_code)
     except typer.Exit as error:
+        if error.exit_code == EXIT_INTERRUPTED:  # a command that caught the interrupt itself (batch)
+            exec("")  # as above: the interrupt may have escaped code run by exec() first
         sys.exit(error.exit_code)
     except MemoryError:
         sys.stderr.write(f"convfx: error: {OUT_OF_MEMORY}\n")  # plain: printing must not need memory
