@@ -92,8 +92,12 @@ def canny_smoothing(sigma: float) -> Filter:
     -------
     Filter
     """
-    radius = int(CANNY_TRUNCATE * sigma + 0.5)
-    return banks.with_parameters(banks.get_filter("gaussian_blur"), {"sigma": sigma, "size": 2 * radius + 1})
+    return banks.with_parameters(banks.get_filter("gaussian_blur"), {"sigma": sigma, "size": 2 * _smoothing_radius(sigma) + 1})
+
+
+def _smoothing_radius(sigma: float) -> int:
+    """The radius of :func:`canny_smoothing`'s kernel: ``CANNY_TRUNCATE`` sigmas, rounded."""
+    return int(CANNY_TRUNCATE * sigma + 0.5)
 
 
 def _canny_kernels(*, sigma: float, **unused: Any) -> tuple[Kernel, ...]:
@@ -420,9 +424,7 @@ def _whole_image(
     with Bands(*array.shape[:2]) as bands:
         # In fractions of full scale, the units the thresholds are written in.
         work, peak = _canny_input(array, mode, scale, bands, stages)
-        smoothed = _smoothed(work, sigma, boundary)
-        gx = effects.apply(smoothed, banks.get_filter("sobel_x"), boundary=boundary)
-        gy = effects.apply(smoothed, banks.get_filter("sobel_y"), boundary=boundary)
+        smoothed, gx, gy = _linear_stages(work, sigma, boundary)
         padded, gx, gy = padded_magnitude(gx, gy, boundary, bands, stages)
         magnitude = padded[1:-1, 1:-1]
         if quantile:
@@ -442,9 +444,16 @@ def _whole_image(
     return _CannyRun(smoothed, gx, gy, magnitude, suppressed, float(low), float(high), state, edges)
 
 
-def _smoothed(work: np.ndarray, sigma: float, boundary: str) -> np.ndarray:
-    """``work`` smoothed by :func:`canny_smoothing` (itself for ``sigma == 0``)."""
-    return effects.apply(work, canny_smoothing(sigma), boundary=boundary) if sigma > 0 else work
+def _linear_stages(work: np.ndarray, sigma: float, boundary: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``work`` smoothed by :func:`canny_smoothing` (itself for ``sigma == 0``), then its ``sobel_x`` and ``sobel_y``.
+
+    The same calls for the whole image and for a strip (:func:`_strip_gradients`),
+    which is what makes a strip's gradients the same bits.
+    """
+    smoothed = effects.apply(work, canny_smoothing(sigma), boundary=boundary) if sigma > 0 else work
+    gx = effects.apply(smoothed, banks.get_filter("sobel_x"), boundary=boundary)
+    gy = effects.apply(smoothed, banks.get_filter("sobel_y"), boundary=boundary)
+    return smoothed, gx, gy
 
 
 def _strip_gradients(work: np.ndarray, rows: slice, sigma: float, boundary: str) -> tuple[np.ndarray, np.ndarray, int]:
@@ -465,16 +474,14 @@ def _strip_gradients(work: np.ndarray, rows: slice, sigma: float, boundary: str)
     first : int
     """
     height = work.shape[0]
-    halo = int(CANNY_TRUNCATE * sigma + 0.5) + 2 if sigma > 0 else 2
+    halo = (_smoothing_radius(sigma) if sigma > 0 else 0) + 2
     if boundary == "wrap":
         first = rows.start - halo
         region = work[np.arange(first, rows.stop + halo) % height]
     else:
         first = max(0, rows.start - halo)
         region = work[first : min(height, rows.stop + halo)]
-    smoothed = _smoothed(region, sigma, boundary)
-    gx = effects.apply(smoothed, banks.get_filter("sobel_x"), boundary=boundary)
-    gy = effects.apply(smoothed, banks.get_filter("sobel_y"), boundary=boundary)
+    _, gx, gy = _linear_stages(region, sigma, boundary)
     return gx, gy, first
 
 
@@ -524,7 +531,8 @@ def _canny_input(array: np.ndarray, mode: str, scale: float, bands: Bands, stage
     # compiled pass does the rest, the same bits as color.to_luminance and the division.
     compiled = hasattr(stages, "luminance_rows") and luminance and array.ndim == 3 and array.shape[2] == 3
     compiled = compiled and array.dtype == np.uint8
-    weights, divisor = np.asarray(LUMINANCE_WEIGHTS, dtype=dtype), np.array([scale], dtype=dtype)
+    if compiled:
+        weights, divisor = np.asarray(LUMINANCE_WEIGHTS, dtype=dtype), np.array([scale], dtype=dtype)
 
     def convert(rows: slice) -> Any:
         if compiled:
