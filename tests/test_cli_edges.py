@@ -400,3 +400,23 @@ def test_every_command_says_a_missing_or_special_input_is_a_usage_error(tmp_path
     result = run(*args)
     assert_one_line_error(result, code, words)
     assert not (tmp_path / "out.toml").exists() and not (tmp_path / "figure.png").exists()
+
+
+def test_exit_code_130_survives_an_interrupt_that_escaped_exec(tmp_path):
+    """A batch interrupted while a module was importing ends with 130, not by SIGINT.
+
+    CPython remembers a KeyboardInterrupt that escaped code run by exec() and ends a
+    ``python -m`` run by SIGINT whatever its exit code; here batch's own 130 (which
+    click returns rather than raises) comes after such an interrupt.
+    """
+    (tmp_path / "interrupted_run.py").write_text(
+        "import convfx.cli as cli\n"
+        "try:\n"
+        "    exec('raise KeyboardInterrupt')  # as if Ctrl-C came while a dataclass was made\n"
+        "except KeyboardInterrupt:\n"
+        "    pass\n"
+        "cli._app_for = lambda argv: (lambda *args, **kwargs: 130)\n"
+        "cli._run([])\n"
+    )
+    done = subprocess.run([sys.executable, "-m", "interrupted_run"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 130, done.stderr

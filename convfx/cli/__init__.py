@@ -22,7 +22,7 @@ import os
 import signal
 import sys
 import threading
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 import typer
 
@@ -143,20 +143,30 @@ def _run(argv: list[str] | None) -> None:
         result = _app_for(argv)(args=argv, prog_name="convfx", standalone_mode=False)
     except (KeyboardInterrupt, typer.Abort):
         err_console.print("convfx: interrupted", markup=False)
-        exec("")  # forget the interrupt CPython may remember (see convfx.__main__), so the code is 130
-        sys.exit(EXIT_INTERRUPTED)
+        _exit(EXIT_INTERRUPTED)
     except exceptions.ClickException as error:  # any other click error (usage errors are one line already: Group.main)
         error.show()
-        sys.exit(error.exit_code)
+        _exit(error.exit_code)
     except typer.Exit as error:
-        if error.exit_code == EXIT_INTERRUPTED:  # a command that caught the interrupt itself (batch)
-            exec("")  # as above: the interrupt may have escaped code run by exec() first
-        sys.exit(error.exit_code)
+        _exit(error.exit_code)
     except MemoryError:
         sys.stderr.write(f"convfx: error: {OUT_OF_MEMORY}\n")  # plain: printing must not need memory
-        sys.exit(EXIT_FAILED)
+        _exit(EXIT_FAILED)
     sys.stdout.flush()  # here, where a failure is still reported
-    sys.exit(result if isinstance(result, int) else 0)
+    # click returns the code of a typer.Exit (batch's 130 after an interrupt) when not standalone.
+    _exit(result if isinstance(result, int) else 0)
+
+
+def _exit(code: int) -> NoReturn:
+    """``sys.exit(code)``, the code kept even after an interrupt that escaped code run by ``exec()``.
+
+    CPython remembers a KeyboardInterrupt that escaped a string run by ``exec()``
+    (dataclasses and named tuples are made that way while modules import) and
+    ends a ``python -m convfx`` run by SIGINT whatever the exit code; running any
+    string forgets it.  Every exit of the command line goes through here.
+    """
+    exec("")
+    sys.exit(code)
 
 
 def _interrupt(signum: int, frame: object) -> None:
